@@ -1,0 +1,406 @@
+"""Cards: the models of a card file and the loader that validates a whole bank.
+
+The loader reports every problem of a bank in one run, each as
+`file:line: card-id: what is wrong`, and never returns half a bank.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from .errors import BankError, NotFoundError
+
+try:  # the C loader is several times faster; fall back when libyaml is absent
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how pyyaml was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+Slug = Annotated[str, Field(pattern=SLUG)]
+CardType = Literal["recall", "single", "multi", "short", "order"]
+Difficulty = Literal["easy", "medium", "hard"]
+CHOICE_TYPES = ("single", "multi")
+TOPICS_FILE = "topics.yaml"
+SKIPS_FILE = "skips.yaml"
+SCHEMA_FILE = "cards.schema.json"
+RESERVED_FILES = {TOPICS_FILE, SKIPS_FILE}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Choice(_Strict):
+    text: str = Field(min_length=1, description="What the learner sees.")
+    correct: bool = Field(False, description="Whether this choice is right.")
+    why: str | None = Field(None, description="Why it is right or, required for wrong choices, the misconception.")
+
+
+class Ref(_Strict):
+    title: str = Field(min_length=1, description="e.g. `shutdown(2)`, `RFC 9293 §3.6`, a kernel file.")
+    url: str | None = Field(None, pattern=r"^https?://", description="A link where one exists.")
+
+
+class Source(_Strict):
+    section: str = Field(pattern=r"^\d{1,2}/\d{1,2}$", description="The dated section of the notes, e.g. `3/19`.")
+    lines: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, description="1-based line numbers in the notes.")
+
+
+class Card(_Strict):
+    """One question. `id` is the key of the learner's progress: never change it."""
+
+    id: Slug = Field(description="Stable slug; progress is keyed on it.")
+    type: CardType
+    prompt: str = Field(min_length=1)
+    answer: str = Field("", description="At most three short sentences; for `short`, the canonical answer.")
+    explanation: str = Field("", description="Why the answer is right.")
+    tags: list[Slug] = Field(default_factory=list)
+    difficulty: Difficulty = "medium"
+    refs: list[Ref | Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    source: Source
+    zh: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list, description="Chinese key terms of the notes.")
+    choices: list[Choice] | None = None
+    accept: list[str] = Field(default_factory=list, description="Other accepted short answers.")
+    items: list[str] | None = Field(None, description="For `order`: the items in their right order.")
+    corrects: str | None = Field(None, description="The notes' wrong claim that this card corrects.")
+    exercise: Slug | None = Field(None, description="Slug of the exercise practising the same mechanism.")
+    draft: bool = Field(False, description="An unfinished card: kept out of the quiz and the site.")
+
+    _topic: str = PrivateAttr("")
+    _file: str = PrivateAttr("")
+    _line: int = PrivateAttr(0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refs_as_objects(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("refs"), list):
+            data = dict(data)
+            data["refs"] = [{"title": r} if isinstance(r, str) else r for r in data["refs"]]
+        return data
+
+    @property
+    def topic(self) -> str:
+        return self._topic
+
+    @property
+    def file(self) -> str:
+        return self._file
+
+    @property
+    def line(self) -> int:
+        return self._line
+
+    @property
+    def ref_list(self) -> list[Ref]:
+        return [r if isinstance(r, Ref) else Ref(title=r) for r in self.refs]
+
+    def accepts(self, typed: str) -> bool:
+        """Whether a typed short answer matches the answer or one of its aliases."""
+        wanted = {normalise_answer(a) for a in [self.answer, *self.accept]}
+        return normalise_answer(typed) in wanted
+
+    def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Rules across fields that the shape alone cannot say, as (location, message)."""
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        if not self.draft:
+            for name in ("answer", "explanation", "tags", "refs", "zh"):
+                if not getattr(self, name):
+                    found.append(((name,), f"`{name}` is required (only drafts may leave it empty)"))
+        if self.type in CHOICE_TYPES:
+            found += self._choice_problems()
+        elif self.choices is not None:
+            found.append((("choices",), f"a `{self.type}` card has no `choices`"))
+        if self.type == "order":
+            if not self.items or len(self.items) < 2:
+                found.append((("items",), "an `order` card needs `items` (at least 2, in the right order)"))
+        elif self.items is not None:
+            found.append((("items",), f"a `{self.type}` card has no `items`"))
+        if self.accept and self.type != "short":
+            found.append((("accept",), f"a `{self.type}` card has no `accept`"))
+        return found
+
+    def _choice_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        if not self.choices:
+            return [(("choices",), f"a `{self.type}` card needs `choices`")]
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        right = [c for c in self.choices if c.correct]
+        if not right:
+            found.append((("choices",), "no choice is marked `correct: true`"))
+        elif self.type == "single" and len(right) > 1:
+            found.append((("choices",), f"a `single` card has {len(right)} correct choices; use `multi`"))
+        if len(right) == len(self.choices):
+            found.append((("choices",), "every choice is correct: add a wrong one"))
+        for i, choice in enumerate(self.choices):
+            if not choice.correct and not (choice.why or "").strip():
+                found.append((("choices", i, "why"), "a wrong choice needs `why` (the misconception)"))
+        return found
+
+
+class CardFile(_Strict):
+    """A file of the bank: one topic and its cards."""
+
+    topic: Slug = Field(description="A topic id declared in topics.yaml.")
+    cards: list[Card]
+
+
+class Topic(_Strict):
+    id: Slug
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+
+
+class Skip(_Strict):
+    line: int = Field(ge=1)
+    reason: str = Field(min_length=1)
+
+
+def normalise_answer(text: str) -> str:
+    """Case, outer quotes/backticks, a trailing full stop and runs of spaces do not matter."""
+    previous = None
+    while previous != text:
+        previous = text
+        text = text.strip().strip("`'\"").rstrip(".")
+    return re.sub(r"\s+", " ", text).casefold()
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    card_id: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.card_id}: {self.message}"
+
+
+@dataclass
+class Bank:
+    root: Path
+    topics: dict[str, Topic]
+    cards: list[Card]
+    skips: list[Skip] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.by_id = {card.id: card for card in self.cards}
+
+    def card(self, card_id: str) -> Card:
+        try:
+            return self.by_id[card_id]
+        except KeyError:
+            raise NotFoundError(f"no card with id {card_id!r} in {self.root} (try `prep bank list`)") from None
+
+    def select(self, topic: str | None = None, tag: str | None = None, include_drafts: bool = False) -> list[Card]:
+        if topic is not None and topic not in self.topics:
+            known = ", ".join(sorted(self.topics))
+            raise NotFoundError(f"unknown topic {topic!r}; the topics are: {known}")
+        return [
+            c
+            for c in self.cards
+            if (include_drafts or not c.draft)
+            and (topic is None or c.topic == topic)
+            and (tag is None or tag in c.tags)
+        ]
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def _compose(path: Path, shown: str, problems: list[Problem]) -> tuple[yaml.Node | None, Any]:
+    """Parse one YAML file, keeping the node tree for line numbers."""
+    try:
+        loader = _Loader(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(shown, 1, "-", f"cannot read the file: {exc}"))
+        return None, None
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        # The context mark is where the broken construct opened (an unclosed bracket),
+        # which is where the fix goes; the problem mark is only where the parser gave up.
+        mark = exc.context_mark or exc.problem_mark
+        line = mark.line + 1 if mark else 1
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        problems.append(Problem(shown, line, "-", f"bad YAML: {what}"))
+        return None, None
+    finally:
+        loader.dispose()
+    return node, data
+
+
+def _line_at(node: yaml.Node | None, loc: Iterable[str | int]) -> int:
+    """The line of the deepest node reachable along a validation error's location."""
+    if node is None:
+        return 1
+    line = node.start_mark.line + 1
+    for step in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == step:
+                    child, line = value, key.start_mark.line + 1
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            child = node.value[step]
+            line = child.start_mark.line + 1
+        if child is None:
+            break
+        node = child
+    return line
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(p) for p in error["loc"] if not isinstance(p, str) or not p.startswith("function-"))
+    kind = error["type"]
+    if kind == "missing":
+        return f"`{where}` is missing"
+    if kind == "extra_forbidden":
+        return f"unknown field `{where}` (see docs/cards.md for the fields)"
+    if kind == "literal_error":
+        return f"`{where}`: {error['msg'].lower()}, not {error['input']!r}"
+    return f"`{where}`: {error['msg']}" if where else error["msg"]
+
+
+def _load_registry(bank: Path, problems: list[Problem]) -> dict[str, Topic]:
+    path = bank / TOPICS_FILE
+    if not path.is_file():
+        problems.append(Problem(TOPICS_FILE, 1, "-", "the topic registry is missing"))
+        return {}
+    node, data = _compose(path, TOPICS_FILE, problems)
+    topics: dict[str, Topic] = {}
+    entries = data.get("topics") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        problems.append(Problem(TOPICS_FILE, 1, "-", "expected `topics:` with a list of {id, title, description}"))
+        return {}
+    for i, entry in enumerate(entries):
+        try:
+            topic = Topic.model_validate(entry)
+        except ValidationError as exc:
+            for err in exc.errors():
+                line = _line_at(node, ("topics", i, *err["loc"]))
+                problems.append(Problem(TOPICS_FILE, line, str((entry or {}).get("id", "-")), _describe(err)))
+            continue
+        topics[topic.id] = topic
+    return topics
+
+
+def _load_skips(bank: Path, problems: list[Problem]) -> list[Skip]:
+    path = bank / SKIPS_FILE
+    if not path.is_file():
+        return []
+    node, data = _compose(path, SKIPS_FILE, problems)
+    entries = (data or {}).get("skips") if isinstance(data, (dict, type(None))) else None
+    skips = []
+    for i, entry in enumerate(entries or []):
+        try:
+            skips.append(Skip.model_validate(entry))
+        except ValidationError as exc:
+            for err in exc.errors():
+                problems.append(Problem(SKIPS_FILE, _line_at(node, ("skips", i, *err["loc"])), "-", _describe(err)))
+    return skips
+
+
+def _load_card_file(path: Path, shown: str, topics: dict[str, Topic], problems: list[Problem]) -> list[Card]:
+    node, data = _compose(path, shown, problems)
+    if node is None and data is None:
+        if not any(p.file == shown for p in problems):
+            problems.append(Problem(shown, 1, "-", "the file is empty: expected `topic:` and `cards:`"))
+        return []
+    if not isinstance(data, dict):
+        problems.append(Problem(shown, 1, "-", "expected a mapping with `topic:` and `cards:`"))
+        return []
+    for key in sorted(set(data) - {"topic", "cards"}):
+        problems.append(Problem(shown, _line_at(node, (key,)), "-", f"unknown top-level field `{key}`"))
+    topic = data.get("topic")
+    if topic is None:
+        problems.append(Problem(shown, 1, "-", "`topic` is missing"))
+    elif topic not in topics:
+        problems.append(
+            Problem(shown, _line_at(node, ("topic",)), "-", f"unknown topic {topic!r}: declare it in {TOPICS_FILE}")
+        )
+    raw_cards = data.get("cards")
+    if not isinstance(raw_cards, list):
+        problems.append(Problem(shown, _line_at(node, ("cards",)), "-", "`cards` must be a list of cards"))
+        return []
+    cards = []
+    for i, raw in enumerate(raw_cards):
+        card_id = str(raw.get("id", f"card #{i + 1}")) if isinstance(raw, dict) else f"card #{i + 1}"
+        card_loc = ("cards", i)
+        try:
+            card = Card.model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                problems.append(Problem(shown, _line_at(node, (*card_loc, *err["loc"])), card_id, _describe(err)))
+            continue
+        for loc, message in card.problems():
+            problems.append(Problem(shown, _line_at(node, (*card_loc, *loc)), card.id, message))
+        card._topic = str(topic or "")
+        card._file = shown
+        card._line = _line_at(node, card_loc)
+        cards.append(card)
+    return cards
+
+
+def card_files(bank: Path) -> list[Path]:
+    return sorted(p for p in bank.glob("*.yaml") if p.name not in RESERVED_FILES)
+
+
+def lint_bank(bank: Path, exercise_slugs: set[str] | None = None) -> tuple[Bank, list[Problem]]:
+    """Load every file of a bank and return it with every problem found."""
+    problems: list[Problem] = []
+    topics = _load_registry(bank, problems)
+    skips = _load_skips(bank, problems)
+    cards: list[Card] = []
+    seen: dict[str, Card] = {}
+    for path in card_files(bank):
+        for card in _load_card_file(path, path.name, topics, problems):
+            first = seen.get(card.id)
+            if first is not None:
+                problems.append(
+                    Problem(card.file, card.line, card.id, f"duplicate id: also at {first.file}:{first.line}")
+                )
+                continue
+            seen[card.id] = card
+            cards.append(card)
+    if exercise_slugs is not None:
+        for card in cards:
+            if card.exercise and card.exercise not in exercise_slugs:
+                problems.append(
+                    Problem(card.file, card.line, card.id, f"`exercise: {card.exercise}` names no exercise in exercises/")
+                )
+    if not cards and not problems:
+        problems.append(Problem(str(bank), 1, "-", "no card files (*.yaml) in this folder"))
+    problems.sort(key=lambda p: (p.file, p.line))
+    return Bank(root=bank, topics=topics, cards=cards, skips=skips), problems
+
+
+def load_bank(bank: Path, exercise_slugs: set[str] | None = None) -> Bank:
+    """A fully valid bank, or BankError listing every problem."""
+    loaded, problems = lint_bank(bank, exercise_slugs)
+    if problems:
+        raise BankError(problems)
+    return loaded
+
+
+def card_file_schema() -> dict[str, Any]:
+    """The JSON Schema of a card file, from the same model the loader validates with."""
+    schema = CardFile.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "prep card file",
+        "description": "A topic of the prep bank and its cards. See docs/cards.md.",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }
+
+
+def schema_text() -> str:
+    return json.dumps(card_file_schema(), indent=2, ensure_ascii=False) + "\n"

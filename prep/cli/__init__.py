@@ -1,0 +1,76 @@
+"""The `prep` command line: parses, calls one library function, prints.
+
+Data goes to stdout (`--json` where a command returns data), everything else to
+stderr. Foreseeable problems are PrepError: one `Error: ...` line and an exit
+code (1 input, 2 usage, 3 environment, 4 progress database); never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .. import __version__
+from ..errors import PrepError
+from .app import State, err
+
+app = typer.Typer(
+    name="prep",
+    help="Interview prep for Linux systems programming: a question bank, a spaced-repetition quiz and an auto-grader.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"prep {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    bank: Optional[Path] = typer.Option(
+        None, "--bank", envvar="PREP_BANK", help="A folder of card files to use instead of the shipped bank.", show_envvar=True
+    ),
+    db: Optional[Path] = typer.Option(
+        None, "--db", envvar="PREP_DB", help="The progress database (default: in your user data folder).", show_envvar=True
+    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    ctx.obj = State(bank=bank, db_path=db)
+
+
+def _register_all() -> None:
+    from . import bank as bank_cli
+
+    bank_cli.register(app)
+    for name in ("notes", "quiz", "progress", "exercises", "sandbox", "site"):
+        try:
+            module = __import__(f"{__name__}.{name}", fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    """Console entry point: run the app, turning PrepError into one line and an exit code."""
+    if "NO_COLOR" in os.environ and os.environ["NO_COLOR"] == "":
+        os.environ.pop("NO_COLOR")  # the NO_COLOR convention: only a non-empty value counts
+    try:
+        app()
+    except PrepError as exc:
+        err(f"Error: {exc}")
+        sys.exit(exc.exit_code)

@@ -1,0 +1,215 @@
+"""`prep bank ...`: look at and check the question bank."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.table import Table
+
+from .. import cards, content
+from ..cards import Card
+from .app import State, emit, err, out
+
+bank_app = typer.Typer(help="Look at and check the question bank.", no_args_is_help=True)
+
+
+def card_summary(card: Card) -> dict[str, Any]:
+    return {
+        "id": card.id,
+        "topic": card.topic,
+        "type": card.type,
+        "difficulty": card.difficulty,
+        "tags": list(card.tags),
+        "prompt": card.prompt,
+        "file": card.file,
+        "line": card.line,
+    }
+
+
+def card_document(card: Card) -> dict[str, Any]:
+    data = card.model_dump(mode="json", exclude_none=True)
+    data["refs"] = [r.model_dump(exclude_none=True) for r in card.ref_list]
+    return {"topic": card.topic, **data, "file": card.file, "line": card.line}
+
+
+@bank_app.command("lint")
+def lint(ctx: typer.Context) -> None:
+    """Check every card file; list each problem as file:line: card-id: message.
+
+    Exit 0 when the bank is clean, 1 when it has problems.
+
+    Example: prep bank lint
+    """
+    state: State = ctx.obj
+    folder = state.bank_dir()
+    bank, problems = cards.lint_bank(folder, content.exercise_slugs())
+    for problem in problems:
+        out.print(str(problem), markup=False)
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        err(f"{len(problems)} {noun} in {folder}")
+        raise typer.Exit(1)
+    err(f"{len(bank.cards)} cards in {len(cards.card_files(folder))} files: no problems")
+
+
+@bank_app.command("list")
+def list_cards(
+    ctx: typer.Context,
+    topic: Optional[str] = typer.Option(None, "--topic", "-t", help="Only this topic (see `prep bank topics`)."),
+    tag: Optional[str] = typer.Option(None, "--tag", "-g", help="Only cards with this tag."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """List the cards, one a line.
+
+    Example: prep bank list --topic tcp
+    """
+    state: State = ctx.obj
+    selected = state.load_bank().select(topic=topic, tag=tag)
+
+    def render(rows: list[dict[str, Any]]) -> None:
+        table = Table(box=None, pad_edge=False, show_edge=False)
+        for column in ("id", "topic", "type", "prompt"):
+            table.add_column(column, overflow="fold" if column == "prompt" else "ellipsis", no_wrap=column != "prompt")
+        for row in rows:
+            table.add_row(row["id"], row["topic"], row["type"], row["prompt"].strip().splitlines()[0])
+        out.print(table)
+        err(f"{len(rows)} cards")
+
+    emit([card_summary(c) for c in selected], as_json, render)
+
+
+@bank_app.command("show")
+def show(
+    ctx: typer.Context,
+    card_id: str = typer.Argument(..., metavar="ID", help="The card's id."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Show one card whole: prompt, answer, explanation, refs, source.
+
+    Example: prep bank show time-wait-duration-linux
+    """
+    state: State = ctx.obj
+    card = state.load_bank().card(card_id)
+    emit(card_document(card), as_json, lambda _: render_card(card))
+
+
+def render_card(card: Card) -> None:
+    out.print(Panel(Markdown(card.prompt), title=f"{card.id}  [dim]{card.topic} · {card.type} · {card.difficulty}[/]"))
+    if card.choices:
+        for i, choice in enumerate(card.choices, 1):
+            mark = "[green]✓[/]" if choice.correct else "[red]✗[/]"
+            out.print(f" {mark} {i}. ", end="")
+            out.print(choice.text, markup=False)
+            if choice.why:
+                out.print(f"      [dim]{choice.why}[/]", markup=True, highlight=False)
+    if card.items:
+        for i, item in enumerate(card.items, 1):
+            out.print(f" {i}. {item}", markup=False)
+    out.print(Markdown(f"**Answer.** {card.answer}"))
+    if card.accept:
+        out.print("[dim]Also accepted:[/] " + ", ".join(card.accept))
+    if card.explanation:
+        out.print(Markdown(card.explanation))
+    if card.corrects:
+        out.print(f"[yellow]The notes said:[/] {card.corrects}")
+    out.print("[dim]Refs:[/] " + "; ".join(r.title + (f" <{r.url}>" if r.url else "") for r in card.ref_list))
+    out.print(f"[dim]Source:[/] notes {card.source.section}, line {', '.join(map(str, card.source.lines))}"
+              f"   [dim]中文:[/] {'、'.join(card.zh)}")
+    if card.exercise:
+        out.print(f"[dim]Exercise:[/] prep exercise show {card.exercise}")
+    out.print(f"[dim]{card.file}:{card.line}[/]")
+
+
+@bank_app.command("topics")
+def topics(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """List the topics with their card counts.
+
+    Example: prep bank topics
+    """
+    bank = ctx.obj.load_bank()
+    counts = Counter(c.topic for c in bank.cards if not c.draft)
+    rows = [{"id": t.id, "title": t.title, "cards": counts[t.id], "description": t.description} for t in bank.topics.values()]
+
+    def render(data: list[dict[str, Any]]) -> None:
+        table = Table(box=None, pad_edge=False)
+        for column in ("id", "cards", "title"):
+            table.add_column(column, justify="right" if column == "cards" else "left")
+        for row in data:
+            table.add_row(row["id"], str(row["cards"]), row["title"])
+        out.print(table)
+
+    emit(rows, as_json, render)
+
+
+@bank_app.command("stats")
+def stats(
+    ctx: typer.Context,
+    notes: Optional[Path] = typer.Option(None, "--notes", help="A notes file: also report flagged-line coverage."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Cards per topic, type and difficulty; cards without refs; coverage of a notes file.
+
+    Example: prep bank stats --notes systems-notes.zh.txt
+    """
+    from .. import notes as notes_lib
+
+    bank = ctx.obj.load_bank()
+    live = [c for c in bank.cards if not c.draft]
+    data: dict[str, Any] = {
+        "cards": len(live),
+        "drafts": len(bank.cards) - len(live),
+        "by_topic": dict(sorted(Counter(c.topic for c in live).items())),
+        "by_type": dict(sorted(Counter(c.type for c in live).items())),
+        "by_difficulty": dict(sorted(Counter(c.difficulty for c in live).items())),
+        "recall_share": round(sum(c.type == "recall" for c in live) / len(live), 3) if live else 0.0,
+        "with_corrects": sum(bool(c.corrects) for c in live),
+        "without_refs": [c.id for c in live if not c.refs],
+        "without_zh": [c.id for c in live if not c.zh],
+    }
+    if notes is not None:
+        report = notes_lib.coverage(notes_lib.read_notes(notes), bank)
+        data["notes"] = {"file": str(notes), **report.totals()}
+
+    def render(d: dict[str, Any]) -> None:
+        out.print(f"[bold]{d['cards']}[/] cards ({d['drafts']} drafts); free recall {d['recall_share']:.0%}; "
+                  f"{d['with_corrects']} correct the notes")
+        for key, title in (("by_topic", "topic"), ("by_type", "type"), ("by_difficulty", "difficulty")):
+            table = Table(title=f"by {title}", box=None, title_justify="left")
+            table.add_column(title)
+            table.add_column("cards", justify="right")
+            for name, count in d[key].items():
+                table.add_row(name, str(count))
+            out.print(table)
+        out.print(f"cards without refs: {len(d['without_refs'])}" + (f" ({', '.join(d['without_refs'])})" if d["without_refs"] else ""))
+        if "notes" in d:
+            n = d["notes"]
+            out.print(f"notes {n['file']}: {n['flagged']} flagged lines, {n['answered']} answered, "
+                      f"{n['skipped']} skipped, {n['open']} open ({n['coverage']:.0%} covered)")
+
+    emit(data, as_json, render)
+
+
+@bank_app.command("schema")
+def schema(
+    write: bool = typer.Option(False, "--write", help=f"Write it to the bank's {cards.SCHEMA_FILE} instead of stdout."),
+) -> None:
+    """Print the JSON Schema of a card file (generated from the loader's model).
+
+    Example: prep bank schema --write
+    """
+    text = cards.schema_text()
+    if write:
+        target = content.root() / "bank" / cards.SCHEMA_FILE
+        target.write_text(text, encoding="utf-8")
+        err(f"wrote {target}")
+    else:
+        out.print(text, markup=False, end="")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bank_app, name="bank")

@@ -1,0 +1,40 @@
+"""The errors the library raises. The CLI turns each into one line and an exit code."""
+
+from __future__ import annotations
+
+
+class PrepError(Exception):
+    """Base class: a foreseeable problem the user can act on."""
+
+    exit_code = 1
+
+
+class InputError(PrepError):
+    """The user's input (a file, a value, an id) is wrong."""
+
+    exit_code = 1
+
+
+class BankError(InputError):
+    """The bank has problems; `problems` lists every one of them."""
+
+    def __init__(self, problems: list["Problem"]) -> None:  # noqa: F821 - defined in cards
+        self.problems = problems
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"the bank has {len(problems)} {noun}")
+
+
+class NotFoundError(InputError):
+    """An id, slug or file that does not exist."""
+
+
+class EnvironmentProblem(PrepError):
+    """Something the machine lacks: a Docker engine, an image, a browser, a writable folder."""
+
+    exit_code = 3
+
+
+class StoreError(PrepError):
+    """The progress database cannot be used (corrupted, locked, unwritable)."""
+
+    exit_code = 4
