@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, WithJsonSchema, model_validator
 
 from .errors import BankError, NotFoundError
 
@@ -49,6 +49,26 @@ class Ref(_Strict):
     url: str | None = Field(None, pattern=r"^https?://", description="A link where one exists.")
 
 
+_REFS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "description": "Authoritative references: `shutdown(2)`, `RFC 9293 §3.6`, or {title, url}.",
+    "items": {
+        "anyOf": [
+            {"type": "string", "minLength": 1},
+            {
+                "type": "object",
+                "properties": {
+                    "title": {"type": "string", "minLength": 1},
+                    "url": {"type": "string", "pattern": "^https?://"},
+                },
+                "required": ["title"],
+                "additionalProperties": False,
+            },
+        ]
+    },
+}
+
+
 class Source(_Strict):
     section: str = Field(pattern=r"^\d{1,2}/\d{1,2}$", description="The dated section of the notes, e.g. `3/19`.")
     lines: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, description="1-based line numbers in the notes.")
@@ -64,7 +84,8 @@ class Card(_Strict):
     explanation: str = Field("", description="Why the answer is right.")
     tags: list[Slug] = Field(default_factory=list)
     difficulty: Difficulty = "medium"
-    refs: list[Ref | Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    # Written as a string or {title, url}; validated as Ref objects (see _refs_as_objects).
+    refs: Annotated[list[Ref], WithJsonSchema(_REFS_SCHEMA)] = Field(default_factory=list)
     source: Source
     zh: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list, description="Chinese key terms of the notes.")
     choices: list[Choice] | None = None
@@ -100,7 +121,7 @@ class Card(_Strict):
 
     @property
     def ref_list(self) -> list[Ref]:
-        return [r if isinstance(r, Ref) else Ref(title=r) for r in self.refs]
+        return list(self.refs)
 
     def accepts(self, typed: str) -> bool:
         """Whether a typed short answer matches the answer or one of its aliases."""

@@ -12,15 +12,40 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from .. import __version__
 from ..errors import PrepError
 from .app import State, err
 
+PROBLEMS_SHOWN = 10
+
+class _Group(TyperGroup):
+    """Turns every PrepError raised below into `Error: ...` and its exit code."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except PrepError as exc:
+            report(exc)
+            ctx.exit(exc.exit_code)
+
+
+def report(exc: PrepError) -> None:
+    err(f"Error: {exc}")
+    problems = getattr(exc, "problems", [])
+    for problem in problems[:PROBLEMS_SHOWN]:
+        err(f"  {problem}")
+    if len(problems) > PROBLEMS_SHOWN:
+        err(f"  ... and {len(problems) - PROBLEMS_SHOWN} more: run `prep bank lint` to see them all")
+
+
 app = typer.Typer(
+    cls=_Group,
     name="prep",
-    help="Interview prep for Linux systems programming: a question bank, a spaced-repetition quiz and an auto-grader.",
+    help="Interview prep for Linux systems programming: a question bank, a spaced-repetition quiz and an auto-grader.\n\nExample: prep quiz",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -71,6 +96,6 @@ def main() -> None:
         os.environ.pop("NO_COLOR")  # the NO_COLOR convention: only a non-empty value counts
     try:
         app()
-    except PrepError as exc:
-        err(f"Error: {exc}")
+    except PrepError as exc:  # raised outside a command (e.g. while parsing options)
+        report(exc)
         sys.exit(exc.exit_code)

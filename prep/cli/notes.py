@@ -92,7 +92,7 @@ def extract(
     state: State = ctx.obj
     written = notes_lib.extract_drafts(notes_lib.read_notes(notes_file), state.load_bank(), out_file, topic)
     for line in written:
-        out.print(f"{notes_lib.draft_id(line.number)}\tline {line.number}\t{line.text.strip()}", markup=False)
+        typer.echo(f"{notes_lib.draft_id(line.number)}\tline {line.number}\t{line.text.strip()}")
     err(f"{len(written)} drafts written to {out_file}" if written else "every flagged line is already answered, skipped or drafted")
 
 

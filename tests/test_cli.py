@@ -1,0 +1,155 @@
+"""The command line as a user meets it: help, exit codes, JSON, errors, colour."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pexpect
+import pytest
+import typer.main
+
+from prep.cli import app
+
+from .conftest import REPO, run_cli
+
+
+def all_commands():
+    root = typer.main.get_command(app)
+
+    def walk(command: click.Command, path: tuple[str, ...]):
+        yield path, command
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                yield from walk(sub, (*path, name))
+
+    return list(walk(root, ("prep",)))
+
+
+def test_every_command_has_help_text_and_an_example():
+    for path, command in all_commands():
+        assert (command.help or "").strip(), f"`{' '.join(path)}` has no help text"
+        if not isinstance(command, click.Group):
+            assert "Example:" in command.help, f"`{' '.join(path)}` has no example in its help"
+
+
+def test_version(runner):
+    result = run_cli(runner, "--version")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("prep ")
+
+
+def test_list_json_shape(runner, tiny_bank):
+    result = run_cli(runner, "--bank", str(tiny_bank), "bank", "list", "--json", "--topic", "tcp")
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert [r["id"] for r in rows] == ["time-wait-duration", "close-shared-socket", "shutdown-write-constant", "handshake-order"]
+    assert set(rows[0]) == {"id", "topic", "type", "difficulty", "tags", "prompt", "file", "line"}
+
+
+def test_list_by_tag(runner, tiny_bank):
+    result = run_cli(runner, "--bank", str(tiny_bank), "bank", "list", "--json", "--tag", "fork")
+    assert [r["id"] for r in json.loads(result.stdout)] == ["fork-return-values", "close-shared-socket"]
+
+
+def test_unknown_topic_is_a_clear_error(runner, tiny_bank):
+    result = run_cli(runner, "--bank", str(tiny_bank), "bank", "list", "--topic", "tcpp")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: unknown topic 'tcpp'; the topics are: inbox, processes, tcp"
+
+
+def test_show_json_and_unknown_id(runner, tiny_bank):
+    result = run_cli(runner, "--bank", str(tiny_bank), "bank", "show", "shutdown-write-constant", "--json")
+    card = json.loads(result.stdout)
+    assert card["answer"] == "SHUT_WR" and card["topic"] == "tcp" and card["line"] == 34
+    assert card["refs"] == [{"title": "shutdown(2)"}]
+    missing = run_cli(runner, "--bank", str(tiny_bank), "bank", "show", "nope")
+    assert missing.exit_code == 1
+    assert f"Error: no card with id 'nope' in {tiny_bank} (try `prep bank list`)" in missing.stderr
+
+
+def test_lint_exit_codes_and_messages(runner, tiny_bank):
+    assert run_cli(runner, "--bank", str(tiny_bank), "bank", "lint").exit_code == 0
+    path = tiny_bank / "processes.yaml"
+    path.write_text(path.read_text().replace("topic: processes", "topic: procs"))
+    result = run_cli(runner, "--bank", str(tiny_bank), "bank", "lint")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == ["processes.yaml:2: -: unknown topic 'procs': declare it in topics.yaml"]
+    assert "1 problem in" in result.stderr
+
+
+def test_a_broken_bank_stops_other_commands_with_its_problems(runner, tiny_bank):
+    path = tiny_bank / "tcp.yaml"
+    path.write_text(path.read_text().replace("type: recall", "type: essay"))
+    result = run_cli(runner, "--bank", str(tiny_bank), "bank", "list")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[:2] == [
+        "Error: the bank has 1 problem",
+        "  tcp.yaml:25: close-shared-socket: `type`: input should be 'recall', 'single', 'multi', 'short' or 'order', not 'essay'",
+    ]
+
+
+def test_usage_error_exits_2(runner):
+    result = runner.invoke(app, ["bank", "list", "--no-such-option"])
+    assert result.exit_code == 2
+
+
+def test_stats_counts(runner, tiny_bank, notes_file):
+    result = run_cli(runner, "--bank", str(tiny_bank), "bank", "stats", "--json", "--notes", str(notes_file))
+    data = json.loads(result.stdout)
+    assert data["cards"] == 6
+    assert data["by_type"] == {"multi": 1, "order": 1, "recall": 2, "short": 1, "single": 1}
+    assert data["recall_share"] == pytest.approx(2 / 6, abs=0.001)
+    assert data["notes"]["flagged"] == 6 and data["notes"]["open"] == 1
+
+
+def _spawn(args: list[str], env_extra: dict[str, str]) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env.update(env_extra, TERM="xterm-256color")
+    child = pexpect.spawn(sys.executable, ["-m", "prep", *args], env=env, encoding="utf-8", timeout=20,
+                          dimensions=(40, 120))
+    child.expect(pexpect.EOF)
+    return child.before
+
+
+def colour_codes(text: str) -> list[str]:
+    """SGR parameters that set a foreground or background colour."""
+    found = []
+    for params in re.findall(r"\x1b\[([0-9;]*)m", text):
+        for p in params.split(";"):
+            if p.isdigit() and (30 <= int(p) <= 49 or 90 <= int(p) <= 107):
+                found.append(p)
+    return found
+
+
+def test_colour_in_a_terminal_and_none_with_no_color(tiny_bank):
+    args = ["--bank", str(tiny_bank), "bank", "show", "time-wait-duration"]
+    assert colour_codes(_spawn(args, {}))
+    plain = _spawn(args, {"NO_COLOR": "1"})
+    assert colour_codes(plain) == [] and "time-wait-duration" in plain
+
+
+def test_installed_outside_the_clone_lists_the_shipped_cards(tmp_path):
+    """`pip install .` ships the content as package data: no clone needed to find the bank."""
+    wheel_dir, target = tmp_path / "wheel", tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(REPO)],
+                   check=True, capture_output=True)
+    wheel = next(wheel_dir.glob("prep-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    code = "import prep, sys; from prep.cli import main; sys.argv = ['prep', 'bank', 'list', '--json']; print(prep.__file__, file=sys.stderr); main()"
+    result = subprocess.run([sys.executable, "-c", code], cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[0].startswith(str(target)), "the installed copy was not the one imported"
+    listed = {row["id"] for row in json.loads(result.stdout)}
+    shipped = subprocess.run([sys.executable, "-m", "prep", "bank", "list", "--json"], cwd=REPO, capture_output=True, text=True)
+    assert listed == {row["id"] for row in json.loads(shipped.stdout)}
+    assert len(listed) > 0

@@ -1,0 +1,63 @@
+"""`prep notes`: flagged lines, corrections and drafts, on a small notes file of the tests."""
+
+from __future__ import annotations
+
+import json
+
+from prep import cards
+
+from .conftest import run_cli
+
+
+def test_coverage_lists_each_flagged_line_and_fails_while_one_is_open(runner, tiny_bank, notes_file):
+    result = run_cli(runner, "--bank", str(tiny_bank), "notes", "coverage", str(notes_file), "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    by_line = {row["line"]: row for row in data["lines"]}
+    assert sorted(by_line) == [2, 5, 6, 7, 8, 9]
+    assert by_line[6]["cards"] == ["close-shared-socket", "shutdown-write-constant"]
+    assert by_line[9]["skipped"] == "a reminder to download a tool, not a question"
+    assert by_line[8]["cards"] == [] and by_line[8]["skipped"] is None
+    assert data["totals"] == {"flagged": 6, "answered": 4, "skipped": 1, "open": 1, "coverage": 0.8333}
+    assert "answer the open lines" in result.stderr
+
+
+def test_coverage_passes_once_the_open_line_is_skipped(runner, tiny_bank, notes_file):
+    skips = tiny_bank / "skips.yaml"
+    skips.write_text(skips.read_text() + "  - line: 8\n    reason: not interview material\n")
+    result = run_cli(runner, "--bank", str(tiny_bank), "notes", "coverage", str(notes_file))
+    assert result.exit_code == 0
+    assert "6 flagged lines: 4 answered, 2 skipped, 0 open (100% covered)" in result.stderr
+
+
+def test_check_lists_corrections(runner, tiny_bank, notes_file):
+    result = run_cli(runner, "--bank", str(tiny_bank), "notes", "check", str(notes_file), "--json")
+    assert json.loads(result.stdout) == [{
+        "line": 5, "section": "3/19", "text": "TIME_WAIT多久??", "card": "time-wait-duration",
+        "notes_claim": "TIME_WAIT lasts tcp_fin_timeout", "correction": "60 seconds, fixed by TCP_TIMEWAIT_LEN.",
+    }]
+
+
+def test_extract_writes_valid_drafts_kept_out_of_the_quiz(runner, tiny_bank, notes_file):
+    target = tiny_bank / "inbox.yaml"
+    result = run_cli(runner, "--bank", str(tiny_bank), "notes", "extract", str(notes_file), "--out", str(target))
+    assert result.exit_code == 0
+    assert result.stdout.split("\t")[:2] == ["draft-notes-line-8", "line 8"]
+    bank, problems = cards.lint_bank(tiny_bank, set())
+    assert problems == []
+    draft = bank.card("draft-notes-line-8")
+    assert draft.draft and draft.topic == "inbox" and draft.source.lines == [8] and draft.source.section == "3/19"
+    assert "draft-notes-line-8" not in [c.id for c in bank.select()]
+    again = run_cli(runner, "--bank", str(tiny_bank), "notes", "extract", str(notes_file), "--out", str(target))
+    assert again.stdout == "" and "already answered, skipped or drafted" in again.stderr
+    coverage = run_cli(runner, "--bank", str(tiny_bank), "notes", "coverage", str(notes_file))
+    assert coverage.exit_code == 1, "a draft does not answer a flagged line until it is completed"
+
+
+def test_notes_file_errors(runner, tiny_bank, tmp_path):
+    missing = run_cli(runner, "--bank", str(tiny_bank), "notes", "coverage", str(tmp_path / "none.txt"))
+    assert missing.exit_code == 1 and f"Error: {tmp_path / 'none.txt'}: no such notes file" in missing.stderr
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("caf\xe9 ??\n".encode("latin-1"))
+    bad = run_cli(runner, "--bank", str(tiny_bank), "notes", "coverage", str(latin))
+    assert bad.exit_code == 1 and "not UTF-8 text (byte 3); save the notes as UTF-8" in bad.stderr
