@@ -1,0 +1,124 @@
+"""Hidden tests of red-envelope: split(total, n, seed) -> n shares, exact, >= 0.01, fair.
+
+Canary (the red-team tests check this text never reaches the learner): PREP-CANARY-5d21e0b4-red-envelope
+"""
+
+import random
+from decimal import Decimal
+
+import pytest
+
+from prep_judge import LearnerError
+
+FEN = Decimal("0.01")
+
+
+def shares_of(learner, total, n, seed):
+    shares = learner.call("split", total, n, seed)
+    assert isinstance(shares, list), f"split({total!r}, {n}, {seed}) must return a list, got {type(shares).__name__}"
+    assert len(shares) == n, f"split({total!r}, {n}, {seed}) must return {n} shares, got {len(shares)}"
+    return shares
+
+
+def as_money(share, call):
+    assert isinstance(share, str), f"{call}: every share must be a string such as '12.34', got {share!r}"
+    parts = share.split(".")
+    assert len(parts) == 2 and parts[0].isdigit() and len(parts[1]) == 2 and parts[1].isdigit(), (
+        f"{call}: every share must be written with exactly two decimals, like '12.34'; got {share!r}"
+    )
+    return Decimal(share)
+
+
+def check_envelope(learner, total, n, seed):
+    call = f"split({total!r}, {n}, {seed})"
+    values = [as_money(s, call) for s in shares_of(learner, total, n, seed)]
+    assert min(values) >= FEN, f"{call}: every share must be at least 0.01, got {min(values)}"
+    assert sum(values) == Decimal(total), f"{call}: the shares add up to {sum(values)}, not {Decimal(total):.2f}"
+    return values
+
+
+def expect_value_error(learner, total, n, seed, why):
+    try:
+        learner.call("split", total, n, seed)
+    except LearnerError as exc:
+        assert exc.is_a("ValueError"), f"split({total!r}, {n}, {seed}) {why}: expected ValueError, got {exc.type}"
+    else:
+        raise AssertionError(f"split({total!r}, {n}, {seed}) {why}: expected ValueError, but it returned shares")
+
+
+def test_sum_is_exact_over_many_envelopes(learner):
+    rng = random.Random(20261126)
+    for _ in range(300):
+        n = rng.randint(1, 30)
+        fen = rng.randint(n, 100_000)
+        total = f"{fen // 100}.{fen % 100:02d}"
+        check_envelope(learner, total, n, rng.randint(0, 10**9))
+
+
+def test_amounts_that_floats_cannot_hold(learner):
+    for total, n in [("0.30", 3), ("0.10", 10), ("1.10", 11), ("0.70", 7), ("99999.99", 3), ("0.3", 2)]:
+        for seed in range(25):
+            check_envelope(learner, total, n, seed)
+
+
+def test_tight_envelopes_still_give_everyone_a_fen(learner):
+    for n in range(2, 12):
+        for extra in range(0, 4):
+            fen = n + extra
+            for seed in range(12):
+                check_envelope(learner, f"0.{fen:02d}" if fen < 100 else f"{fen // 100}.{fen % 100:02d}", n, seed)
+    values = check_envelope(learner, "0.05", 5, 3)
+    assert values == [FEN] * 5, f"split('0.05', 5, 3): five people and five fen leave one fen each, got {values}"
+
+
+def test_single_share_takes_everything(learner):
+    values = check_envelope(learner, "88.8", 1, 7)
+    assert values == [Decimal("88.80")], f"split('88.8', 1, 7): one person takes the whole 88.80, got {values}"
+
+
+def test_every_position_expects_the_same_share(learner):
+    n, total, rounds = 5, Decimal("100.00"), 1500
+    sums = [Decimal(0)] * n
+    for seed in range(rounds):
+        for i, value in enumerate(check_envelope(learner, "100", n, seed)):
+            sums[i] += value
+    means = [s / rounds for s in sums]
+    fair = total / n
+    worst = max(means, key=lambda m: abs(m - fair))
+    assert abs(worst - fair) < Decimal("1.5"), (
+        f"over {rounds} envelopes of 100 for {n} people the average shares by opening order were "
+        f"{', '.join(f'{m:.2f}' for m in means)}; each position should expect about {fair:.2f}"
+    )
+    assert len({tuple(check_envelope(learner, "100", n, s)) for s in range(20)}) > 1, (
+        "twenty different seeds gave the same shares: the split must be random"
+    )
+
+
+def test_same_arguments_same_shares_whatever_the_global_random_state(learner):
+    first = shares_of(learner, "66.66", 6, 99)
+    learner.exec("import random\nrandom.seed(12345)\nrandom.random()")
+    second = shares_of(learner, "66.66", 6, 99)
+    assert first == second, (
+        "split('66.66', 6, 99) gave different shares on two calls: use random.Random(seed) as the only source of randomness"
+    )
+    assert shares_of(learner, "66.66", 6, 100) != first, "different seeds should give different shares"
+
+
+@pytest.mark.parametrize("total", ["abc", "-1", "0", "0.00", "1.234", "", "1e3", "5.", ".5", "1,00"])
+def test_rejects_bad_amounts(learner, total):
+    expect_value_error(learner, total, 3, 1, "is not a positive amount with at most two decimals")
+
+
+def test_rejects_bad_share_counts(learner):
+    expect_value_error(learner, "10", 0, 1, "has no one to share with")
+    expect_value_error(learner, "10", -2, 1, "has a negative number of people")
+
+
+def test_too_little_money_for_everyone(learner):
+    expect_value_error(learner, "0.02", 3, 1, "cannot give three people 0.01 each")
+    expect_value_error(learner, "0.99", 100, 1, "cannot give a hundred people 0.01 each")
+
+
+def test_large_envelope(learner):
+    check_envelope(learner, "200000", 100, 5)
+    check_envelope(learner, "200000.01", 3, 6)
