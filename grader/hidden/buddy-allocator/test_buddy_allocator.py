@@ -1,0 +1,493 @@
+"""Hidden tests of buddy-allocator: Buddy(size, min_block) with alloc, free and free_blocks.
+
+The judge keeps its own model: given the set of allocated blocks, the free lists
+of a buddy allocator that coalesces fully are unique (every free block is as
+large as it can be), so after every operation the learner's free_blocks() must
+equal that canonical decomposition. Offsets are checked for alignment, bounds
+and overlap; MemoryError is accepted only when the model has no block that fits.
+"""
+# canary: hidden-test-buddy-allocator
+
+import random
+
+import pytest
+
+from prep_judge import LearnerError, report_performance
+
+ENTRY_MODULE = "buddy"
+
+# Helper code run inside the learner's process: it replays a trace quickly (one
+# round trip instead of one per operation). It holds no expected value; the judge
+# checks every offset it returns against its own model.
+TRACE_RUNNER = """
+import sys
+
+def run_trace(size, min_block, ops, snapshots):
+    module = sys.modules["%s"]
+    allocator = module.Buddy(size, min_block)
+    got = {}
+    out = []
+    for i, (kind, arg) in enumerate(ops):
+        if kind == "a":
+            try:
+                off = allocator.alloc(arg)
+                got[i] = off
+                row = ["ok", off]
+            except MemoryError as exc:
+                row = ["MemoryError", str(exc)[:200]]
+            except Exception as exc:
+                row = [type(exc).__name__, str(exc)[:200]]
+        else:
+            if arg not in got:
+                row = ["skip", None]
+            else:
+                try:
+                    allocator.free(got.pop(arg))
+                    row = ["ok", None]
+                except Exception as exc:
+                    row = [type(exc).__name__, str(exc)[:200]]
+        if snapshots:
+            row.append(allocator.free_blocks())
+        out.append(row)
+    return out
+""" % ENTRY_MODULE
+
+
+# ---------------------------------------------------------------- the model
+
+
+def block_for(n, min_block):
+    """The block size the statement requires for a request of n bytes."""
+    size = 1
+    while size < n:
+        size *= 2
+    return max(size, min_block)
+
+
+def canonical_free(size, min_block, allocated):
+    """The free lists of a fully coalesced buddy allocator holding exactly `allocated` {offset: block size}."""
+    starts = sorted(allocated)
+    free = {}
+
+    def any_allocated_in(lo, hi):
+        import bisect
+
+        i = bisect.bisect_left(starts, lo)
+        return i < len(starts) and starts[i] < hi
+
+    def walk(off, s):
+        if allocated.get(off) == s:
+            return
+        # an allocated block containing (off, s) is impossible here: walk only descends into
+        # blocks that are not allocated themselves and not inside an allocated one
+        if not any_allocated_in(off, off + s):
+            free.setdefault(s, []).append(off)
+            return
+        if s <= min_block:  # an allocated block starts inside a min block: impossible for valid offsets
+            return
+        walk(off, s // 2)
+        walk(off + s // 2, s // 2)
+
+    walk(0, size)
+    return {s: sorted(v) for s, v in sorted(free.items())}
+
+
+def normalise(blocks):
+    """free_blocks() as {size: sorted offsets}, without empty lists; anything malformed is said so."""
+    assert isinstance(blocks, dict), f"free_blocks() must return a dict of block size -> list of offsets, got a {type(blocks).__name__}"
+    out = {}
+    for s, offs in blocks.items():
+        assert isinstance(s, int) and not isinstance(s, bool), f"free_blocks() keys must be block sizes in bytes (int), got {s!r}"
+        assert isinstance(offs, (list, tuple, set, frozenset)), (
+            f"free_blocks()[{s}] must be a list of offsets, got a {type(offs).__name__}"
+        )
+        if offs:
+            out[s] = sorted(offs)
+    return out
+
+
+def describe(blocks, limit=12):
+    parts = []
+    for s, offs in sorted(blocks.items()):
+        shown = ", ".join(str(o) for o in offs[:limit]) + (", ..." if len(offs) > limit else "")
+        parts.append(f"{s}: [{shown}]")
+    return "{" + "; ".join(parts) + "}"
+
+
+class Model:
+    """What the judge knows: the live blocks (offset -> (block size, payload))."""
+
+    def __init__(self, size, min_block):
+        self.size = size
+        self.min_block = min_block
+        self.live = {}
+
+    def allocated(self):
+        return {off: s for off, (s, _) in self.live.items()}
+
+    def fits(self, n):
+        want = block_for(n, self.min_block)
+        return any(s >= want for s in canonical_free(self.size, self.min_block, self.allocated()))
+
+    def check_alloc(self, n, off, where):
+        want = block_for(n, self.min_block)
+        assert isinstance(off, int) and not isinstance(off, bool), f"{where}: alloc({n}) must return an int offset, got {off!r}"
+        assert 0 <= off and off + want <= self.size, (
+            f"{where}: alloc({n}) returned {off}, but its {want}-byte block does not fit in the {self.size}-byte arena"
+        )
+        assert off % want == 0, f"{where}: alloc({n}) returned {off}, which is not aligned to its block size {want}"
+        for other, (s, _) in self.live.items():
+            assert off + want <= other or other + s <= off, (
+                f"{where}: alloc({n}) returned {off} (a {want}-byte block), which overlaps the live {s}-byte block at {other}"
+            )
+        self.live[off] = (want, n)
+
+    def check_state(self, blocks, where):
+        got = normalise(blocks)
+        expected = canonical_free(self.size, self.min_block, self.allocated())
+        if got != expected:
+            hint = ""
+            for s, offs in got.items():
+                for off in offs:
+                    if s < self.size and off ^ s in offs:
+                        hint = (f" The free blocks {off} and {off ^ s} of size {s} are buddies and both free: "
+                                "they should have been merged.")
+                        break
+                    if off % s:
+                        hint = f" The free block at {off} of size {s} is not aligned to its size."
+                        break
+                if hint:
+                    break
+            got_bytes = sum(s * len(offs) for s, offs in got.items())
+            want_bytes = sum(s * len(offs) for s, offs in expected.items())
+            if not hint and got_bytes != want_bytes:
+                hint = (f" Your free lists hold {got_bytes} bytes, but {want_bytes} bytes are not in allocated blocks: "
+                        "a block is larger than its request needs, lost, or listed twice.")
+            raise AssertionError(
+                f"{where}: free_blocks() is {describe(got)}, but with the blocks allocated at that point a buddy "
+                f"allocator that merges every free pair has {describe(expected)}.{hint}"
+            )
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def new_buddy(learner, size, min_block):
+    try:
+        return learner.call("Buddy", size, min_block)
+    except LearnerError as exc:
+        raise AssertionError(f"Buddy({size}, {min_block}) raised {exc.type}: {exc.message}") from None
+
+
+def alloc(b, n, where=""):
+    try:
+        return b.call("alloc", n)
+    except LearnerError as exc:
+        raise AssertionError(f"{where}alloc({n}) raised {exc.type}: {exc.message}") from None
+
+
+def free(b, off, where=""):
+    try:
+        b.call("free", off)
+    except LearnerError as exc:
+        raise AssertionError(f"{where}free({off}) raised {exc.type} for a block that is allocated: {exc.message}") from None
+
+
+def blocks(b):
+    try:
+        return normalise(b.call("free_blocks"))
+    except LearnerError as exc:
+        raise AssertionError(f"free_blocks() raised {exc.type}: {exc.message}") from None
+
+
+def replay(learner, size, min_block, ops, snapshots):
+    """Run a trace in the learner's process; one row per operation."""
+    ns = learner.exec(TRACE_RUNNER)
+    try:
+        rows = ns.call("run_trace", size, min_block, ops, snapshots)
+    except LearnerError as exc:
+        raise AssertionError(f"replaying a trace on Buddy({size}, {min_block}) raised {exc.type}: {exc.message}") from None
+    assert isinstance(rows, list) and len(rows) == len(ops), "the trace did not run to the end"
+    return rows
+
+
+def expect_raise(b, method, arg, exc_name, why):
+    try:
+        value = b.call(method, arg)
+    except LearnerError as exc:
+        assert exc.is_a(exc_name), f"{method}({arg}) must raise {exc_name} ({why}), it raised {exc.type}: {exc.message}"
+        return
+    raise AssertionError(f"{method}({arg}) must raise {exc_name} ({why}), but it returned {value!r}")
+
+
+# ---------------------------------------------------------------- the tests
+
+
+def test_constructor_rejects_bad_sizes(learner):
+    for size, min_block, why in [
+        (0, 16, "an arena of size 0"),
+        (1000, 8, "an arena size that is not a power of two"),
+        (1024, 24, "a min_block that is not a power of two"),
+        (1024, 0, "a min_block of 0"),
+        (16, 32, "a min_block larger than the arena"),
+    ]:
+        try:
+            learner.call("Buddy", size, min_block)
+        except LearnerError as exc:
+            assert exc.is_a("ValueError"), f"Buddy({size}, {min_block}) must raise ValueError ({why}), it raised {exc.type}"
+        else:
+            raise AssertionError(f"Buddy({size}, {min_block}) must raise ValueError ({why}), but it was accepted")
+    b = new_buddy(learner, 16, 16)
+    assert alloc(b, 16) == 0, "Buddy(16, 16) is one block of 16 bytes: alloc(16) must return 0"
+    assert blocks(b) == {}, f"after the only block is allocated free_blocks() must be empty, got {describe(blocks(b))}"
+
+
+@pytest.mark.parametrize(
+    "n, block",
+    [(1, 16), (15, 16), (16, 16), (17, 32), (31, 32), (32, 32), (33, 64), (64, 64), (65, 128), (100, 128),
+     (256, 256), (257, 512), (511, 512), (512, 512), (513, 1024), (1024, 1024)],
+)
+def test_request_rounds_up_to_a_power_of_two(learner, n, block):
+    b = new_buddy(learner, 1024, 16)
+    off = alloc(b, n)
+    got = blocks(b)
+    used = 1024 - sum(s * len(offs) for s, offs in got.items())
+    assert used == block, (
+        f"in Buddy(1024, 16), alloc({n}) must take a block of {block} bytes (the next power of two >= {n}, "
+        f"at least min_block), but {used} bytes are no longer free (free_blocks() is {describe(got)})"
+    )
+    assert off == 0, f"the first allocation in an empty arena takes the lowest half at every split: expected offset 0, got {off}"
+    model = Model(1024, 16)
+    model.check_alloc(n, off, f"alloc({n})")
+    model.check_state(got, f"after alloc({n})")
+
+
+def test_alloc_of_zero_or_negative_raises_valueerror(learner):
+    b = new_buddy(learner, 1024, 16)
+    expect_raise(b, "alloc", 0, "ValueError", "a request of 0 bytes is not valid")
+    expect_raise(b, "alloc", -16, "ValueError", "a negative size is not valid")
+    assert blocks(b) == {1024: [0]}, f"a rejected request must not change the free lists: got {describe(blocks(b))}, expected {{1024: [0]}}"
+
+
+def test_split_keeps_the_lower_half_and_frees_one_block_per_order(learner):
+    b = new_buddy(learner, 128, 16)
+    first = alloc(b, 16)
+    assert first == 0, f"alloc(16) in an empty 128-byte arena must return 0 (split 128 -> 64 -> 32 -> 16, keep the lower half), got {first}"
+    got = blocks(b)
+    assert got == {16: [16], 32: [32], 64: [64]}, (
+        f"after alloc(16) in Buddy(128, 16) the free lists must hold one block of each smaller order, "
+        f"{{16: [16]; 32: [32]; 64: [64]}}, got {describe(got)}"
+    )
+    assert alloc(b, 16) == 16, "the next alloc(16) must take the free 16-byte block at 16 (smallest order that fits first)"
+    assert alloc(b, 32) == 32, "alloc(32) must take the free 32-byte block at 32"
+    assert alloc(b, 64) == 64, "alloc(64) must take the free 64-byte block at 64"
+    assert blocks(b) == {}, f"with the whole arena allocated free_blocks() must be empty, got {describe(blocks(b))}"
+    expect_raise(b, "alloc", 1, "MemoryError", "the arena is full")
+
+
+def test_whole_arena_then_nothing_else_fits(learner):
+    b = new_buddy(learner, 4096, 32)
+    expect_raise(b, "alloc", 4097, "MemoryError", "no block is larger than the 4096-byte arena")
+    off = alloc(b, 4096)
+    assert off == 0, f"alloc(4096) on a 4096-byte arena must return the whole arena at offset 0, got {off}"
+    assert blocks(b) == {}, f"after allocating the whole arena free_blocks() must be empty, got {describe(blocks(b))}"
+    expect_raise(b, "alloc", 1, "MemoryError", "the whole arena is allocated")
+    free(b, 0)
+    assert blocks(b) == {4096: [0]}, f"after freeing the whole arena free_blocks() must be {{4096: [0]}}, got {describe(blocks(b))}"
+    assert alloc(b, 4000) == 0, "after freeing it, the whole arena can be allocated again at 0"
+
+
+def test_double_free_raises_valueerror_and_corrupts_nothing(learner):
+    b = new_buddy(learner, 256, 16)
+    a = alloc(b, 16)
+    c = alloc(b, 16)
+    free(b, a)
+    expect_raise(b, "free", a, "ValueError", "the block at that offset was already freed")
+    model = Model(256, 16)
+    model.check_alloc(16, c, "second alloc(16)")
+    model.check_state(blocks(b), "after a double free was refused")
+    x = alloc(b, 16)
+    y = alloc(b, 16)
+    assert x != y and c not in (x, y), (
+        f"after a refused double free, two new alloc(16) calls returned {x} and {y} while {c} is still allocated: "
+        "the same block must never be handed out twice"
+    )
+    free(b, c)
+    free(b, x)
+    free(b, y)
+    expect_raise(b, "free", c, "ValueError", "that block was already freed and has since been merged")
+    assert blocks(b) == {256: [0]}, f"after freeing everything free_blocks() must be {{256: [0]}}, got {describe(blocks(b))}"
+
+
+def test_free_of_an_offset_never_allocated_raises_valueerror(learner):
+    b = new_buddy(learner, 1024, 16)
+    a = alloc(b, 64)
+    assert a == 0, f"alloc(64) in an empty arena must return 0, got {a}"
+    for off, why in [
+        (16, "16 is inside the 64-byte block at 0, not its start"),
+        (32, "32 is inside the 64-byte block at 0, not its start"),
+        (64, "64 is the start of a free block, never allocated"),
+        (512, "512 is the start of a free block, never allocated"),
+        (1024, "1024 is outside the 1024-byte arena"),
+        (-64, "a negative offset is outside the arena"),
+    ]:
+        expect_raise(b, "free", off, "ValueError", why)
+    got = blocks(b)
+    assert got == {64: [64], 128: [128], 256: [256], 512: [512]}, (
+        f"refused frees must not change the free lists: expected {{64: [64]; 128: [128]; 256: [256]; 512: [512]}}, got {describe(got)}"
+    )
+    free(b, a)
+    assert blocks(b) == {1024: [0]}, f"freeing the real block must still work and coalesce to {{1024: [0]}}, got {describe(blocks(b))}"
+
+
+def test_adjacent_blocks_that_are_not_buddies_stay_apart(learner):
+    b = new_buddy(learner, 64, 16)
+    offs = [alloc(b, 16) for _ in range(4)]
+    assert offs == [0, 16, 32, 48], f"four alloc(16) in Buddy(64, 16) must return 0, 16, 32, 48 in that order, got {offs}"
+    free(b, 32)
+    free(b, 16)
+    got = blocks(b)
+    assert got == {16: [16, 32]}, (
+        f"the free 16-byte blocks at 16 and 32 are neighbours but not buddies (the buddy of 16 is 16 XOR 16 = 0, "
+        f"the buddy of 32 is 32 XOR 16 = 48): they must stay apart, free_blocks() should be {{16: [16, 32]}}, got {describe(got)}"
+    )
+    free(b, 0)
+    got = blocks(b)
+    assert got == {16: [32], 32: [0]}, (
+        f"freeing 0 merges it with its buddy 16 into the 32-byte block at 0, whose buddy 32..63 is not wholly free: "
+        f"expected {{16: [32]; 32: [0]}}, got {describe(got)}"
+    )
+    free(b, 48)
+    got = blocks(b)
+    assert got == {64: [0]}, f"freeing 48 merges with 32, then with 0: expected {{64: [0]}}, got {describe(got)}"
+
+
+def test_freeing_everything_coalesces_into_one_block(learner):
+    rng = random.Random(6)
+    b = new_buddy(learner, 4096, 16)
+    model = Model(4096, 16)
+    sizes = [16] * 64 + [32] * 24 + [64] * 12 + [128] * 8 + [256] * 2
+    rng.shuffle(sizes)
+    for n in sizes:
+        model.check_alloc(n, alloc(b, n), f"filling the arena with alloc({n})")
+    model.check_state(blocks(b), "with the arena full")
+    order = list(model.live)
+    rng.shuffle(order)
+    for i, off in enumerate(order, 1):
+        free(b, off, f"freeing block {i} of {len(order)}: ")
+        del model.live[off]
+        if i % 8 == 0 or i == len(order):
+            model.check_state(blocks(b), f"after freeing {i} of the {len(order)} blocks in random order")
+    got = blocks(b)
+    assert got == {4096: [0]}, f"after freeing every block the free lists must hold the one whole-arena block {{4096: [0]}}, got {describe(got)}"
+
+
+def test_external_fragmentation_and_the_merge_that_ends_it(learner):
+    b = new_buddy(learner, 1024, 16)
+    offs = [alloc(b, 16) for _ in range(64)]
+    assert sorted(offs) == list(range(0, 1024, 16)), "64 alloc(16) must fill the 1024-byte arena with distinct 16-byte blocks"
+    for off in range(0, 1024, 32):
+        free(b, off)
+    got = blocks(b)
+    expected = {16: list(range(0, 1024, 32))}
+    assert got == expected, (
+        f"with every other 16-byte block freed, half the arena is free but no two free blocks are buddies: "
+        f"free_blocks() should hold 32 blocks of 16 and nothing else, got {describe(got)}"
+    )
+    expect_raise(b, "alloc", 32, "MemoryError", "512 bytes are free but no 32-byte block is (external fragmentation)")
+    assert blocks(b) == expected, "a failed alloc must not change the free lists"
+    free(b, 16)
+    got = blocks(b)
+    assert got.get(32) == [0] and 0 not in got.get(16, []) and 16 not in got.get(16, []), (
+        f"freeing 16 must merge it with its free buddy 0 into a 32-byte block at 0; free_blocks() is {describe(got)}"
+    )
+    assert alloc(b, 32) == 0, "alloc(32) must now get the merged block at 0"
+
+
+@pytest.mark.parametrize("seed", [11, 22, 33])
+def test_randomized_trace_against_the_model(learner, seed):
+    rng = random.Random(seed)
+    size, min_block = 1 << 13, 16
+    ops, live = [], []
+    for i in range(400):
+        if live and (rng.random() < 0.45 or len(live) > 40):
+            ops.append(("f", live.pop(rng.randrange(len(live)))))
+        else:
+            n = rng.choice([rng.randint(1, 48), rng.randint(1, 300), rng.randint(200, 2100), 16, 64, 1 << rng.randint(4, 10)])
+            ops.append(("a", n))
+            live.append(i)
+    rows = replay(learner, size, min_block, ops, True)
+    model = Model(size, min_block)
+    handed = {}
+    memory_errors = 0
+    for i, ((kind, arg), row) in enumerate(zip(ops, rows)):
+        status, value, state = row
+        where = f"seed {seed}, operation {i + 1}"
+        if kind == "a":
+            if status == "MemoryError":
+                assert not model.fits(arg), (
+                    f"{where}: alloc({arg}) raised MemoryError, but a free block of {block_for(arg, min_block)} bytes "
+                    "or more exists once free buddies are merged"
+                )
+                memory_errors += 1
+            else:
+                assert status == "ok", f"{where}: alloc({arg}) raised {status}: {value}"
+                model.check_alloc(arg, value, where)
+                handed[i] = value
+        elif arg in handed:
+            assert status == "ok", f"{where}: free({handed[arg]}) of a live block raised {status}: {value}"
+            del model.live[handed.pop(arg)]
+        model.check_state(state, f"{where} ({'alloc' if kind == 'a' else 'free'})")
+
+
+def make_utilisation_trace(seed):
+    """A malloc-lab-like trace: phases of small and medium requests with frees; returns ops."""
+    rng = random.Random(seed)
+    ops, live = [], []
+    for i in range(3000):
+        phase = (i // 500) % 3
+        if live and rng.random() < (0.35 if phase == 0 else 0.55):
+            ops.append(("f", live.pop(rng.randrange(len(live)))))
+            continue
+        if phase == 0:
+            n = rng.randint(8, 120)
+        elif phase == 1:
+            n = rng.choice([rng.randint(100, 600), rng.randint(8, 40)])
+        else:
+            n = rng.randint(500, 3000)
+        ops.append(("a", n))
+        live.append(len(ops) - 1)
+    return ops
+
+
+def test_utilisation_against_a_bump_allocator(learner):
+    size, min_block = 1 << 20, 16
+    ops = make_utilisation_trace(2024)
+    rows = replay(learner, size, min_block, ops, False)
+    model = Model(size, min_block)
+    handed = {}
+    payload = peak_payload = 0
+    high_water = 0  # the buddy allocator's "heap": the end of the highest block ever in use
+    bump = 0  # a bump allocator never reuses: every request (rounded to 16) extends its heap
+    for i, ((kind, arg), row) in enumerate(zip(ops, rows)):
+        status, value = row[0], row[1]
+        where = f"utilisation trace, operation {i + 1}"
+        if kind == "a":
+            if status == "MemoryError":
+                assert not model.fits(arg), f"{where}: alloc({arg}) raised MemoryError though a large enough block is free"
+                continue
+            assert status == "ok", f"{where}: alloc({arg}) raised {status}: {value}"
+            model.check_alloc(arg, value, where)
+            handed[i] = value
+            payload += arg
+            peak_payload = max(peak_payload, payload)
+            high_water = max(high_water, value + block_for(arg, min_block))
+            bump += (arg + 15) // 16 * 16
+        elif arg in handed:
+            assert status == "ok", f"{where}: free() of a live block raised {status}: {value}"
+            off = handed.pop(arg)
+            payload -= model.live.pop(off)[1]
+    assert high_water > 0, "the trace allocated nothing"
+    utilisation = 100.0 * peak_payload / high_water
+    baseline = 100.0 * peak_payload / bump
+    report_performance(round(utilisation, 1), round(baseline, 1))

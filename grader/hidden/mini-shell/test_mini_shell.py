@@ -1,0 +1,450 @@
+"""Hidden tests of mini-shell: run(line) with ;, &&, || and | compared with bash.
+
+Each line runs twice in a fresh folder set up the same way: through the
+learner's run() (its fd 1 and fd 2 dup2'ed onto sockets the judge reads), and
+through bash in the judge (`bash -c 'eval "$1"; exit $?'`, so that bash, too,
+reports a death by signal N as 128+N). Status and stdout must match, with the
+folder's path replaced by <dir>. Without bash in the image the fixed
+expectations below are used (they are what bash 5 gives).
+"""
+# canary: hidden-test-mini-shell
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+from prep_judge import LearnerError, LearnerTimeout
+
+CALL_SECONDS = 3.0
+BASH = shutil.which("bash")
+ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+
+# Helper code run in the learner's process: it sets up a folder, and runs one
+# line with the shell's stdout and stderr on sockets the judge reads. It holds
+# no expected value.
+HELPER = """
+import os, sys
+
+_count = [0]
+
+def setup(dirs, files):
+    _count[0] += 1
+    base = os.path.realpath(os.path.join(os.getcwd(), "case%d" % _count[0]))
+    os.makedirs(base)
+    for d in dirs:
+        os.makedirs(os.path.join(base, d))
+    for path, (data, mode) in files.items():
+        with open(os.path.join(base, path), "w") as f:
+            f.write(data)
+        os.chmod(os.path.join(base, path), mode)
+    return base
+
+def listing(path):
+    return sorted(os.listdir(path))
+
+def capture(line, base, out_sock, err_sock):
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    saved_cwd = os.getcwd()
+    try:
+        os.chdir(base)
+        os.dup2(out_sock.fileno(), 1)
+        os.dup2(err_sock.fileno(), 2)
+        out_sock.close()
+        err_sock.close()
+        return sys.modules["minishell"].run(line)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os.dup2(saved_out, 1)
+        os.dup2(saved_err, 2)
+        os.close(saved_out)
+        os.close(saved_err)
+        os.chdir(saved_cwd)
+"""
+
+FORBID_SHORTCUTS = """
+import os, subprocess
+def _forbidden(*args, **kwargs):
+    raise RuntimeError("this exercise must not use subprocess, os.system, os.popen or os.posix_spawn")
+subprocess.Popen = subprocess.run = subprocess.call = subprocess.check_output = _forbidden
+os.system = os.popen = os.posix_spawn = os.posix_spawnp = _forbidden
+"""
+
+# line -> (status, stdout with the folder as <dir>), in the default scene (an empty folder
+# holding d1/ and a non-executable script.txt); used when the judge has no bash.
+FIXED = {
+    "echo hello world": (0, b"hello world\n"),
+    "echo   spaced    out  ": (0, b"spaced out\n"),
+    "echo 'a  b' \"c  d\" e'f g'h": (0, b"a  b c  d ef gh\n"),
+    "echo \"it's\" 'say \"hi\"'": (0, b"it's say \"hi\"\n"),
+    "echo '' x \"\"": (0, b" x \n"),
+    "echo a\\ b \"c\\\"d\" 'e\\f' \"g\\h\"": (0, b"a b c\"d e\\f g\\h\n"),
+    "printf '%s|' one \"two three\" four": (0, b"one|two three|four|"),
+    "true || echo A && echo B": (0, b"B\n"),
+    "false && echo A || echo B": (0, b"B\n"),
+    "false && echo A || echo B && echo C": (0, b"B\nC\n"),
+    "true && false || false && echo x": (1, b""),
+    "false || false || echo third": (0, b"third\n"),
+    "false && echo no": (1, b""),
+    "true || false": (0, b""),
+    "echo a; echo b ; echo c;": (0, b"a\nb\nc\n"),
+    "false; true": (0, b""),
+    "true; false": (1, b""),
+    "echo x;false": (1, b"x\n"),
+    "true&&echo y||echo z": (0, b"y\n"),
+    "false | true": (0, b""),
+    "true | false": (1, b""),
+    "sh -c 'exit 3' | sh -c 'exit 5'": (5, b""),
+    "sh -c 'exit 3' | cat": (0, b""),
+    "printf 'b\\na\\nc\\n' | sort | head -n 2": (0, b"a\nb\n"),
+    "echo hi | tr a-z A-Z | cat": (0, b"HI\n"),
+    "echo hi|cat": (0, b"hi\n"),
+    "nosuchcmd_prep_xyz | echo after": (0, b"after\n"),
+    "echo one | nosuchcmd_prep_xyz": (127, b""),
+    "nosuchcmd_prep_xyz": (127, b""),
+    "nosuchcmd_prep_xyz || echo fallback": (0, b"fallback\n"),
+    "./script.txt": (126, b""),
+    "sh -c 'kill -TERM $$'": (143, b""),
+    "sh -c 'kill -KILL $$' || echo killed": (0, b"killed\n"),
+    "sh -c 'exit 255'": (255, b""),
+    "cat no_such_file": (1, b""),
+    "| echo x": (2, b""),
+    "echo x &&": (2, b""),
+    "echo x || || echo y": (2, b""),
+    "echo 'open": (2, b""),
+    ";": (2, b""),
+    "echo x | | cat": (2, b""),
+    "echo before; | echo x": (2, b""),
+    "echo before && echo x |": (2, b""),
+    "cd d1 | cat; pwd": (0, b"<dir>\n"),
+    "cd nosuchdir; pwd": (0, b"<dir>\n"),
+    "cd d1; pwd; cd ..; pwd": (0, b"<dir>/d1\n<dir>\n"),
+    "yes | head -n 1": (0, b"y\n"),
+    "seq 1 100000 | head -n 2": (0, b"1\n2\n"),
+    "echo hi | cat | cat": (0, b"hi\n"),
+    "seq 1 200000 | wc -l": (0, b"200000\n"),
+    "sh -c 'kill -PIPE $$'": (141, b""),
+    "echo by hand | cat && true; echo done": (0, b"by hand\ndone\n"),
+}
+
+DEFAULT_SCENE = (("d1",), (("script.txt", "echo hi\n", 0o644),))
+CD_LINE = "cd d1 && pwd || touch r1 && ls"
+D1_EMPTY = (("d1",), ())
+D1_WITH_FILE = (("d1",), (("d1/inside.txt", "x\n", 0o644),))
+NO_D1 = ((), (("notes.txt", "n\n", 0o644),))
+FIXED_IN_SCENE = {
+    (CD_LINE, D1_EMPTY): (0, b"<dir>/d1\n"),
+    (CD_LINE, D1_WITH_FILE): (0, b"<dir>/d1\ninside.txt\n"),
+    (CD_LINE, NO_D1): (0, b"notes.txt\nr1\n"),
+}
+
+
+# ---------------------------------------------------------------- the two shells
+
+
+def scene_files(scene):
+    dirs, files = scene
+    return list(dirs), {path: (data, mode) for path, data, mode in files}
+
+
+def bash_result(line, scene):
+    """(status, stdout normalised, stderr, listing of the folder after) from bash, or the fixed table."""
+    if BASH is None:
+        status, out = FIXED_IN_SCENE[line, scene] if (line, scene) in FIXED_IN_SCENE else FIXED[line]
+        return status, out, None, None
+    base = os.path.realpath(tempfile.mkdtemp(prefix="minishell-bash-"))
+    try:
+        dirs, files = scene_files(scene)
+        for d in dirs:
+            os.makedirs(os.path.join(base, d))
+        for path, (data, mode) in files.items():
+            with open(os.path.join(base, path), "w") as f:
+                f.write(data)
+            os.chmod(os.path.join(base, path), mode)
+        done = subprocess.run([BASH, "-c", 'eval "$1"; exit $?', "bash", line], cwd=base, env={**ENV, "HOME": base},
+                              capture_output=True, timeout=10, stdin=subprocess.DEVNULL)
+        return done.returncode, done.stdout.replace(base.encode(), b"<dir>"), done.stderr, sorted(os.listdir(base))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+class Shell:
+    """The learner's run(), with its fd 1 and fd 2 on sockets the judge reads."""
+
+    def __init__(self, learner):
+        self.learner = learner
+        self.ns = learner.exec(HELPER)
+
+    def setup(self, scene=DEFAULT_SCENE):
+        dirs, files = scene_files(scene)
+        return self.ns.call("setup", dirs, files)
+
+    def listing(self, path):
+        return self.ns.call("listing", path)
+
+    def run(self, line, base, timeout=CALL_SECONDS):
+        """(status, stdout normalised, stderr) of run(line) in the folder base."""
+        out_judge, out_learner = socket.socketpair()
+        err_judge, err_learner = socket.socketpair()
+        chunks = {"out": bytearray(), "err": bytearray()}
+        readers = [
+            threading.Thread(target=_drain, args=(out_judge, chunks["out"]), daemon=True),
+            threading.Thread(target=_drain, args=(err_judge, chunks["err"]), daemon=True),
+        ]
+        for t in readers:
+            t.start()
+        try:
+            pending = self.ns.start("capture", line, base, out_learner, err_learner)
+        finally:
+            out_learner.close()
+            err_learner.close()
+        try:
+            status = pending.result(timeout=timeout)
+        except LearnerTimeout:
+            for s in (out_judge, err_judge):
+                s.shutdown(socket.SHUT_RDWR)
+            raise AssertionError(
+                f"run({line!r}) did not return within {timeout:g} s. A pipeline hangs when a process (often the "
+                "shell itself) still holds a write end of a pipe, so the reader never sees EOF, or a read end, so "
+                "the writer never gets SIGPIPE; or the stages were run one after the other and one filled its pipe."
+            ) from None
+        except LearnerError as exc:
+            raise AssertionError(f"run({line!r}) raised {exc.type}: {exc.message}") from None
+        deadline = time.monotonic() + 2.0
+        for t in readers:
+            t.join(max(0.0, deadline - time.monotonic()))
+        still_open = any(t.is_alive() for t in readers)
+        for s in (out_judge, err_judge):
+            s.close()
+        assert not still_open, (
+            f"run({line!r}) returned, but its standard output was still held open 2 s later: "
+            "some process it started is still running (was every stage of every pipeline waited for?)"
+        )
+        assert isinstance(status, int) and not isinstance(status, bool), (
+            f"run({line!r}) must return the exit status as an int, got {type(status).__name__}"
+        )
+        return status, bytes(chunks["out"]).replace(base.encode(), b"<dir>"), bytes(chunks["err"])
+
+
+def _drain(sock, into):
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return
+            into += data
+    except OSError:
+        return
+
+
+def check_like_bash(shell, line, scene=DEFAULT_SCENE, base=None):
+    base = base or shell.setup(scene)
+    status, out, err = shell.run(line, base)
+    want_status, want_out, _, want_listing = bash_result(line, scene)
+    assert out == want_out, f"run({line!r}) printed {out!r} on stdout; bash prints {want_out!r}"
+    assert status == want_status, f"run({line!r}) returned {status}; bash's $? is {want_status}"
+    if want_listing is not None:
+        got_listing = shell.listing(base)
+        assert got_listing == want_listing, (
+            f"after run({line!r}) the folder holds {got_listing}; after bash it holds {want_listing}"
+        )
+    return status, out, err
+
+
+# ---------------------------------------------------------------- the tests
+
+
+def test_words_and_quotes(learner):
+    shell = Shell(learner)
+    for line in [
+        "echo hello world",
+        "echo   spaced    out  ",
+        "echo 'a  b' \"c  d\" e'f g'h",
+        "echo \"it's\" 'say \"hi\"'",
+        "echo '' x \"\"",
+        "echo a\\ b \"c\\\"d\" 'e\\f' \"g\\h\"",
+        "printf '%s|' one \"two three\" four",
+    ]:
+        check_like_bash(shell, line)
+    for line in ("", "   "):
+        status, out, _ = shell.run(line, shell.setup())
+        assert (status, out) == (0, b""), f"run({line!r}) (nothing to run) must return 0 and print nothing, got {status} and {out!r}"
+
+
+def test_and_or_have_equal_precedence_left_to_right(learner):
+    shell = Shell(learner)
+    for line in [
+        "true || echo A && echo B",
+        "false && echo A || echo B",
+        "false && echo A || echo B && echo C",
+        "true && false || false && echo x",
+        "false || false || echo third",
+        "false && echo no",
+        "true || false",
+        "true&&echo y||echo z",
+    ]:
+        check_like_bash(shell, line)
+
+
+def test_semicolons_run_everything_in_order(learner):
+    shell = Shell(learner)
+    for line in ["echo a; echo b ; echo c;", "false; true", "true; false", "echo x;false"]:
+        check_like_bash(shell, line)
+
+
+def test_pipeline_status_is_the_last_stage(learner):
+    shell = Shell(learner)
+    for line in [
+        "false | true",
+        "true | false",
+        "sh -c 'exit 3' | sh -c 'exit 5'",
+        "sh -c 'exit 3' | cat",
+        "printf 'b\\na\\nc\\n' | sort | head -n 2",
+        "echo hi | tr a-z A-Z | cat",
+        "echo hi|cat",
+        "nosuchcmd_prep_xyz | echo after",
+        "echo one | nosuchcmd_prep_xyz",
+    ]:
+        check_like_bash(shell, line)
+
+
+def test_exit_statuses_127_126_and_signals(learner):
+    shell = Shell(learner)
+    for line, why in [
+        ("nosuchcmd_prep_xyz", "command not found"),
+        ("nosuchcmd_prep_xyz || echo fallback", "command not found, then ||"),
+        ("./script.txt", "a file that exists but is not executable"),
+        ("sh -c 'kill -TERM $$'", "killed by SIGTERM (15)"),
+        ("sh -c 'kill -KILL $$' || echo killed", "killed by SIGKILL (9), then ||"),
+        ("sh -c 'exit 255'", "exit 255"),
+        ("cat no_such_file", "a command that fails"),
+    ]:
+        status, out, err = check_like_bash(shell, line)
+        if line in ("nosuchcmd_prep_xyz", "./script.txt"):
+            assert err.strip(), f"run({line!r}) ({why}) must say why on stderr (fd 2), like bash; it wrote nothing there"
+
+
+def test_syntax_errors_run_nothing_and_return_2(learner):
+    shell = Shell(learner)
+    for line in [
+        "| echo x",
+        "echo x &&",
+        "echo x || || echo y",
+        "echo 'open",
+        ";",
+        "echo x | | cat",
+        "echo before; | echo x",
+        "echo before && echo x |",
+    ]:
+        status, out, err = check_like_bash(shell, line)
+        assert err.strip(), f"run({line!r}) is a syntax error: say so on stderr (fd 2), like bash; nothing was written there"
+
+
+def test_cd_chain_when_the_directory_exists(learner):
+    shell = Shell(learner)
+    line = CD_LINE
+    for scene, content in [(D1_EMPTY, "an empty d1"), (D1_WITH_FILE, "d1 holding inside.txt")]:
+        base = shell.setup(scene)
+        status, out, err = check_like_bash(shell, line, scene, base)
+        assert shell.listing(base) == ["d1"], (
+            f"with {content}, {line!r} must not run touch (cd and pwd succeeded): the folder holds {shell.listing(base)}"
+        )
+
+
+def test_cd_chain_when_the_directory_is_missing(learner):
+    shell = Shell(learner)
+    line = CD_LINE
+    scene = NO_D1
+    base = shell.setup(scene)
+    status, out, err = check_like_bash(shell, line, scene, base)
+    assert shell.listing(base) == ["notes.txt", "r1"], (
+        f"without d1, cd fails, pwd is skipped, touch r1 runs in the current folder: it must hold notes.txt and r1, "
+        f"got {shell.listing(base)}"
+    )
+    assert err.strip(), "cd d1 with no d1 must print an error on stderr (fd 2)"
+
+
+def test_cd_changes_the_shell_itself_but_not_inside_a_pipeline(learner):
+    shell = Shell(learner)
+    for line in ["cd d1; pwd; cd ..; pwd", "cd d1 | cat; pwd", "cd nosuchdir; pwd"]:
+        check_like_bash(shell, line)
+
+
+def test_pipelines_finish_when_a_stage_exits_early(learner):
+    shell = Shell(learner)
+    for line in ["echo hi | cat | cat", "yes | head -n 1", "seq 1 100000 | head -n 2"]:
+        check_like_bash(shell, line)
+
+
+def test_stages_run_at_the_same_time(learner):
+    shell = Shell(learner)
+    check_like_bash(shell, "seq 1 200000 | wc -l")
+
+
+def test_every_stage_is_waited_for(learner):
+    shell = Shell(learner)
+    scene = ((), ())
+    base = shell.setup(scene)
+    line = "sh -c 'sleep 0.3; touch late' | true; ls"
+    status, out, _ = shell.run(line, base)
+    assert out == b"late\n", (
+        f"run({line!r}) printed {out!r}; bash prints b'late\\n': the pipeline ends only when every stage has "
+        "exited, so `ls` runs after the first stage created the file. Wait for every pid, not only the last one."
+    )
+    assert status == 0, f"run({line!r}) returned {status}; bash's $? is 0"
+
+
+def test_no_zombie_and_no_descriptor_left(learner):
+    shell = Shell(learner)
+    base = shell.setup()
+    worker = learner.pid
+    before = learner.fds(worker)
+    for line in [
+        "yes | head -n 1",
+        "false | true | true",
+        "nosuchcmd_prep_xyz | cat",
+        "sh -c 'exit 3'",
+        "echo a && echo b || echo c; true | true",
+        "| broken",
+    ]:
+        shell.run(line, base)
+        others = [p for p in learner.processes() if p.pid != worker]
+        assert not others, (
+            f"after run({line!r}) returned, {len(others)} process(es) it started still exist ("
+            + ", ".join(f"{p.name} in state {p.state}" for p in others[:5])
+            + "): every child must be reaped with waitpid (state Z is a zombie)"
+        )
+    after = learner.fds(worker)
+    leaked = sorted(set(after) - set(before))
+    assert not leaked, (
+        f"run() must close every descriptor it opens: {len(leaked)} more are open in the shell's process after "
+        f"these lines ({', '.join(after[fd] for fd in leaked[:5])})"
+    )
+
+
+def test_children_get_sigpipe_back(learner):
+    shell = Shell(learner)
+    base = shell.setup()
+    check_like_bash(shell, "sh -c 'kill -PIPE $$'", base=base)
+    status, out, err = shell.run("yes | head -n 1", base)
+    assert b"Broken pipe" not in err and not err.strip(), (
+        f"in `yes | head -n 1`, yes must die of SIGPIPE silently when head exits; it printed {err[:200]!r} on stderr "
+        "instead: SIGPIPE is still ignored in the child (Python ignores it, and an ignored signal stays ignored "
+        "across exec). Restore it with signal.signal(signal.SIGPIPE, signal.SIG_DFL) in the child before exec."
+    )
+
+
+def test_does_not_use_subprocess(learner):
+    learner.exec(FORBID_SHORTCUTS)
+    shell = Shell(learner)
+    check_like_bash(shell, "echo by hand | cat && true; echo done")
+
