@@ -49,7 +49,7 @@ def test_list_json_shape(runner, tiny_bank):
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
     assert [r["id"] for r in rows] == ["time-wait-duration", "close-shared-socket", "shutdown-write-constant", "handshake-order"]
-    assert set(rows[0]) == {"id", "topic", "type", "difficulty", "tags", "prompt", "file", "line"}
+    assert set(rows[0]) == {"id", "topic", "type", "difficulty", "tags", "exercise", "prompt", "file", "line"}
 
 
 def test_list_by_tag(runner, tiny_bank):

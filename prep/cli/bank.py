@@ -25,6 +25,7 @@ def card_summary(card: Card) -> dict[str, Any]:
         "type": card.type,
         "difficulty": card.difficulty,
         "tags": list(card.tags),
+        "exercise": card.exercise,
         "prompt": card.prompt,
         "file": card.file,
         "line": card.line,
