@@ -1,0 +1,492 @@
+# canary: hidden-test-daemonize
+"""Hidden tests of daemonize: the daemon as /proc, its peers and the filesystem see it.
+
+How a test runs: helper code in the learner's process (HELPERS, which holds no
+expected value) makes the caller look like a job started by a shell (a process
+group leader with a few open descriptors and a umask of 077), then calls
+daemonize(). In the caller it returns the daemon's pid and what the caller
+looked like before and after; in the daemon it connects back to a TCP listener
+of the judge and sends a small report, so the judge knows, without sleeping,
+that the daemon is running its own code. The judge then reads the daemon's
+/proc/PID/stat and status itself, its descriptors through the harness, and its
+cwd through the helper (same uid). Orphans are adopted by learner.reaper_pid:
+pid 1 of the sandbox's pid namespace under Docker (the judge container's init),
+the driver (a child subreaper) under --sandbox local.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import time
+
+from prep_judge import LearnerError, LearnerTimeout
+
+HELPERS = r'''
+import ctypes, json, os, signal, socket, struct, sys
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_keep = []
+
+def _entry():
+    return sys.modules["daemon"]
+
+def _umask_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Umask:"):
+                return line.split()[1]
+    return None
+
+def state():
+    return {"pid": os.getpid(), "sid": os.getsid(0), "pgid": os.getpgid(0),
+            "cwd": os.getcwd(), "umask": _umask_of(os.getpid())}
+
+def makedirs(path):
+    os.makedirs(path, exist_ok=True)
+    return os.path.realpath(path)
+
+def exists(path):
+    return os.path.lexists(path)
+
+def read_text(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return None
+
+def proc_cwd(pid):
+    return os.readlink(f"/proc/{pid}/cwd")
+
+def dead_pid():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return pid
+
+def _inotify(directory):
+    fd = _libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "inotify_init1")
+    if _libc.inotify_add_watch(fd, os.fsencode(directory), 0xFFF) < 0:
+        raise OSError(ctypes.get_errno(), "inotify_add_watch")
+    return fd
+
+def _events(fd):
+    out, data = [], b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    at = 0
+    while at + 16 <= len(data):
+        _wd, mask, _cookie, length = struct.unpack_from("iIII", data, at)
+        name = data[at + 16: at + 16 + length].rstrip(b"\0").decode("utf-8", "replace")
+        out.append([mask, name])
+        at += 16 + length
+    return out
+
+def _daemon_main(port, action, tty_name):
+    try:
+        report = {"pid": os.getpid()}
+        if action == "print":
+            print("stdout line from the daemon", flush=True)
+            os.write(2, b"stderr line from the daemon\n")
+        if tty_name:
+            _keep.append(os.open(tty_name, os.O_RDWR))  # no O_NOCTTY: a session leader would acquire it
+        if port:
+            conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+            conn.sendall(json.dumps(report).encode())
+            conn.close()
+        while True:
+            signal.pause()
+    finally:
+        os._exit(0)
+
+def launch(pidfile, options, port, peer=None, group_leader=True, extra_fds=True,
+           action=None, tty=False, watch_dir=None, buffered_text=None, caller_umask=0o077):
+    if group_leader and os.getpgid(0) != os.getpid():
+        os.setpgid(0, 0)  # as a shell starts every job
+    old_umask = os.umask(caller_umask)
+    extras = []
+    tty_name = None
+    watch = None
+    try:
+        if extra_fds:
+            r, w = os.pipe()
+            f = os.open("caller-file.txt", os.O_RDWR | os.O_CREAT, 0o600)
+            high = os.dup2(f, 200)
+            extras += [r, w, f, high]
+        if tty:
+            master, slave = os.openpty()
+            tty_name = os.ttyname(slave)
+            os.close(slave)
+            _keep.append(master)  # kept open in the caller: the daemon opens the slave side later
+        if watch_dir:
+            watch = _inotify(watch_dir)
+            extras.append(watch)
+        if buffered_text:
+            sys.stdout.write(buffered_text)  # no newline: still in the buffer at the fork
+        before = state()
+        pid = _entry().daemonize(pidfile, **options)
+        if pid == 0:
+            _daemon_main(port, action, tty_name)
+        after = state()
+        at_return = read_text(pidfile)
+        events = _events(watch) if watch is not None else []
+        return {"pid": pid, "before": before, "after": after, "pidfile_at_return": at_return, "events": events}
+    finally:
+        for fd in extras:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if peer is not None:
+            peer.close()
+        os.umask(old_umask)
+'''
+
+IN_MODIFY, IN_MOVED_TO, IN_CREATE = 0x2, 0x80, 0x100
+
+
+class Daemon:
+    def __init__(self, info, report):
+        self.info = info
+        self.pid = info["pid"]
+        self.report = report
+
+
+def prepare(learner):
+    h = learner.exec(HELPERS)
+    run = h.call("makedirs", os.path.join(learner.workdir, "run"))
+    return h, run
+
+
+def start(learner, h, pidfile, options=None, **kwargs):
+    """daemonize() from the caller, then wait for the daemon's report. Returns a Daemon."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(5)
+    try:
+        pending = learner._call(h.ref, "launch", (pidfile, options or {}, listener.getsockname()[1]), kwargs, thread="main")
+        try:
+            info = pending.result(timeout=6)
+        except LearnerTimeout:
+            raise AssertionError(
+                "daemonize() did not return in the caller within 6 s: the caller must read the pipe until EOF, "
+                "and the daemon must close its end once it is ready"
+            ) from None
+        except LearnerError as exc:
+            if exc.is_a("PermissionError") and "setsid" in (exc.message + exc.traceback).lower():
+                raise AssertionError(
+                    "daemonize() failed with EPERM from setsid() when called by a process group leader (as a shell "
+                    "starts every job): call setsid() in a forked child, never in the calling process"
+                ) from None
+            raise
+        assert isinstance(info, dict) and isinstance(info.get("pid"), int) and info["pid"] > 0, (
+            f"daemonize() must return the daemon's pid (an int > 0) in the caller, it returned {info!r}"[:300]
+        )
+        try:
+            conn, _ = listener.accept()
+        except socket.timeout:
+            raise AssertionError(
+                f"daemonize() returned pid {info['pid']} in the caller, but no daemon ever returned 0 and ran on "
+                "(within 5 s)"
+            ) from None
+        with conn:
+            conn.settimeout(5)
+            data = b""
+            while True:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        report = json.loads(data.decode())
+        assert report["pid"] == info["pid"], (
+            f"daemonize() returned {info['pid']} in the caller, but the process where it returned 0 is {report['pid']}: "
+            "the caller must return the pid of the final process (the one that returns 0)"
+        )
+        return Daemon(info, report)
+    finally:
+        listener.close()
+
+
+def stat_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return None
+    rest = text[text.rindex(")") + 2:].split()
+    return {"state": rest[0], "ppid": int(rest[1]), "pgid": int(rest[2]), "sid": int(rest[3]), "tty_nr": int(rest[4])}
+
+
+def umask_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Umask:"):
+                return line.split()[1]
+    return None
+
+
+def wait_exit(pid, seconds):
+    """True once the process has exited (pidfd: readable when it dies)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        ready, _, _ = select.select([fd], [], [], seconds)
+        return bool(ready)
+    finally:
+        os.close(fd)
+
+
+def nothing_left_behind(learner, seconds=2.0):
+    """Within `seconds`: no learner process but the caller alive, no unreaped child of the caller.
+    (Polls /proc: there is no event for "a process we do not know has gone".)"""
+    deadline = time.monotonic() + seconds
+    while True:
+        procs = learner.processes()
+        alive = [p for p in procs if p.pid != learner.pid and p.state != "Z"]
+        unreaped = [p for p in procs if p.state == "Z" and p.ppid == learner.pid]
+        if not alive and not unreaped:
+            return None
+        if time.monotonic() > deadline:
+            if unreaped:
+                return f"the caller left {len(unreaped)} child process(es) unreaped (zombies): reap the first child with waitpid"
+            return f"{len(alive)} process(es) of the submission were still running besides the caller"
+        time.sleep(0.02)
+
+
+def expect_start_refused(learner, h, pidfile, kinds, what, **kwargs):
+    try:
+        start(learner, h, pidfile, **kwargs)
+    except LearnerError as exc:
+        assert any(exc.is_a(k) for k in kinds), f"{what}: daemonize() must raise {' or '.join(kinds)} in the caller, it raised {exc.type}: {exc.message[:200]}"
+    else:
+        raise AssertionError(f"{what}: daemonize() must raise {' or '.join(kinds)} in the caller, but a daemon started")
+
+
+# ---------------------------------------------------------------------------- sessions and parents
+
+
+def test_daemon_is_in_a_new_session_and_leads_nothing(learner):
+    h, run = prepare(learner)
+    d = start(learner, h, f"{run}/d.pid")
+    st = stat_of(d.pid)
+    assert st is not None and st["state"] != "Z", "the daemon must still be running after daemonize() returned in it"
+    caller = d.info["before"]
+    assert st["sid"] != caller["sid"], "the daemon is still in the caller's session: call setsid() in the first child"
+    assert st["sid"] != d.pid, (
+        "the daemon is a session leader (its session id is its own pid): fork a second time after setsid() and let "
+        "the first child exit, so that opening a terminal can never make it the daemon's controlling terminal"
+    )
+    assert st["pgid"] == st["sid"] and st["pgid"] != d.pid, (
+        f"the daemon must be in the process group that setsid() created (process group id = session id), without "
+        f"leading it; its pgid is {'its own pid' if st['pgid'] == d.pid else 'another group'}"
+    )
+    assert st["tty_nr"] == 0, "the daemon must have no controlling terminal (tty_nr 0 in /proc/PID/stat)"
+
+
+def test_daemon_is_adopted_and_the_first_child_is_reaped(learner):
+    h, run = prepare(learner)
+    d = start(learner, h, f"{run}/d.pid")
+    st = stat_of(d.pid)
+    expected = "pid 1 (init of the sandbox's pid namespace)" if learner.reaper_pid == 1 else "the sandbox's subreaper"
+    assert st["ppid"] != learner.pid, (
+        "the daemon's parent is still the calling process: the daemon must be the grandchild (fork, setsid, fork), "
+        "orphaned when the first child exits"
+    )
+    assert st["ppid"] == learner.reaper_pid, (
+        f"an orphaned daemon is adopted by {expected}; this daemon's parent is another process, "
+        "so the first child has not exited"
+    )
+    unreaped = [p for p in learner.zombies() if p.ppid == learner.pid]
+    assert not unreaped, "the first child is a zombie: the caller must reap it with waitpid before daemonize() returns"
+
+
+def test_the_caller_is_left_as_it_was(learner):
+    h, run = prepare(learner)
+    d = start(learner, h, f"{run}/d.pid", group_leader=False)
+    before, after = d.info["before"], d.info["after"]
+    assert after["sid"] == before["sid"], "daemonize() moved the calling process into a new session: setsid() belongs in the child"
+    assert after["pgid"] == before["pgid"], "daemonize() changed the calling process's process group"
+    assert after["cwd"] == before["cwd"], "daemonize() changed the caller's working directory: chdir only in the daemon"
+    assert after["umask"] == before["umask"], (
+        f"daemonize() changed the caller's umask from {before['umask']} to {after['umask']}: set it only in the daemon"
+    )
+    st = stat_of(d.pid)
+    assert st["sid"] not in (before["sid"], d.pid), "the daemon must be in a session of its own that it does not lead"
+
+
+def test_cannot_acquire_a_controlling_terminal(learner):
+    h, run = prepare(learner)
+    d = start(learner, h, f"{run}/d.pid", tty=True)
+    st = stat_of(d.pid)
+    assert st["tty_nr"] == 0, (
+        "after the daemon opened a terminal (a pseudo-terminal, without O_NOCTTY) it became the daemon's controlling "
+        "terminal: the daemon is a session leader. The second fork exists to prevent exactly this"
+    )
+
+
+# ---------------------------------------------------------------------------- descriptors
+
+
+def test_no_inherited_descriptor_is_left_open(learner):
+    h, run = prepare(learner)
+    keep, give = socket.socketpair()
+    with keep:
+        d = start(learner, h, f"{run}/d.pid", peer=give)
+        give.close()
+        fds = learner.fds(d.pid)
+        pidfile = f"{run}/d.pid"
+        extra = {fd: target for fd, target in fds.items() if fd > 2 and target != pidfile}
+        assert not extra, (
+            f"the daemon holds {len(extra)} descriptor(s) above 2 that it inherited from the caller (numbers "
+            f"{sorted(extra)[:8]}): after fork the child has every descriptor of its parent, close-on-exec or not. "
+            "Close them all (os.closerange)"
+        )
+        for fd in (0, 1, 2):
+            assert fds.get(fd) == "/dev/null", (
+                f"descriptor {fd} of the daemon must be /dev/null (no stdout_path given), it is "
+                f"{'closed' if fd not in fds else 'something else'}"
+            )
+
+
+def test_the_peer_sees_eof_once_the_caller_closes_its_copy(learner):
+    h, run = prepare(learner)
+    keep, give = socket.socketpair()
+    with keep:
+        start(learner, h, f"{run}/d.pid", peer=give)
+        give.close()  # the judge's copy of the learner's end; the caller closed its own
+        keep.settimeout(3)
+        try:
+            data = keep.recv(100)
+        except socket.timeout:
+            raise AssertionError(
+                "the caller closed its connected socket, but the other end saw no EOF within 3 s: the daemon still "
+                "holds a copy of it, inherited at fork"
+            ) from None
+        assert data == b"", "nobody writes on this socket; the peer should have seen EOF"
+
+
+def test_log_file_receives_stdout_and_stderr(learner):
+    h, run = prepare(learner)
+    h.call("makedirs", os.path.join(learner.workdir, "logs"))
+    log = os.path.join(learner.workdir, "logs", "daemon.log")
+    d = start(learner, h, f"{run}/d.pid", {"stdout_path": "logs/daemon.log"}, action="print",
+              buffered_text="caller text still in its stdout buffer ")
+    fds = learner.fds(d.pid)
+    assert fds.get(0) == "/dev/null", "descriptor 0 of the daemon must be /dev/null"
+    for fd in (1, 2):
+        assert fds.get(fd) == log, (
+            f"with stdout_path='logs/daemon.log' (relative to the caller's directory), descriptor {fd} of the daemon "
+            f"must be that file; it is {'closed' if fd not in fds else 'something else'}"
+        )
+    text = h.call("read_text", log) or ""
+    assert "stdout line from the daemon" in text, "what the daemon prints must land in the stdout_path file"
+    assert "stderr line from the daemon" in text, "what the daemon writes to stderr must land in the stdout_path file too"
+    assert "caller text still in its stdout buffer" not in text, (
+        "the log starts with text the caller had printed but not flushed before daemonize(): flush sys.stdout and "
+        "sys.stderr before forking, or the daemon writes the parent's buffer again"
+    )
+
+
+# ---------------------------------------------------------------------------- cwd and umask
+
+
+def test_default_working_directory_and_umask(learner):
+    h, run = prepare(learner)
+    d = start(learner, h, f"{run}/d.pid")
+    cwd = h.call("proc_cwd", d.pid)
+    assert cwd == "/", "by default the daemon must chdir('/'), so that it keeps no filesystem busy; it did not"
+    umask = umask_of(d.pid)
+    assert umask == "0022", f"by default the daemon's umask must be 0022 (the caller's was 0077), it is {umask}"
+
+
+def test_given_working_directory_and_umask(learner):
+    h, run = prepare(learner)
+    srv = h.call("makedirs", os.path.join(learner.workdir, "srv"))
+    d = start(learner, h, f"{run}/d.pid", {"workdir": srv, "umask": 0o027})
+    cwd = h.call("proc_cwd", d.pid)
+    assert cwd == srv, "the daemon's working directory must be the workdir given"
+    umask = umask_of(d.pid)
+    assert umask == "0027", f"with umask=0o027 the daemon's umask must be 0027, it is {umask}"
+
+
+# ---------------------------------------------------------------------------- pidfile
+
+
+def test_pidfile_holds_the_pid_and_appears_whole(learner):
+    h, run = prepare(learner)
+    d = start(learner, h, "run/d.pid", watch_dir=run)  # relative: to the caller's directory
+    want = f"{d.pid}\n"
+    assert d.info["pidfile_at_return"] is not None, (
+        "when daemonize() returned in the caller there was no pidfile run/d.pid (relative to the caller's "
+        "directory): the daemon must write it before it reports that it is ready"
+    )
+    assert d.info["pidfile_at_return"] == want, (
+        f"the pidfile must hold the daemon's pid and a newline ({want!r}), it holds {d.info['pidfile_at_return'][:40]!r}"
+    )
+    events = d.info["events"]
+    in_place = [mask for mask, name in events if name == "d.pid" and mask & IN_MODIFY]
+    assert not in_place, (
+        "the pidfile was written in place (an inotify watch saw IN_MODIFY on its name), so for a moment another "
+        "process could read it empty or half-written: write a temporary file in the same directory, then rename() "
+        "or link() it into place"
+    )
+    appeared = [mask for mask, name in events if name == "d.pid" and mask & (IN_MOVED_TO | IN_CREATE)]
+    assert appeared, "the pidfile's name never appeared in its directory (by rename or link)"
+
+
+def test_sigterm_removes_the_pidfile_and_ends_the_daemon(learner):
+    h, run = prepare(learner)
+    pidfile = f"{run}/d.pid"
+    d = start(learner, h, pidfile)
+    learner.signal(d.pid, signal.SIGTERM)
+    assert wait_exit(d.pid, 5), "the daemon was still running 5 s after SIGTERM"
+    assert not h.call("exists", pidfile), "after SIGTERM the daemon must remove its pidfile before it exits"
+
+
+def test_refuses_to_start_when_the_pidfile_names_a_live_process(learner):
+    h, run = prepare(learner)
+    pidfile = f"{run}/d.pid"
+    live = f"{learner.pid}\n"  # the caller itself: certainly running
+    learner.write_file(pidfile, live)
+    expect_start_refused(learner, h, pidfile, ["AlreadyRunning"], "the pidfile names a running process")
+    assert h.call("read_text", pidfile) == live, "a pidfile that names a running process must be left untouched"
+    problem = nothing_left_behind(learner)
+    assert problem is None, f"after refusing to start, {problem}"
+
+
+def test_replaces_a_stale_pidfile(learner):
+    h, run = prepare(learner)
+    first = f"{run}/a.pid"
+    learner.write_file(first, f"{h.call('dead_pid')}\n")
+    d = start(learner, h, first)
+    assert h.call("read_text", first) == f"{d.pid}\n", "a pidfile naming a process that has exited is stale: replace it"
+    second = f"{run}/b.pid"
+    learner.write_file(second, "not a pid\n")
+    d2 = start(learner, h, second)
+    assert h.call("read_text", second) == f"{d2.pid}\n", "a pidfile that holds no pid is stale: replace it"
+
+
+def test_a_failure_before_ready_reaches_the_caller(learner):
+    h, run = prepare(learner)
+    pidfile = f"{run}/d.pid"
+    expect_start_refused(learner, h, pidfile, ["OSError"], "workdir does not exist",
+                         options={"workdir": os.path.join(learner.workdir, "no", "such", "dir")})
+    assert not h.call("exists", pidfile), "a daemon that could not start must not leave a pidfile"
+    problem = nothing_left_behind(learner)
+    assert problem is None, f"after a daemon failed to start, {problem}"
