@@ -153,9 +153,16 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
     for name, step in MIGRATIONS:
         if name in done:
             continue
-        with db.conn:
+        # The connection is in autocommit mode, so the transaction is explicit:
+        # a crash in the middle of a step leaves the schema as it was.
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
             step(db)
             db["migrations"].insert({"name": name, "applied_at": iso(utcnow())})
+        except BaseException:
+            db.conn.execute("ROLLBACK")
+            raise
+        db.conn.execute("COMMIT")
         applied.append(name)
     return applied
 
@@ -195,13 +202,13 @@ def open_db(path: Path | None = None) -> sqlite_utils.Database:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        conn.execute("PRAGMA journal_mode = WAL").fetchone()
         db = sqlite_utils.Database(conn)
         migrate(db)
     except sqlite3.Error as exc:
         raise _explain(path, exc) from None
     db.path = path  # type: ignore[attr-defined]
-    db.journal_mode = mode  # type: ignore[attr-defined]
+    # sqlite-utils >= 4 has `db.journal_mode` (a read-only property) for the mode set above
     return db
 
 
@@ -218,6 +225,180 @@ def writing(db: sqlite_utils.Database) -> Iterator[None]:
 
 def schema_version(db: sqlite_utils.Database) -> int:
     return len(list(db["migrations"].rows))
+
+
+# --- card states, reviews, sessions (the quiz) --------------------------------------
+#
+# Plain rows in and out: prep.scheduling turns them into CardState. Every write is
+# one transaction, committed at once, so a rating survives Ctrl-C or a crash.
+
+CRAM = "cram"  # reviews of this kind never change a card's schedule
+
+
+def card_state_rows(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+    """Every card's schedule row, by card id."""
+    try:
+        return {row["card_id"]: row for row in db["card_state"].rows}
+    except sqlite3.Error as exc:
+        raise _explain(getattr(db, "path", Path("?")), exc) from None
+
+
+def card_state_row(db: sqlite_utils.Database, card_id: str) -> dict[str, Any] | None:
+    rows = list(db["card_state"].rows_where("card_id = ?", [card_id]))
+    return rows[0] if rows else None
+
+
+def start_session(db: sqlite_utils.Database, kind: str, started_at: datetime) -> int:
+    with writing(db):
+        return int(
+            db["sessions"].insert({"started_at": iso(started_at), "ended_at": iso(started_at), "kind": kind}).last_pk
+        )
+
+
+def record_review(db: sqlite_utils.Database, review: dict[str, Any], state_after: dict[str, Any] | None) -> int:
+    """Append one rating to the log and store the card's new schedule, in one transaction.
+
+    `review` holds card_id, rating, reviewed_at (datetime), duration_ms, answer,
+    correct, session_id, kind, state_after, interval_days. The card's previous row
+    is kept in the log entry (`state_before`) so the rating can be undone.
+    `state_after` None leaves the schedule alone (cram).
+    """
+    card_id = review["card_id"]
+    with writing(db):
+        before = card_state_row(db, card_id)
+        row = {
+            **review,
+            "reviewed_at": iso(review["reviewed_at"]),
+            "state_before": json.dumps(before) if before else None,
+        }
+        review_id = int(db["reviews"].insert(row).last_pk)
+        if state_after is not None:
+            db["card_state"].upsert(state_after, pk="card_id")
+        if review.get("session_id"):
+            db.execute(
+                "UPDATE sessions SET reviewed = reviewed + 1, correct = correct + ?, ended_at = ? WHERE id = ?",
+                [int(review["rating"] > 1), row["reviewed_at"], review["session_id"]],
+            )
+    return review_id
+
+
+def undo_review(db: sqlite_utils.Database, review_id: int) -> dict[str, Any]:
+    """Remove a rating from the log and put the card's schedule back as it was before it."""
+    with writing(db):
+        rows = list(db["reviews"].rows_where("id = ?", [review_id]))
+        if not rows:
+            raise StoreError(f"{getattr(db, 'path', '?')}: review {review_id} is not in the log (undone elsewhere?)")
+        review = rows[0]
+        if review["kind"] != CRAM:
+            later = db.execute(
+                "SELECT COUNT(*) FROM reviews WHERE card_id = ? AND id > ? AND kind != ?",
+                [review["card_id"], review_id, CRAM],
+            ).fetchone()[0]
+            if later:
+                raise StoreError(
+                    f"{getattr(db, 'path', '?')}: {review['card_id']} was reviewed again since; only its last rating can be undone"
+                )
+            before = json.loads(review["state_before"]) if review["state_before"] else None
+            if before is None:
+                db["card_state"].delete_where("card_id = ?", [review["card_id"]])
+            else:
+                db["card_state"].upsert(before, pk="card_id")
+        db["reviews"].delete(review_id)
+        if review.get("session_id"):
+            db.execute(
+                "UPDATE sessions SET reviewed = reviewed - 1, correct = correct - ? WHERE id = ?",
+                [int(review["rating"] > 1), review["session_id"]],
+            )
+    return review
+
+
+def put_card_state(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
+    """Store one card's schedule row (bury, suspend, or putting one back on undo)."""
+    with writing(db):
+        db["card_state"].upsert(row, pk="card_id")
+
+
+def delete_card_state(db: sqlite_utils.Database, card_id: str) -> None:
+    with writing(db):
+        db["card_state"].delete_where("card_id = ?", [card_id])
+
+
+def finish_session(db: sqlite_utils.Database, session_id: int, ended_at: datetime) -> dict[str, Any]:
+    with writing(db):
+        db.execute("UPDATE sessions SET ended_at = ? WHERE id = ?", [iso(ended_at), session_id])
+    return db["sessions"].get(session_id)
+
+
+def activity_since(db: sqlite_utils.Database, since: datetime) -> tuple[set[str], set[str]]:
+    """Cards first reviewed at or after `since`, and cards reviewed since then that were seen before.
+
+    Cram reviews are left out: they do not change the schedule, so they count
+    against no daily limit.
+    """
+    since_text = iso(since)
+    # Two plain queries: with DISTINCT in one, SQLite walks the whole (card_id, reviewed_at)
+    # index (200,000 rows: ~100 ms) instead of the few rows since `since`.
+    recent = {
+        card_id
+        for (card_id,) in db.execute(
+            "SELECT card_id FROM reviews WHERE reviewed_at >= ? AND kind != ?", [since_text, CRAM]
+        ).fetchall()
+    }
+    if not recent:
+        return set(), set()
+    marks = ",".join("?" * len(recent))
+    old = {
+        card_id
+        for (card_id,) in db.execute(
+            f"SELECT DISTINCT card_id FROM reviews WHERE card_id IN ({marks}) AND reviewed_at < ? AND kind != ?",
+            [*recent, since_text, CRAM],
+        ).fetchall()
+    }
+    return recent - old, old
+
+
+def reviews_of(db: sqlite_utils.Database, card_id: str | None = None, since: datetime | None = None) -> list[dict[str, Any]]:
+    """Log entries oldest first, optionally of one card or since a moment."""
+    where, args = [], []
+    if card_id is not None:
+        where.append("card_id = ?")
+        args.append(card_id)
+    if since is not None:
+        where.append("reviewed_at >= ?")
+        args.append(iso(since))
+    return list(db["reviews"].rows_where(" AND ".join(where) or None, args or None, order_by="reviewed_at, id"))
+
+
+def lapse_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    """Lapses per card, counted from the log: an Again given to a card in review.
+
+    Whether the card was in review is the previous scheduling review's state_after,
+    so imported entries (which carry no state_before) count too.
+    """
+    rows = db.execute(
+        """
+        SELECT card_id, COUNT(*) FROM (
+            SELECT card_id, rating,
+                   LAG(state_after) OVER (PARTITION BY card_id ORDER BY reviewed_at, id) AS prev_state
+            FROM reviews WHERE kind != ?
+        ) WHERE rating = 1 AND prev_state = 2 GROUP BY card_id
+        """,
+        [CRAM],
+    ).fetchall()
+    return dict(rows)
+
+
+def lapses_of(db: sqlite_utils.Database, card_id: str) -> int:
+    rows = db.execute(
+        """
+        SELECT COUNT(*) FROM (
+            SELECT rating, LAG(state_after) OVER (ORDER BY reviewed_at, id) AS prev_state
+            FROM reviews WHERE card_id = ? AND kind != ?
+        ) WHERE rating = 1 AND prev_state = 2
+        """,
+        [card_id, CRAM],
+    ).fetchone()
+    return int(rows[0])
 
 
 # --- submissions --------------------------------------------------------------------

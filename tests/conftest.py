@@ -16,9 +16,11 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path_factory):
     """No test reads the developer's own progress or bank settings."""
-    for name in ("PREP_BANK", "PREP_DB", "NO_COLOR"):
+    for name in ("PREP_BANK", "PREP_DB", "NO_COLOR", "PREP_NOW"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    monkeypatch.setenv("PREP_CONFIG", str(tmp_path_factory.mktemp("config") / "config.toml"))
+    monkeypatch.setenv("PREP_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("COLUMNS", "200")
 
 

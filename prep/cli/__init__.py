@@ -16,7 +16,6 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from .. import __version__
 from ..errors import PrepError
 from .app import State, err
 
@@ -55,6 +54,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from .. import __version__
+
         typer.echo(f"prep {__version__}")
         raise typer.Exit()
 
@@ -73,7 +74,41 @@ def _main(
     ctx.obj = State(bank=bank, db_path=db)
 
 
+# `prep quiz` (and the commands beside it) registers only its own module: importing
+# every command group costs ~250 ms, and the quiz's first card must show in under
+# 300 ms. This applies only when prep itself is the program (never when a test or
+# another program imports `app`) and the first word after the global options names
+# one of these commands; anything else (`prep --help`, other commands) registers all.
+LIGHT_COMMANDS = {"quiz": "quiz", "due": "quiz", "stats": "quiz"}
+_OPTIONS_WITH_VALUE = {"--bank", "--db"}
+
+
+def _light_module(argv: list[str]) -> str | None:
+    if not argv or not argv[0]:
+        return None
+    program = Path(argv[0])
+    if program.name != "prep" and program.resolve() != Path(__file__).resolve().parent.parent / "__main__.py":
+        return None
+    args = argv[1:]
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if word in _OPTIONS_WITH_VALUE:
+            i += 2
+        elif word.split("=", 1)[0] in _OPTIONS_WITH_VALUE:
+            i += 1
+        elif word.startswith("-"):
+            return None  # --help, --version, completion: they need every command
+        else:
+            return LIGHT_COMMANDS.get(word)
+    return None
+
+
 def _register_all() -> None:
+    light = _light_module(sys.argv)
+    if light is not None:
+        __import__(f"{__name__}.{light}", fromlist=["register"]).register(app)
+        return
     from . import bank as bank_cli
 
     bank_cli.register(app)

@@ -7,12 +7,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
 from rich.console import Console
 
-from .. import cards, content, store
+if TYPE_CHECKING:  # imported where used: pydantic and sqlite-utils cost ~100 ms at startup
+    import sqlite_utils
+
+    from .. import cards
 
 out = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -33,15 +35,21 @@ class State:
     _db: sqlite_utils.Database | None = field(default=None, repr=False)
 
     def bank_dir(self) -> Path:
+        from .. import content
+
         return content.bank_dir(self.bank)
 
     def load_bank(self) -> cards.Bank:
         if self._bank is None:
+            from .. import cards, content
+
             self._bank = cards.load_bank(self.bank_dir(), content.exercise_slugs())
         return self._bank
 
     def db(self) -> sqlite_utils.Database:
         if self._db is None:
+            from .. import store
+
             self._db = store.open_db(self.db_path)
         return self._db
 

@@ -1,0 +1,157 @@
+"""The bank as an Anki deck (.apkg) through genanki.
+
+Every id is stable: a note's guid comes from the card id (re-importing an updated
+deck updates the notes instead of duplicating them, and keeps Anki's own review
+history), the model and deck ids come from fixed names. One subdeck per topic:
+`prep::<topic>`. Choice and order cards become front/back notes that list the
+options on the front and mark them on the back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import random
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import InputError
+
+if TYPE_CHECKING:
+    from .cards import Card
+
+DECK_ROOT = "prep"
+MODEL_NAME = "prep card (v1)"
+FIELDS = ["Front", "Back", "CardId", "Topic", "Source"]
+CSS = """
+.card { font-family: sans-serif; font-size: 18px; text-align: left; color: #222; background: #fff; }
+code { font-family: monospace; background: #f2f2f2; padding: 0 .2em; }
+.why { color: #666; font-size: 90%; }
+.right { color: #1a7f37; } .wrong { color: #b3261e; }
+.meta { color: #888; font-size: 80%; margin-top: 1em; }
+"""
+
+
+def stable_id(name: str) -> int:
+    """A 31-bit id from a name (Anki wants positive 64-bit ids; genanki's examples stay under 2**31)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") & 0x7FFFFFFF | 1 << 30
+
+
+def note_guid(card_id: str) -> str:
+    import genanki
+
+    return genanki.guid_for("prep", card_id)
+
+
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def to_html(text: str) -> str:
+    text = html.escape(text.strip())
+    text = _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", text)
+    return text.replace("\n\n", "<br><br>").replace("\n", " ")
+
+
+def choice_order(card: "Card") -> list[int]:
+    """The choices shuffled, the same way in every export (seeded by the card id)."""
+    order = list(range(len(card.choices or [])))
+    random.Random(f"choices|{card.id}").shuffle(order)
+    return order
+
+
+def front(card: "Card") -> str:
+    parts = [to_html(card.prompt)]
+    if card.choices:
+        hint = "Choose every right answer." if card.type == "multi" else "Choose one."
+        items = "".join(f"<li>{to_html(card.choices[i].text)}</li>" for i in choice_order(card))
+        parts.append(f"<ol type=\"A\">{items}</ol><div class=\"why\">{hint}</div>")
+    if card.type == "order" and card.items:
+        shuffled = list(card.items)
+        rng = random.Random(card.id)  # the same order in every export
+        while len(shuffled) > 1 and shuffled == list(card.items):
+            rng.shuffle(shuffled)
+        parts.append("<ul>" + "".join(f"<li>{to_html(i)}</li>" for i in shuffled) + "</ul><div class=\"why\">Put them in order.</div>")
+    if card.type == "short":
+        parts.append("<div class=\"why\">Type it in your head: a short answer.</div>")
+    return "".join(parts)
+
+
+def back(card: "Card") -> str:
+    parts = []
+    if card.choices:
+        rows = []
+        for c in (card.choices[i] for i in choice_order(card)):
+            mark = "<span class=\"right\">✓</span>" if c.correct else "<span class=\"wrong\">✗</span>"
+            why = f" <span class=\"why\">{to_html(c.why)}</span>" if c.why else ""
+            rows.append(f"<li>{mark} {to_html(c.text)}{why}</li>")
+        parts.append(f"<ol type=\"A\">{''.join(rows)}</ol>")
+    if card.type == "order" and card.items:
+        parts.append("<ol>" + "".join(f"<li>{to_html(i)}</li>" for i in card.items) + "</ol>")
+    parts.append(f"<p><b>{to_html(card.answer)}</b></p>")
+    if card.type == "short" and card.accept:
+        parts.append("<p class=\"why\">Also accepted: " + ", ".join(to_html(a) for a in card.accept) + "</p>")
+    if card.explanation:
+        parts.append(f"<p>{to_html(card.explanation)}</p>")
+    if card.corrects:
+        parts.append(f"<p class=\"why\">The notes said: {to_html(card.corrects)}</p>")
+    refs = []
+    for ref in card.ref_list:
+        title = to_html(ref.title)
+        refs.append(f"<a href=\"{html.escape(ref.url)}\">{title}</a>" if ref.url else title)
+    if refs:
+        parts.append("<div class=\"meta\">Refs: " + "; ".join(refs) + "</div>")
+    if card.zh:
+        parts.append("<div class=\"meta\">中文: " + "、".join(html.escape(z) for z in card.zh) + "</div>")
+    return "".join(parts)
+
+
+def build_package(cards: Iterable["Card"], topics: dict[str, str]) -> "object":
+    """A genanki Package: a subdeck per topic, a note per card with a guid from its id."""
+    import genanki
+
+    model = genanki.Model(
+        stable_id(MODEL_NAME),
+        MODEL_NAME,
+        fields=[{"name": f} for f in FIELDS],
+        templates=[{
+            "name": "Card 1",
+            "qfmt": "{{Front}}",
+            "afmt": "{{FrontSide}}<hr id=\"answer\">{{Back}}<div class=\"meta\">{{CardId}} · {{Source}}</div>",
+        }],
+        css=CSS,
+        sort_field_index=2,
+    )
+    decks: dict[str, genanki.Deck] = {}
+    for card in cards:
+        deck = decks.get(card.topic)
+        if deck is None:
+            name = f"{DECK_ROOT}::{topics.get(card.topic, card.topic)}"
+            deck = decks[card.topic] = genanki.Deck(stable_id(f"{DECK_ROOT}::{card.topic}"), name)
+        tags = [f"prep::{card.topic}", *(t for t in card.tags), f"type::{card.type}", f"difficulty::{card.difficulty}"]
+        deck.add_note(genanki.Note(
+            model=model,
+            fields=[front(card), back(card), card.id, card.topic,
+                    f"notes {card.source.section}, line {', '.join(map(str, card.source.lines))}"],
+            tags=tags,
+            guid=note_guid(card.id),
+        ))
+    if not decks:
+        raise InputError("no cards to export (check --topic and --tag)")
+    return genanki.Package(list(decks.values()))
+
+
+def export_anki(cards: list["Card"], topics: dict[str, str], path: Path) -> int:
+    """Write the .apkg; returns the number of notes."""
+    if path.suffix != ".apkg":
+        raise InputError(f"{path}: give a file name ending in .apkg")
+    package = build_package(cards, topics)
+    tmp = path.with_name(f".{path.name}.tmp.apkg")
+    try:
+        package.write_to_file(str(tmp))  # type: ignore[attr-defined]
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"{path}: cannot write the deck: {exc.strerror}") from None
+    return len(cards)

@@ -1,0 +1,273 @@
+"""The bank as the quiz needs it, cached so a session starts fast.
+
+Parsing and validating 2,000 cards of YAML takes about half a second; the quiz
+shows its first card in well under that by reading a JSON cache of the validated
+bank, keyed on the name, size and mtime of every bank file (and the exercise
+slugs and the card model's version). Any change to a file, or a cache that cannot
+be read, means a full `cards.load_bank`, which validates and reports problems as
+usual. A card is built as a `cards.Card` only when it is shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import NotFoundError
+
+if TYPE_CHECKING:
+    from .cards import Bank, Card
+
+CACHE_FORMAT = 2
+CACHE_ENV = "PREP_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    chosen = os.environ.get(CACHE_ENV)
+    if chosen:
+        return Path(chosen).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("prep", appauthor=False))
+
+
+class CardIndex:
+    """Card ids with what selecting needs (topic, tags, draft, type, file, line); full cards on demand.
+
+    `records` holds one small dict a card; the card's whole data comes from `load`
+    (a line of the cache's data file, or the loaded bank) when it is first shown.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        topics: dict[str, dict[str, str]],
+        records: list[dict[str, Any]],
+        load: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        cards: dict[str, "Card"] | None = None,
+    ) -> None:
+        self.root = root
+        self.topics = topics
+        self.records = records
+        self._by_id = {r["id"]: r for r in records}
+        self._load = load
+        self._cards: dict[str, Card] = dict(cards or {})
+
+    @classmethod
+    def from_bank(cls, bank: "Bank") -> "CardIndex":
+        topics = {t.id: {"title": t.title, "description": t.description} for t in bank.topics.values()}
+        records = [_record(card) for card in bank.cards]
+        return cls(bank.root, topics, records, cards={card.id: card for card in bank.cards})
+
+    @property
+    def ids(self) -> list[str]:
+        return [r["id"] for r in self.records]
+
+    def __contains__(self, card_id: object) -> bool:
+        return card_id in self._by_id
+
+    def record(self, card_id: str) -> dict[str, Any]:
+        try:
+            return self._by_id[card_id]
+        except KeyError:
+            raise NotFoundError(f"no card with id {card_id!r} in {self.root} (try `prep bank list`)") from None
+
+    def topic_of(self, card_id: str) -> str | None:
+        record = self._by_id.get(card_id)
+        return record["topic"] if record else None
+
+    def select(self, topic: str | None = None, tag: str | None = None, include_drafts: bool = False) -> list[str]:
+        """Card ids in bank order, as `cards.Bank.select` would choose them."""
+        if topic is not None and topic not in self.topics:
+            raise NotFoundError(f"unknown topic {topic!r}; the topics are: {', '.join(sorted(self.topics))}")
+        return [
+            r["id"]
+            for r in self.records
+            if (include_drafts or not r["draft"])
+            and (topic is None or r["topic"] == topic)
+            and (tag is None or tag in r["tags"])
+        ]
+
+    def card(self, card_id: str) -> "Card":
+        """The card: a `cards.Card`, or from the cache a read-only view with the same attributes.
+
+        The cache holds only cards the loader validated, so a view skips building the
+        pydantic models (tens of milliseconds before the first card).
+        """
+        card = self._cards.get(card_id)
+        if card is None:
+            record = self.record(card_id)
+            assert self._load is not None
+            card = CardView(self._load(record), record)  # type: ignore[assignment]
+            self._cards[card_id] = card
+        return card
+
+    def location(self, card_id: str) -> str:
+        record = self.record(card_id)
+        return f"{self.root / record['file']}:{record['line']}"
+
+
+class _View:
+    """Read-only attribute access over validated card data (nested objects as views too)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        object.__setattr__(self, "_data", data)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            value = self._data[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        if isinstance(value, dict):
+            return _View(value)
+        if isinstance(value, list):
+            return [_View(v) if isinstance(v, dict) else v for v in value]
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a card from the cache is read-only")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _View) and self._data == other._data
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._data!r})"
+
+
+class CardView(_View):
+    """A card read from the bank cache: the attributes of `cards.Card`, and `accepts`."""
+
+    __slots__ = ("_where",)
+
+    def __init__(self, data: dict[str, Any], record: dict[str, Any]) -> None:
+        super().__init__(data)
+        object.__setattr__(self, "_where", (record["topic"], record["file"], record["line"]))
+
+    topic = property(lambda self: self._where[0])
+    file = property(lambda self: self._where[1])
+    line = property(lambda self: self._where[2])
+    ref_list = property(lambda self: self.refs)
+
+    def accepts(self, typed: str) -> bool:
+        """Whether a typed short answer matches (the bank's own rule, `cards.normalise_answer`)."""
+        from .cards import Card
+
+        return Card.accepts(self, typed)  # type: ignore[arg-type]
+
+
+FIELDS = ("id", "topic", "tags", "draft", "type", "file", "line")
+
+
+def _record(card: "Card") -> dict[str, Any]:
+    return {
+        "id": card.id,
+        "topic": card.topic,
+        "tags": list(card.tags),
+        "draft": card.draft,
+        "type": card.type,
+        "file": card.file,
+        "line": card.line,
+    }
+
+
+def _fingerprint(bank_dir: Path, exercise_slugs: Iterable[str] | None) -> str:
+    from . import __version__
+
+    parts: list[Any] = [CACHE_FORMAT, __version__, str(bank_dir.resolve())]
+    model = Path(__file__).with_name("cards.py")  # a change to the card model invalidates the cache
+    parts.append(model.stat().st_mtime_ns if model.exists() else None)
+    for path in sorted(bank_dir.glob("*.yaml")):
+        st = path.stat()
+        parts.append((path.name, st.st_size, st.st_mtime_ns))
+    parts.append(sorted(exercise_slugs) if exercise_slugs is not None else None)
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def _cache_files(bank_dir: Path) -> tuple[Path, Path]:
+    name = hashlib.sha256(str(bank_dir.resolve()).encode()).hexdigest()[:16]
+    folder = cache_dir()
+    return folder / f"bank-{name}.index.json", folder / f"bank-{name}.cards.jsonl"
+
+
+def _line_loader(data_file: Path, size: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def load(record: dict[str, Any]) -> dict[str, Any]:
+        with data_file.open("rb") as f:
+            if os.fstat(f.fileno()).st_size != size:
+                raise OSError(f"{data_file} changed")
+            f.seek(record["offset"])
+            return json.loads(f.read(record["length"]))
+
+    return load
+
+
+def load_index(bank_dir: Path, exercise_slugs: set[str] | None = None) -> CardIndex:
+    """The bank's card index: from the cache when every file is unchanged, else loaded and cached.
+
+    The cache is two files: a small index (one row a card, with the offset of its
+    data) read at startup, and the cards' data, one JSON line a card, read one card
+    at a time as cards are shown.
+    """
+    try:
+        key = _fingerprint(bank_dir, exercise_slugs)
+    except OSError:
+        key = None
+    index_file, data_file = _cache_files(bank_dir)
+    if key is not None:
+        try:
+            data = json.loads(index_file.read_text(encoding="utf-8"))
+            if data.get("key") == key and data_file.stat().st_size == data["size"]:
+                records = [dict(zip((*FIELDS, "offset", "length"), row)) for row in data["cards"]]
+                return CardIndex(bank_dir, data["topics"], records, _robust(_line_loader(data_file, data["size"]), bank_dir, exercise_slugs))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    from .cards import load_bank
+
+    bank = load_bank(bank_dir, exercise_slugs)
+    index = CardIndex.from_bank(bank)
+    if key is not None:
+        _write(index_file, data_file, key, index, bank)
+    return index
+
+
+def _robust(load: Callable[[dict[str, Any]], dict[str, Any]], bank_dir: Path, exercise_slugs: set[str] | None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """If the data file went away under us, read the card from the bank itself."""
+    fallback: dict[str, Any] = {}
+
+    def safe(record: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return load(record)
+        except (OSError, ValueError):
+            if "bank" not in fallback:
+                from .cards import load_bank
+
+                fallback["bank"] = load_bank(bank_dir, exercise_slugs)
+            return fallback["bank"].card(record["id"]).model_dump(mode="json")
+
+    return safe
+
+
+def _write(index_file: Path, data_file: Path, key: str, index: CardIndex, bank: "Bank") -> None:
+    """Best effort: a cache that cannot be written only costs time. The data goes first, the index last."""
+    try:
+        index_file.parent.mkdir(parents=True, exist_ok=True)
+        lines, rows, offset = [], [], 0
+        for record, card in zip(index.records, bank.cards):
+            line = json.dumps(card.model_dump(mode="json"), ensure_ascii=False).encode() + b"\n"
+            rows.append([record[f] for f in FIELDS] + [offset, len(line)])
+            lines.append(line)
+            offset += len(line)
+        blob = b"".join(lines)
+        tmp = data_file.with_name(f".{data_file.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(blob)
+        os.replace(tmp, data_file)
+        tmp = index_file.with_name(f".{index_file.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"key": key, "size": len(blob), "topics": index.topics, "cards": rows}, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        os.replace(tmp, index_file)
+    except OSError:
+        pass

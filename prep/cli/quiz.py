@@ -1,0 +1,261 @@
+"""`prep quiz`, `prep due`, `prep stats`: spaced-repetition review and progress.
+
+Heavy modules (fsrs, the card model, the terminal UI) are imported inside the
+commands, so `prep --help` and the first card stay quick.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import typer
+
+from ..settings import SETTINGS_ENV, QuizSettings
+from .app import State, emit, out
+
+TOPIC = typer.Option(None, "--topic", "-t", help="Only this topic (see `prep bank topics`).")
+TAG = typer.Option(None, "--tag", "-g", help="Only cards with this tag.")
+
+
+def _settings_help() -> str:
+    """The settings and their defaults, for the end of `prep quiz --help` (rich markup: brackets escaped)."""
+    import json
+
+    paragraphs = [f"Settings: a \\[quiz] table in settings.toml in your user config folder (or the file ${SETTINGS_ENV} names):"]
+    for name, value in QuizSettings().to_dict().items():
+        paragraphs.append(f"{name} = {json.dumps(value)}: {QuizSettings.DOC[name]}".replace("[", "\\["))
+    return "\n\n".join(paragraphs)
+
+
+def _context(state: State) -> tuple[Any, Any, Any]:
+    """Settings, the clock ($PREP_NOW pins it, for tests and demos) and the bank's card index."""
+    from .. import content
+    from ..bank_cache import load_index
+    from ..scheduling import clock_from_env
+    from ..settings import quiz_settings
+
+    settings = quiz_settings()
+    clock = clock_from_env()
+    index = load_index(state.bank_dir(), content.exercise_slugs())
+    return settings, clock, index
+
+
+def quiz(
+    ctx: typer.Context,
+    topic: Optional[str] = TOPIC,
+    tag: Optional[str] = TAG,
+    limit: Optional[int] = typer.Option(None, "--limit", "-n", metavar="N", help="At most N cards this session."),
+    new: Optional[int] = typer.Option(None, "--new", metavar="N", help="N new cards this session, whatever today's count (default: new_per_day)."),
+    cram: bool = typer.Option(False, "--cram", help="Review every selected card, weakest first, without touching the schedule."),
+    card: Optional[str] = typer.Option(None, "--card", metavar="ID", help="Review this one card now (also how to reach a suspended card: ! unsuspends it)."),
+    show_settings: bool = typer.Option(False, "--settings", help="Print the \\[quiz] settings in use and where they come from, then exit."),
+) -> None:
+    """Review the cards due today, like Anki in the terminal.
+
+    Learning cards come back as they fall due, then today's reviews, then new
+    cards (20 a day). Space or Enter shows the answer, 1-4 rate Again / Hard /
+    Good / Easy (each shows its interval); choices are picked by number and short
+    answers typed, then rated for you (wrong: Again; right: Good, or Easy when
+    quick), and 1-4 changes that rating. u undo, b bury until tomorrow, !
+    suspend, e show the card's file:line, q quit. Every rating is saved at once:
+    q or Ctrl-C at any moment keeps them, and a summary follows.
+
+    Example: prep quiz --topic tcp --limit 20
+    """
+    from rich.console import Console
+
+    from ..errors import PrepError
+    from ..quiz import Options, Session
+    from ..quiz_ui import QuizUI, nothing_due, render_summary
+    from ..settings import settings_path
+
+    state: State = ctx.obj
+    if show_settings:
+        from ..settings import quiz_settings
+
+        emit({"file": str(settings_path()), "quiz": quiz_settings().to_dict()}, True, lambda _: None)
+        return
+    settings, clock, index = _context(state)
+    options = Options(topic=topic, tag=tag, limit=limit, new=new, cram=cram, card=card)
+    session = Session(state.db(), index, settings, options, clock)
+    console = Console(highlight=False)
+    if not session.has_work():
+        nothing_due(console, session, clock())
+        return
+    session.ensure_session()  # an unwritable database fails here, before the first answer, not after it
+    ui = QuizUI(session, console)
+    try:
+        summary = ui.run()
+    except KeyboardInterrupt:
+        console.print()
+        render_summary(console, session.close(), clock(), interrupted=True, day_starts_at=settings.day_starts_at)
+        raise typer.Exit(130) from None
+    except PrepError:
+        console.print()
+        render_summary(console, session.summary(), clock(), interrupted=True, day_starts_at=settings.day_starts_at)
+        raise
+    console.print()
+    render_summary(console, summary, clock(), day_starts_at=settings.day_starts_at)
+
+
+def due(
+    ctx: typer.Context,
+    topic: Optional[str] = TOPIC,
+    tag: Optional[str] = TAG,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """List what is due now: learning cards, today's reviews and new cards, and exercises to redo.
+
+    Example: prep due --topic tcp
+    """
+    from ..quiz import Options
+    from ..stats import due_now
+
+    state: State = ctx.obj
+    settings, clock, index = _context(state)
+    data = due_now(state.db(), index, settings, clock(), Options(topic=topic, tag=tag))
+
+    def render(d: dict[str, Any]) -> None:
+        from rich.markup import escape
+        from rich.table import Table
+
+        c = d["counts"]
+        if d["cards"]:
+            table = Table(box=None, pad_edge=False)
+            for column in ("id", "queue", "topic", "prompt"):
+                table.add_column(column, overflow="fold" if column == "prompt" else "ellipsis", no_wrap=column != "prompt")
+            for row in d["cards"]:
+                table.add_row(row["id"], row["queue"], row["topic"], escape((row["prompt"] or "").strip().splitlines()[0]))
+            out.print(table)
+        for ex in d["exercises"]:
+            out.print(f"exercise {ex['exercise']} (due {ex['due'][:10]}): prep exercise show {ex['exercise']}")
+        from .app import err
+
+        summary = f"{c['learning']} learning · {c['review']} review · {c['new']} new due now"
+        if c["learning_later_today"]:
+            summary += f" ({c['learning_later_today']} more learning later today)"
+        if c["reviews_over_limit"]:
+            summary += f"; {c['reviews_over_limit']} reviews beyond today's limit"
+        err(summary + (": prep quiz" if d["cards"] else ""))
+
+    emit(data, as_json, render)
+
+
+def stats(
+    ctx: typer.Context,
+    topic: Optional[str] = TOPIC,
+    months: int = typer.Option(6, "--months", min=1, max=24, help="How many months the heatmap covers."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Your progress: due today, tomorrow and this week; a heatmap; true retention; streak; mastery per topic; leeches.
+
+    True retention is the share of first reviews of the day of mature cards
+    (interval 21 days or more) not rated Again. Recall per topic is the mean
+    probability, as FSRS predicts it now, that you would recall a card of the
+    topic (never-reviewed cards count as 0).
+
+    Example: prep stats --json | jq .retention
+    """
+    from .. import stats as stats_lib
+
+    state: State = ctx.obj
+    settings, clock, index = _context(state)
+    data = stats_lib.compute(state.db(), index, settings, clock(), months=months, topic=topic)
+
+    def render(d: dict[str, Any]) -> None:
+        render_stats(out, d)
+
+    emit(data, as_json, render)
+
+
+HEAT_CHARS = "·░▒▓█"
+HEAT_STYLES = ["grey39", "green4", "green3", "green1", "bold bright_green"]
+
+
+def heatmap_lines(days: dict[str, int], first: str, last: str) -> list[str]:
+    """A GitHub-style calendar: a column a week, a row a weekday, darker for more reviews."""
+    from datetime import date, timedelta
+
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    start -= timedelta(days=start.weekday())
+    most = max(days.values(), default=0)
+
+    def level(n: int) -> int:  # 1-4 in quarters of the busiest day
+        return 0 if not n else max(1, -(-4 * n // most))
+
+    weeks = (end - start).days // 7 + 1
+    months = [" "] * (weeks * 2)
+    for w in range(weeks):
+        monday = start + timedelta(weeks=w)
+        if monday.day <= 7:
+            label = f"{monday:%b}"
+            months[w * 2 : w * 2 + len(label)] = list(label)
+    lines = ["    " + "".join(months[: weeks * 2]).rstrip()]
+    for weekday, name in enumerate(["Mon", "", "Wed", "", "Fri", "", "Sun"]):
+        cells = []
+        for w in range(weeks):
+            day = start + timedelta(weeks=w, days=weekday)
+            if day > end:
+                cells.append("  ")
+                continue
+            lv = level(days.get(day.isoformat(), 0))
+            cells.append(f"[{HEAT_STYLES[lv]}]{HEAT_CHARS[lv]}[/] ")
+        lines.append(f"{name:<4}" + "".join(cells).rstrip())
+    return lines
+
+
+def render_stats(console: Any, d: dict[str, Any]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    due = d["due"]
+    now = due["queue"]
+    console.print(
+        f"[bold]Due[/] today {due['today']} · tomorrow {due['tomorrow']} · next 7 days {due['next_7_days']}"
+        f"   [dim](today's queue: {now['learning']} learning, {now['review']} review, {now['new']} new)[/]"
+    )
+    week = "  ".join(f"{r['date'][5:]} {r['due']}" for r in due["by_day"])
+    console.print(f"[dim]{week}[/]")
+    t = d["today"]
+    minutes = t["seconds"] / 60
+    console.print(f"[bold]Today[/] {t['reviews']} reviews of {t['cards_reviewed']} cards ({t['new']} new), {minutes:.0f} min")
+    s = d["streak"]
+    console.print(f"[bold]Streak[/] {s['current']} day{'s' if s['current'] != 1 else ''} (longest {s['longest']})"
+                  f"   [bold]Reviews[/] {d['reviews_total']} in all")
+    r = d["retention"]
+
+    def rate(x: dict[str, Any]) -> str:
+        if x["rate"] is None:
+            return "n/a (no mature reviews yet)"
+        return f"{x['rate']:.1%} ({x['passed']}/{x['passed'] + x['failed']})"
+
+    console.print(f"[bold]True retention[/] (mature cards, first review of the day): last 30 days {rate(r['last_30_days'])}, "
+                  f"all time {rate(r['all_time'])}")
+    console.print()
+    h = d["heatmap"]
+    console.print(f"[bold]Reviews per day[/] [dim]{h['from']} to {h['to']}; · none, ░▒▓█ more[/]")
+    for line in heatmap_lines(h["days"], h["from"], h["to"]):
+        console.print(line)
+    console.print()
+    table = Table(title="Mastery by topic", title_justify="left", box=None, pad_edge=False)
+    for column in ("topic", "cards", "new", "learning", "young", "mature", "suspended", "recall"):
+        table.add_column(column, justify="left" if column == "topic" else "right")
+    for row in d["topics"]:
+        if not row["cards"]:
+            continue
+        recall = "-" if row["recall"] is None else f"{row['recall']:.0%}"
+        table.add_row(escape(row["id"]), *(str(row[k]) for k in ("cards", "new", "learning", "young", "mature", "suspended")), recall)
+    console.print(table)
+    if d["leeches"]:
+        console.print()
+        console.print(f"[bold yellow]Leeches[/] ({len(d['leeches'])}): rewrite or suspend them")
+        for leech in d["leeches"]:
+            where = leech["location"] or "no longer in the bank"
+            flag = " (suspended)" if leech["suspended"] else ""
+            console.print(f"  {escape(leech['id'])}: {leech['lapses']} lapses{flag}  [dim]{escape(where)}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("quiz", epilog=_settings_help())(quiz)
+    app.command("due")(due)
+    app.command("stats")(stats)

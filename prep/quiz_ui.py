@@ -1,0 +1,527 @@
+"""The quiz in a terminal: rich rendering and single keys (cbreak mode), Anki's keys.
+
+Keys
+  Space/Enter  reveal the answer (free recall); after it, Enter takes Good
+  1-4          rate Again / Hard / Good / Easy (each shows its interval); after an
+               automatic rating, change it
+  1-9          pick a choice (multiple choice: toggle, then Enter)
+  u            undo the last rating, bury or suspend; the card comes back
+  b            bury the card until tomorrow
+  !            suspend the card (again on a suspended card: unsuspend it)
+  e            show the card's file and line, to edit it
+  q            quit; Ctrl-C works at any moment, and every rating given is kept
+
+Typed answers (short, order) go to a line editor: Enter checks, Enter alone shows
+the answer, Esc gives the command keys above.
+
+This module is the only one that reads keys or draws; the session's logic is
+prep.quiz, which commits every rating before the next key is read.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import select
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from .quiz import Rated, Session, Summary
+from .scheduling import AGAIN, EASY, GOOD, RATING_NAMES, format_interval, local_day
+
+if TYPE_CHECKING:
+    from .cards import Card
+
+RATING_STYLES = {1: "red", 2: "yellow", 3: "green", 4: "cyan"}
+ESC = "\x1b"
+
+
+class Quit(Exception):
+    """The learner pressed q (or closed the input)."""
+
+
+# --- keys -----------------------------------------------------------------------------
+
+
+class Keys:
+    """Keys one at a time: a terminal in cbreak mode (signals still work), or a pipe as it comes."""
+
+    def __init__(self, fd: int | None = None) -> None:
+        self.fd = sys.stdin.fileno() if fd is None else fd
+        self.tty = os.isatty(self.fd)
+        self._saved: Any = None
+
+    @contextmanager
+    def active(self) -> Iterator["Keys"]:
+        if not self.tty:
+            yield self
+            return
+        import termios
+        import tty
+
+        self._saved = termios.tcgetattr(self.fd)
+
+        def cbreak(*_: Any) -> None:
+            tty.setcbreak(self.fd, termios.TCSANOW)
+
+        cbreak()
+        previous = signal.signal(signal.SIGCONT, cbreak)  # back from Ctrl-Z: cbreak again
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGCONT, previous)
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
+
+    def _byte(self) -> bytes:
+        data = os.read(self.fd, 1)
+        if not data:
+            raise Quit()
+        return data
+
+    def key(self) -> str:
+        """One key: a character, "enter", "space", "backspace", "esc", or "" for keys we ignore."""
+        first = self._byte()
+        if first == b"\x1b":
+            seq = b""
+            while self._pending(0.03):  # an arrow or function key sends a sequence
+                seq += self._byte()
+                if seq[-1:].isalpha() or seq[-1:] == b"~":
+                    break
+            return "esc" if not seq else ""
+        if first in (b"\r", b"\n"):
+            return "enter"
+        if first == b" ":
+            return "space"
+        if first in (b"\x7f", b"\x08"):
+            return "backspace"
+        if first == b"\x04":  # Ctrl-D
+            raise Quit()
+        if first == b"\x15":  # Ctrl-U
+            return "kill"
+        lead = first[0]
+        more = 1 if lead >= 0xC0 else 0
+        more += 1 if lead >= 0xE0 else 0
+        more += 1 if lead >= 0xF0 else 0
+        raw = first + b"".join(self._byte() for _ in range(more))
+        text = raw.decode("utf-8", "replace")
+        return text if text.isprintable() else ""
+
+    def _pending(self, timeout: float) -> bool:
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        return bool(ready)
+
+
+def _warm_up() -> None:
+    """While the learner reads the first card, import what answering it needs (fsrs, the card model).
+
+    Not a daemon thread: the interpreter waits for it at exit rather than stopping it mid-import.
+    SIGINT is blocked here so the kernel delivers Ctrl-C to the main thread, which holds it back
+    while a rating is being written.
+    """
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        import fsrs  # noqa: F401
+
+        from . import cards  # noqa: F401
+    except Exception:  # pragma: no cover - the main thread will meet and report the same problem
+        pass
+
+
+# --- drawing --------------------------------------------------------------------------
+
+_CODE = re.compile(r"`([^`\n]+)`")
+_BOLD = re.compile(r"\*\*([^*\n]+)\*\*")
+
+
+def inline(text: str) -> str:
+    """Markdown's `code` and **bold** as rich markup; everything else literal."""
+    text = escape(text.strip())
+    text = _CODE.sub(lambda m: f"[cyan]`{m.group(1)}`[/]", text)
+    return _BOLD.sub(lambda m: f"[bold]{m.group(1)}[/]", text)
+
+
+def when(moment: datetime | None, now: datetime, day_starts_at: int = 4) -> str:
+    """Later today by the clock; other days by the learner's calendar (reviews fall due by the day)."""
+    if moment is None:
+        return "nothing scheduled"
+    delta = moment - now
+    if delta <= timedelta(0):
+        return "now"
+    days = (local_day(moment, day_starts_at) - local_day(now, day_starts_at)).days
+    if days == 0:
+        return f"in {format_interval(delta)} ({moment.astimezone():%H:%M})"
+    if days == 1:
+        return "tomorrow"
+    return f"in {days} days ({moment.astimezone():%a %d %b})"
+
+
+def clock_time(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+@dataclass
+class Outcome:
+    correct: bool
+    answer: str
+    seconds: float
+
+
+class QuizUI:
+    """Runs a Session in the terminal until the learner is done or quits."""
+
+    def __init__(self, session: Session, console: Console | None = None, keys: Keys | None = None, rng: random.Random | None = None) -> None:
+        self.session = session
+        self.console = console or Console(highlight=False)
+        self.keys = keys or Keys()
+        self.rng = rng or random.Random()
+        self.notice = ""
+        self._warmed = False
+
+    # -- plumbing
+
+    def say(self, text: str = "", **kwargs: Any) -> None:
+        self.console.print(text, **kwargs)
+
+    def hint(self, text: str) -> None:
+        self.console.print(f"[dim]{text}[/]")
+
+    def run(self) -> Summary:
+        """The session loop. q and Ctrl-C both end it with every rating kept; the caller prints the summary."""
+        with self.keys.active():
+            try:
+                while True:
+                    item = self.session.next_item()
+                    if item is None:
+                        break
+                    self.show(item.card_id, item.queue)
+            except Quit:
+                pass
+        return self.session.close()
+
+    # -- one card
+
+    def show(self, card_id: str, queue: str) -> None:
+        card = self.session.index.card(card_id)
+        self.draw_question(card, queue)
+        if not self._warmed:
+            self._warmed = True
+            threading.Thread(target=_warm_up, name="prep-warm-up").start()
+        started = time.monotonic()
+        if card.type == "recall":
+            if self.wait_reveal(card):
+                self.after_answer(card, queue, None, started)
+            return
+        ask = self.ask_choice if card.type in ("single", "multi") else self.ask_typed
+        outcome = ask(card, started)
+        if outcome is not None:  # None: the card left the screen (undo, bury, suspend)
+            self.after_answer(card, queue, outcome, started)
+
+    def header(self, card: "Card", queue: str) -> None:
+        counts = self.session.counts()
+        if self.session.cram:
+            left = f"{counts['cram']} left · cram: schedules untouched"
+        else:
+            left = (f"[cyan]{counts['new']} new[/] · [red]{counts['learning']} learning[/] · "
+                    f"[green]{counts['review']} review[/]")
+        self.say(f"[dim]{escape(card.topic)} · {queue} · {card.type}[/]   {left}   [dim]{self.session.reviewed} done[/]")
+
+    def draw_question(self, card: "Card", queue: str) -> None:
+        if self.console.is_terminal:
+            self.console.clear()
+        if self.notice:
+            self.say(self.notice)
+            self.notice = ""
+        self.header(card, queue)
+        if self.session.is_suspended(card.id):
+            self.say("[yellow]This card is suspended: ! unsuspends it.[/]")
+        self.say()
+        self.say(inline(card.prompt))
+        self.say()
+
+    def command(self, key: str, card: "Card") -> bool:
+        """The keys every screen shares. True when the card leaves the screen."""
+        session = self.session
+        if key == "q":
+            raise Quit()
+        if key == "e":
+            self.say(f"[dim]edit:[/] {escape(session.index.location(card.id))}")
+            return False
+        if key == "u":
+            undone = session.undo()
+            if undone is None:
+                self.say("[dim]nothing to undo[/]")
+                return False
+            self.notice = f"[yellow]Undone:[/] {escape(undone)} is back."
+            return True
+        if key == "b":
+            until = session.bury(card.id)
+            self.notice = f"[yellow]Buried[/] {escape(card.id)} until {until.astimezone():%a %H:%M}. u brings it back."
+            return True
+        if key == "!":
+            if session.is_suspended(card.id):
+                session.unsuspend(card.id)
+                self.notice = f"[yellow]Unsuspended[/] {escape(card.id)}."
+            else:
+                session.suspend(card.id)
+                self.notice = f"[yellow]Suspended[/] {escape(card.id)}: it stays out of every session. u brings it back."
+            return True
+        return False
+
+    def keys_line(self, first: str) -> None:
+        self.hint(f"{first} · u undo · b bury · ! suspend · e edit · q quit")
+
+    # -- free recall
+
+    def wait_reveal(self, card: "Card") -> bool:
+        self.keys_line("Space/Enter show the answer")
+        while True:
+            key = self.keys.key()
+            if key in ("space", "enter"):
+                return True
+            if self.command(key, card):
+                return False
+
+    # -- choices
+
+    def ask_choice(self, card: "Card", started: float) -> Outcome | None:
+        assert card.choices
+        order = list(range(len(card.choices)))
+        self.rng.shuffle(order)
+        self._order = order
+        for n, i in enumerate(order, 1):
+            self.say(f"  [bold]{n}.[/] {inline(card.choices[i].text)}")
+        self.say()
+        multi = card.type == "multi"
+        many = len(order) > 9
+        if multi:
+            self.keys_line(f"1-{len(order)} choose every right one, Enter check" if not many else "type the numbers, Enter check")
+        else:
+            self.keys_line(f"1-{len(order)} answer" if not many else "type the number, Enter check")
+        picked: list[int] = []
+        if many:
+            text = self.read_line(card)
+            if text is None:
+                return None
+            picked = [int(n) for n in re.findall(r"\d+", text) if 1 <= int(n) <= len(order)]
+        else:
+            while True:
+                key = self.keys.key()
+                if key.isdigit() and 1 <= int(key) <= len(order):
+                    n = int(key)
+                    if not multi:
+                        picked = [n]
+                        break
+                    picked = [p for p in picked if p != n] if n in picked else sorted([*picked, n])
+                    self.console.print(f"\r[dim]chosen:[/] {' '.join(map(str, picked)) or '-'}   ", end="")
+                    continue
+                if key == "enter" and multi and picked:
+                    self.say()
+                    break
+                if self.command(key, card):
+                    return None
+        seconds = time.monotonic() - started
+        chosen = {order[n - 1] for n in picked}
+        right = {i for i, c in enumerate(card.choices) if c.correct}
+        answer = " | ".join(card.choices[i].text for i in sorted(chosen))
+        return Outcome(chosen == right, answer, seconds)
+
+    # -- typed answers
+
+    def read_line(self, card: "Card") -> str | None:
+        """A line typed by the learner, or None when a command key took the card off the screen."""
+        buffer: list[str] = []
+        self.console.print("[bold]>[/] ", end="")
+        self.console.file.flush()
+        while True:
+            key = self.keys.key()
+            if key == "enter":
+                self.say()
+                return "".join(buffer)
+            if key == "backspace":
+                if buffer:
+                    buffer.pop()
+                    self.console.file.write("\b \b")
+                    self.console.file.flush()
+                continue
+            if key == "kill":
+                self.console.file.write("\b \b" * len(buffer))
+                self.console.file.flush()
+                buffer.clear()
+                continue
+            if key == "esc":
+                self.say()
+                self.hint("command: u undo · b bury · ! suspend · e edit · q quit · any other key: back to typing")
+                command = self.keys.key()
+                if self.command(command, card):
+                    return None
+                self.console.print("[bold]>[/] " + escape("".join(buffer)), end="")
+                self.console.file.flush()
+                if len(command) != 1 or command in "ubeq!":
+                    continue
+                key = command  # not a command: it is typed
+            if key == "space":
+                key = " "
+            if len(key) == 1:  # a character (the named keys are longer)
+                buffer.append(key)
+                self.console.file.write(key)
+                self.console.file.flush()
+
+    def ask_typed(self, card: "Card", started: float) -> Outcome | None:
+        if card.type == "order":
+            assert card.items
+            order = list(range(len(card.items)))
+            while len(order) > 1 and order == sorted(order):
+                self.rng.shuffle(order)
+            self._order = order
+            for n, i in enumerate(order, 1):
+                self.say(f"  [bold]{n}.[/] {inline(card.items[i])}")
+            self.say()
+            self.keys_line("type the numbers in the right order (e.g. 312), Enter check; Enter alone shows the answer; Esc")
+        else:
+            self.keys_line("type the answer, Enter check; Enter alone shows the answer; Esc")
+        text = self.read_line(card)
+        if text is None:
+            return None
+        seconds = time.monotonic() - started
+        if card.type == "short":
+            return Outcome(bool(text.strip()) and card.accepts(text), text, seconds)
+        numbers = [int(n) for n in (re.findall(r"\d+", text) if re.search(r"[\s,]", text.strip()) else list(text.strip()) if text.strip().isdigit() else [])]
+        given = [self._order[n - 1] for n in numbers if 1 <= n <= len(self._order)]
+        correct = len(numbers) == len(self._order) and given == list(range(len(card.items or [])))
+        answer = " > ".join(card.items[i] for i in given) if card.items else text  # type: ignore[index]
+        return Outcome(correct, answer if given else text, seconds)
+
+    # -- after the answer
+
+    def explain(self, card: "Card", outcome: Outcome | None) -> None:
+        if outcome is not None:
+            if outcome.correct:
+                self.say("[bold green]✓ Right.[/]")
+            elif outcome.answer.strip():
+                self.say(f"[bold red]✗ Not quite.[/] [dim]You answered:[/] {escape(outcome.answer)}")
+            else:
+                self.say("[bold red]✗ No answer.[/]")
+        if card.choices:
+            for n, i in enumerate(self._order, 1):
+                choice = card.choices[i]
+                mark = "[green]✓[/]" if choice.correct else "[red]✗[/]"
+                why = f" [dim]— {inline(choice.why)}[/]" if choice.why else ""
+                self.say(f"  {mark} {n}. {inline(choice.text)}{why}")
+        if card.type == "order" and card.items:
+            self.say("[dim]The order:[/] " + " → ".join(inline(i) for i in card.items))
+        self.say()
+        self.say(f"[bold]Answer.[/] {inline(card.answer)}")
+        if card.type == "short" and card.accept:
+            self.say("[dim]Also accepted:[/] " + ", ".join(escape(a) for a in card.accept))
+        if card.explanation:
+            self.say(inline(card.explanation))
+        if card.corrects:
+            self.say(f"[yellow]The notes said:[/] {inline(card.corrects)}")
+        refs = "; ".join(r.title for r in card.ref_list)
+        if refs:
+            self.say(f"[dim]Refs: {escape(refs)}[/]")
+        self.say()
+
+    def buttons(self, card_id: str, chosen: int | None = None) -> str:
+        preview = self.session.preview(card_id)
+        parts = []
+        for rating, name in RATING_NAMES.items():
+            label = f"{rating} {name} {format_interval(preview[rating])}"
+            style = RATING_STYLES[rating]
+            parts.append(f"[bold reverse {style}]{label}[/]" if rating == chosen else f"[{style}]{label}[/]")
+        return "  ".join(parts)
+
+    def after_answer(self, card: "Card", queue: str, outcome: Outcome | None, started: float) -> None:
+        session = self.session
+        self.explain(card, outcome)
+        if outcome is None:  # free recall: the learner rates
+            self.say(self.buttons(card.id))
+            self.keys_line("1-4 rate · Enter Good")
+            while True:
+                key = self.keys.key()
+                rating = {"enter": GOOD, "space": GOOD}.get(key) or (int(key) if key in ("1", "2", "3", "4") else None)
+                if rating is not None:
+                    rated = session.rate(card.id, rating, duration_ms=int((time.monotonic() - started) * 1000), queue=queue)
+                    self.after_rating(rated)
+                    return
+                if self.command(key, card):
+                    return
+        rating = AGAIN if not outcome.correct else (EASY if outcome.seconds <= session.settings.easy_seconds else GOOD)
+        preview_line = self.buttons(card.id, rating)  # before rating: the intervals as of now
+        rated = session.rate(
+            card.id, rating, duration_ms=int(outcome.seconds * 1000), answer=outcome.answer, correct=outcome.correct, queue=queue
+        )
+        self.say(preview_line)
+        self.say(f"[dim]Rated[/] [{RATING_STYLES[rating]}]{RATING_NAMES[rating]}[/]{self.interval_text(rated)}.")
+        self.keys_line("Enter next · 1-4 change the rating")
+        while True:
+            key = self.keys.key()
+            if key in ("enter", "space"):
+                self.after_rating(rated)
+                return
+            if key in ("1", "2", "3", "4"):
+                if int(key) != rated.rating:
+                    rated = session.rerate(rated, int(key))
+                self.after_rating(rated)
+                return
+            if key == "u":
+                session.undo()
+                self.notice = f"[yellow]Undone:[/] the rating of {escape(card.id)}; try it again."
+                return
+            if self.command(key, card):
+                return
+
+    def interval_text(self, rated: Rated) -> str:
+        if rated.interval is None:
+            return " (cram: schedule unchanged)"
+        return f", next in {format_interval(rated.interval)}"
+
+    def after_rating(self, rated: Rated) -> None:
+        if rated.leech:
+            self.notice = (f"[bold yellow]Leech:[/] {escape(rated.card_id)} has lapsed {rated.lapses} times. "
+                           "Rewrite it (e shows where), or suspend it (!).")
+
+
+def render_summary(console: Console, summary: Summary, now: datetime, interrupted: bool = False, day_starts_at: int = 4) -> None:
+    if summary.reviewed:
+        share = summary.correct_share or 0.0
+        console.print(
+            f"Reviewed [bold]{summary.reviewed}[/] card{'s' if summary.reviewed != 1 else ''}, "
+            f"[bold]{share:.0%}[/] correct ({summary.correct}/{summary.reviewed}), in {clock_time(summary.seconds)}."
+        )
+    else:
+        console.print("Reviewed nothing.")
+    if interrupted:
+        console.print("[dim]Interrupted: every rating given is saved.[/]")
+    console.print(f"Next card due: {when(summary.next_due, now, day_starts_at)}.")
+    for card_id in summary.leeches:
+        console.print(f"[yellow]Leech:[/] {escape(card_id)} (prep bank show {escape(card_id)})")
+
+
+def nothing_due(console: Console, session: Session, now: datetime) -> None:
+    plan = session.plan
+    console.print("Nothing to review now.")
+    if plan.reviews_over_limit:
+        console.print(f"[dim]{plan.reviews_over_limit} more reviews are due beyond today's limit of "
+                      f"{session.settings.reviews_per_day} (reviews_per_day in the [quiz] settings).[/]")
+    console.print(f"Next card due: {when(session.next_due(), now, session.settings.day_starts_at)}.")
+    console.print("[dim]`prep quiz --cram` reviews anyway without touching the schedule; `prep stats` shows your progress.[/]")
+
+
+__all__ = ["QuizUI", "Keys", "Quit", "render_summary", "nothing_due"]

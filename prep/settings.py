@@ -1,0 +1,174 @@
+"""Settings: a small TOML file in the user's config folder, one section per part of prep.
+
+    # ~/.config/prep/settings.toml (Linux; $PREP_CONFIG names another file)
+    [quiz]
+    desired_retention = 0.9
+    new_per_day = 20
+
+A missing file means the defaults. A bad value is an InputError that names the
+file and lists every bad value at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, fields
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+SETTINGS_ENV = "PREP_CONFIG"
+SETTINGS_FILE = "settings.toml"
+
+
+def settings_path() -> Path:
+    """$PREP_CONFIG, else settings.toml in the platform's user config folder."""
+    chosen = os.environ.get(SETTINGS_ENV)
+    if chosen:
+        return Path(chosen).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("prep", appauthor=False)) / SETTINGS_FILE
+
+
+def read_section(name: str, path: Path | None = None) -> tuple[dict[str, Any], Path]:
+    """The `[name]` table of the settings file ({} when the file or the table is absent)."""
+    path = path or settings_path()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}, path
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the settings file: {exc.strerror}") from None
+    import tomllib
+
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: bad settings file: {exc}") from None
+    section = data.get(name, {})
+    if not isinstance(section, dict):
+        raise InputError(f"{path}: `{name}` must be a table: write `[{name}]` above its settings")
+    return section, path
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30s`, `1m`, `10m`, `2h`, `1d`."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"{text!r} is not a duration such as 1m, 10m, 1h or 1d")
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+def format_duration(delta: timedelta) -> str:
+    seconds = delta.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+@dataclass(frozen=True)
+class QuizSettings:
+    """The `[quiz]` section. Every field has Anki's or FSRS's usual default."""
+
+    desired_retention: float = 0.9
+    learning_steps: tuple[timedelta, ...] = (timedelta(minutes=1), timedelta(minutes=10))
+    relearning_steps: tuple[timedelta, ...] = (timedelta(minutes=10),)
+    maximum_interval: int = 36500
+    fuzz: bool = True
+    new_per_day: int = 20
+    reviews_per_day: int = 200
+    leech_lapses: int = 8
+    easy_seconds: float = 8.0
+    day_starts_at: int = 4
+    learn_ahead_minutes: int = 20
+
+    DOC = {
+        "desired_retention": "the probability of recall FSRS aims for when it schedules (0.7 to 0.99)",
+        "learning_steps": "the steps of a new card before it graduates, e.g. [\"1m\", \"10m\"]",
+        "relearning_steps": "the steps of a forgotten card, e.g. [\"10m\"]",
+        "maximum_interval": "the longest interval in days",
+        "fuzz": "spread review dates a little so cards learnt together do not stay together",
+        "new_per_day": "new cards a day (--new overrides it for one session)",
+        "reviews_per_day": "reviews a day",
+        "leech_lapses": "lapses after which a card is flagged as a leech",
+        "easy_seconds": "a right choice, short or order answer given within this many seconds is rated Easy, else Good",
+        "day_starts_at": "the hour (local time) at which a new day starts for limits, burying and stats",
+        "learn_ahead_minutes": "when nothing else is left, show learning cards due within this many minutes",
+    }
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any], source: str = "settings") -> "QuizSettings":
+        """Validated settings, or one InputError listing every bad value."""
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        known = {f.name for f in fields(cls)}
+        for key in sorted(set(data) - known):
+            problems.append(f"unknown setting `{key}` (known: {', '.join(sorted(known))})")
+
+        def number(key: str, kind: type, low: float, high: float) -> None:
+            if key not in data:
+                return
+            value = data[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+                problems.append(f"`{key}` must be {'an integer' if kind is int else 'a number'}, not {value!r}")
+            elif not low <= value <= high:
+                problems.append(f"`{key}` must be between {low:g} and {high:g}, not {value!r}")
+            else:
+                values[key] = kind(value)
+
+        def steps(key: str) -> None:
+            if key not in data:
+                return
+            value = data[key]
+            if not isinstance(value, list):
+                problems.append(f"`{key}` must be a list such as [\"1m\", \"10m\"], not {value!r}")
+                return
+            try:
+                parsed = tuple(parse_duration(v) for v in value)
+            except ValueError as exc:
+                problems.append(f"`{key}`: {exc}")
+                return
+            if any(step.total_seconds() <= 0 or step >= timedelta(days=1) for step in parsed):
+                problems.append(f"`{key}`: each step must be longer than 0 and shorter than a day")
+                return
+            values[key] = parsed
+
+        number("desired_retention", float, 0.7, 0.99)
+        number("maximum_interval", int, 1, 36500)
+        number("new_per_day", int, 0, 9999)
+        number("reviews_per_day", int, 0, 99999)
+        number("leech_lapses", int, 1, 999)
+        number("easy_seconds", float, 0, 3600)
+        number("day_starts_at", int, 0, 23)
+        number("learn_ahead_minutes", int, 0, 24 * 60)
+        steps("learning_steps")
+        steps("relearning_steps")
+        if "fuzz" in data:
+            if isinstance(data["fuzz"], bool):
+                values["fuzz"] = data["fuzz"]
+            else:
+                problems.append(f"`fuzz` must be true or false, not {data['fuzz']!r}")
+        if problems:
+            raise InputError(f"{source}: " + "; ".join(problems))
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            data[f.name] = [format_duration(v) for v in value] if f.name.endswith("_steps") else value
+        return data
+
+
+def quiz_settings(path: Path | None = None) -> QuizSettings:
+    section, where = read_section("quiz", path)
+    return QuizSettings.from_mapping(section, f"{where} [quiz]")

@@ -1,0 +1,547 @@
+"""The quiz as a library (queue, limits, undo, bury, suspend, cram, leeches) and `prep due` / `prep stats`."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from prep import bank_cache, store
+from prep.cards import load_bank
+from prep.errors import NotFoundError, StoreError
+from prep.quiz import Options, Session, make_plan
+from prep.scheduling import LEARNING, RELEARNING, REVIEW, Scheduler
+from prep.settings import QuizSettings
+
+from .conftest import run_cli
+from .quizkit import BANK_ORDER, T0, Clock, fsrs_replay, index_of, log_review, put_state
+
+SETTINGS = QuizSettings(fuzz=False)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_settings(monkeypatch, tmp_path):
+    """No test reads the developer's settings file or writes to their cache."""
+    monkeypatch.setenv("PREP_CONFIG", str(tmp_path / "no-settings.toml"))
+    monkeypatch.setenv("PREP_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TZ", "UTC")
+
+
+@pytest.fixture
+def db(db_path):
+    return store.open_db(db_path)
+
+
+@pytest.fixture
+def index(tiny_bank):
+    return index_of(tiny_bank)
+
+
+def session(db, index, clock=None, settings=SETTINGS, **options) -> Session:
+    return Session(db, index, settings, Options(**options), clock or Clock())
+
+
+def drain(s: Session, rating: int = 3, clock: Clock | None = None, step_minutes: float = 0.5) -> list[tuple[str, str]]:
+    shown = []
+    while (item := s.next_item()) is not None:
+        shown.append((item.card_id, item.queue))
+        s.rate(item.card_id, rating, queue=item.queue)
+        if clock:
+            clock.advance(minutes=step_minutes)
+    return shown
+
+
+# --- the queue ---------------------------------------------------------------------------
+
+
+def test_new_cards_in_bank_order_and_each_rating_is_in_the_database(db, index):
+    clock = Clock()
+    s = session(db, index, clock)
+    first = s.next_item()
+    assert (first.card_id, first.queue) == ("fork-return-values", "new")
+    rated = s.rate(first.card_id, 3, duration_ms=4200, answer="x", correct=True)
+    row = db["reviews"].get(rated.review_id)
+    assert (row["card_id"], row["rating"], row["kind"], row["answer"], row["correct"], row["duration_ms"]) == (
+        "fork-return-values", 3, "quiz", "x", 1, 4200)
+    assert row["reviewed_at"] == store.iso(T0)
+    state = db["card_state"].get("fork-return-values")
+    assert (state["state"], state["step"], state["due"]) == (LEARNING, 1, store.iso(T0 + timedelta(minutes=10)))
+    assert db["sessions"].get(s.session_id)["reviewed"] == 1
+
+
+def test_due_reviews_first_lowest_due_first_then_new(db, index):
+    put_state(db, "handshake-order", REVIEW, T0 - timedelta(days=1))
+    put_state(db, "zombie-definition", REVIEW, T0 - timedelta(days=3))
+    put_state(db, "close-shared-socket", REVIEW, T0 + timedelta(days=3))  # not due
+    shown = drain(session(db, index))
+    assert shown[:2] == [("zombie-definition", "review"), ("handshake-order", "review")]
+    assert [c for c, q in shown if q == "new"] == ["fork-return-values", "time-wait-duration", "shutdown-write-constant"]
+    assert "close-shared-socket" not in [c for c, _ in shown]
+
+
+def test_review_due_later_today_counts_as_due_today(db, index):
+    put_state(db, "zombie-definition", REVIEW, T0 + timedelta(hours=12))  # 21:00, before tomorrow's 04:00
+    put_state(db, "handshake-order", REVIEW, T0 + timedelta(hours=20))  # 05:00 tomorrow
+    plan = make_plan(db, index, SETTINGS, Options(), T0)
+    assert plan.reviews == ["zombie-definition"]
+
+
+def test_learning_cards_come_back_as_they_fall_due_in_the_session(db, index):
+    clock = Clock()
+    s = session(db, index, clock, limit=2)
+    a = s.next_item()
+    s.rate(a.card_id, 1)  # Again: 1 minute
+    b = s.next_item()
+    assert b.card_id != a.card_id  # not the card just failed, while another waits
+    clock.advance(minutes=2)
+    s.rate(b.card_id, 3)  # Good: 10 minutes
+    again = s.next_item()
+    assert (again.card_id, again.queue) == (a.card_id, "learning")
+    s.rate(a.card_id, 3)
+    clock.advance(minutes=1)
+    # nothing due now: learning cards within the learn-ahead window (20 min) are shown rather than stopping
+    nxt = s.next_item()
+    assert nxt.queue == "learning"
+    s.rate(nxt.card_id, 3)
+    last = s.next_item()
+    s.rate(last.card_id, 3)
+    assert s.next_item() is None
+    assert {db["card_state"].get(c)["state"] for c in (a.card_id, b.card_id)} == {REVIEW}
+
+
+def test_daily_new_limit_is_counted_from_todays_log(db, index):
+    settings = QuizSettings(fuzz=False, new_per_day=3)
+    log_review(db, "fork-return-values", 3, T0 - timedelta(hours=3), state_after=LEARNING)  # 06:00 today
+    log_review(db, "zombie-definition", 3, T0 - timedelta(hours=6), state_after=LEARNING)  # 03:00: yesterday (day starts at 4)
+    log_review(db, "close-shared-socket", 3, T0 - timedelta(hours=2), kind="cram")  # cram counts against nothing
+    plan = make_plan(db, index, settings, Options(), T0)
+    assert plan.new_today == 1
+    assert len(plan.new) == 2
+    assert len(make_plan(db, index, settings, Options(new=5), T0).new) == 5  # --new overrides the daily count
+
+
+def test_daily_review_limit(db, index):
+    settings = QuizSettings(fuzz=False, reviews_per_day=2)
+    for card_id in BANK_ORDER[:4]:
+        put_state(db, card_id, REVIEW, T0 - timedelta(days=1))
+    log_review(db, "fork-return-values", 3, T0 - timedelta(days=30))
+    log_review(db, "fork-return-values", 3, T0 - timedelta(hours=1))  # reviewed today, seen before: one review
+    plan = make_plan(db, index, settings, Options(), T0)
+    assert plan.reviews_today == 1
+    assert len(plan.reviews) == 1 and plan.reviews_over_limit == 3
+
+
+def test_topic_tag_limit_and_card(db, index):
+    assert make_plan(db, index, SETTINGS, Options(topic="processes"), T0).new == ["fork-return-values", "zombie-definition"]
+    assert make_plan(db, index, SETTINGS, Options(tag="fork"), T0).new == ["fork-return-values", "close-shared-socket"]
+    assert len(make_plan(db, index, SETTINGS, Options(limit=3), T0).cards) == 3
+    s = session(db, index, card="handshake-order")
+    assert s.next_item().card_id == "handshake-order"
+
+
+def test_unknown_topic_and_card_are_input_errors(db, index):
+    with pytest.raises(NotFoundError, match="unknown topic 'udp'; the topics are: inbox, processes, tcp"):
+        session(db, index, topic="udp")
+    with pytest.raises(NotFoundError, match="no card with id 'nope'"):
+        session(db, index, card="nope")
+
+
+# --- undo, bury, suspend -------------------------------------------------------------------
+
+
+def test_undo_puts_the_schedule_back_and_removes_the_rating(db, index):
+    clock = Clock()
+    s = session(db, index, clock)
+    first = s.next_item()
+    s.rate(first.card_id, 3)
+    clock.advance(minutes=1)
+    second = s.next_item()
+    rated = s.rate(second.card_id, 4)
+    assert db["card_state"].get(second.card_id)["state"] == REVIEW
+    assert s.undo() == second.card_id
+    assert db["reviews"].count == 1
+    assert not list(db["card_state"].rows_where("card_id = ?", [second.card_id]))
+    assert db["sessions"].get(s.session_id)["reviewed"] == 1
+    assert s.next_item().card_id == second.card_id  # the undone card comes back at once
+    # undo twice: the first rating too
+    assert s.undo() == first.card_id
+    assert db["reviews"].count == 0 and db["card_state"].count == 0
+    assert rated.review_id not in [r["id"] for r in db["reviews"].rows]
+    assert s.undo() is None
+
+
+def test_undo_while_a_card_is_on_screen_keeps_that_card_in_the_queue(db, index):
+    s = session(db, index)
+    first = s.next_item()
+    s.rate(first.card_id, 3)
+    on_screen = s.next_item()
+    s.undo()
+    assert s.next_item().card_id == first.card_id
+    s.rate(first.card_id, 3)
+    assert s.next_item().card_id == on_screen.card_id
+
+
+def test_bury_hides_until_the_next_day_and_undo_brings_it_back(db, index):
+    clock = Clock()
+    s = session(db, index, clock)
+    item = s.next_item()
+    until = s.bury(item.card_id)
+    assert until == T0.replace(hour=4) + timedelta(days=1)
+    row = db["card_state"].get(item.card_id)
+    assert (row["state"], row["buried_until"]) == (0, store.iso(until))
+    assert item.card_id not in make_plan(db, index, SETTINGS, Options(), T0 + timedelta(hours=1)).cards
+    assert item.card_id in make_plan(db, index, SETTINGS, Options(), until + timedelta(minutes=1)).cards
+    s.undo()
+    assert db["card_state"].count == 0
+    assert s.next_item().card_id == item.card_id
+
+
+def test_suspend_keeps_a_card_out_until_unsuspended(db, index):
+    put_state(db, "zombie-definition", REVIEW, T0 - timedelta(days=1))
+    s = session(db, index)
+    item = s.next_item()
+    assert item.card_id == "zombie-definition"
+    s.suspend(item.card_id)
+    assert db["card_state"].get("zombie-definition")["suspended"] == 1
+    assert db["card_state"].get("zombie-definition")["state"] == REVIEW  # the schedule is kept
+    later = T0 + timedelta(days=30)
+    assert "zombie-definition" not in make_plan(db, index, SETTINGS, Options(), later).cards
+    s2 = session(db, index, Clock(later), card="zombie-definition")  # --card reaches a suspended card
+    assert s2.next_item().card_id == "zombie-definition" and s2.is_suspended("zombie-definition")
+    s2.unsuspend("zombie-definition")
+    assert "zombie-definition" in make_plan(db, index, SETTINGS, Options(), later).cards
+
+
+def test_rerate_replaces_the_automatic_rating_as_of_the_same_moment(db, index):
+    clock = Clock()
+    s = session(db, index, clock)
+    item = s.next_item()
+    rated = s.rate(item.card_id, 4, answer="60 s", correct=True, duration_ms=1500)
+    clock.advance(seconds=20)
+    changed = s.rerate(rated, 2)
+    rows = list(db["reviews"].rows)
+    assert len(rows) == 1 and rows[0]["rating"] == 2 and rows[0]["answer"] == "60 s" and rows[0]["duration_ms"] == 1500
+    assert rows[0]["reviewed_at"] == store.iso(T0)
+    assert changed.after == Scheduler(SETTINGS).review(None, item.card_id, 2, T0)
+
+
+# --- cram ------------------------------------------------------------------------------
+
+
+def test_cram_reviews_everything_weakest_first_and_never_touches_the_schedule(db, index):
+    put_state(db, "zombie-definition", REVIEW, T0 + timedelta(days=30), T0 - timedelta(days=1), stability=40)
+    put_state(db, "handshake-order", REVIEW, T0 + timedelta(days=2), T0 - timedelta(days=20), stability=3)
+    put_state(db, "fork-return-values", REVIEW, T0 + timedelta(days=9), suspended=True)
+    before = {r["card_id"]: r for r in db["card_state"].rows}
+    s = session(db, index, cram=True)
+    order = []
+    item = s.next_item()
+    assert item.card_id == "handshake-order"  # lowest predicted recall first
+    s.rate(item.card_id, 1)  # Again while cramming: seen again a few cards later
+    while (item := s.next_item()) is not None:
+        order.append(item.card_id)
+        s.rate(item.card_id, 3)
+    assert order.count("handshake-order") == 1
+    assert "fork-return-values" not in order  # suspended
+    assert {r["card_id"]: r for r in db["card_state"].rows} == before
+    assert {r["kind"] for r in db["reviews"].rows} == {"cram"}
+    assert db["sessions"].get(s.session_id)["kind"] == "cram"
+
+
+# --- leeches -----------------------------------------------------------------------------
+
+
+def test_a_card_lapsing_eight_times_is_a_leech(db, index):
+    clock = Clock()
+    s = session(db, index, clock, card="zombie-definition")
+    state = None
+    scheduler = Scheduler(SETTINGS)
+    # seven lapses in the log already: Again on a card in review
+    at = T0 - timedelta(days=200)
+    for _ in range(7):
+        log_review(db, "zombie-definition", 3, at, state_after=REVIEW)
+        at += timedelta(days=10)
+        log_review(db, "zombie-definition", 1, at, state_after=RELEARNING)
+        at += timedelta(minutes=10)
+    state = scheduler.review(None, "zombie-definition", 4, T0 - timedelta(days=5))
+    put_state(db, "zombie-definition", REVIEW, state.due, state.last_review, stability=state.stability, difficulty=state.difficulty)
+    log_review(db, "zombie-definition", 4, T0 - timedelta(days=5), state_after=REVIEW)
+    s = session(db, index, clock, card="zombie-definition")
+    item = s.next_item()
+    rated = s.rate(item.card_id, 1)
+    assert (rated.lapses, rated.leech) == (8, True)
+    assert store.lapse_counts(db) == {"zombie-definition": 8}
+    assert s.summary().leeches == ["zombie-definition"]
+
+
+# --- the summary ---------------------------------------------------------------------------
+
+
+def test_summary_counts_and_next_due(db, index):
+    clock = Clock()
+    s = session(db, index, clock, topic="processes")
+    a = s.next_item()
+    s.rate(a.card_id, 1)
+    b = s.next_item()
+    s.rate(b.card_id, 3)
+    clock.advance(seconds=30)
+    summary = s.close()
+    assert (summary.reviewed, summary.correct, summary.again) == (2, 1, 1)
+    assert summary.correct_share == 0.5
+    assert summary.seconds == 30
+    assert summary.next_due == T0 + timedelta(minutes=1)
+    assert db["sessions"].get(s.session_id)["ended_at"] == store.iso(clock.now)
+
+
+# --- the bank cache ------------------------------------------------------------------------
+
+
+def test_the_bank_cache_is_used_until_a_file_changes(tiny_bank, monkeypatch):
+    from prep import cards
+
+    calls = []
+    real = cards.load_bank
+    monkeypatch.setattr(cards, "load_bank", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = bank_cache.load_index(tiny_bank)
+    again = bank_cache.load_index(tiny_bank)
+    assert len(calls) == 1
+    assert again.ids == first.ids == BANK_ORDER
+    card = again.card("shutdown-write-constant")
+    assert card.accepts("shut_wr") and card.topic == "tcp" and card.line == first.card("shutdown-write-constant").line
+    assert [(r.title, r.url) for r in again.card("time-wait-duration").ref_list] == [
+        (r.title, r.url) for r in first.card("time-wait-duration").ref_list]
+    cached, loaded = again.card("fork-return-values"), load_bank(tiny_bank).card("fork-return-values")
+    for name in ("id", "type", "prompt", "answer", "explanation", "tags", "difficulty", "zh", "accept", "items",
+                 "corrects", "exercise", "draft", "topic", "file", "line"):
+        assert getattr(cached, name) == getattr(loaded, name), name
+    assert [(c.text, c.correct, c.why) for c in cached.choices] == [(c.text, c.correct, c.why) for c in loaded.choices]
+    assert (cached.source.section, cached.source.lines) == (loaded.source.section, loaded.source.lines)
+    path = tiny_bank / "tcp.yaml"
+    path.write_text(path.read_text().replace("How long does a socket", "For how long does a socket"))
+    changed = bank_cache.load_index(tiny_bank)
+    assert len(calls) == 2
+    assert changed.card("time-wait-duration").prompt.startswith("For how long")
+
+
+def test_a_broken_bank_is_reported_not_cached(tiny_bank, runner):
+    (tiny_bank / "tcp.yaml").write_text("topic: tcp\ncards: [\n")
+    result = run_cli(runner, "--bank", str(tiny_bank), "due")
+    assert result.exit_code == 1
+    assert "Error: the bank has 1 problem" in result.stderr and "tcp.yaml:3: -: bad YAML" in result.stderr
+
+
+# --- prep due, prep stats ------------------------------------------------------------------
+
+
+def cli_env(tiny_bank, db_path, now=T0):
+    return {"PREP_BANK": str(tiny_bank), "PREP_DB": str(db_path), "PREP_NOW": now.isoformat()}
+
+
+def test_due_lists_what_the_quiz_would_show(runner, tiny_bank, db_path):
+    db = store.open_db(db_path)
+    put_state(db, "zombie-definition", REVIEW, T0 - timedelta(days=1))
+    put_state(db, "handshake-order", LEARNING, T0 - timedelta(minutes=5), step=1, stability=1)
+    result = run_cli(runner, "due", "--json", env=cli_env(tiny_bank, db_path))
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["counts"] == {"learning": 1, "review": 1, "new": 4, "learning_later_today": 0, "reviews_over_limit": 0}
+    assert [(c["id"], c["queue"]) for c in data["cards"]][:2] == [("handshake-order", "learning"), ("zombie-definition", "review")]
+    assert set(data["cards"][0]) == {"id", "queue", "topic", "type", "due", "prompt"}
+    assert data["exercises"] == []
+    human = run_cli(runner, "due", env=cli_env(tiny_bank, db_path))
+    assert "1 learning · 1 review · 4 new due now: prep quiz" in human.stderr
+
+
+def test_stats_figures(runner, tiny_bank, db_path):
+    db = store.open_db(db_path)
+    day = timedelta(days=1)
+    # a mature card reviewed on three days (first review of each day counts), plus a lapse
+    log_review(db, "zombie-definition", 3, T0 - 40 * day, interval_days=25)
+    log_review(db, "zombie-definition", 3, T0 - 2 * day, interval_days=30)  # passed (previous interval 25)
+    log_review(db, "zombie-definition", 1, T0 - 1 * day, state_after=RELEARNING, interval_days=0.007)  # failed
+    log_review(db, "zombie-definition", 3, T0 - 1 * day + timedelta(minutes=10), interval_days=3)  # second that day
+    log_review(db, "handshake-order", 3, T0 - 3 * day, interval_days=2)  # young: not counted
+    log_review(db, "handshake-order", 3, T0 - timedelta(hours=1), interval_days=5, kind="cram")
+    put_state(db, "zombie-definition", REVIEW, T0 + 2 * day, T0 - 1 * day, stability=3)
+    put_state(db, "handshake-order", REVIEW, T0 - timedelta(hours=1), T0 - 3 * day, stability=2)
+    put_state(db, "fork-return-values", REVIEW, T0 + day, T0 - 30 * day, stability=30, suspended=True)
+    result = run_cli(runner, "stats", "--json", env=cli_env(tiny_bank, db_path))
+    assert result.exit_code == 0, result.stderr
+    d = json.loads(result.stdout)
+    assert d["due"]["today"] == 1 and d["due"]["tomorrow"] == 0 and d["due"]["by_day"][2]["due"] == 1
+    assert d["retention"]["all_time"] == {"passed": 1, "failed": 1, "rate": 0.5}
+    assert d["streak"] == {"current": 4, "longest": 4}  # 26, 27, 28 Feb and today (cram counts as study)
+    assert d["heatmap"]["days"]["2026-02-28"] == 2
+    assert d["reviews_total"] == 6
+    tcp = next(t for t in d["topics"] if t["id"] == "tcp")
+    assert (tcp["cards"], tcp["new"], tcp["young"]) == (4, 3, 1)
+    processes = next(t for t in d["topics"] if t["id"] == "processes")
+    assert processes["suspended"] == 1 and 0 < processes["recall"] < 1
+    assert d["leeches"] == []
+    human = run_cli(runner, "stats", env=cli_env(tiny_bank, db_path))
+    assert "True retention" in human.stdout and "50.0% (1/2)" in human.stdout
+    assert "Mon" in human.stdout and "Mastery by topic" in human.stdout
+
+
+def test_stats_lists_leeches(runner, tiny_bank, db_path):
+    db = store.open_db(db_path)
+    at = T0 - timedelta(days=100)
+    for _ in range(8):
+        log_review(db, "close-shared-socket", 3, at)
+        log_review(db, "close-shared-socket", 1, at + timedelta(days=5), state_after=RELEARNING)
+        at += timedelta(days=6)
+    d = json.loads(run_cli(runner, "stats", "--json", env=cli_env(tiny_bank, db_path)).stdout)
+    assert d["leeches"] == [{"id": "close-shared-socket", "lapses": 8, "topic": "tcp",
+                             "location": f"{tiny_bank / 'tcp.yaml'}:24", "suspended": False}]
+
+
+# --- errors: one line, the file, what to do, an exit code ---------------------------------------
+
+
+def test_corrupted_database(runner, tiny_bank, tmp_path):
+    bad = tmp_path / "progress.db"
+    bad.write_bytes(b"this is not a database" * 200)
+    result = run_cli(runner, "due", env=cli_env(tiny_bank, bad))
+    assert result.exit_code == 4
+    assert result.stderr == (f"Error: {bad}: the progress database is damaged (file is not a database); restore a backup "
+                             "made with `prep progress export`, or move the file away to start fresh\n")
+
+
+def test_locked_database(runner, tiny_bank, db_path, tmp_path, monkeypatch):
+    store.open_db(db_path)
+    backup = tmp_path / "backup.json"
+    assert run_cli(runner, "progress", "export", str(backup), env=cli_env(tiny_bank, db_path)).exit_code == 0
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 200)
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another program writing; in WAL mode readers still read
+    try:
+        assert run_cli(runner, "due", env=cli_env(tiny_bank, db_path)).exit_code == 0
+        result = run_cli(runner, "progress", "import", str(backup), env=cli_env(tiny_bank, db_path))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 4
+    assert result.stderr == (f"Error: {db_path}: the progress database is locked by another program; "
+                             "close the other `prep` and try again\n")
+
+
+def test_locked_while_rating_raises_a_store_error_naming_the_file(db_path, index, monkeypatch):
+    db = store.open_db(db_path)
+    db.conn.execute("PRAGMA busy_timeout = 100")
+    s = session(db, index)
+    item = s.next_item()
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError, match=f"^{db_path}: the progress database is locked"):
+            s.rate(item.card_id, 3)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert db["reviews"].count == 0
+
+
+def test_unwritable_database_location(runner, tiny_bank):
+    where = "/proc/self/progress.db"  # a folder nobody can create files in, root included
+    result = run_cli(runner, "due", env=cli_env(tiny_bank, where))
+    assert result.exit_code == 4
+    assert result.stderr.startswith(f"Error: {where}: cannot write the progress database (unable to open database file); "
+                                    "check the folder's permissions or choose another file with --db or $PREP_DB")
+
+
+def test_read_only_database_file(runner, tiny_bank, tmp_path):
+    import os
+    import subprocess
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() == 0:  # root ignores file modes: use a read-only mount, where the kernel refuses writes
+        if subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(folder)], capture_output=True).returncode:
+            pytest.skip("cannot mount a tmpfs here")
+        try:
+            store.open_db(folder / "progress.db").conn.close()
+            subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+            result = run_cli(runner, "due", env=cli_env(tiny_bank, folder / "progress.db"))
+        finally:
+            subprocess.run(["umount", "-l", str(folder)])
+    else:
+        store.open_db(folder / "progress.db").conn.close()
+        folder.chmod(0o555)
+        (folder / "progress.db").chmod(0o444)
+        try:
+            result = run_cli(runner, "due", env=cli_env(tiny_bank, folder / "progress.db"))
+        finally:
+            folder.chmod(0o755)
+    assert result.exit_code == 4
+    assert result.stderr.startswith(f"Error: {folder / 'progress.db'}: cannot write the progress database")
+    assert "--db or $PREP_DB" in result.stderr
+
+
+def test_bad_settings_file_is_an_input_error(runner, tiny_bank, db_path, tmp_path):
+    settings = tmp_path / "settings.toml"
+    settings.write_text("[quiz]\nnew_per_day = -1\n")
+    result = run_cli(runner, "due", env={**cli_env(tiny_bank, db_path), "PREP_CONFIG": str(settings)})
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {settings} [quiz]: `new_per_day` must be between 0 and 9999, not -1\n"
+
+
+def test_bad_clock_is_an_input_error(runner, tiny_bank, db_path):
+    result = run_cli(runner, "due", env={**cli_env(tiny_bank, db_path), "PREP_NOW": "yesterday"})
+    assert result.exit_code == 1 and "PREP_NOW='yesterday' is not an ISO 8601 moment" in result.stderr
+
+
+def test_unknown_topic_from_the_command_line(runner, tiny_bank, db_path):
+    result = run_cli(runner, "quiz", "--topic", "udp", env=cli_env(tiny_bank, db_path))
+    assert result.exit_code == 1
+    assert result.stderr == "Error: unknown topic 'udp'; the topics are: inbox, processes, tcp\n"
+    result = run_cli(runner, "quiz", "--card", "nope", env=cli_env(tiny_bank, db_path))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: no card with id 'nope' in ")
+    result = run_cli(runner, "quiz", "--limit", "0", env=cli_env(tiny_bank, db_path))
+    assert result.exit_code == 1 and result.stderr == "Error: --limit must be 1 or more, not 0\n"
+
+
+def test_quiz_settings_are_printed(runner, tiny_bank, db_path):
+    result = run_cli(runner, "quiz", "--settings", env=cli_env(tiny_bank, db_path))
+    data = json.loads(result.stdout)
+    assert data["quiz"]["desired_retention"] == 0.9 and data["quiz"]["learning_steps"] == ["1m", "10m"]
+
+
+def test_replayed_log_matches_the_stored_schedules(db, index):
+    """Over simulated days, with the clock injected: every stored schedule equals fsrs run on the log."""
+    clock = Clock()
+    ratings = iter([3, 1, 4, 3, 2, 3, 3, 1, 3, 4, 3, 3, 2, 3, 1, 3, 3, 3, 4, 3] * 20)
+    for day in range(60):
+        s = session(db, index, clock)
+        while (item := s.next_item()) is not None:
+            s.rate(item.card_id, next(ratings))
+            clock.advance(minutes=3)
+        s.close()
+        clock.now = T0 + timedelta(days=day + 1)
+    for card_id in BANK_ORDER:
+        reviews = list(db["reviews"].rows_where("card_id = ?", [card_id]))
+        assert len(reviews) >= 3, card_id
+        expected = fsrs_replay(reviews)
+        row = db["card_state"].get(card_id)
+        assert (row["state"], row["due"]) == (int(expected.state), store.iso(expected.due))
+        assert row["stability"] == pytest.approx(expected.stability)
+
+
+def test_prep_quiz_imports_only_its_own_command_module():
+    """`prep quiz|due|stats` skip the other command groups' imports (first card under 300 ms)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; sys.argv = {argv!r}; import prep.cli; "
+             "print(sorted(m for m in sys.modules if m.startswith(('prep.', 'jinja2', 'docker', 'yaml'))))")
+    light = subprocess.run([sys.executable, "-c", probe.format(argv=["prep", "--db", "x.db", "quiz", "--topic", "tcp"])],
+                           capture_output=True, text=True, check=True).stdout
+    assert "prep.cli.quiz" in light
+    for heavy in ("prep.cli.bank", "prep.cli.site", "prep.cards", "jinja2", "docker", "yaml"):
+        assert f"'{heavy}'" not in light, heavy
+    full = subprocess.run([sys.executable, "-c", probe.format(argv=["prep", "--help"])], capture_output=True, text=True, check=True).stdout
+    assert "prep.cli.bank" in full and "prep.cli.quiz" in full
+    other = subprocess.run([sys.executable, "-c", probe.format(argv=["pytest", "quiz"])], capture_output=True, text=True, check=True).stdout
+    assert "prep.cli.bank" in other  # only when prep itself is the program

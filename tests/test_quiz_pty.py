@@ -1,0 +1,381 @@
+"""A real `prep quiz` in a pseudo-terminal, driven key by key as a learner would, checked in SQLite.
+
+The clock starts at $PREP_NOW and ticks in real time; fuzz is off in the
+settings file, so every stored schedule can be compared with fsrs run directly
+on the stored review times.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pexpect
+import pytest
+import yaml
+
+from prep.scheduling import LEARNING, REVIEW
+
+from .quizkit import T0, fsrs_replay
+
+KEYS_LINE = r"q quit"
+
+
+def bank_cards(bank: Path) -> dict[str, dict]:
+    cards = {}
+    for path in sorted(bank.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        for card in (data or {}).get("cards", []) if isinstance(data, dict) else []:
+            cards[card["id"]] = card
+    return cards
+
+
+class Learner:
+    """Spawns `python -m prep quiz ...` and plays the learner's part."""
+
+    def __init__(self, bank: Path, db: Path, tmp: Path, *args: str, settings: str = "fuzz = false\neasy_seconds = 600\n", now=T0) -> None:
+        config = tmp / "settings.toml"
+        config.write_text("[quiz]\n" + settings)
+        env = {
+            "PATH": "/usr/bin:/bin", "HOME": str(tmp), "TZ": "UTC", "LANG": "C.UTF-8",
+            "PREP_BANK": str(bank), "PREP_DB": str(db), "PREP_CONFIG": str(config), "PREP_CACHE_DIR": str(tmp / "cache"),
+            "PREP_NOW": now.isoformat(), "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "220", "LINES": "60",
+        }
+        self.cards = bank_cards(bank)
+        self.by_prompt = {c["prompt"].strip(): card_id for card_id, c in self.cards.items()}
+        self.child = pexpect.spawn(sys.executable, ["-m", "prep", "quiz", *args], env=env, dimensions=(60, 220),
+                                   encoding="utf-8", timeout=20, cwd=str(tmp))
+        self.transcript: list[str] = []
+        self.screen = ""
+
+    def expect(self, pattern: str) -> str:
+        """Wait for the pattern and the rest of its line."""
+        self.child.expect(pattern + r"[^\n]*\n")
+        text = self.child.before + self.child.after
+        self.transcript.append(text)
+        return text
+
+    def next_card(self) -> str:
+        """Wait for the next card's key line; return the card's id (found from its prompt)."""
+        self.screen = self.expect(KEYS_LINE)
+        for prompt, card_id in self.by_prompt.items():
+            if prompt.replace("`", "") in self.screen.replace("`", ""):
+                return card_id
+        raise AssertionError(f"no known prompt on screen:\n{self.screen}")
+
+    def numbers(self, texts: list[str]) -> dict[str, int]:
+        """The number each choice or item got on screen (they are shuffled)."""
+        found = dict((text.strip(), int(n)) for n, text in re.findall(r"^  (\d)\. (.+?)\r?$", self.screen, re.M))
+        return {t: found[t] for t in texts}
+
+    def choose(self, card_id: str, right: bool) -> None:
+        choices = self.cards[card_id]["choices"]
+        numbers = self.numbers([c["text"] for c in choices])
+        picks = [numbers[c["text"]] for c in choices if bool(c.get("correct")) == right]
+        for n in sorted(picks if right else picks[:1]):
+            self.child.send(str(n))
+        if self.cards[card_id]["type"] == "multi":
+            self.child.send("\r")
+
+    def order(self, card_id: str, right: bool) -> None:
+        items = self.cards[card_id]["items"]
+        numbers = self.numbers(items)
+        sequence = [numbers[i] for i in items]
+        if not right:
+            sequence.reverse()
+        self.child.send("".join(map(str, sequence)) + "\r")
+
+    def send(self, keys: str) -> None:
+        self.child.send(keys)
+
+    def finish(self) -> str:
+        self.child.expect(pexpect.EOF)
+        self.transcript.append(self.child.before)
+        self.child.close()
+        return self.child.before
+
+
+def rows(db: Path, sql: str, *args) -> list[sqlite3.Row]:
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def ratings(db: Path) -> list[tuple[str, int]]:
+    return [(r["card_id"], r["rating"]) for r in rows(db, "SELECT card_id, rating FROM reviews ORDER BY id")]
+
+
+def assert_schedules_match_fsrs(db: Path) -> None:
+    for state in rows(db, "SELECT * FROM card_state WHERE state > 0"):
+        reviews = [dict(r) for r in rows(db, "SELECT * FROM reviews WHERE card_id = ? AND kind != 'cram'", state["card_id"])]
+        expected = fsrs_replay(reviews)
+        assert (state["state"], state["step"]) == (int(expected.state), expected.step), state["card_id"]
+        assert state["due"] == expected.due.isoformat(), state["card_id"]
+        assert state["stability"] == pytest.approx(expected.stability)
+
+
+@pytest.fixture
+def learner(tiny_bank, db_path, tmp_path):
+    started: list[Learner] = []
+
+    def start(*args: str, **kwargs) -> Learner:
+        one = Learner(tiny_bank, db_path, tmp_path, *args, **kwargs)
+        started.append(one)
+        return one
+
+    yield start
+    for one in started:
+        if one.child.isalive():
+            one.child.terminate(force=True)
+
+
+def test_a_session_through_every_card_type(learner, db_path):
+    me = learner()
+    assert me.next_card() == "fork-return-values"  # multi: several numbers, then Enter
+    me.choose("fork-return-values", right=True)
+    screen = me.expect(r"Enter next")
+    assert "✓ Right." in screen and "Rated Easy, next in 8d" in screen  # right and quick: Easy
+    me.send("\r")
+
+    assert me.next_card() == "zombie-definition"  # free recall
+    me.send(" ")
+    screen = me.expect(r"1-4 rate")
+    assert "A child that has exited but has not been waited for." in screen
+    assert "1 Again 1m  2 Hard 6m  3 Good 10m  4 Easy 8d" in screen  # each rating with the interval it gives
+    me.send("3")
+
+    assert me.next_card() == "time-wait-duration"  # single choice, answered wrong
+    me.choose("time-wait-duration", right=False)
+    screen = me.expect(r"Enter next")
+    assert "✗ Not quite." in screen and "Rated Again, next in 1m" in screen
+    assert "tcp_fin_timeout governs orphaned FIN_WAIT2 sockets." in screen  # why the wrong choice is wrong
+    assert "The notes said: TIME_WAIT lasts tcp_fin_timeout" in screen
+    me.send("\r")
+
+    assert me.next_card() == "close-shared-socket"
+    me.send("\r")  # Enter reveals too
+    me.expect(r"1-4 rate")
+    me.send("2")
+
+    assert me.next_card() == "shutdown-write-constant"  # short answer, typed
+    me.send("shutdown(fd, SHUT_WR)\r")
+    screen = me.expect(r"Enter next")
+    assert "✓ Right." in screen and "Also accepted:" in screen
+    me.send("3")  # the learner overrides Easy with Good
+
+    assert me.next_card() == "handshake-order"  # ordering, typed as numbers
+    me.order("handshake-order", right=True)
+    screen = me.expect(r"Enter next")
+    assert "The order: CLOSED → SYN_SENT → ESTABLISHED" in screen
+    me.send("\r")
+
+    # the single-choice card failed a minute ago comes back in the same session
+    assert me.next_card() == "time-wait-duration"
+    assert "tcp · learning · single" in me.screen
+    me.send("q")
+    out = me.finish()
+    assert "Reviewed 6 cards, 83% correct (5/6)" in out
+    assert me.child.exitstatus == 0
+
+    assert ratings(db_path) == [("fork-return-values", 4), ("zombie-definition", 3), ("time-wait-duration", 1),
+                                ("close-shared-socket", 2), ("shutdown-write-constant", 3), ("handshake-order", 4)]
+    answers = {r["card_id"]: (r["answer"], r["correct"]) for r in rows(db_path, "SELECT * FROM reviews")}
+    assert answers["shutdown-write-constant"] == ("shutdown(fd, SHUT_WR)", 1)
+    assert answers["time-wait-duration"][1] == 0
+    assert answers["handshake-order"] == ("CLOSED > SYN_SENT > ESTABLISHED", 1)
+    assert answers["zombie-definition"] == (None, None)
+    assert_schedules_match_fsrs(db_path)
+    state = {r["card_id"]: r["state"] for r in rows(db_path, "SELECT * FROM card_state")}
+    assert state["fork-return-values"] == REVIEW and state["time-wait-duration"] == LEARNING
+    session = rows(db_path, "SELECT * FROM sessions")
+    assert len(session) == 1 and (session[0]["reviewed"], session[0]["correct"], session[0]["kind"]) == (6, 5, "quiz")
+
+
+def test_undo_bury_suspend_and_edit(learner, db_path, tiny_bank):
+    me = learner()
+    assert me.next_card() == "fork-return-values"
+    me.send("e")  # where to edit the card
+    assert f"edit: {tiny_bank / 'processes.yaml'}:4" in me.expect(r"processes\.yaml:\d+")
+    me.send("b")  # bury
+    assert me.next_card() == "zombie-definition"
+    assert "Buried fork-return-values until Mon 04:00" in me.screen
+    me.send(" ")
+    me.expect("1-4 rate")
+    me.send("4")
+    assert me.next_card() == "time-wait-duration"
+    me.send("u")  # undo the rating of zombie-definition: it comes back
+    assert me.next_card() == "zombie-definition"
+    assert "Undone: zombie-definition is back." in me.screen
+    assert ratings(db_path) == []
+    me.send(" ")
+    me.expect("1-4 rate")
+    me.send("1")
+    assert me.next_card() == "time-wait-duration"  # the card that was on screen is not lost
+    me.send("!")  # suspend
+    assert me.next_card() == "close-shared-socket"
+    assert "Suspended time-wait-duration" in me.screen
+    me.send("u")  # undo the suspension
+    assert me.next_card() == "time-wait-duration"
+    me.send("!")
+    assert me.next_card() == "close-shared-socket"
+    me.send("q")
+    out = me.finish()
+    assert "Reviewed 1 card, 0% correct (0/1)" in out
+
+    assert ratings(db_path) == [("zombie-definition", 1)]
+    flags = {r["card_id"]: (r["state"], r["buried_until"], r["suspended"]) for r in rows(db_path, "SELECT * FROM card_state")}
+    assert flags["fork-return-values"] == (0, (T0.replace(hour=4) + timedelta(days=1)).isoformat(), 0)
+    assert flags["time-wait-duration"] == (0, None, 1)
+    assert_schedules_match_fsrs(db_path)
+
+
+def test_ctrl_c_in_the_middle_keeps_every_rating_given(learner, db_path):
+    me = learner()
+    assert me.next_card() == "fork-return-values"
+    me.choose("fork-return-values", right=False)
+    me.expect("Enter next")
+    me.send("\r")
+    assert me.next_card() == "zombie-definition"
+    me.send(" ")
+    me.expect("1-4 rate")
+    me.send("3")
+    assert me.next_card() == "time-wait-duration"
+    me.send("\x03")  # Ctrl-C while a card is on screen
+    out = me.finish()
+    assert me.child.exitstatus == 130
+    assert "Reviewed 2 cards, 50% correct (1/2)" in out and "Interrupted: every rating given is saved." in out
+    assert "Traceback" not in "".join(me.transcript)
+    assert ratings(db_path) == [("fork-return-values", 1), ("zombie-definition", 3)]
+    assert_schedules_match_fsrs(db_path)
+    session = rows(db_path, "SELECT * FROM sessions")[0]
+    assert session["reviewed"] == 2 and session["ended_at"] > session["started_at"]
+
+
+def test_ctrl_c_while_typing_an_answer(learner, db_path):
+    me = learner("--topic", "tcp", "--limit", "3")
+    assert me.next_card() == "time-wait-duration"
+    me.choose("time-wait-duration", right=True)
+    me.expect("Enter next")
+    me.send("\r")
+    assert me.next_card() == "close-shared-socket"
+    me.send(" ")
+    me.expect("1-4 rate")
+    me.send("3")
+    assert me.next_card() == "shutdown-write-constant"
+    me.send("SHUT_")
+    me.send("\x03")
+    out = me.finish()
+    assert me.child.exitstatus == 130 and "Reviewed 2 cards" in out
+    assert ratings(db_path) == [("time-wait-duration", 4), ("close-shared-socket", 3)]
+
+
+def test_wrong_and_empty_typed_answers(learner, db_path):
+    me = learner("--topic", "tcp")
+    assert me.next_card() == "time-wait-duration"
+    me.send("b")
+    assert me.next_card() == "close-shared-socket"
+    me.send("b")
+    assert me.next_card() == "shutdown-write-constant"
+    me.send("SHUT_RD\r")
+    screen = me.expect("Enter next")
+    assert "You answered: SHUT_RD" in screen and "Answer. SHUT_WR" in screen and "Rated Again" in screen
+    me.send("\r")
+    assert me.next_card() == "handshake-order"
+    me.send("\r")  # Enter alone: show the answer, rated Again
+    screen = me.expect("Enter next")
+    assert "No answer." in screen and "Rated Again" in screen
+    me.send("q")
+    me.finish()
+    assert ratings(db_path) == [("shutdown-write-constant", 1), ("handshake-order", 1)]
+    assert [r["correct"] for r in rows(db_path, "SELECT correct FROM reviews ORDER BY id")] == [0, 0]
+
+
+def test_esc_gives_the_command_keys_while_typing(learner, db_path):
+    me = learner("--card", "shutdown-write-constant")
+    assert me.next_card() == "shutdown-write-constant"
+    me.send("shut")
+    me.send("\x1b")
+    me.expect("any other key: back to typing")
+    me.send("_")  # not a command key: back to typing, with the text so far and this key
+    me.send("wx\x7fr\r")  # backspace
+    screen = me.expect("Enter next")
+    assert "✓ Right." in screen
+    me.send("\r")
+    me.finish()
+    assert ratings(db_path) == [("shutdown-write-constant", 4)]
+
+
+def test_nothing_due_and_cram(learner, db_path):
+    me = learner("--topic", "processes")
+    for _ in range(2):
+        card_id = me.next_card()
+        if card_id == "zombie-definition":
+            me.send(" ")
+            me.expect("1-4 rate")
+            me.send("4")
+        else:
+            me.choose(card_id, right=True)
+            me.expect("Enter next")
+            me.send("\r")
+    out = me.finish()
+    assert "Reviewed 2 cards, 100% correct" in out
+    before = rows(db_path, "SELECT * FROM card_state ORDER BY card_id")
+
+    again = learner("--topic", "processes")
+    out = again.finish()
+    assert "Nothing to review now." in out and "--cram" in out
+
+    cram = learner("--topic", "processes", "--cram")
+    assert "cram: schedules untouched" in cram.expect(KEYS_LINE)
+    cram.send("q")
+    cram.finish()
+    cram = learner("--topic", "processes", "--cram", "--limit", "1")
+    card_id = cram.next_card()
+    if card_id == "zombie-definition":
+        cram.send(" ")
+        cram.expect("1-4 rate")
+        cram.send("2")
+    else:
+        cram.choose(card_id, right=True)
+        assert "cram: schedule unchanged" in cram.expect("Enter next")
+        cram.send("\r")
+    cram.finish()
+    assert rows(db_path, "SELECT * FROM card_state ORDER BY card_id") == before
+    assert [r["kind"] for r in rows(db_path, "SELECT kind FROM reviews ORDER BY id")] == ["quiz", "quiz", "cram"]
+
+
+def test_a_transcript_for_the_record(learner, db_path, tmp_path):
+    """Keep one session's screen in the test artifacts, for people reading the report."""
+    me = learner("--limit", "2")
+    me.next_card()
+    me.choose("fork-return-values", right=True)
+    me.expect("Enter next")
+    me.send("\r")
+    me.next_card()
+    me.send(" ")
+    me.expect("1-4 rate")
+    me.send("3")
+    assert me.next_card() == "zombie-definition"  # in learning: back within the learn-ahead window
+    me.send("q")
+    me.finish()
+    text = "".join(me.transcript).replace("\r\n", "\n")
+    assert "Reviewed 2 cards, 100% correct (2/2)" in text
+    (tmp_path / "transcript.txt").write_text(text)
+
+
+def test_a_right_answer_that_took_long_is_good_not_easy(learner, db_path):
+    me = learner("--card", "time-wait-duration", settings="fuzz = false\neasy_seconds = 0\n")
+    assert me.next_card() == "time-wait-duration"
+    me.choose("time-wait-duration", right=True)
+    assert "Rated Good, next in 10m" in me.expect("Enter next")
+    me.send("\r")
+    me.send("q")
+    me.finish()
+    assert ratings(db_path) == [("time-wait-duration", 3)]
+    assert_schedules_match_fsrs(db_path)
