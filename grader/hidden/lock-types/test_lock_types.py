@@ -1,0 +1,1031 @@
+# canary: hidden-test-lock-types
+"""Hidden tests of lock-types: a spinlock on test-and-set, a writer-preferring
+readers-writer lock, a counting semaphore on a condition variable, and an
+optimistic update in SQLite.
+
+Each scenario runs inside the learner's process (helper code sent with
+learner.exec), with its own threads, every wait bounded, and returns a plain
+report; the assertions here judge the report. The helper code holds no
+expected value.
+"""
+
+from __future__ import annotations
+
+import os
+
+HELPERS = r'''
+import os, random, sqlite3, sys, threading, time
+
+locks = sys.modules["locks"]
+
+# Small thread stacks: under --sandbox local the memory limit is an address-space
+# limit (RLIMIT_AS), and every thread reserves its whole stack there.
+threading.stack_size(512 * 1024)
+
+
+# ------------------------------------------------------------ threads and waiting
+
+class Runner:
+    """Run fn(*args) in a daemon thread; remember its value or the exception it raised."""
+
+    def __init__(self, fn, *args):
+        self.done = threading.Event()
+        self.value = None
+        self.error = None
+        self.thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self.thread.start()
+
+    def _run(self, fn, args):
+        try:
+            self.value = fn(*args)
+        except BaseException as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.done.set()
+
+
+def parked(thread):
+    """True when the thread sleeps inside threading.Condition.wait (directly or through wait_for)."""
+    frame = sys._current_frames().get(thread.ident)
+    return (frame is not None and frame.f_code.co_name == "wait"
+            and frame.f_code.co_filename == threading.__file__)
+
+
+def waiters(obj):
+    """How many threads sleep on the Conditions of obj (notify_all empties this at once)."""
+    return sum(len(getattr(c, "_waiters", ())) for c in conditions_of(obj))
+
+
+def wait_parked(runner, seconds=2.0, obj=None):
+    """Until the runner's thread sleeps in a Condition wait (True), finishes, or `seconds` pass.
+
+    With obj: the thread must be waiting on one of obj's Conditions, so right after a
+    notify_all() this waits for the thread to wake, re-test and wait again (or return)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if runner.done.is_set():
+            return False
+        if parked(runner.thread) and (obj is None or waiters(obj) > 0):
+            return True
+        time.sleep(0.001)
+    return False
+
+
+def conditions_of(obj):
+    """The threading.Condition objects kept in the attributes of obj (one level into containers)."""
+    found = []
+    values = list(vars(obj).values()) if hasattr(obj, "__dict__") else []
+    for name in getattr(type(obj), "__slots__", ()):
+        if hasattr(obj, name):
+            values.append(getattr(obj, name))
+    for value in values:
+        items = [value]
+        if isinstance(value, (list, tuple, set)):
+            items = list(value)
+        elif isinstance(value, dict):
+            items = list(value.values())
+        for item in items:
+            if isinstance(item, threading.Condition) and all(item is not f for f in found):
+                found.append(item)
+    return found
+
+
+def spurious_wakeup(obj):
+    """notify_all() on every Condition of obj, with nothing changed: what a spurious wake-up looks like."""
+    conds = conditions_of(obj)
+    for cond in conds:
+        with cond:
+            cond.notify_all()
+    return len(conds)
+
+
+def join_all(runners, seconds):
+    end = time.monotonic() + seconds
+    for r in runners:
+        r.done.wait(max(0.0, end - time.monotonic()))
+    return [i for i, r in enumerate(runners) if not r.done.is_set()]
+
+
+def errors_of(runners):
+    return [r.error for r in runners if r.error][:3]
+
+
+# ------------------------------------------------------------ 1. spinlock
+
+class YieldingTestAndSet:
+    """Same behaviour as the given TestAndSet, but yields the CPU after every operation."""
+
+    def __init__(self):
+        self._cell = {}
+        self.tas_calls = 0
+        self.ops = 0
+
+    def test_and_set(self):
+        mine = object()
+        old = self._cell.setdefault("flag", mine) is not mine
+        self.tas_calls += 1
+        self.ops += 1
+        time.sleep(0)
+        return old
+
+    def clear(self):
+        self._cell.pop("flag", None)
+        self.ops += 1
+        time.sleep(0)
+
+    def load(self):
+        value = "flag" in self._cell
+        self.ops += 1
+        time.sleep(0)
+        return value
+
+
+def make_spinlock():
+    given = locks.TestAndSet
+    locks.TestAndSet = YieldingTestAndSet
+    try:
+        lock = locks.SpinLock()
+    finally:
+        locks.TestAndSet = given
+    prims = [v for v in vars(lock).values() if isinstance(v, YieldingTestAndSet)] if hasattr(lock, "__dict__") else []
+    return lock, (prims[0] if prims else None)
+
+
+def spin_contention(threads, rounds):
+    lock, prim = make_spinlock()
+    book = threading.Lock()
+    state = {"inside": 0, "max_inside": 0}
+    counter = [0]
+    barrier = threading.Barrier(threads)
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+
+    def work():
+        barrier.wait(3)
+        for _ in range(rounds):
+            lock.acquire()
+            with book:
+                state["inside"] += 1
+                state["max_inside"] = max(state["max_inside"], state["inside"])
+            seen = counter[0]
+            time.sleep(0)
+            counter[0] = seen + 1
+            with book:
+                state["inside"] -= 1
+            lock.release()
+
+    try:
+        runners = [Runner(work) for _ in range(threads)]
+        hung = join_all(runners, 6.0)
+    finally:
+        sys.setswitchinterval(old_interval)
+    return {"uses_primitive": prim is not None, "tas_calls": prim.tas_calls if prim else 0,
+            "max_inside": state["max_inside"], "count": counter[0], "hung": len(hung),
+            "errors": errors_of(runners)}
+
+
+def spin_release_resets():
+    lock, prim = make_spinlock()
+    report = {"uses_primitive": prim is not None}
+    first = Runner(lambda: (lock.acquire(), lock.release(), lock.try_acquire()))
+    first.done.wait(2)
+    report["first_done"] = first.done.is_set()
+    report["first_error"] = first.error
+    report["try_after_release"] = first.value[2] if first.value else None
+    if report["try_after_release"]:
+        lock.release()
+        again = Runner(lambda: (lock.acquire(), lock.locked()))
+        again.done.wait(2)
+        report["acquire_again_done"] = again.done.is_set()
+        report["acquire_again_error"] = again.error
+        report["locked_while_held"] = again.value[1] if again.value else None
+        if again.done.is_set() and not again.error:
+            lock.release()
+            report["locked_after_release"] = lock.locked()
+    return report
+
+
+def spin_try_and_handoff():
+    lock, prim = make_spinlock()
+    report = {"uses_primitive": prim is not None}
+    holder = Runner(lock.try_acquire)
+    holder.done.wait(2)
+    report["first_try"] = holder.value if holder.done.is_set() else "hung"
+    report["first_error"] = holder.error
+    if holder.value is not True:
+        return report
+    t0 = time.monotonic()
+    other = Runner(lock.try_acquire)
+    other.done.wait(2)
+    report["second_try"] = other.value if other.done.is_set() else "hung"
+    report["second_try_seconds"] = round(time.monotonic() - t0, 3)
+    before = prim.ops if prim else 0
+    waiter = Runner(lock.acquire)
+    end = time.monotonic() + 2
+    while time.monotonic() < end and not waiter.done.is_set() and (prim is None or prim.ops < before + 20):
+        time.sleep(0.001)
+    report["waiter_got_it_while_held"] = waiter.done.is_set()
+    lock.release()
+    waiter.done.wait(2)
+    report["waiter_got_it_after_release"] = waiter.done.is_set() and not waiter.error
+    report["waiter_error"] = waiter.error
+    if waiter.done.is_set():
+        lock.release()
+    try:
+        lock.release()
+        report["release_unlocked"] = "no exception"
+    except NotImplementedError:
+        report["release_unlocked"] = "NotImplementedError"
+    except RuntimeError:
+        report["release_unlocked"] = "RuntimeError"
+    except BaseException as exc:
+        report["release_unlocked"] = type(exc).__name__
+    return report
+
+
+# ------------------------------------------------------------ 2. readers-writer lock
+
+def rw_readers_share(n):
+    lock = locks.RWLock()
+    barrier = threading.Barrier(n, timeout=2)
+
+    def reader():
+        lock.acquire_read()
+        try:
+            barrier.wait()
+        finally:
+            lock.release_read()
+
+    runners = [Runner(reader) for _ in range(n)]
+    hung = join_all(runners, 5)
+    return {"hung": len(hung), "errors": errors_of(runners)}
+
+
+def rw_random_load(seed, readers, writers, rounds):
+    lock = locks.RWLock()
+    book = threading.Lock()
+    state = {"r": 0, "w": 0, "max_r": 0}
+    bad = []
+    stop = threading.Event()
+
+    def check():
+        if state["w"] > 1 or (state["w"] and state["r"]):
+            bad.append((state["r"], state["w"]))
+
+    def enter(kind):
+        with book:
+            state[kind] += 1
+            state["max_r"] = max(state["max_r"], state["r"])
+            check()
+
+    def leave(kind):
+        with book:
+            check()
+            state[kind] -= 1
+
+    def hold(rng):
+        pause = rng.choice([0, 0, 0, 0.0002, 0.001])
+        if pause:
+            time.sleep(pause)
+        else:
+            time.sleep(0)
+
+    def reader(i):
+        rng = random.Random(seed * 100 + i)
+        for _ in range(rounds):
+            lock.acquire_read()
+            enter("r")
+            hold(rng)
+            leave("r")
+            lock.release_read()
+            hold(rng)
+
+    def writer(i):
+        rng = random.Random(seed * 100 + 50 + i)
+        for _ in range(rounds // 2):
+            lock.acquire_write()
+            enter("w")
+            hold(rng)
+            leave("w")
+            lock.release_write()
+            hold(rng)
+
+    def sampler():
+        while not stop.is_set():
+            with book:
+                check()
+            time.sleep(0.0002)
+
+    sampling = Runner(sampler)
+    runners = [Runner(reader, i) for i in range(readers)] + [Runner(writer, i) for i in range(writers)]
+    hung = join_all(runners, 7)
+    stop.set()
+    sampling.done.wait(1)
+    return {"violations": len(bad), "first": bad[0] if bad else None, "hung": len(hung),
+            "max_readers": state["max_r"], "errors": errors_of(runners)}
+
+
+def rw_waiting_writer_blocks_new_readers():
+    lock = locks.RWLock()
+    order = []
+    go = threading.Event()
+    writer_in = threading.Event()
+
+    def writer():
+        lock.acquire_write()
+        order.append("writer in")
+        writer_in.set()
+        go.wait(3)
+        order.append("writer out")
+        lock.release_write()
+
+    def late_reader():
+        lock.acquire_read()
+        order.append("late reader in")
+        lock.release_read()
+
+    first = Runner(lock.acquire_read)
+    first.done.wait(2)
+    if not first.done.is_set() or first.error:
+        return {"setup": f"the first acquire_read() did not return ({first.error or 'still blocked'})"}
+    w = Runner(writer)
+    report = {"writer_parked": wait_parked(w)}
+    report["writer_in_while_reader_held"] = writer_in.is_set()
+    r = Runner(late_reader)
+    report["late_reader_parked"] = wait_parked(r)
+    report["order_before_release"] = list(order)
+    lock.release_read()
+    writer_in.wait(2)
+    report["writer_in_after_release"] = writer_in.is_set()
+    go.set()
+    hung = join_all([w, r], 3)
+    report["order"] = list(order)
+    report["hung"] = len(hung)
+    report["errors"] = errors_of([w, r])
+    return report
+
+
+def rw_writer_under_reader_stream(readers, hold_cap, give_up):
+    lock = locks.RWLock()
+    book = threading.Condition()
+    entries = [0]
+    stop = threading.Event()
+    started = threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            lock.acquire_read()
+            with book:
+                entries[0] += 1
+                mine = entries[0]
+                if mine >= 2 * readers:
+                    started.set()
+                book.notify_all()
+                # stay until a newer reader is in (so the lock is never free between
+                # readers), or hold_cap seconds if no newer reader can get in
+                book.wait_for(lambda: entries[0] > mine or stop.is_set(), timeout=hold_cap)
+            lock.release_read()
+
+    runners = [Runner(reader) for _ in range(readers)]
+    report = {"stream_started": started.wait(2)}
+    t0 = time.monotonic()
+    w = Runner(lambda: (lock.acquire_write(), time.monotonic()))
+    w.done.wait(give_up)
+    report["writer_seconds"] = round(w.value[1] - t0, 3) if w.done.is_set() and w.value else None
+    stop.set()
+    with book:
+        book.notify_all()
+    w.done.wait(2)
+    if w.done.is_set() and not w.error:
+        report["writer_seconds_after_stop"] = round(w.value[1] - t0, 3)
+        lock.release_write()
+    report["writer_error"] = w.error
+    report["hung"] = len(join_all(runners, 2))
+    report["entries"] = entries[0]
+    return report
+
+
+def rw_spurious():
+    lock = locks.RWLock()
+    holder = Runner(lock.acquire_read)
+    holder.done.wait(2)
+    if not holder.done.is_set() or holder.error:
+        return {"setup": f"acquire_read() did not return ({holder.error or 'still blocked'})"}
+    entered = threading.Event()
+    w = Runner(lambda: (lock.acquire_write(), entered.set()))
+    report = {"writer_parked": wait_parked(w, 2.0, lock), "conditions": len(conditions_of(lock))}
+    for _ in range(3):
+        spurious_wakeup(lock)
+        wait_parked(w, 1.0, lock)
+    report["writer_in_beside_reader"] = entered.is_set()
+    lock.release_read()
+    entered.wait(2)
+    report["writer_in_after_release"] = entered.is_set()
+    report["writer_error"] = w.error
+    return report
+
+
+def rw_release_errors():
+    report = {}
+    for name in ("release_read", "release_write"):
+        lock = locks.RWLock()
+        try:
+            getattr(lock, name)()
+            report[name] = "no exception"
+        except NotImplementedError:
+            report[name] = "NotImplementedError"
+        except RuntimeError:
+            report[name] = "RuntimeError"
+        except BaseException as exc:
+            report[name] = type(exc).__name__
+    return report
+
+
+# ------------------------------------------------------------ 3. semaphore
+
+def sem_holders(seed, permits, threads, rounds):
+    sem = locks.Semaphore(permits)
+    book = threading.Lock()
+    state = {"holders": 0, "max": 0}
+    bad = []
+    stop = threading.Event()
+
+    # phase 1: `permits` threads must be able to hold it at the same time
+    barrier = threading.Barrier(permits, timeout=2)
+
+    def together():
+        sem.acquire()
+        try:
+            barrier.wait()
+        finally:
+            sem.release()
+
+    first = [Runner(together) for _ in range(permits)]
+    phase1_hung = join_all(first, 4)
+    phase1_errors = errors_of(first)
+
+    # phase 2: many threads, random holds, the count sampled all along
+    def check():
+        if state["holders"] > permits or state["holders"] < 0:
+            bad.append(state["holders"])
+
+    def work(i):
+        rng = random.Random(seed * 1000 + i)
+        for _ in range(rounds):
+            sem.acquire()
+            with book:
+                state["holders"] += 1
+                state["max"] = max(state["max"], state["holders"])
+                check()
+            time.sleep(rng.choice([0, 0, 0.0003]))
+            with book:
+                check()
+                state["holders"] -= 1
+            sem.release()
+
+    def sampler():
+        while not stop.is_set():
+            with book:
+                check()
+            time.sleep(0.0002)
+
+    sampling = Runner(sampler)
+    runners = [Runner(work, i) for i in range(threads)]
+    hung = join_all(runners, 6)
+    stop.set()
+    sampling.done.wait(1)
+    try:
+        left = sem.available()
+    except BaseException as exc:
+        left = f"{type(exc).__name__}: {exc}"
+    return {"phase1_hung": len(phase1_hung), "phase1_errors": phase1_errors, "violations": len(bad),
+            "worst": max(bad) if bad else None, "max": state["max"], "hung": len(hung),
+            "errors": errors_of(runners), "available_after": left}
+
+
+def sem_spurious():
+    sem = locks.Semaphore(1)
+    first = Runner(sem.acquire)
+    first.done.wait(2)
+    if not first.done.is_set() or first.error:
+        return {"setup": f"the first acquire() did not return ({first.error or 'still blocked'})"}
+    waiter = Runner(sem.acquire)
+    report = {"parked": wait_parked(waiter, 2.0, sem), "conditions": len(conditions_of(sem))}
+    for _ in range(3):
+        spurious_wakeup(sem)
+        wait_parked(waiter, 1.0, sem)
+    report["returned_without_permit"] = waiter.done.is_set()
+    report["available_during"] = sem.available()
+    sem.release()
+    waiter.done.wait(2)
+    report["returned_after_release"] = waiter.done.is_set()
+    report["error"] = waiter.error
+    report["available_after"] = sem.available()
+    return report
+
+
+def sem_timeout(timeout, nagging):
+    sem = locks.Semaphore(0)
+    t0 = time.monotonic()
+    waiter = Runner(lambda: (sem.acquire(timeout=timeout), time.monotonic()))
+    end = t0 + nagging
+    wakeups = 0
+    while not waiter.done.is_set() and time.monotonic() < end:
+        if wait_parked(waiter, 0.2, sem):
+            wakeups += spurious_wakeup(sem) and 1
+        time.sleep(0.02)
+    waiter.done.wait(2)
+    report = {"returned": waiter.done.is_set(), "error": waiter.error, "wakeups": wakeups,
+              "value": waiter.value[0] if waiter.value else None,
+              "seconds": round(waiter.value[1] - t0, 3) if waiter.value else None}
+    # a permit that arrives during a timed wait is taken
+    sem2 = locks.Semaphore(0)
+    t1 = time.monotonic()
+    late = Runner(lambda: (sem2.acquire(timeout=3), time.monotonic()))
+    wait_parked(late, 1.0, sem2)
+    sem2.release()
+    late.done.wait(2)
+    report["timed_got_permit"] = late.value[0] if late.value else None
+    report["timed_error"] = late.error
+    report["timed_seconds"] = round(late.value[1] - t1, 3) if late.value else None
+    try:
+        locks.Semaphore(-1)
+        report["negative"] = "no exception"
+    except ValueError:
+        report["negative"] = "ValueError"
+    except BaseException as exc:
+        report["negative"] = type(exc).__name__
+    return report
+
+
+# ------------------------------------------------------------ 4. optimistic update
+
+DDL = ("CREATE TABLE IF NOT EXISTS counters (id INTEGER PRIMARY KEY, value INTEGER NOT NULL,"
+       " version INTEGER NOT NULL DEFAULT 0)")
+
+
+def connect(path, timeout=10.0):
+    return sqlite3.connect(path, timeout=timeout, isolation_level=None)
+
+
+def occ_prepare(path, value, version=0):
+    conn = connect(path)
+    conn.execute(DDL)
+    conn.execute("INSERT OR REPLACE INTO counters (id, value, version) VALUES (1, ?, ?)", (value, version))
+    conn.close()
+
+
+def occ_row(path):
+    conn = connect(path)
+    try:
+        row = conn.execute("SELECT value, version FROM counters WHERE id = 1").fetchone()
+    finally:
+        conn.close()
+    return list(row) if row else None
+
+
+def outcome(fn):
+    try:
+        return {"value": fn()}
+    except BaseException as exc:
+        return {"raised": type(exc).__name__, "mro": [c.__name__ for c in type(exc).__mro__], "message": str(exc)[:200]}
+
+
+def occ_basic(path):
+    occ_prepare(path, 10, 4)
+    conn = connect(path)
+    report = {"read": outcome(lambda: list(locks.read_row(conn, 1)))}
+    report["update"] = outcome(lambda: locks.optimistic_update(conn, 1, lambda v: v * 3))
+    report["row"] = occ_row(path)
+    report["read_missing"] = outcome(lambda: locks.read_row(conn, 99))
+    report["update_missing"] = outcome(lambda: locks.optimistic_update(conn, 99, lambda v: v + 1))
+    conn.close()
+    return report
+
+
+def occ_conflict(path):
+    occ_prepare(path, 5)
+    conn = connect(path)
+    other = connect(path, timeout=1.0)
+    calls = []
+
+    def fn(v):
+        calls.append(v)
+        if len(calls) == 1:  # another writer commits between the read and the write
+            other.execute("UPDATE counters SET value = value + 100, version = version + 1 WHERE id = 1")
+        return v + 1
+
+    report = outcome(lambda: locks.optimistic_update(conn, 1, fn))
+    report["calls"] = calls
+    report["row"] = occ_row(path)
+    conn.close()
+    other.close()
+    return report
+
+
+def occ_gives_up(path, attempts):
+    occ_prepare(path, 5)
+    conn = connect(path)
+    other = connect(path, timeout=1.0)
+    calls = []
+
+    def fn(v):
+        calls.append(v)
+        if len(calls) <= attempts + 5:
+            other.execute("UPDATE counters SET value = value + 100, version = version + 1 WHERE id = 1")
+        return v + 1
+
+    report = outcome(lambda: locks.optimistic_update(conn, 1, fn, attempts))
+    report["calls"] = len(calls)
+    report["row"] = occ_row(path)
+    conn.close()
+    other.close()
+    return report
+
+
+def occ_fn_raises(path):
+    occ_prepare(path, 7, 3)
+    conn = connect(path)
+
+    def fn(v):
+        raise ValueError("the new value cannot be computed")
+
+    report = outcome(lambda: locks.optimistic_update(conn, 1, fn))
+    report["row"] = occ_row(path)
+    conn.close()
+    return report
+
+
+def occ_processes(path, procs, each):
+    occ_prepare(path, 0)
+    start_r, start_w = os.pipe()
+    out_r, out_w = os.pipe()
+    pids = []
+    for _ in range(procs):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.close(start_w)
+                os.close(out_r)
+                os.read(start_r, 1)  # EOF when the parent closes its end: everyone starts at once
+                conn = connect(path)
+                calls = [0]
+
+                def fn(v):
+                    calls[0] += 1
+                    time.sleep(0.001)  # widen the window between the read and the write
+                    return v + 1
+
+                for _ in range(each):
+                    locks.optimistic_update(conn, 1, fn, 10000)
+                conn.close()
+                os.write(out_w, f"{calls[0]}\n".encode())
+                code = 0
+            except BaseException as exc:
+                try:
+                    os.write(out_w, f"E {type(exc).__name__}: {str(exc)[:100]}\n".encode())
+                except BaseException:
+                    pass
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    os.close(start_r)
+    os.close(out_w)
+    os.close(start_w)
+    deadline = time.monotonic() + 8
+    statuses = {}
+    while len(statuses) < len(pids) and time.monotonic() < deadline:
+        for pid in pids:
+            if pid not in statuses:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    statuses[pid] = os.waitstatus_to_exitcode(status)
+        time.sleep(0.005)
+    for pid in pids:
+        if pid not in statuses:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            statuses[pid] = "killed after 8 s"
+    out = b""
+    while True:
+        chunk = os.read(out_r, 65536)
+        if not chunk:
+            break
+        out += chunk
+    os.close(out_r)
+    lines = out.decode().split()
+    calls = sum(int(x) for x in lines if x.isdigit())
+    errors = [line for line in out.decode().splitlines() if line.startswith("E ")]
+    return {"row": occ_row(path), "statuses": sorted(statuses.values(), key=str), "calls": calls, "errors": errors[:3]}
+'''
+
+
+def helpers(learner):
+    return learner.exec(HELPERS)
+
+
+def db_path(learner, name):
+    return os.path.join(learner.workdir, name)
+
+
+def said(outcome):
+    """An outcome of the helpers' `outcome()` in words."""
+    if "raised" in outcome:
+        return f"raised {outcome['raised']}: {outcome['message']}"
+    return f"returned {outcome['value']!r}"
+
+
+def _first_error(report):
+    errors = report.get("errors") or []
+    return f" A thread raised: {errors[0]}." if errors else ""
+
+
+# ================================================================ 1. spinlock
+
+
+def test_spinlock_mutual_exclusion_under_contention(learner):
+    threads, rounds = 4, 150
+    report = helpers(learner).call("spin_contention", threads, rounds)
+    assert report["uses_primitive"], (
+        "SpinLock() must build its flag with TestAndSet() (looked up when the SpinLock is created): "
+        "no TestAndSet was found among the attributes of a new SpinLock"
+    )
+    assert report["max_inside"] <= 1, (
+        f"mutual exclusion broken: {report['max_inside']} threads were inside the spinlock at the same time. "
+        "With other threads allowed to run between your calls, checking the flag and then setting it is not "
+        "atomic: take the lock only when test_and_set() itself returns False"
+    )
+    assert report["hung"] == 0, (
+        f"{threads} threads taking and releasing the spinlock {rounds} times each did not finish within 6 s "
+        f"({report['hung']} still running): a thread waits forever in acquire().{_first_error(report)}"
+    )
+    assert not report["errors"], f"a thread using the spinlock raised: {report['errors'][0]}"
+    assert report["count"] == threads * rounds, (
+        f"a counter incremented under the spinlock ended at {report['count']}, expected {threads * rounds}: "
+        "increments were lost, so two threads were inside at once"
+    )
+
+
+def test_spinlock_release_resets_the_flag(learner):
+    report = helpers(learner).call("spin_release_resets")
+    assert report["first_done"], "acquire() then release() then try_acquire() on a free spinlock did not return within 2 s"
+    assert report["first_error"] is None, f"acquire(), release(), try_acquire() on a free spinlock raised {report['first_error']}"
+    assert report["try_after_release"] is True, (
+        f"after acquire() and release(), try_acquire() must get the lock (True); it returned "
+        f"{report['try_after_release']!r}: release() must clear the flag"
+    )
+    assert report["acquire_again_done"], "after release(), acquire() spun for 2 s on a free lock: release() must clear the flag"
+    assert report["acquire_again_error"] is None, f"acquire() raised {report['acquire_again_error']}"
+    assert report["locked_while_held"] is True, f"locked() must be True while the lock is held, got {report['locked_while_held']!r}"
+    assert report["locked_after_release"] is False, (
+        f"locked() must be False after release(), got {report['locked_after_release']!r}"
+    )
+
+
+def test_spinlock_try_acquire_and_handoff(learner):
+    report = helpers(learner).call("spin_try_and_handoff")
+    assert report["first_error"] is None, f"try_acquire() on a free spinlock raised {report['first_error']}"
+    assert report["first_try"] is True, f"try_acquire() on a free spinlock must return True, got {report['first_try']!r}"
+    assert report["second_try"] is False, (
+        f"try_acquire() on a held spinlock must return False at once, got {report['second_try']!r}"
+    )
+    assert report["second_try_seconds"] < 0.5, (
+        f"try_acquire() on a held spinlock took {report['second_try_seconds']} s: it must try once, not spin"
+    )
+    assert not report["waiter_got_it_while_held"], "acquire() returned while another thread held the spinlock"
+    assert report["waiter_got_it_after_release"], (
+        f"a thread spinning in acquire() did not get the lock within 2 s of its release"
+        f"{' (it raised ' + report['waiter_error'] + ')' if report['waiter_error'] else ''}"
+    )
+    assert report["release_unlocked"] == "RuntimeError", (
+        f"release() of an unlocked spinlock must raise RuntimeError, got {report['release_unlocked']}"
+    )
+
+
+# ================================================================ 2. readers-writer lock
+
+
+def test_rwlock_readers_hold_it_together(learner):
+    report = helpers(learner).call("rw_readers_share", 4)
+    assert not report["errors"], (
+        "4 readers could not all hold the read lock at the same time (they waited for each other at a "
+        f"barrier inside it and it broke): readers must share the lock. First error: {report['errors'][0]}"
+    )
+    assert report["hung"] == 0, f"{report['hung']} of 4 readers did not finish within 5 s"
+
+
+def test_rwlock_never_a_reader_beside_a_writer(learner):
+    report = helpers(learner).call("rw_random_load", 7, 4, 2, 60)
+    assert report["violations"] == 0, (
+        f"the lock's rule was broken {report['violations']} time(s): first seen with "
+        f"{report['first'][0]} reader(s) and {report['first'][1]} writer(s) inside at once "
+        "(a writer must be alone)"
+    )
+    assert report["hung"] == 0, (
+        f"4 readers and 2 writers looping on the lock did not finish within 7 s ({report['hung']} threads "
+        f"still waiting): a release does not wake the threads that can now go.{_first_error(report)}"
+    )
+    assert not report["errors"], f"a thread using the lock raised: {report['errors'][0]}"
+
+
+def test_rwlock_waiting_writer_keeps_new_readers_out(learner):
+    report = helpers(learner).call("rw_waiting_writer_blocks_new_readers")
+    assert "setup" not in report, report.get("setup", "")
+    assert not report["writer_in_while_reader_held"], "acquire_write() returned while a reader held the lock"
+    assert "late reader in" not in report["order_before_release"], (
+        "a new reader got the lock while a writer was waiting for it: that is a readers-preferring lock, and a "
+        "steady stream of readers starves the writer. Once a writer waits, new readers must wait too"
+    )
+    assert report["writer_in_after_release"], (
+        "when the last reader released the lock, the waiting writer did not get it within 2 s"
+    )
+    assert report["order"][:1] == ["writer in"], (
+        f"when the reader left, the waiting writer must go before the reader that came after it; "
+        f"the order was {report['order']}"
+    )
+    assert report["hung"] == 0 and "late reader in" in report["order"], (
+        f"the reader that waited behind the writer did not get the lock after the writer released it "
+        f"(order {report['order']}).{_first_error(report)}"
+    )
+
+
+def test_rwlock_writer_not_starved_by_stream_of_readers(learner):
+    report = helpers(learner).call("rw_writer_under_reader_stream", 3, 0.2, 3.0)
+    assert report["stream_started"], "3 readers looping on acquire_read()/release_read() could not get started"
+    assert report["writer_error"] is None, f"acquire_write() raised {report['writer_error']}"
+    seconds = report["writer_seconds"]
+    assert seconds is not None and seconds <= 1.5, (
+        "while readers kept arriving (the lock was never free of readers), a writer waited "
+        + (f"{seconds} s" if seconds is not None else "more than 3 s")
+        + " for acquire_write(); it must get the lock within 1.5 s. Writer starvation: new readers must "
+        "wait once a writer is waiting"
+    )
+    assert report["hung"] == 0, f"{report['hung']} reader thread(s) never finished after the writer left"
+
+
+def test_rwlock_survives_spurious_wakeups(learner):
+    report = helpers(learner).call("rw_spurious")
+    assert "setup" not in report, report.get("setup", "")
+    assert report["conditions"] > 0, (
+        "no threading.Condition was found among the RWLock's attributes: build it on a Condition kept as an "
+        "attribute (the test needs it to send spurious wake-ups)"
+    )
+    assert not report["writer_in_beside_reader"], (
+        "after notify_all() on the lock's condition with a reader still holding the lock (a spurious wake-up), "
+        "the waiting writer went in beside the reader: re-test the condition in a while loop around wait(), "
+        "not an if"
+    )
+    assert report["writer_in_after_release"], (
+        f"the writer did not get the lock within 2 s of the reader's release"
+        f"{' (it raised ' + report['writer_error'] + ')' if report['writer_error'] else ''}"
+    )
+
+
+def test_rwlock_release_without_holding_raises(learner):
+    report = helpers(learner).call("rw_release_errors")
+    assert report["release_read"] == "RuntimeError", (
+        f"release_read() with no reader holding the lock must raise RuntimeError, got {report['release_read']}"
+    )
+    assert report["release_write"] == "RuntimeError", (
+        f"release_write() with no writer holding the lock must raise RuntimeError, got {report['release_write']}"
+    )
+
+
+# ================================================================ 3. semaphore
+
+
+def test_semaphore_never_more_holders_than_permits(learner):
+    report = helpers(learner).call("sem_holders", 3, 3, 8, 60)
+    assert report["phase1_hung"] == 0 and not report["phase1_errors"], (
+        "3 threads could not hold a Semaphore(3) at the same time (they met at a barrier while holding it): "
+        "a semaphore with 3 permits must let 3 in"
+    )
+    assert report["violations"] == 0, (
+        f"a Semaphore(3) had {report['worst']} holders at once: never more holders than permits"
+    )
+    assert report["hung"] == 0, (
+        f"8 threads sharing a Semaphore(3) did not finish within 6 s ({report['hung']} still waiting): "
+        f"release() must wake a waiter.{_first_error(report)}"
+    )
+    assert not report["errors"], f"a thread using the semaphore raised: {report['errors'][0]}"
+    assert report["available_after"] == 3, (
+        f"after every acquire() was matched by a release(), available() must be back to 3, got {report['available_after']!r}"
+    )
+
+
+def test_semaphore_survives_spurious_wakeups(learner):
+    report = helpers(learner).call("sem_spurious")
+    assert "setup" not in report, report.get("setup", "")
+    assert report["conditions"] > 0, (
+        "no threading.Condition was found among the Semaphore's attributes: build it on a Condition kept as "
+        "an attribute (the test needs it to send spurious wake-ups)"
+    )
+    assert not report["returned_without_permit"], (
+        "with no permit free, notify_all() on the semaphore's condition (a spurious wake-up) made a waiting "
+        "acquire() return: wait in a while loop that re-tests the count, not an if"
+    )
+    assert report["available_during"] == 0, f"available() must be 0 while the only permit is held, got {report['available_during']}"
+    assert report["returned_after_release"] and report["error"] is None, (
+        "the waiting acquire() did not return within 2 s of a release()"
+        + (f" (it raised {report['error']})" if report["error"] else "")
+    )
+    assert report["available_after"] == 0, (
+        f"the permit released went to the waiter, so available() must be 0, got {report['available_after']}"
+    )
+
+
+def test_semaphore_acquire_timeout(learner):
+    report = helpers(learner).call("sem_timeout", 0.3, 1.5)
+    assert report["returned"], "acquire(timeout=0.3) with no permit never returned"
+    assert report["error"] is None, f"acquire(timeout=0.3) raised {report['error']}"
+    assert report["value"] is False, f"acquire(timeout=0.3) with no permit must return False, got {report['value']!r}"
+    assert report["seconds"] >= 0.25, f"acquire(timeout=0.3) gave up after {report['seconds']} s, before its timeout"
+    assert report["seconds"] <= 1.0, (
+        f"acquire(timeout=0.3) returned after {report['seconds']} s while spurious wake-ups kept coming: "
+        "the timeout is for the whole call, so wait for the time that is left, not a fresh 0.3 s after every wake-up"
+    )
+    assert report["timed_error"] is None, f"acquire(timeout=3) raised {report['timed_error']}"
+    assert report["timed_got_permit"] is True and report["timed_seconds"] < 2, (
+        f"acquire(timeout=3) must return True as soon as a permit is released; it returned "
+        f"{report['timed_got_permit']!r} after {report['timed_seconds']} s"
+    )
+    assert report["negative"] == "ValueError", f"Semaphore(-1) must raise ValueError, got {report['negative']}"
+
+
+# ================================================================ 4. optimistic update
+
+
+def test_optimistic_update_writes_and_bumps_version(learner):
+    report = helpers(learner).call("occ_basic", db_path(learner, "basic.db"))
+    assert report["read"] == {"value": [10, 4]}, f"read_row() of a row (value 10, version 4) must give (10, 4); it {said(report['read'])}"
+    assert report["update"] == {"value": 30}, (
+        f"optimistic_update(conn, 1, lambda v: v * 3) on value 10 must return 30; it {said(report['update'])}"
+    )
+    assert report["row"] == [30, 5], (
+        f"after one update the row must hold value 30 and version 5 (the version goes up by one per write), "
+        f"as another connection sees it; it holds {report['row']}"
+    )
+    for key, call in (("read_missing", "read_row"), ("update_missing", "optimistic_update")):
+        got = report[key]
+        assert "KeyError" in got.get("mro", []), f"{call}() of a missing row must raise KeyError; it {said(got)}"
+
+
+def test_optimistic_update_retries_on_conflict(learner):
+    report = helpers(learner).call("occ_conflict", db_path(learner, "conflict.db"))
+    assert "raised" not in report, (
+        f"optimistic_update() raised {report.get('raised')}: {report.get('message')}"
+        + (" (the other writer could not write: take no lock between the read and the write)"
+           if report.get("raised") == "OperationalError" else "")
+    )
+    assert report["row"] != [6, 2] and report["row"] != [6, 1], (
+        f"another connection added 100 between your read and your write, and your write replaced it: "
+        f"a lost update (row is now {report['row']}). Put the version you read in the WHERE clause"
+    )
+    assert report["row"] != [105, 1], (
+        "your UPDATE matched no row (the version had changed) and optimistic_update() returned as if it had "
+        "written: check the cursor's rowcount, and read again and retry when it is 0"
+    )
+    assert report["calls"] == [5, 105], (
+        f"fn must be called again with the value the other writer left: it was called with {report['calls']}"
+    )
+    assert report["value"] == 106 and report["row"] == [106, 2], (
+        f"after the retry the row must hold 106 at version 2 and the call return 106; "
+        f"the row holds {report['row']} and the call returned {report.get('value')}"
+    )
+
+
+def test_optimistic_update_gives_up_after_max_attempts(learner):
+    report = helpers(learner).call("occ_gives_up", db_path(learner, "giveup.db"), 4)
+    assert report.get("raised") == "ConflictError", (
+        f"when every attempt loses to another writer, optimistic_update(..., max_attempts=4) must raise "
+        f"ConflictError; it {said(report)}"
+    )
+    assert report["calls"] == 4, f"with max_attempts=4, fn must be called exactly 4 times, it was called {report['calls']} times"
+    assert report["row"] == [405, 4], (
+        f"none of your writes may land (only the other writer's 4): the row must be [405, 4], it is {report['row']}"
+    )
+
+
+def test_optimistic_update_fn_error_writes_nothing(learner):
+    report = helpers(learner).call("occ_fn_raises", db_path(learner, "raises.db"))
+    assert report.get("raised") == "ValueError", (
+        f"an exception raised by fn must come out of optimistic_update() unchanged (ValueError); it {said(report)}"
+    )
+    assert report["row"] == [7, 3], f"when fn raises nothing may be written: the row must stay [7, 3], it is {report['row']}"
+
+
+def test_optimistic_update_no_lost_update_across_processes(learner):
+    procs, each = 4, 25
+    report = helpers(learner).start("occ_processes", db_path(learner, "procs.db"), procs, each).result(timeout=9.5)
+    assert not report["errors"], f"a process calling optimistic_update() failed: {report['errors'][0]}"
+    assert report["statuses"] == [0] * procs, (
+        f"{procs} processes doing {each} updates each must all finish with status 0, got {report['statuses']}"
+    )
+    total = procs * each
+    assert report["row"] == [total, total], (
+        f"{procs} processes each added 1 {each} times through optimistic_update(): the row must end at "
+        f"value {total}, version {total}; it ended at {report['row']}. "
+        + ("Updates were lost: check the version in the WHERE clause and the rowcount"
+           if report["row"] and report["row"][0] < total else "")
+    )

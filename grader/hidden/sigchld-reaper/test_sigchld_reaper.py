@@ -1,0 +1,405 @@
+# canary: hidden-test-sigchld-reaper
+"""Hidden tests of sigchld-reaper: children reaped from a SIGCHLD handler.
+
+The Reaper is created in the learner's main thread (where Python runs signal
+handlers). Bursts of children are ended together: killed from a helper thread
+in one tight loop, or released at once from a FIFO they all read. Zombies are
+read from /proc by the judge. Calls that a blocked handler would hang are made
+with a bound, so a hang fails in seconds.
+"""
+
+from __future__ import annotations
+
+import signal
+
+from prep_judge import LearnerTimeout
+
+HELPERS = r'''
+import os, signal, sys, threading, time
+
+threading.stack_size(512 * 1024)  # small stacks: --sandbox local limits address space
+
+
+def state(pid):
+    """The state letter of /proc/PID/stat ('' if the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode("utf-8", "replace")
+        return stat[stat.rindex(")") + 2:].split()[0]
+    except (OSError, ValueError, IndexError):
+        return ""
+
+
+def spawn_all(reaper, argvs):
+    return [reaper.spawn(list(argv)) for argv in argvs]
+
+
+def kill_together(pids, signum):
+    """Signal every pid from one helper thread in a tight loop: the exits come in a burst."""
+    t = threading.Thread(target=lambda: [os.kill(p, signum) for p in pids])
+    t.start()
+    t.join()
+    return len(pids)
+
+
+def wait_statuses(reaper, pids, seconds):
+    """Poll reaper.statuses() until it has every pid or `seconds` pass; the part for these pids."""
+    end = time.monotonic() + seconds
+    got = {}
+    while time.monotonic() < end:
+        got = reaper.statuses()
+        if all(p in got for p in pids):
+            break
+        time.sleep(0.005)
+    return {p: got[p] for p in pids if p in got}
+
+
+FIFO = {}
+
+
+def make_fifo(path):
+    os.mkfifo(path)
+    FIFO["fd"] = os.open(path, os.O_RDWR)  # keeps the readers from seeing EOF; not inherited
+    return path
+
+
+def blocked_on_fifo(pids, path, seconds=3.0):
+    """Until every pid has the FIFO open as its stdin and sleeps: they are all waiting to read."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        ready = 0
+        for pid in pids:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/0") == path and state(pid) == "S":
+                    ready += 1
+            except OSError:
+                pass
+        if ready == len(pids):
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def release_fifo(n):
+    """One write, one newline per reader: they all exit at once."""
+    os.write(FIFO["fd"], b"\n" * n)
+    return n
+
+
+def fifo_burst(reaper, path, codes):
+    make_fifo(path)
+    pids = spawn_all(reaper, [["sh", "-c", f"read line < {path}; exit {c}"] for c in codes])
+    ready = blocked_on_fifo(pids, path)
+    release_fifo(len(pids))
+    return {"pids": pids, "all_waiting_first": ready}
+
+
+def exited(pid):
+    return state(pid) in ("Z", "")
+
+
+def main_loop_under_signals(reaper, path, n):
+    """Runs in the main thread: blocks in os.read() while a burst of children exits, then
+    waits (still on the main thread) until they are all reaped. Any exception is reported."""
+    make_fifo(path)
+    rd, wr = os.pipe()
+    pids = spawn_all(reaper, [["sh", "-c", f"read line < {path}; exit {i % 5}"] for i in range(n)])
+    report = {"pids": pids}
+
+    def helper():
+        report["all_waiting_first"] = blocked_on_fifo(pids, path)
+        release_fifo(n)
+        end = time.monotonic() + 3
+        while time.monotonic() < end and not all(exited(p) for p in pids):
+            time.sleep(0.005)
+        os.write(wr, b"ok")  # every child has exited: the main loop may go on
+
+    threading.Thread(target=helper, daemon=True).start()
+    try:
+        data = b""
+        while len(data) < 2:
+            chunk = os.read(rd, 2 - len(data))  # interrupted by the SIGCHLDs (EINTR, retried)
+            if not chunk:
+                break
+            data += chunk
+        report["read"] = data.decode()
+        end = time.monotonic() + 3  # the main loop goes on with its work; the handler runs in between
+        while time.monotonic() < end and not all(p in reaper.statuses() for p in pids):
+            time.sleep(0.005)
+        report["reaped"] = sum(1 for p in pids if p in reaper.statuses())
+        report["error"] = None
+    except BaseException as exc:
+        report.setdefault("read", None)
+        report["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        os.close(rd)
+        os.close(wr)
+    return report
+
+
+def hammer_statuses(reaper, pids, seconds):
+    """Main thread: call statuses() in a tight loop while a helper thread kills the children one by one."""
+    def killer():
+        for p in pids:
+            os.kill(p, signal.SIGKILL)
+            time.sleep(0.003)  # one SIGCHLD at a time: each one interrupts the loop below somewhere
+
+    t = threading.Thread(target=killer, daemon=True)
+    t.start()
+    end = time.monotonic() + seconds
+    calls = 0
+    while time.monotonic() < end:
+        got = reaper.statuses()
+        calls += 1
+        if calls % 64 == 0 and all(p in got for p in pids):
+            break
+    t.join(2)
+    return {"calls": calls, "reaped": sum(1 for p in pids if p in reaper.statuses())}
+
+
+def timed_wait_all(reaper, timeout):
+    t0 = time.monotonic()
+    value = reaper.wait_all(timeout)
+    return {"value": value, "seconds": round(time.monotonic() - t0, 3)}
+'''
+
+
+def start_reaper(learner):
+    """The helper namespace and a Reaper created in the learner's main thread."""
+    ns = learner.exec(HELPERS)
+    reaper = learner.call("Reaper")
+    return ns, reaper
+
+
+def in_main_thread(learner, target, name, *args, timeout):
+    """Call learner code in its main thread, in the background; the value within `timeout` s, or LearnerTimeout."""
+    start_main = getattr(learner, "start_main", None)
+    if start_main is not None and target is None:
+        pending = start_main(name, *args)
+    else:
+        pending = learner._call(None if target is None else target.ref, name, args, {}, thread="main")
+    return pending.result(timeout=timeout)
+
+
+def zombies_among(learner, pids):
+    pids = set(pids)
+    return [p.pid for p in learner.zombies() if p.pid in pids]
+
+
+HUNG = (
+    "wait_all({t}) did not return within {b} s: the learner's main thread is stuck. The handler runs on the "
+    "main thread; if it blocks (waitpid without WNOHANG) or waits for a lock (one the interrupted code, or an "
+    "outer call of the same handler, holds), the whole program stops"
+)
+
+
+def wait_all(learner, reaper, timeout, bound):
+    """reaper.wait_all(timeout) in the main thread, bounded by `bound` s; None if it did not return."""
+    try:
+        return in_main_thread(learner, reaper, "wait_all", timeout, timeout=bound)
+    except LearnerTimeout:
+        return None
+
+
+# ================================================================ decoding
+
+
+def test_decode_status(learner):
+    cases = [
+        (0x0000, 0, "exit 0"),
+        (0x0300, 3, "exit 3"),
+        (0xFF00, 255, "exit 255"),
+        (0x0009, -9, "killed by SIGKILL"),
+        (0x000F, -15, "killed by SIGTERM"),
+        (0x008B, -11, "killed by SIGSEGV, core dumped"),
+    ]
+    for status, expected, what in cases:
+        got = learner.call("decode_status", status)
+        assert got == expected, f"decode_status({status:#06x}) ({what}) must be {expected}, got {got!r}"
+
+
+# ================================================================ statuses of children
+
+
+def test_exit_codes_of_children(learner):
+    ns, reaper = start_reaper(learner)
+    codes = [0, 1, 3, 42, 255]
+    pids = ns.call("spawn_all", reaper, [["sh", "-c", f"exit {c}"] for c in codes])
+    done = wait_all(learner, reaper, 3.0, 5.0)
+    assert done is not None, HUNG.format(t=3.0, b=5.0)
+    assert done is True, "wait_all(3.0) returned False: 5 children that exit at once were not all reaped within 3 s"
+    got = reaper.call("statuses")
+    for pid, code in zip(pids, codes):
+        assert got.get(pid) == code, (
+            f"a child that ran `exit {code}` must have status {code} in statuses(), got {got.get(pid)!r}"
+        )
+    assert not zombies_among(learner, pids), "a reaped child must not be left a zombie"
+
+
+def test_signals_are_negative(learner):
+    ns, reaper = start_reaper(learner)
+    pids = ns.call("spawn_all", reaper, [["sleep", "30"], ["sleep", "30"], ["sh", "-c", "kill -USR1 $$"]])
+    learner.signal(pids[0], signal.SIGTERM)
+    learner.signal(pids[1], signal.SIGKILL)
+    done = wait_all(learner, reaper, 3.0, 5.0)
+    assert done is True, "wait_all(3.0) did not report every child reaped within 3 s"
+    got = reaper.call("statuses")
+    expected = [-signal.SIGTERM, -signal.SIGKILL, -signal.SIGUSR1]
+    names = ["SIGTERM", "SIGKILL", "SIGUSR1"]
+    for pid, want, name in zip(pids, expected, names):
+        assert got.get(pid) == want, (
+            f"a child killed by {name} must have status {int(want)} (minus the signal number), got {got.get(pid)!r}: "
+            "`status >> 8` is the exit code only when the child exited; check os.WIFSIGNALED and use os.WTERMSIG"
+        )
+
+
+def test_exec_failure_is_127(learner):
+    ns, reaper = start_reaper(learner)
+    bad = reaper.call("spawn", ["/no/such/program", "arg"])
+    good = reaper.call("spawn", ["sh", "-c", "exit 5"])
+    done = wait_all(learner, reaper, 3.0, 5.0)
+    assert done is True, "wait_all(3.0) did not report both children reaped within 3 s"
+    got = reaper.call("statuses")
+    assert got.get(bad) == 127, (
+        f"a child whose exec failed must end with os._exit(127), got status {got.get(bad)!r}"
+    )
+    assert got.get(good) == 5, f"after a failed exec, spawn() must still work: expected 5, got {got.get(good)!r}"
+    python_children = [p for p in learner.processes() if p.ppid == learner.pid and p.state != "Z"]
+    assert not python_children, (
+        f"{len(python_children)} child process(es) still running after exec failed: the child must never return "
+        "into your Python code"
+    )
+
+
+# ================================================================ bursts
+
+
+def test_burst_of_killed_children_leaves_no_zombie(learner):
+    ns, reaper = start_reaper(learner)
+    n = 25
+    pids = ns.call("spawn_all", reaper, [["sleep", "30"]] * n)
+    ns.call("kill_together", pids, int(signal.SIGKILL))
+    done = wait_all(learner, reaper, 4.0, 6.0)
+    assert done is not None, HUNG.format(t=4.0, b=6.0)
+    zombies = zombies_among(learner, pids)
+    assert not zombies, (
+        f"{n} children killed at once: {len(zombies)} were left zombies. Signals do not queue: one SIGCHLD "
+        "can stand for many exits, so the handler must loop on waitpid(-1, WNOHANG) until it returns 0 or "
+        "raises ChildProcessError"
+    )
+    assert done is True, f"wait_all(4.0) must return True once every child is reaped, got {done!r}"
+    got = reaper.call("statuses")
+    wrong = [got.get(p) for p in pids if got.get(p) != -signal.SIGKILL]
+    assert not wrong, f"every child killed by SIGKILL must have status -9; {len(wrong)} had {sorted(set(map(str, wrong)))}"
+
+
+def test_burst_of_exits_all_recorded(learner):
+    ns, reaper = start_reaper(learner)
+    codes = [(i * 7) % 256 for i in range(20)]
+    info = ns.call("fifo_burst", reaper, learner.workdir + "/go.fifo", codes)
+    pids = info["pids"]
+    done = wait_all(learner, reaper, 4.0, 6.0)
+    assert done is not None, HUNG.format(t=4.0, b=6.0)
+    zombies = zombies_among(learner, pids)
+    assert not zombies, (
+        f"20 children that exited at the same moment: {len(zombies)} were left zombies (reap in a loop with "
+        "WNOHANG in the handler)"
+    )
+    assert done is True, f"wait_all(4.0) must return True once every child is reaped, got {done!r}"
+    got = reaper.call("statuses")
+    bad = [(code, got.get(pid)) for pid, code in zip(pids, codes) if got.get(pid) != code]
+    assert not bad, f"{len(bad)} of 20 exit codes recorded wrong: e.g. `exit {bad[0][0]}` recorded as {bad[0][1]!r}"
+
+
+# ================================================================ the handler and the main thread
+
+
+def test_running_child_does_not_block_the_handler(learner):
+    ns, reaper = start_reaper(learner)
+    stuck = (
+        "while one child was still running, the learner's main thread stopped answering once other children "
+        "exited: the SIGCHLD handler is stuck in a blocking waitpid(). Use os.WNOHANG and stop when waitpid "
+        "returns pid 0"
+    )
+    slow = reaper.call("spawn", ["sleep", "30"])
+    try:
+        quick = in_main_thread(learner, ns, "spawn_all", reaper, [["true"]] * 5, timeout=3.0)
+    except LearnerTimeout:
+        raise AssertionError(stuck) from None
+    try:
+        seen = in_main_thread(learner, ns, "wait_statuses", reaper, quick, 3.0, timeout=5.0)
+    except LearnerTimeout:
+        raise AssertionError(stuck) from None
+    assert len(seen) == 5, (
+        f"5 children exited while another still ran; {len(seen)} of them were in statuses() after 3 s"
+    )
+    try:
+        got = in_main_thread(learner, None, "decode_status", 0, timeout=2.0)
+    except LearnerTimeout:
+        raise AssertionError(stuck) from None
+    assert got == 0, f"decode_status(0) must be 0, got {got!r}"
+    statuses = reaper.call("statuses")
+    assert slow not in statuses, "a child that is still running must not be in statuses()"
+    learner.signal(slow, signal.SIGTERM)
+    done = wait_all(learner, reaper, 3.0, 5.0)
+    assert done is True, "after the running child was killed, wait_all(3.0) did not return True"
+    assert reaper.call("statuses").get(slow) == -signal.SIGTERM, "the child killed by SIGTERM must have status -15"
+
+
+def test_main_loop_keeps_running_through_sigchld(learner):
+    ns, reaper = start_reaper(learner)
+    try:
+        report = in_main_thread(learner, ns, "main_loop_under_signals", reaper, learner.workdir + "/loop.fifo", 12,
+                                timeout=7.0)
+    except LearnerTimeout:
+        raise AssertionError(
+            "the main thread, blocked in os.read() while 12 children exited, did not get its data within 7 s"
+        ) from None
+    assert report["error"] is None, (
+        f"the main thread, blocked in os.read() while children exited, got {report['error']} instead of its data. "
+        "Python retries a call interrupted by a signal (PEP 475), but an exception raised in your handler comes "
+        "out of whatever the main thread was doing: the handler must never raise (waitpid raises "
+        "ChildProcessError when no child is left: catch it)"
+    )
+    assert report["read"] == "ok", f"the main thread's read must return its 2 bytes, got {report['read']!r}"
+    assert report["reaped"] == 12, (
+        f"all 12 children must be reaped by the handler while the main thread does its own work; "
+        f"{report['reaped']} were within 3 s"
+    )
+    assert not zombies_among(learner, report["pids"]), "no child may be left a zombie"
+
+
+def test_statuses_while_signals_arrive(learner):
+    ns, reaper = start_reaper(learner)
+    pids = ns.call("spawn_all", reaper, [["sleep", "30"]] * 36)
+    try:
+        report = in_main_thread(learner, ns, "hammer_statuses", reaper, pids, 3.0, timeout=6.0)
+    except LearnerTimeout:
+        raise AssertionError(
+            "the main thread hung while calling statuses() as children exited: the handler runs on the main "
+            "thread, between two bytecodes of whatever it interrupted, so a lock that statuses() holds and the "
+            "handler also takes deadlocks the process. Share no lock with a signal handler"
+        ) from None
+    assert report["reaped"] == 36, f"36 children killed while statuses() was being read: {report['reaped']} were reaped"
+    assert not zombies_among(learner, pids), "no child may be left a zombie"
+
+
+def test_wait_all_times_out(learner):
+    ns, reaper = start_reaper(learner)
+    pid = reaper.call("spawn", ["sleep", "30"])
+    try:
+        report = in_main_thread(learner, ns, "timed_wait_all", reaper, 0.3, timeout=4.0)
+    except LearnerTimeout:
+        raise AssertionError("wait_all(0.3) with a child still running did not return within 4 s") from None
+    assert report["value"] is False, f"wait_all(0.3) with a child still running must return False, got {report['value']!r}"
+    assert 0.25 <= report["seconds"] <= 2.0, f"wait_all(0.3) returned after {report['seconds']} s"
+    learner.signal(pid, signal.SIGKILL)
+    try:
+        report = in_main_thread(learner, ns, "timed_wait_all", reaper, 3.0, timeout=5.0)
+    except LearnerTimeout:
+        raise AssertionError("wait_all(3.0) did not return within 5 s after the last child was killed") from None
+    assert report["value"] is True, "wait_all(3.0) must return True once the last child is reaped"
+    assert report["seconds"] < 1.5, (
+        f"wait_all(3.0) took {report['seconds']} s to notice that the last child was reaped: wake it from the "
+        "handler (a self-pipe, or a short wait in a loop)"
+    )
