@@ -1,0 +1,113 @@
+"""`prep site ...`: build the static study site and serve it on 127.0.0.1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .. import content
+from ..errors import NotFoundError
+from .. import site as site_lib
+from .app import State, emit, err, errors, out
+
+site_app = typer.Typer(help="Build the static study site (search, flashcards) and serve it.", no_args_is_help=True)
+
+STAGES = {"pages": "rendering pages", "search": "indexing for search (Pagefind)"}
+
+
+@site_app.command("build")
+def build(
+    ctx: typer.Context,
+    out_dir: Path = typer.Option(site_lib.DEFAULT_OUT, "--out", "-o", help="The folder to write the site into (replaced)."),
+    with_progress: bool = typer.Option(
+        False, "--with-progress", help="Include your progress: due counts, submissions and a dashboard."
+    ),
+    notes: Optional[Path] = typer.Option(None, "--notes", help="A notes file: card pages quote the lines they come from."),
+    search: bool = typer.Option(True, "--search/--no-search", help="Index the pages with Pagefind (search)."),
+    exercises_dir: Optional[Path] = typer.Option(
+        None, "--exercises", help="A folder of exercises to use instead of the shipped ones."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print what was built as JSON."),
+) -> None:
+    """Render the bank and the exercises into a static site that works offline.
+
+    Open OUT/index.html from the file system (everything but search works), or run
+    `prep site serve` for search too.
+
+    Example: prep site build --out _site --with-progress
+    """
+    from .. import notes as notes_lib
+    from ..settings import quiz_settings
+    from ..scheduling import clock_from_env
+
+    state: State = ctx.obj
+    now = clock_from_env()()  # $PREP_NOW pins it, as for the quiz
+    bank = state.load_bank()
+    if exercises_dir is not None and not exercises_dir.is_dir():
+        raise NotFoundError(f"--exercises: {exercises_dir} is not a folder of exercises")
+    exercises, problems = site_lib.load_exercises(exercises_dir or content.exercises_dir())
+    for problem in problems:
+        err(f"warning: {problem} (that exercise is left out of the site; `prep exercise lint` for more)")
+    settings = quiz_settings()
+    progress = site_lib.read_progress(state.db(), bank, now, settings) if with_progress else None
+    notes_doc = notes_lib.read_notes(notes) if notes is not None else None
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=errors, transient=True, disable=as_json and not errors.is_terminal,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def on_progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(STAGES.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        result = site_lib.build(
+            bank, out_dir, exercises=exercises, progress=progress, notes=notes_doc,
+            search=search, now=now, on_progress=on_progress, settings=settings,
+        )
+
+    def render(data: dict[str, Any]) -> None:
+        searched = data["search"]
+        line = (f"{data['pages']} pages ({data['cards']} cards, {data['exercises']} exercises, {data['tags']} tags) "
+                f"in {data['render_seconds']:.1f} s")
+        if searched:
+            line += (f"; search: {searched['pages']} pages indexed in {searched['seconds']:.1f} s "
+                     f"(languages {', '.join(searched['languages'])})")
+        else:
+            line += "; no search index (--no-search)"
+        err(line)
+        out.print(data["index"], markup=False)
+        err(f"open it from the file system (search needs `prep site serve --dir {data['out']}`)")
+
+    emit(result.to_dict(), as_json, render)
+
+
+@site_app.command("serve")
+def serve(
+    directory: Path = typer.Option(site_lib.DEFAULT_OUT, "--dir", "-d", help="The built site to serve."),
+    port: int = typer.Option(site_lib.DEFAULT_PORT, "--port", "-p", min=0, max=65535, help="The port (0: any free one)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request on stderr."),
+) -> None:
+    """Serve a built site on 127.0.0.1 (search works there); Ctrl-C stops.
+
+    Example: prep site serve --port 8000
+    """
+    server = site_lib.make_server(directory, port, log=err if verbose else None)
+    host, bound = server.server_address[:2]
+    err(f"serving {directory} (Ctrl-C stops)")
+    out.print(f"http://{host}:{bound}/", markup=False)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        err("stopped")
+    finally:
+        server.server_close()
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(site_app, name="site")

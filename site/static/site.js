@@ -1,0 +1,61 @@
+/* Every page: reveal buttons (Space on a card page), choices, short answers. No network, no globals. */
+(function () {
+  "use strict";
+
+  function normalise(text) {
+    // The same rule as prep.cards.normalise_answer: case, outer quotes/backticks,
+    // a trailing full stop and runs of spaces do not matter.
+    let previous = null;
+    while (previous !== text) {
+      previous = text;
+      text = text.trim().replace(/^[`'"]+|[`'"]+$/g, "").replace(/\.+$/, "");
+    }
+    return text.replace(/\s+/g, " ").toLowerCase();
+  }
+
+  function revealCard(article) {
+    const button = article.querySelector("button.reveal[aria-controls]");
+    if (!button || button.getAttribute("aria-expanded") === "true") return false;
+    button.setAttribute("aria-expanded", "true");
+    article.querySelectorAll("[data-answer]").forEach(function (el) { el.hidden = false; });
+    article.querySelectorAll(".choices").forEach(function (list) {
+      list.classList.add("revealed");
+      list.querySelectorAll(".choice").forEach(function (choice) {
+        const input = choice.querySelector("input");
+        if (input && input.checked) choice.classList.add("picked");
+        if (input) input.disabled = true;
+      });
+    });
+    const answer = article.querySelector(".answer");
+    if (answer) answer.setAttribute("tabindex", "-1");
+    return true;
+  }
+
+  document.querySelectorAll("article.card").forEach(function (article) {
+    const button = article.querySelector("button.reveal[aria-controls]");
+    if (button) button.addEventListener("click", function () { revealCard(article); });
+    const form = article.querySelector("form.short-answer");
+    if (form) {
+      const accepted = JSON.parse(form.dataset.accept || "[]").map(normalise);
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        const typed = form.querySelector("input").value;
+        const output = form.querySelector("output");
+        const right = accepted.indexOf(normalise(typed)) !== -1;
+        output.textContent = typed.trim() === "" ? "Type an answer first." : (right ? "Right." : "Not what the card accepts.");
+        output.className = "verdict-line " + (typed.trim() === "" ? "" : (right ? "right" : "wrong"));
+        if (typed.trim() !== "") revealCard(article);
+      });
+    }
+  });
+
+  if (document.body.dataset.page === "card") {
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== " " || event.ctrlKey || event.metaKey || event.altKey) return;
+      const target = event.target;
+      if (target.closest && target.closest("input, textarea, select, button, a, summary, label")) return;
+      const article = document.querySelector("article.card");
+      if (article && revealCard(article)) event.preventDefault();
+    });
+  }
+})();
