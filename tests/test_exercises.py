@@ -1,0 +1,102 @@
+"""Every exercise, graded in the real sandbox: the reference passes, each wrong
+solution fails the hidden tests its WHY.md names, the starter fails clearly.
+
+These are the slowest tests of the suite (a few minutes in all): they are what
+proves the hidden tests catch the mistakes they were written for.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from prep import cards, content, exercises, grading
+
+from tests.redteam.harness import require_docker
+
+REPO = Path(__file__).resolve().parent.parent
+SOLUTIONS = REPO / "grader" / "solutions"
+SLUGS = sorted(p.parent.name for p in (REPO / "exercises").glob("*/exercise.yaml"))
+WRONG = [(slug, p.name) for slug in SLUGS for p in sorted((SOLUTIONS / slug / "wrong").iterdir()) if p.is_dir()]
+
+
+@pytest.fixture(scope="module")
+def docker_backend():
+    return require_docker()
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return exercises.load_catalog(content.exercises_dir())
+
+
+def grade(catalog, slug: str, folder: Path, backend) -> dict:
+    exercise = catalog.get(slug)
+    return grading.grade(exercise, grading.collect(exercise, folder), backend)
+
+
+def must_fail(why_md: Path) -> set[str]:
+    """The hidden tests a wrong solution's WHY.md names after "Must fail"."""
+    text = why_md.read_text(encoding="utf-8")
+    parts = re.split(r"Must\s+fail", text, maxsplit=1)
+    assert len(parts) == 2, f"{why_md.relative_to(REPO)} does not say which hidden tests must fail (`Must fail: ...`)"
+    return set(re.findall(r"`(test_\w+(?:\[[^\]]+\])?)`", parts[1]))
+
+
+def unmet(named: set[str], failing: set[str]) -> list[str]:
+    """Named tests that did not fail; a name without parameters stands for any of its cases."""
+    return sorted(n for n in named if n not in failing and not any(f.startswith(n + "[") for f in failing))
+
+
+def not_passed(result: dict) -> list[tuple[str, str, str]]:
+    return [(t["name"], t["status"], (t.get("message") or "")[:200]) for t in result["tests"] if t["status"] != "passed"]
+
+
+def test_there_are_at_least_fourteen_exercises_each_with_three_wrong_solutions():
+    assert len(SLUGS) >= 14, SLUGS
+    for slug in SLUGS:
+        wrong = [name for s, name in WRONG if s == slug]
+        assert len(wrong) >= 3, f"{slug} has {len(wrong)} wrong solutions"
+        assert (SOLUTIONS / slug / "reference").is_dir(), f"{slug} has no reference solution"
+
+
+def test_every_exercise_links_two_cards_that_link_back(catalog):
+    bank = cards.load_bank(content.bank_dir(), content.exercise_slugs())
+    for slug in SLUGS:
+        linked = list(catalog.get(slug).cards)
+        assert len(linked) >= 2, f"{slug} links {len(linked)} cards"
+        for card_id in linked:
+            assert bank.card(card_id).exercise == slug, f"{slug} names {card_id}, whose `exercise` is {bank.card(card_id).exercise!r}"
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("slug", SLUGS)
+def test_reference_passes(slug, catalog, docker_backend):
+    result = grade(catalog, slug, SOLUTIONS / slug / "reference", docker_backend)
+    assert result["verdict"] == "passed", not_passed(result)
+    assert len(result["tests"]) >= 8, f"{slug} has {len(result['tests'])} hidden tests"
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("slug,name", WRONG, ids=[f"{s}/{n}" for s, n in WRONG])
+def test_wrong_solution_fails_for_its_reason(slug, name, catalog, docker_backend):
+    folder = SOLUTIONS / slug / "wrong" / name
+    named = must_fail(folder / "WHY.md")
+    assert named, f"{slug}/{name}/WHY.md names no hidden test after 'Must fail'"
+    result = grade(catalog, slug, folder, docker_backend)
+    assert result["verdict"] != "passed", f"{slug}/{name} passed every hidden test"
+    failing = {t["name"] for t in result["tests"] if t["status"] != "passed"}
+    missing = unmet(named, failing)
+    assert not missing, f"{slug}/{name}: WHY.md says {missing} must fail, but they passed (failing: {sorted(failing)})"
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("slug", SLUGS)
+def test_starter_fails_clearly(slug, catalog, docker_backend):
+    exercise = catalog.get(slug)
+    result = grade(catalog, slug, content.exercises_dir() / slug / "starter", docker_backend)
+    assert result["verdict"] != "passed" and result["score"] < 0.5, f"{slug}'s starter scores {result['score']}"
+    messages = " ".join((t.get("message") or "") for t in result["tests"])
+    assert re.search(r"not ?implemented", messages, re.I), f"{slug}'s starter does not fail with 'not implemented': {messages[:300]}"
