@@ -13,7 +13,7 @@ ALGORITHMS = ("fifo", "lru", "opt", "clock")
 def trace(algorithm: str, refs: list[int], frames: int) -> list[list[int | None]]:
     """The contents of the frames after each reference: one list of `frames` entries per reference, None for an empty frame.
 
-    ValueError for an unknown algorithm or frames < 1."""
+    ValueError for an unknown algorithm, or for frames that is not an int >= 1 (0, -1, 2.0 and True all raise)."""
     raise NotImplementedError("trace: not implemented (simulate the frames, one snapshot per reference)")
 
 

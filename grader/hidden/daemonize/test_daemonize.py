@@ -62,6 +62,9 @@ def read_text(path):
 def proc_cwd(pid):
     return os.readlink(f"/proc/{pid}/cwd")
 
+def file_mode(path):
+    return os.stat(path).st_mode & 0o7777
+
 def dead_pid():
     pid = os.fork()
     if pid == 0:
@@ -403,6 +406,30 @@ def test_log_file_receives_stdout_and_stderr(learner):
     )
 
 
+def test_log_file_is_appended_to_and_created_with_the_daemons_umask(learner):
+    h, run = prepare(learner)
+    logs = h.call("makedirs", os.path.join(learner.workdir, "logs"))
+    new_log = f"{logs}/new.log"
+    start(learner, h, f"{run}/a.pid", {"stdout_path": new_log, "umask": 0o002}, action="print")
+    mode = h.call("file_mode", new_log)
+    assert mode == 0o644, (
+        f"a log file created by a daemon with umask=0o002 must have mode 0o644 (0o644 passed to open, minus the "
+        f"daemon's umask), it has {mode:#o}"
+        + (": was it created before the daemon set its umask (the caller's is 0o077)?" if mode == 0o600 else "")
+    )
+    text = h.call("read_text", new_log) or ""
+    assert "stdout line from the daemon" in text, "what the daemon prints must land in the stdout_path file"
+    old_log = f"{logs}/old.log"
+    learner.write_file(old_log, "a line written before the daemon started\n")
+    start(learner, h, f"{run}/b.pid", {"stdout_path": old_log}, action="print")
+    text = h.call("read_text", old_log) or ""
+    assert text.startswith("a line written before the daemon started\n"), (
+        "stdout_path must be opened for appending: the line the log file held before the daemon started is gone "
+        f"or moved (the file now starts with {text[:60]!r})"
+    )
+    assert "stdout line from the daemon" in text, "what the daemon prints must be appended to the existing stdout_path file"
+
+
 # ---------------------------------------------------------------------------- cwd and umask
 
 
@@ -480,6 +507,28 @@ def test_replaces_a_stale_pidfile(learner):
     learner.write_file(second, "not a pid\n")
     d2 = start(learner, h, second)
     assert h.call("read_text", second) == f"{d2.pid}\n", "a pidfile that holds no pid is stale: replace it"
+
+
+def test_a_pidfile_holding_zero_or_a_negative_pid_is_stale(learner):
+    h, run = prepare(learner)
+    for i, text in enumerate(["0\n", "-1\n"]):
+        pidfile = f"{run}/n{i}.pid"
+        learner.write_file(pidfile, text)
+        try:
+            d = start(learner, h, pidfile)
+        except LearnerError as exc:
+            hint = ""
+            if exc.is_a("AlreadyRunning"):
+                hint = (f" os.kill({text.strip()}, 0) succeeds because {text.strip()} is not a process: 0 is your own "
+                        "process group and -1 every process you may signal. Only a positive integer is a pid")
+            raise AssertionError(
+                f"a pidfile holding {text.strip()!r} holds no pid, so it is stale and must be replaced; daemonize() "
+                f"raised {exc.type}: {exc.message[:150]}.{hint}"
+            ) from None
+        got = h.call("read_text", pidfile)
+        assert got == f"{d.pid}\n", (
+            f"a pidfile holding {text.strip()!r} is stale: the daemon must replace it with its own pid, the file holds {got!r}"
+        )
 
 
 def test_a_failure_before_ready_reaches_the_caller(learner):

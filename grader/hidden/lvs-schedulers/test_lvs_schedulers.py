@@ -206,6 +206,8 @@ def test_smooth_wrr_zero_weights(learner):
     assert nothing.call("pick") is None, "with no server at all, pick() must return None"
     expect_error(lambda: learner.call("SmoothWeightedRoundRobin", {"a": -1}), ["ValueError"], "a weight of -1")
     expect_error(lambda: learner.call("SmoothWeightedRoundRobin", {"a": 1.5}), ["TypeError"], "a weight of 1.5")
+    expect_error(lambda: learner.call("SmoothWeightedRoundRobin", {"a": True}), ["TypeError"],
+                 "a weight of True (a bool is not a weight, although Python counts it as 1)")
 
 
 def test_smooth_wrr_weights_changed_at_run_time(learner):
@@ -241,6 +243,8 @@ def test_smooth_wrr_weights_changed_at_run_time(learner):
             "a new server joins at the end with current 0"
         )
     expect_error(lambda: wrr.call("set_weight", "a", -2), ["ValueError"], "set_weight('a', -2)")
+    expect_error(lambda: wrr.call("set_weight", "a", 2.0), ["TypeError"], "set_weight('a', 2.0)")
+    expect_error(lambda: wrr.call("set_weight", "a", True), ["TypeError"], "set_weight('a', True)")
 
 
 # ------------------------------------------------------------------ least connections
@@ -396,4 +400,28 @@ def test_ring_edge_cases(learner):
     assert set(got) == {"solo"}, f"a ring of one node must send every key to it, got {sorted(set(got))}"
     ring.call("remove", "solo")
     expect_error(lambda: ring.call("lookup", "k"), ["LookupError"], "lookup after removing the last node")
-    expect_error(lambda: learner.call("Ring", ["a"], 0), ["ValueError"], "Ring(['a'], vnodes=0)")
+    for bad in (0, -3, 2.5, True):
+        expect_error(lambda bad=bad: learner.call("Ring", ["a"], bad), ["ValueError"], f"Ring(['a'], vnodes={bad!r})")
+
+
+def test_ring_counts_a_node_listed_twice_once(learner):
+    h = helpers(learner)
+    keys = keys_for(7, 800)
+    once = h.call("lookups", learner.call("Ring", ["a", "b", "c"], 20), keys)
+    twice = learner.call("Ring", ["a", "b", "a", "c", "a"], 20)
+    got = h.call("lookups", twice, keys)
+    differ = sum(1 for x, y in zip(once, got) if x != y)
+    assert differ == 0, (
+        f"Ring(['a', 'b', 'a', 'c', 'a']) must be Ring(['a', 'b', 'c']) (a name listed twice counts once), "
+        f"but {differ} of {len(keys)} keys map to other nodes"
+    )
+    twice.call("remove", "a")
+    left = h.call("lookups", twice, keys)
+    still = sum(1 for n in left if n == "a")
+    assert still == 0, f"after remove('a') on a ring where 'a' was listed three times, {still} keys still map to 'a'"
+    try:
+        twice.call("remove", "a")
+    except LearnerError as exc:
+        assert exc.is_a("KeyError"), f"a second remove('a') must raise KeyError ('a' is no longer there), it raised {exc.type}"
+    else:
+        raise AssertionError("'a' was listed three times but is one node: a second remove('a') must raise KeyError")

@@ -51,8 +51,10 @@ def capture(line, base, out_sock, err_sock):
         stream.flush()
     saved_out, saved_err = os.dup(1), os.dup(2)
     saved_cwd = os.getcwd()
+    saved_home = os.environ.get("HOME")
     try:
         os.chdir(base)
+        os.environ["HOME"] = base  # as for bash: `cd` alone goes to the test's folder
         os.dup2(out_sock.fileno(), 1)
         os.dup2(err_sock.fileno(), 2)
         out_sock.close()
@@ -69,6 +71,10 @@ def capture(line, base, out_sock, err_sock):
         os.close(saved_out)
         os.close(saved_err)
         os.chdir(saved_cwd)
+        if saved_home is None:
+            os.environ.pop("HOME", None)
+        else:
+            os.environ["HOME"] = saved_home
 """
 
 FORBID_SHORTCUTS = """
@@ -112,6 +118,8 @@ FIXED = {
     "echo one | nosuchcmd_prep_xyz": (127, b""),
     "nosuchcmd_prep_xyz": (127, b""),
     "nosuchcmd_prep_xyz || echo fallback": (0, b"fallback\n"),
+    "''": (127, b""),
+    "'' x || echo fallback": (0, b"fallback\n"),
     "./script.txt": (126, b""),
     "sh -c 'kill -TERM $$'": (143, b""),
     "sh -c 'kill -KILL $$' || echo killed": (0, b"killed\n"),
@@ -128,6 +136,9 @@ FIXED = {
     "cd d1 | cat; pwd": (0, b"<dir>\n"),
     "cd nosuchdir; pwd": (0, b"<dir>\n"),
     "cd d1; pwd; cd ..; pwd": (0, b"<dir>/d1\n<dir>\n"),
+    "cd d1; cd; pwd": (0, b"<dir>\n"),
+    "cd d1 d1": (1, b""),
+    "cd d1 d1 || pwd": (0, b"<dir>\n"),
     "yes | head -n 1": (0, b"y\n"),
     "seq 1 100000 | head -n 2": (0, b"1\n2\n"),
     "echo hi | cat | cat": (0, b"hi\n"),
@@ -322,6 +333,8 @@ def test_exit_statuses_127_126_and_signals(learner):
     for line, why in [
         ("nosuchcmd_prep_xyz", "command not found"),
         ("nosuchcmd_prep_xyz || echo fallback", "command not found, then ||"),
+        ("''", "an empty command name: not found, and os.execvp('') raises ValueError, not OSError"),
+        ("'' x || echo fallback", "an empty command name, then ||"),
         ("./script.txt", "a file that exists but is not executable"),
         ("sh -c 'kill -TERM $$'", "killed by SIGTERM (15)"),
         ("sh -c 'kill -KILL $$' || echo killed", "killed by SIGKILL (9), then ||"),
@@ -329,7 +342,7 @@ def test_exit_statuses_127_126_and_signals(learner):
         ("cat no_such_file", "a command that fails"),
     ]:
         status, out, err = check_like_bash(shell, line)
-        if line in ("nosuchcmd_prep_xyz", "./script.txt"):
+        if line in ("nosuchcmd_prep_xyz", "./script.txt", "''"):
             assert err.strip(), f"run({line!r}) ({why}) must say why on stderr (fd 2), like bash; it wrote nothing there"
 
 
@@ -377,6 +390,14 @@ def test_cd_changes_the_shell_itself_but_not_inside_a_pipeline(learner):
     shell = Shell(learner)
     for line in ["cd d1; pwd; cd ..; pwd", "cd d1 | cat; pwd", "cd nosuchdir; pwd"]:
         check_like_bash(shell, line)
+
+
+def test_cd_without_an_argument_and_with_two(learner):
+    shell = Shell(learner)
+    check_like_bash(shell, "cd d1; cd; pwd")  # HOME is the test's folder, for bash and for run()
+    for line in ["cd d1 d1", "cd d1 d1 || pwd"]:
+        status, out, err = check_like_bash(shell, line)
+        assert err.strip(), f"run({line!r}): cd with two arguments fails (too many arguments): say so on stderr (fd 2), like bash"
 
 
 def test_pipelines_finish_when_a_stage_exits_early(learner):

@@ -296,3 +296,15 @@ def test_edge_cases(learner, algorithm):
 def test_unknown_algorithm_raises_valueerror(learner):
     for fn in ("faults", "trace"):
         expect_valueerror(learner, fn, "random", [1, 2, 3], 3, "the algorithm must be one of fifo, lru, opt, clock")
+        expect_valueerror(learner, fn, "FIFO", [1, 2, 3], 3, "the algorithm names are lower case: 'fifo', not 'FIFO'")
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_frames_that_are_not_an_int_raise_valueerror(learner, algorithm):
+    for frames, why in [
+        (2.0, "frames must be an int; 2.0 is a float"),
+        ("3", "frames must be an int; '3' is a str"),
+        (True, "frames must be an int and not a bool, although Python counts True as 1"),
+    ]:
+        for fn in ("faults", "trace"):
+            expect_valueerror(learner, fn, algorithm, [1, 2, 3], frames, why)

@@ -170,7 +170,7 @@ def test_parse_round_trip(learner):
     got = helpers(learner).call("parse_all", values)
     for v, g in zip(values, got):
         assert list(g) == list(fields(v)), f"parse({v}) should be (ms, worker, sequence) = {fields(v)}, got {tuple(g)}"
-    for bad in (-1, 2**63, "12"):
+    for bad in (-1, 2**63, "12", 1.0, True):
         expect_error(lambda bad=bad: learner.call("parse", bad), ["ValueError"], f"parse({bad!r})")
 
 
@@ -310,6 +310,63 @@ def test_clock_ten_seconds_back_raises_and_recovers(learner):
     )
 
 
+def _far_back_while_waiting(gen, clock, last_ms, why):
+    """next_id() must be spinning on the clock; then the clock jumps 10 s behind last_ms: ClockMovedBackwards."""
+    reads = clock.call("read_count")
+    pending = gen.start("next_id")
+    spinning = clock.call("wait_reads", reads + 3, 2.0)
+    if pending.done():
+        try:
+            value = pending.result(timeout=1)
+        except LearnerError as exc:
+            raise AssertionError(f"{why}, next_id() must keep reading the clock, but it raised {exc.type}: {exc.message}") from None
+        raise AssertionError(
+            f"{why}, next_id() must keep reading the clock until it reaches a later millisecond, but it returned "
+            f"an id with fields {fields(value)} at once"
+        )
+    assert spinning, f"{why}, next_id() must keep reading the clock it was given"
+    clock.call("set", (E + last_ms - 10_000) * NS)  # now 10 s behind, frozen
+    try:
+        value = pending.result(timeout=3)
+    except LearnerTimeout:
+        raise AssertionError(
+            f"{why}, the clock jumped 10 s behind the last id, but next_id() is still waiting 3 s later: every "
+            "reading of the clock, also while waiting, must raise ClockMovedBackwards when it is more than "
+            "MAX_BACKWARDS_MS behind"
+        ) from None
+    except LearnerError as exc:
+        assert exc.is_a("ClockMovedBackwards"), (
+            f"{why}, the clock jumped 10 s behind: next_id() must raise ClockMovedBackwards, it raised {exc.type}: {exc.message}"
+        )
+    else:
+        raise AssertionError(
+            f"{why}, the clock jumped 10 s behind, and next_id() returned an id with fields {fields(value)}: "
+            "it must raise ClockMovedBackwards"
+        )
+
+
+def test_clock_jumping_far_back_while_waiting_raises(learner):
+    h = helpers(learner)
+    ms = 45_000_000
+    clock = h.call("Clock", (E + ms) * NS)
+    gen = learner.call("Generator", 11, clock=clock, epoch_ms=E)
+    before = h.call("ids", gen, 3)
+    clock.call("set", (E + ms - 2) * NS)  # 2 ms back, frozen: to be waited out
+    _far_back_while_waiting(gen, clock, ms, "while waiting out a clock 2 ms behind")
+    clock.call("set", (E + ms + 1) * NS)
+    try:
+        value = gen.start("next_id").result(timeout=3)
+    except (LearnerError, LearnerTimeout) as exc:
+        raise AssertionError(f"once the clock is back, the generator must work again; next_id() gave {type(exc).__name__}") from None
+    assert value > before[-1] and fields(value) == (ms + 1, 11, 0), (
+        f"once the clock is back at {ms + 1} ms, the next id should be ({ms + 1}, 11, 0); got {fields(value)}"
+    )
+    ms2 = ms + 1_000
+    clock.call("set", (E + ms2) * NS)  # frozen: 4096 ids, then the 4097th waits for the next millisecond
+    h.call("ids", gen, 4096)
+    _far_back_while_waiting(gen, clock, ms2, "while waiting for the millisecond after sequence 4095")
+
+
 def test_threads_sharing_one_generator_get_unique_increasing_ids(learner):
     h = helpers(learner)
     clock = h.call("Clock", (E + 50_000_000) * NS, 1_000)  # 1 us per read: many ids share a millisecond
@@ -351,7 +408,7 @@ def test_processes_with_distinct_workers_never_collide(learner):
 def test_invalid_worker_ids(learner):
     for bad in (-1, 1024, 5000, 2**40):
         expect_error(lambda bad=bad: learner.call("Generator", bad), ["ValueError"], f"Generator({bad})")
-    for bad in ("3", 2.5, None):
+    for bad in ("3", 2.5, None, True, False):
         expect_error(lambda bad=bad: learner.call("Generator", bad), ["TypeError"], f"Generator({bad!r})")
     h = helpers(learner)
     for good in (0, 1023):

@@ -161,6 +161,9 @@ def child(argv: list[str], stdin_fd: int, stdout_fd: int, all_fds: list[int]) ->
             os.close(fd)
         if argv[0] == "cd":  # a builtin in a pipeline runs in its own process, like bash
             os._exit(builtin_cd(argv))
+        if not argv[0]:  # '' as a command: bash says "command not found"; execvp would raise ValueError
+            os.write(2, b"minishell: : command not found\n")
+            os._exit(127)
         try:
             os.execvp(argv[0], argv)
         except FileNotFoundError:
