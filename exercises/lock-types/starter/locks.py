@@ -88,7 +88,7 @@ class RWLock:
     """Many readers or one writer; writer-preferring (a waiting writer keeps new readers out)."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())  # keep the Condition(s) as attributes
+        self._cond = threading.Condition(threading.Lock())  # keep the Condition(s) as attributes (any name)
 
     def acquire_read(self) -> None:
         raise NotImplementedError("RWLock.acquire_read: not implemented")
@@ -126,14 +126,15 @@ class Semaphore:
     """A counting semaphore on one threading.Condition."""
 
     def __init__(self, permits: int) -> None:
+        self._cond = threading.Condition(threading.Lock())  # keep the Condition as an attribute (any name)
         raise NotImplementedError("Semaphore: not implemented")
 
     def acquire(self, timeout: float | None = None) -> bool:
-        """Take a permit, waiting for one; with a timeout, False if none came in time."""
+        """Take a permit, waiting for one; with a timeout, False if none came in time (timeout <= 0: never wait)."""
         raise NotImplementedError("Semaphore.acquire: not implemented")
 
     def release(self) -> None:
-        """Give a permit back and wake one waiter."""
+        """Give a permit back and wake one waiter (even past the initial count)."""
         raise NotImplementedError("Semaphore.release: not implemented")
 
     def available(self) -> int:
@@ -171,5 +172,7 @@ def read_row(conn: sqlite3.Connection, row_id: int) -> tuple[int, int]:
 
 
 def optimistic_update(conn: sqlite3.Connection, row_id: int, fn: Callable[[int], int], max_attempts: int = 100) -> int:
-    """Set the row's value to fn(value) without locking it; retry when another writer got there first."""
+    """Set the row's value to fn(value) without locking it; retry when another writer got there first.
+
+    ValueError if max_attempts < 1; ConflictError after max_attempts lost races."""
     raise NotImplementedError("optimistic_update: not implemented")

@@ -33,3 +33,7 @@ class Reaper:
     def wait_all(self, timeout: float) -> bool:
         """True as soon as every spawned child has been reaped; False after `timeout` seconds."""
         raise NotImplementedError("Reaper.wait_all: not implemented")
+
+    def close(self) -> None:
+        """Put back the SIGCHLD handler and wakeup fd found at creation; close the Reaper's descriptors."""
+        raise NotImplementedError("Reaper.close: not implemented")

@@ -15,22 +15,28 @@ def test_decode_status():
 
 def test_exit_code_and_signal():
     reaper = Reaper()
-    exited = reaper.spawn(["sh", "-c", "exit 3"])
-    killed = reaper.spawn(["sh", "-c", "kill -TERM $$"])
-    assert reaper.wait_all(5.0) is True
-    assert reaper.statuses()[exited] == 3
-    assert reaper.statuses()[killed] == -15
+    try:
+        exited = reaper.spawn(["sh", "-c", "exit 3"])
+        killed = reaper.spawn(["sh", "-c", "kill -TERM $$"])
+        assert reaper.wait_all(5.0) is True
+        assert reaper.statuses()[exited] == 3
+        assert reaper.statuses()[killed] == -15
+    finally:
+        reaper.close()  # one Reaper at a time: give SIGCHLD back
 
 
 def test_ten_children_no_zombie():
     reaper = Reaper()
-    pids = [reaper.spawn(["true"]) for _ in range(10)]
-    assert reaper.wait_all(5.0) is True
-    for pid in pids:
-        assert reaper.statuses()[pid] == 0
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            state = "gone"
-        assert state != "Z", f"child {pid} is a zombie"
+    try:
+        pids = [reaper.spawn(["true"]) for _ in range(10)]
+        assert reaper.wait_all(5.0) is True
+        for pid in pids:
+            assert reaper.statuses()[pid] == 0
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except FileNotFoundError:
+                state = "gone"
+            assert state != "Z", f"child {pid} is a zombie"
+    finally:
+        reaper.close()

@@ -558,6 +558,41 @@ def sem_timeout(timeout, nagging):
     return report
 
 
+def sem_short_timeouts():
+    """acquire() with timeouts of 0 and below, each bounded; stops at the first call that hangs."""
+    sem = locks.Semaphore(1)
+    steps = [("acquire(timeout=0) with a permit free", lambda: sem.acquire(timeout=0)),
+             ("acquire(timeout=0) with no permit free", lambda: sem.acquire(timeout=0)),
+             ("acquire(timeout=-1) with no permit free", lambda: sem.acquire(timeout=-1)),
+             ("release()", sem.release),
+             ("acquire(timeout=-1) with a permit free", lambda: sem.acquire(timeout=-1)),
+             ("available()", sem.available)]
+    report = {"steps": []}
+    for what, fn in steps:
+        t0 = time.monotonic()
+        r = Runner(fn)
+        r.done.wait(2)
+        if not r.done.is_set():
+            report["hung"] = what
+            break
+        report["steps"].append([what, r.error or r.value, round(time.monotonic() - t0, 3)])
+    return report
+
+
+def sem_extra_release():
+    """release() on a Semaphore(0) twice, then takes, each bounded."""
+    sem = locks.Semaphore(0)
+    report = {}
+    r = Runner(lambda: (sem.release(), sem.release(), sem.available()))
+    r.done.wait(2)
+    report["released"] = "hung" if not r.done.is_set() else (r.error or r.value[2])
+    if r.done.is_set() and not r.error:
+        takes = Runner(lambda: [sem.acquire(timeout=0.05) for _ in range(3)] + [sem.available()])
+        takes.done.wait(2)
+        report["takes"] = "hung" if not takes.done.is_set() else (takes.error or takes.value)
+    return report
+
+
 # ------------------------------------------------------------ 4. optimistic update
 
 DDL = ("CREATE TABLE IF NOT EXISTS counters (id INTEGER PRIMARY KEY, value INTEGER NOT NULL,"
@@ -651,6 +686,24 @@ def occ_fn_raises(path):
         raise ValueError("the new value cannot be computed")
 
     report = outcome(lambda: locks.optimistic_update(conn, 1, fn))
+    report["row"] = occ_row(path)
+    conn.close()
+    return report
+
+
+def occ_bad_attempts(path):
+    occ_prepare(path, 8, 2)
+    conn = connect(path)
+    calls = []
+
+    def fn(v):
+        calls.append(v)
+        return v + 1
+
+    report = {}
+    for n in (0, -1):
+        report[str(n)] = outcome(lambda: locks.optimistic_update(conn, 1, fn, n))
+    report["calls"] = len(calls)
     report["row"] = occ_row(path)
     conn.close()
     return report
@@ -953,6 +1006,30 @@ def test_semaphore_acquire_timeout(learner):
     assert report["negative"] == "ValueError", f"Semaphore(-1) must raise ValueError, got {report['negative']}"
 
 
+def test_semaphore_zero_or_negative_timeout_never_waits(learner):
+    report = helpers(learner).call("sem_short_timeouts")
+    assert "hung" not in report, (
+        f"{report.get('hung')} on a Semaphore(1) did not return within 2 s: a timeout of 0 or less makes one "
+        "attempt and never waits (is `if timeout:` treating 0 as no timeout?)"
+    )
+    expected = [True, False, False, None, True, 0]
+    for (what, got, seconds), want in zip(report["steps"], expected):
+        assert got == want, f"{what} must give {want!r}, got {got!r}"
+        assert seconds < 0.5, f"{what} took {seconds} s: a timeout of 0 or less must not wait"
+
+
+def test_semaphore_release_beyond_initial_count(learner):
+    report = helpers(learner).call("sem_extra_release")
+    assert report["released"] == 2, (
+        f"Semaphore(0) released twice must have available() == 2 (release() always adds a permit, like "
+        f"threading.Semaphore); got {report['released']!r}"
+    )
+    assert report["takes"] == [True, True, False, 0], (
+        f"after two release() calls on a Semaphore(0), three acquire(timeout=0.05) calls must give "
+        f"True, True, False and leave available() at 0; got {report['takes']!r}"
+    )
+
+
 # ================================================================ 4. optimistic update
 
 
@@ -1013,6 +1090,17 @@ def test_optimistic_update_fn_error_writes_nothing(learner):
         f"an exception raised by fn must come out of optimistic_update() unchanged (ValueError); it {said(report)}"
     )
     assert report["row"] == [7, 3], f"when fn raises nothing may be written: the row must stay [7, 3], it is {report['row']}"
+
+
+def test_optimistic_update_rejects_max_attempts_below_one(learner):
+    report = helpers(learner).call("occ_bad_attempts", db_path(learner, "attempts.db"))
+    for n in ("0", "-1"):
+        got = report[n]
+        assert "ValueError" in got.get("mro", []), (
+            f"optimistic_update(conn, 1, fn, max_attempts={n}) must raise ValueError; it {said(got)}"
+        )
+    assert report["calls"] == 0, f"with max_attempts below 1, fn must not be called; it was called {report['calls']} times"
+    assert report["row"] == [8, 2], f"with max_attempts below 1 nothing may be written: the row must stay [8, 2], it is {report['row']}"
 
 
 def test_optimistic_update_no_lost_update_across_processes(learner):

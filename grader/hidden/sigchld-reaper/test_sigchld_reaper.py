@@ -157,6 +157,117 @@ def hammer_statuses(reaper, pids, seconds):
     return {"calls": calls, "reaped": sum(1 for p in pids if p in reaper.statuses())}
 
 
+def main_asleep_in_wait_all():
+    """True when the main thread sleeps in the kernel (state S) with wait_all on its Python stack."""
+    main = threading.main_thread()
+    frame = sys._current_frames().get(main.ident)
+    while frame is not None and frame.f_code.co_name != "wait_all":
+        frame = frame.f_back
+    if frame is None:
+        return False
+    # the main thread's tid is the pid (threading's native_id may be stale after a fork)
+    return state_of_thread(os.getpid()) == "S"
+
+
+def state_of_thread(tid):
+    try:
+        with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+            stat = f.read().decode("utf-8", "replace")
+        return stat[stat.rindex(")") + 2:].split()[0]
+    except (OSError, ValueError, IndexError):
+        return ""
+
+
+def wait_all_signal_elsewhere(reaper, timeout):
+    """Main thread: SIGCHLD blocked here, so the kernel must deliver it to another thread (one
+    started here with it unblocked). The child is killed while wait_all() sleeps."""
+    pid = reaper.spawn(["sleep", "30"])
+    ready, stop = threading.Event(), threading.Event()
+
+    def receiver():
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
+        ready.set()
+        stop.wait(10)
+
+    threading.Thread(target=receiver, daemon=True).start()
+    report = {"receiver_ready": ready.wait(2)}
+
+    def killer():
+        # until the main thread is seen asleep inside wait_all twice in a row, 10 ms apart
+        end = time.monotonic() + 2
+        seen = 0
+        while time.monotonic() < end and seen < 2:
+            seen = seen + 1 if main_asleep_in_wait_all() else 0
+            time.sleep(0.01)
+        report["main_was_asleep"] = seen >= 2
+        report["killed_at"] = time.monotonic()
+        os.kill(pid, signal.SIGKILL)
+
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+    try:
+        threading.Thread(target=killer, daemon=True).start()  # inherits the blocked mask
+        t0 = time.monotonic()
+        report["value"] = reaper.wait_all(timeout)
+        t1 = time.monotonic()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        stop.set()
+    report["seconds_after_kill"] = round(t1 - report.get("killed_at", t0), 3)
+    report["status"] = reaper.statuses().get(pid)
+    return report
+
+
+def close_and_again():
+    """Main thread: a handler and a wakeup fd of our own, then a Reaper, close(), close() again,
+    and a second Reaper; everything put back as it was at the end."""
+    rmod = sys.modules["reaper"]
+
+    def handler_before(signum, frame):
+        pass
+
+    original = signal.signal(signal.SIGCHLD, handler_before)
+    pr, pw = os.pipe()
+    os.set_blocking(pr, False)
+    os.set_blocking(pw, False)
+    original_fd = signal.set_wakeup_fd(pw)
+    report = {}
+    try:
+        fds_before = set(os.listdir("/proc/self/fd"))
+        reaper = rmod.Reaper()
+        report["installed"] = signal.getsignal(signal.SIGCHLD) is not handler_before
+        pid = reaper.spawn(["sh", "-c", "exit 6"])
+        report["first_wait"] = reaper.wait_all(3.0)
+        report["first_status"] = reaper.statuses().get(pid)
+        report["close"] = outcome(reaper.close)
+        now = signal.getsignal(signal.SIGCHLD)
+        report["handler_back"] = now is handler_before
+        report["handler_now"] = getattr(now, "__qualname__", None) or repr(now)
+        current_fd = signal.set_wakeup_fd(pw)
+        report["wakeup_back"] = current_fd == pw
+        report["wakeup_now"] = current_fd
+        report["fds_left"] = sorted(set(os.listdir("/proc/self/fd")) - fds_before, key=int)
+        report["close_again"] = outcome(reaper.close)
+        again = rmod.Reaper()
+        pid2 = again.spawn(["sh", "-c", "exit 4"])
+        report["second_wait"] = again.wait_all(3.0)
+        report["second_status"] = again.statuses().get(pid2)
+        report["second_close"] = outcome(again.close)
+    finally:
+        signal.set_wakeup_fd(original_fd)
+        signal.signal(signal.SIGCHLD, original)
+        os.close(pr)
+        os.close(pw)
+    return report
+
+
+def outcome(fn):
+    try:
+        fn()
+        return None
+    except BaseException as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
 def timed_wait_all(reaper, timeout):
     t0 = time.monotonic()
     value = reaper.wait_all(timeout)
@@ -172,12 +283,9 @@ def start_reaper(learner):
 
 
 def in_main_thread(learner, target, name, *args, timeout):
-    """Call learner code in its main thread, in the background; the value within `timeout` s, or LearnerTimeout."""
-    start_main = getattr(learner, "start_main", None)
-    if start_main is not None and target is None:
-        pending = start_main(name, *args)
-    else:
-        pending = learner._call(None if target is None else target.ref, name, args, {}, thread="main")
+    """Call learner code (a module function, or a method of the Remote `target`) in its main thread,
+    without waiting; the value within `timeout` s, or LearnerTimeout."""
+    pending = (learner if target is None else target).start_main(name, *args)
     return pending.result(timeout=timeout)
 
 
@@ -403,3 +511,59 @@ def test_wait_all_times_out(learner):
         f"wait_all(3.0) took {report['seconds']} s to notice that the last child was reaped: wake it from the "
         "handler (a self-pipe, or a short wait in a loop)"
     )
+
+
+# ================================================================ SIGCHLD in another thread, close()
+
+
+def test_wait_all_wakes_when_another_thread_gets_sigchld(learner):
+    ns, reaper = start_reaper(learner)
+    try:
+        report = in_main_thread(learner, ns, "wait_all_signal_elsewhere", reaper, 3.0, timeout=7.0)
+    except LearnerTimeout:
+        raise AssertionError(HUNG.format(t=3.0, b=7.0)) from None
+    assert report["receiver_ready"], "the test's helper thread did not start"
+    assert report["value"] is True, (
+        f"wait_all(3.0) returned {report['value']!r}: the child was killed while it waited, so it must return True"
+    )
+    assert report["seconds_after_kill"] < 1.0, (
+        f"SIGCHLD was delivered to another thread (the main thread had it blocked), and wait_all(3.0) returned "
+        f"{report['seconds_after_kill']} s after the child died. Nothing interrupted the main thread's select(), and "
+        "a Python handler runs only when the main thread does: a pipe written by your handler cannot wake it. "
+        "Register the pipe with signal.set_wakeup_fd (the C-level handler writes it in whichever thread got the "
+        "signal), or wait in short steps"
+    )
+    assert report["status"] == -signal.SIGKILL, f"the child killed by SIGKILL must have status -9, got {report['status']!r}"
+
+
+def test_close_restores_what_was_there(learner):
+    ns = learner.exec(HELPERS)
+    try:
+        report = in_main_thread(learner, ns, "close_and_again", timeout=8.0)
+    except LearnerTimeout:
+        raise AssertionError("creating a Reaper, waiting for one child, close() and a second Reaper did not finish "
+                             "within 8 s") from None
+    assert report["installed"], "Reaper() must install its own SIGCHLD handler"
+    assert report["first_wait"] is True and report["first_status"] == 6, (
+        f"a child that ran `exit 6`: wait_all(3.0) gave {report['first_wait']!r} and its status was "
+        f"{report['first_status']!r}"
+    )
+    assert report["close"] is None, f"close() raised {report['close']}"
+    assert report["handler_back"], (
+        f"close() must put back the SIGCHLD handler that was installed before the Reaper (what signal.signal "
+        f"returned); the handler now is {report['handler_now']}"
+    )
+    assert report["wakeup_back"], (
+        f"close() must put back the wakeup fd that was set before the Reaper (what signal.set_wakeup_fd "
+        f"returned); the wakeup fd now is {report['wakeup_now']}"
+    )
+    assert not report["fds_left"], (
+        f"close() left {len(report['fds_left'])} descriptor(s) open that the Reaper opened (fds "
+        f"{', '.join(report['fds_left'])}): close its pipe"
+    )
+    assert report["close_again"] is None, f"a second close() must do nothing; it raised {report['close_again']}"
+    assert report["second_wait"] is True and report["second_status"] == 4, (
+        f"a new Reaper after close() must work: a child that ran `exit 4` gave wait_all(3.0) "
+        f"{report['second_wait']!r} and status {report['second_status']!r}"
+    )
+    assert report["second_close"] is None, f"close() of the second Reaper raised {report['second_close']}"

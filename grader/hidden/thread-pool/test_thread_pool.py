@@ -219,6 +219,23 @@ def exceptions(workers):
     return report
 
 
+def base_exception():
+    pool, mine, _n = make_pool(1, 4)
+
+    def leave():
+        raise SystemExit(3)
+
+    bad = pool.submit(leave)
+    report = {"result": call(lambda: bad.result(2))}
+    report["exception"] = call(lambda: type(bad.exception(0.5)).__name__)
+    after = pool.submit(lambda: 42)
+    report["after"] = call(lambda: after.result(2))
+    report["workers_alive"] = alive(mine)
+    report["pool_threads"] = len(mine)
+    report["shutdown"] = shutdown_bounded(pool, 3)
+    return report
+
+
 def result_timeout():
     pool, _mine, _n = make_pool(1, 4)
     gate = Gate()
@@ -284,6 +301,47 @@ def cancel_pending():
     for t in mine:
         t.join(2)
     report["threads_alive"] = alive(mine)
+    return report
+
+
+def shutdown_again():
+    pool, mine, _n = make_pool(1, 5)
+    gate = Gate()
+    first = pool.submit(gate.task, "first")
+    wait_until(lambda: gate.running == 1, 2)
+    queued = [pool.submit(gate.task, f"queued{i}") for i in range(3)]
+    report = {"first_shutdown": shutdown_bounded(pool, 2, wait=False)}
+    # a later call with cancel_pending=True, while the first task still runs and 3 wait in the queue
+    report["second_shutdown"] = shutdown_bounded(pool, 2, wait=False, cancel_pending=True)
+    report["cancelled"] = [f.cancelled() for f in queued]
+    # a later call with wait=True, while the first task still runs
+    stopper = Runner(lambda: pool.shutdown(wait=True))
+    report["third_returned_while_task_runs"] = wait_until(stopper.done.is_set, 0.3)
+    gate.open.set()
+    stopper.done.wait(3)
+    report["third_returned"] = stopper.done.is_set()
+    report["third_error"] = stopper.error
+    report["threads_alive_when_returned"] = alive(mine)
+    report["pool_threads"] = len(mine)
+    report["first_result"] = call(lambda: first.result(2))
+    report["started"] = list(gate.started)
+    return report
+
+
+def shutdown_from_task():
+    pool, mine, _n = make_pool(2, 4)
+
+    def stop():
+        pool.shutdown(wait=True)
+        return "stopped"
+
+    future = pool.submit(stop)
+    report = {"result": call(lambda: future.result(3))}
+    for t in mine:
+        t.join(2)
+    report["threads_alive"] = alive(mine)
+    report["pool_threads"] = len(mine)
+    report["submit_after"] = call(lambda: pool.submit(lambda: 1) and "a Future")
     return report
 
 
@@ -501,6 +559,28 @@ def test_task_exception_reaches_the_caller(learner):
     check_shutdown(report)
 
 
+def test_task_base_exception_reaches_the_caller(learner):
+    report = helpers(learner).call("base_exception")
+    result = report["result"]
+    assert result.get("raised") == "SystemExit", (
+        f"a task that raised SystemExit(3) (a BaseException, not an Exception): future.result() must raise that "
+        f"SystemExit; it {said(result)}"
+        + (". The worker must catch BaseException, or the exception ends the worker thread and the future never "
+           "completes" if result.get("raised") == "TimeoutError" else "")
+    )
+    assert report["exception"] == {"value": "SystemExit"}, (
+        f"future.exception() of that task must return the SystemExit; it {said(report['exception'])}"
+    )
+    assert report["after"] == {"value": 42}, (
+        f"after a task raised SystemExit, the only worker of Pool(1, 4) must still run the next task (returning "
+        f"42); its result() {said(report['after'])}"
+    )
+    assert report["workers_alive"] == report["pool_threads"], (
+        f"{report['pool_threads'] - report['workers_alive']} worker thread(s) died because a task raised SystemExit"
+    )
+    check_shutdown(report)
+
+
 def test_result_timeout_while_task_runs(learner):
     report = helpers(learner).call("result_timeout")
     early = report["early"]
@@ -563,7 +643,8 @@ def test_shutdown_wakes_idle_workers(learner):
     )
     returned, error, _s = report["second_shutdown"]
     assert returned and error is None, (
-        "calling shutdown() a second time must do nothing" + (f", it raised {error}" if error else ", it blocked")
+        "a second shutdown(wait=True) once the workers have exited must return at once"
+        + (f"; it raised {error}" if error else "; it blocked for 2 s")
     )
 
 
@@ -588,6 +669,52 @@ def test_cancel_pending_cancels_queued_tasks(learner):
         f"cancelled tasks must never run; these started: {report['started']}"
     )
     assert report["threads_alive"] == 0, f"{report['threads_alive']} worker(s) still alive 2 s after the running task ended"
+
+
+def test_shutdown_called_again_applies_its_own_arguments(learner):
+    report = helpers(learner).call("shutdown_again")
+    for key, what in (("first_shutdown", "shutdown(wait=False)"),
+                      ("second_shutdown", "a second shutdown(wait=False, cancel_pending=True)")):
+        returned, error, seconds = report[key]
+        assert returned and error is None, (
+            f"{what} must return at once" + (f"; it raised {error}" if error else f"; it was still running after {seconds} s")
+        )
+    assert report["cancelled"] == [True, True, True], (
+        f"shutdown(wait=False) then shutdown(cancel_pending=True): the second call must still cancel the 3 tasks "
+        f"left in the queue (every call applies its own arguments); cancelled() gave {report['cancelled']}"
+    )
+    assert not report["third_returned_while_task_runs"], (
+        "after shutdown(wait=False), a later shutdown(wait=True) returned while a task was still running: it must "
+        "still wait for every worker to exit"
+    )
+    assert report["third_returned"] and report["third_error"] is None, (
+        "the later shutdown(wait=True) did not return within 3 s after the running task could finish"
+        + (f"; it raised {report['third_error']}" if report["third_error"] else "")
+    )
+    assert report["threads_alive_when_returned"] == 0, (
+        f"{report['threads_alive_when_returned']} of the pool's {report['pool_threads']} worker threads were still "
+        "alive when the later shutdown(wait=True) returned: join them"
+    )
+    assert report["first_result"] == {"value": "first"} and report["started"] == ["first"], (
+        f"the running task must finish and no cancelled task may run: result() {said(report['first_result'])}, "
+        f"started {report['started']}"
+    )
+
+
+def test_shutdown_from_inside_a_task(learner):
+    report = helpers(learner).call("shutdown_from_task")
+    assert report["result"] == {"value": "stopped"}, (
+        f"a task that calls pool.shutdown(wait=True) and then returns 'stopped': its result() {said(report['result'])}. "
+        "Called from a worker, shutdown(wait=True) must join every other worker but not its own thread "
+        "(joining the current thread raises RuntimeError, and waiting for it never ends)"
+    )
+    assert report["threads_alive"] == 0, (
+        f"{report['threads_alive']} of the pool's {report['pool_threads']} worker threads were still alive 2 s after "
+        "a task shut the pool down: the calling worker must exit once its task returns"
+    )
+    assert "RuntimeError" in report["submit_after"].get("mro", []), (
+        f"submit() after a task shut the pool down must raise RuntimeError; it {said(report['submit_after'])}"
+    )
 
 
 def test_producer_blocked_on_full_queue_is_released_by_shutdown(learner):

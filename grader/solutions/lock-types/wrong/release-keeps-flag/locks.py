@@ -204,6 +204,8 @@ def read_row(conn: sqlite3.Connection, row_id: int) -> tuple[int, int]:
 
 
 def optimistic_update(conn: sqlite3.Connection, row_id: int, fn: Callable[[int], int], max_attempts: int = 100) -> int:
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
     for _ in range(max_attempts):
         value, version = read_row(conn, row_id)
         new = fn(value)

@@ -24,12 +24,13 @@ class Reaper:
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
+        self._closed = False
         self._previous = signal.signal(signal.SIGCHLD, self._on_sigchld)  # main thread only
         # The Python handler runs later than the signal, on the main thread. If the signal
         # lands just before select() starts, the handler has not run yet and select() would
         # sleep on. With a wakeup fd, Python's C-level handler writes a byte at once, from
         # whichever thread the kernel picked, and select() wakes.
-        signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
+        self._previous_wakeup = signal.set_wakeup_fd(self._wake_w, warn_on_full_buffer=False)
 
     def _on_sigchld(self, signum, frame) -> None:
         # Signals do not queue: one SIGCHLD may stand for many exits, so reap
@@ -75,3 +76,15 @@ class Reaper:
                         pass
                 except BlockingIOError:
                     pass
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        # Put back what was there, handler first; the wakeup fd before the pipe is closed,
+        # or a signal in between would make the C handler write to a closed (or reused) fd.
+        # signal.signal gave None if the old handler was not set from Python: use the default.
+        signal.signal(signal.SIGCHLD, self._previous if self._previous is not None else signal.SIG_DFL)
+        signal.set_wakeup_fd(self._previous_wakeup)
+        os.close(self._wake_r)
+        os.close(self._wake_w)
