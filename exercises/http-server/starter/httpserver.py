@@ -10,9 +10,9 @@ import socket
 import sys
 import threading
 
-MAX_LINE = 8192       # a request line not complete within this many bytes: 414
-MAX_TARGET = 2048     # a longer request target: 414
-MAX_HEAD = 16384      # request line plus header lines: more is malformed (400)
+MAX_LINE = 8192       # a request line longer than this, its CRLF or LF included: 414
+MAX_TARGET = 2048     # a longer request target (bytes as sent, before percent-decoding): 414
+MAX_HEAD = 16384      # request line, header lines and the empty line, line endings as sent: more is 400
 
 REASONS = {
     200: "OK", 301: "Moved Permanently", 304: "Not Modified", 400: "Bad Request",

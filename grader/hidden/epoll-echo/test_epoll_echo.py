@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import selectors
@@ -374,6 +375,56 @@ def test_a_reset_client_does_not_stop_the_server(learner):
     check_all(peers, stalled, 5, "A client that resets its connection (ECONNRESET on recv or send, EPOLLERR, "
               "EPOLLHUP) must be closed and forgotten, and the others served as before.")
     finish(server, 3, "serve(listener, 6) after one client reset its connection")
+    for p in peers:
+        p.close()
+    lst.close()
+
+
+def test_listener_is_handed_back_as_found(learner):
+    lst = make_listener()  # blocking, as the caller made it
+    assert not fcntl.fcntl(lst.fileno(), fcntl.F_GETFL) & O_NONBLOCK, "the test's listener should start blocking"
+    address = lst.getsockname()
+    # two clients for serve(listener, 2), then a third one for whoever accepts next: all queued before serve() runs
+    peers = [Peer(address, b"client %d of 2\n" % (i + 1), f"client {i + 1}") for i in range(2)]
+    extra = socket.create_connection(address, timeout=3)
+    extra.sendall(b"the third client, for the caller")
+    for p in peers:
+        p.on_write()  # sends everything and half-closes
+    server = learner.start("serve", lst, 2)
+    stalled = drive(peers, 5, server=server)
+    check_all(peers, stalled, 5, STALL_HINT)
+    try:
+        server.result(timeout=3)
+    except LearnerTimeout:
+        extra.setblocking(False)
+        try:
+            echoed = extra.recv(100)
+        except BlockingIOError:
+            echoed = b""
+        raise AssertionError(
+            "serve(listener, 2) did not return within 3 s after its two clients had ended"
+            + (": it accepted and served a third client that was waiting in the listener's queue. Accept at most "
+               "`connections` clients, then stop watching the listener and leave the rest to the caller"
+               if echoed else "")) from None
+    flags = fcntl.fcntl(lst.fileno(), fcntl.F_GETFL)
+    assert not flags & O_NONBLOCK, (
+        "after serve() returned, the caller's listening socket was left non-blocking: O_NONBLOCK belongs to the open "
+        "file description, which the caller's descriptor shares with yours; put the listener back as you found it "
+        "(save listener.gettimeout() at the start, restore it with listener.settimeout() before returning)")
+    lst.settimeout(1)
+    try:
+        conn, _ = lst.accept()
+    except socket.timeout:
+        raise AssertionError(
+            "a third client was waiting in the listener's queue beyond serve(listener, 2)'s two, and after serve() "
+            "returned it was gone: serve() accepted it. Accept at most `connections` clients") from None
+    conn.settimeout(3)
+    got = conn.recv(100)
+    assert got == b"the third client, for the caller", (
+        f"the third client's connection, accepted by the caller after serve() returned, should still hold its "
+        f"request; it held {got!r}: serve() must not touch the connections it does not accept")
+    conn.close()
+    extra.close()
     for p in peers:
         p.close()
     lst.close()

@@ -630,3 +630,63 @@ def test_deadline_for_several_stuck_clients(learner):
     assert statuses == [1, 1, 1], (
         f"three children whose connections were shut down at the deadline must each exit with 1, got {statuses!r}")
     lst.close()
+
+
+def test_deadline_client_sees_eof_while_a_later_client_is_connected(learner):
+    lst = listener_socket()
+    seconds = 4.0  # far beyond the test's patience for the first client's end of stream
+    server = start_in_main_thread(learner, "serve_with_deadline", lst, 2, seconds)
+    first = connect(lst.getsockname())
+    first.sendall(b"first client, answered while the second one is connected")
+    entry = wait_until(lambda: (e := server_side(first)) is not None and e["rx"] == 0
+                       and children_of(learner, learner.pid) and e, 3)
+    assert entry, "no child read the first client's request"
+    first_inode = entry["inode"]
+    # the second client connects once the parent holds its copy of the first connection, and says nothing
+    second = connect(lst.getsockname())
+
+    def second_child():
+        ino = (server_side(second) or {}).get("inode")
+        for p in children_of(learner, learner.pid):
+            if ino and ino in held_sockets(learner, p.pid):
+                return p
+        return None
+
+    child = wait_until(second_child, 3)
+    assert child, "no child appeared (holding the connection) for the second client"
+    first.shutdown(socket.SHUT_WR)
+    reply = b""
+    expected = b"FIRST CLIENT, ANSWERED WHILE THE SECOND ONE IS CONNECTED"
+    while len(reply) < len(expected):
+        try:
+            chunk = recv_watching(first, WAIT)
+        except socket.timeout:
+            raise AssertionError(f"the first client got {len(reply)} bytes of its reply, then nothing for "
+                                 f"{WAIT:g} s") from None
+        if not chunk:
+            break
+        reply += chunk
+    assert reply == expected, f"the first client expected the reply {expected!r}, got {reply[:80]!r}"
+    try:
+        end = recv_watching(first, 1.0, 100)
+    except socket.timeout:
+        inherited = first_inode in held_sockets(learner, child.pid)
+        raise AssertionError(
+            "the first client got its whole reply, but no end of stream came within 1 s while a second client was "
+            "still connected"
+            + (": the second client's child still holds the first connection. fork() copied every descriptor of "
+               "the parent, its copy of the first connection too; each child must close the copies of the other "
+               "connections it inherited, or an earlier client sees its end only when a later child exits"
+               if inherited else " (reap the child and close the parent's copy at once)")) from None
+    except ConnectionResetError:
+        raise AssertionError("the first client's connection was reset (RST) after its reply instead of ending "
+                             "with a FIN") from None
+    assert end == b"", f"after its reply the first client expected the end of stream, got {end[:80]!r}"
+    second.shutdown(socket.SHUT_WR)
+    reply = read_to_eof(second, "the second client, which sent an empty request")
+    assert reply == b"", f"the second client sent nothing and expected an empty reply, got {reply[:80]!r}"
+    statuses = result_of(server, WAIT, "serve_with_deadline(listener, 2, 4.0)")
+    assert statuses == [0, 0], f"both children sent their reply before the deadline: expected [0, 0], got {statuses!r}"
+    first.close()
+    second.close()
+    lst.close()

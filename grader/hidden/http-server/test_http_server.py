@@ -273,6 +273,12 @@ def test_directory_redirect_and_index(learner, site):
     c.send(get("/empty"))
     r = c.response(what="the response to GET /empty")
     assert r.status == 301 and r.header("Location") == "/empty/", f"GET /empty: expected 301 to /empty/, got {r!r}"
+    for target, location in [("/sub?x=1&y=%20", "/sub/?x=1&y=%20"), ("/sub?", "/sub/?")]:
+        c.send(get(target))
+        r = c.response(what=f"the response to GET {target}")
+        assert r.status == 301 and r.header("Location") == location, (
+            f"GET {target}: expected 301 with Location: {location} (the target as sent, with / added to the end "
+            f"of its path), got {r!r}")
     c.finish()
 
 
@@ -283,7 +289,7 @@ def test_etag_and_if_none_match(learner, site):
     etag = r.header("ETag")
     assert r.status == 200 and etag, f"GET /hello.txt: expected 200 with an ETag, got {r!r}"
     opaque = etag[2:] if etag.startswith("W/") else etag
-    matching = [etag, f'"nope", {etag}', "*", f"W/{opaque}"]
+    matching = [etag, f'"nope", {etag}', "*", f"W/{opaque}", f'"nope"\r\nIf-None-Match: {etag}']
     for value in matching:
         c.send(get("/hello.txt", headers=f"If-None-Match: {value}\r\n"))
         r = c.response(what=f"the response to GET /hello.txt with If-None-Match: {value}")
@@ -315,7 +321,11 @@ MALFORMED = [
     (b"GET hello.txt HTTP/1.1\r\nHost: test\r\n\r\n", "a target that does not start with /"),
     (b"GET /hel%zzlo.txt HTTP/1.1\r\nHost: test\r\n\r\n", "a bad percent escape"),
     (b"GET /hello.txt%00.html HTTP/1.1\r\nHost: test\r\n\r\n", "an encoded NUL byte"),
+    (b"GET /hello.txt HTTP/1.1\r\nHost: test\r\n: x\r\n\r\n", "a header line with an empty name"),
     (b"GET /hello.txt HTTP/1.1\r\nHost: test\r\nContent-Length: abc\r\n\r\n", "a Content-Length that is not a number"),
+    (b"GET /hello.txt HTTP/1.1\r\nHost: test\r\nContent-Length: +0\r\n\r\n", "a Content-Length with a sign"),
+    (b"GET /hello.txt HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n",
+     "Content-Length given twice"),
 ]
 
 
@@ -325,6 +335,8 @@ def test_malformed_requests_get_400_and_close(learner, site):
         c.send(raw)
         r = c.response(what=f"the response to a request with {what}")
         assert r.status == 400, f"a request with {what} ({raw[:60]!r}): expected 400, got {r!r}"
+        assert "close" in r.conn_tokens(), (
+            f"the 400 for a request with {what} ends the connection, so it must say Connection: close, got {r!r}")
         c.expect_eof(f"after the 400 for a request with {what} the connection must close")
         c.finish()
 
@@ -379,10 +391,10 @@ def test_paths_escaping_the_root_are_403(learner, site):
 
 def test_404_keeps_the_connection(learner, site):
     c = connect(learner, site)
-    for path in ["/nope.txt", "/hello.txt/more", "/sub/nope/", "/nope/"]:
+    for path in ["/nope.txt", "/hello.txt/more", "/sub/nope/", "/nope/", "/" + "n" * 300 + ".txt"]:
         c.send(get(path))
         r = c.response(what=f"the response to GET {path}")
-        assert r.status == 404, f"GET {path}: expected 404, got {r!r}"
+        assert r.status == 404, f"GET {path[:40]}: expected 404, got {r!r}"
         assert r.conn_tokens() != {"close"}, f"a 404 does not end an HTTP/1.1 connection, but it said {r!r}"
     c.send(get("/hello.txt"))
     r = c.response(what="the response after the 404s")
@@ -474,6 +486,14 @@ def test_http11_stays_open_until_connection_close(learner, site):
     assert "close" in r.conn_tokens(), f"the response that ends the connection must say Connection: close, got {r!r}"
     c.expect_eof("the request said Connection: close, so the connection must end after its response")
     c.finish()
+    c = connect(learner, site)
+    c.send(get("/hello.txt", headers="Connection: keep-alive\r\nConnection: close\r\n"))
+    r = c.response(what="the response to a request with two Connection headers, the second one 'close'")
+    assert r.status == 200 and "close" in r.conn_tokens(), (
+        f"the values of repeated Connection headers are joined ('keep-alive, close'): expected 200 with "
+        f"Connection: close, got {r!r}")
+    c.expect_eof("the request's second Connection header said close, so the connection must end after its response")
+    c.finish()
 
 
 def test_pipelined_requests_are_answered_in_order(learner, site):
@@ -514,3 +534,140 @@ def test_client_closing_ends_serve_connection(learner, site):
     c.sock.shutdown(socket.SHUT_WR)
     c.expect_eof("the client ended the connection in the middle of a request: expected no response and a FIN")
     c.finish()
+
+
+def test_transfer_encoding_gets_501_and_close(learner, site):
+    requests = [
+        (b"POST /hello.txt HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+         "a chunked POST (Transfer-Encoding is checked before the method)"),
+        (b"GET /hello.txt HTTP/1.1\r\nHost: test\r\ntransfer-encoding: gzip\r\n\r\n", "a GET with Transfer-Encoding"),
+    ]
+    for raw, what in requests:
+        c = connect(learner, site)
+        c.send(raw)
+        r = c.response(what=f"the response to {what}")
+        assert r.status == 501, f"{what}: expected 501, got {r!r}"
+        assert "close" in r.conn_tokens(), f"{what}: a 501 ends the connection, so it must say Connection: close, got {r!r}"
+        c.expect_eof(f"after the 501 for {what} the connection must close (the body's framing is unknown)")
+        c.finish()
+
+
+def test_request_line_and_head_limits_count_bytes_as_sent(learner, site):
+    def request_line(size: int, ending: bytes = b"\r\n") -> bytes:
+        """A request line of `size` bytes, its line ending included; a long method (not GET or HEAD) fills it."""
+        rest = b" /hello.txt HTTP/1.1" + ending
+        return b"X" * (size - len(rest)) + rest
+
+    c = connect(learner, site)
+    c.send(b"\r\n\n\r\n" + request_line(8192) + b"Host: test\r\n\r\n")
+    r = c.response(what="the response to a request line of 8192 bytes (CRLF included) after three empty lines")
+    assert r.status == 405, (
+        "a request line of 8192 bytes with its CRLF is within the limit, and the empty lines before it do not "
+        f"count; its method is a long token, neither GET nor HEAD: expected 405, got {r!r}")
+    c.send(request_line(8192, b"\n") + b"Host: test\n\n")
+    r = c.response(what="the response to a request line of 8192 bytes (LF included)")
+    assert r.status == 405, (
+        f"a request line of 8192 bytes ending in a bare LF (1 byte) is within the limit: expected 405, got {r!r}")
+    c.send(request_line(8193) + b"Host: test\r\n\r\n")
+    r = c.response(what="the response to a request line of 8193 bytes (CRLF included)")
+    assert r.status == 414, (
+        f"a request line of 8193 bytes with its CRLF is over the 8192-byte limit: expected 414, got {r!r}")
+    c.expect_eof("after a 414 the connection must close")
+    c.finish()
+
+    def head(size: int, ending: bytes) -> bytes:
+        """A GET /hello.txt whose head is `size` bytes: request line, headers and the empty line, endings as sent."""
+        start = b"GET /hello.txt HTTP/1.1" + ending + b"Host: test" + ending + b"X-Pad: "
+        return start + b"p" * (size - len(start) - 2 * len(ending)) + ending + ending
+
+    c = connect(learner, site)
+    for ending, name in [(b"\r\n", "CRLF"), (b"\n", "LF")]:
+        c.send(head(16384, ending))
+        r = c.response(what=f"the response to a request whose head is 16384 bytes ({name} line endings)")
+        assert r.status == 200 and r.body == HELLO, (
+            f"a head of exactly 16384 bytes, counting every line ending as sent ({name}) and the empty line that "
+            f"ends it, is within the limit: expected 200 with hello.txt, got {r!r}")
+    c.send(head(16385, b"\r\n"))
+    r = c.response(what="the response to a request whose head is 16385 bytes")
+    assert r.status == 400, (
+        "a head of 16385 bytes (request line, headers and the final empty line, CRLFs included) is over the "
+        f"16384-byte limit: expected 400, got {r!r}")
+    c.expect_eof("after the 400 for a head over 16384 bytes the connection must close")
+    c.finish()
+    c = connect(learner, site)
+    c.send(b"GET /hello.txt HTTP/1.1\r\nHost: test\r\nX-Endless: " + b"y" * 100_000)  # a header line with no end
+    r = c.response(what="the response to a 100 000-byte header line with no end")
+    assert r.status == 400, (
+        f"a head past 16384 bytes: expected 400 as soon as the limit is passed (without waiting for the end of "
+        f"the line), got {r!r}")
+    c.finish()
+
+
+# Runs in the learner's process: makes files that are neither regular files nor directories.
+SPECIAL_FILES = """
+import os, socket
+def make(root):
+    os.mkfifo(os.path.join(root, 'pipe.txt'))
+    os.symlink('pipe.txt', os.path.join(root, 'to-pipe.html'))
+    os.mkdir(os.path.join(root, 'fifodir'))
+    os.mkfifo(os.path.join(root, 'fifodir', 'index.html'))
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(os.path.join(root, 'sock.html'))
+    s.close()
+"""
+
+
+def test_fifo_and_socket_files_get_404_without_being_opened(learner, site):
+    learner.exec(SPECIAL_FILES).call("make", site)
+    c = connect(learner, site)
+    for method, path, kind in [("GET", "/pipe.txt", "a FIFO"), ("HEAD", "/pipe.txt", "a FIFO"),
+                               ("GET", "/to-pipe.html", "a symlink to a FIFO"),
+                               ("GET", "/fifodir/", "a directory whose index.html is a FIFO"),
+                               ("GET", "/sock.html", "a Unix socket file")]:
+        c.send(get(path, method=method))
+        try:
+            r = c.response(method, what=f"the response to {method} {path} ({kind})")
+        except AssertionError as exc:
+            raise AssertionError(
+                f"{exc}. {path} is {kind}: it is neither a regular file nor a directory, so the answer is 404 without "
+                "opening it (open() on a FIFO blocks until a writer comes, and no writer will); look at its type "
+                "with os.stat first") from None
+        assert r.status == 404, f"{method} {path} ({kind}, neither a regular file nor a directory): expected 404, got {r!r}"
+    c.send(get("/hello.txt"))
+    r = c.response(what="the response to GET /hello.txt after those 404s")
+    assert r.status == 200 and r.body == HELLO, f"after the 404s the connection goes on: expected 200, got {r!r}"
+    c.finish()
+
+
+LOCK = """
+import os
+def chmod(path, mode):
+    os.chmod(path, mode)
+"""
+
+
+def test_unreadable_paths_get_403(learner, site):
+    private = b"PRIVATE-41c7: the server may not read this\n"
+    learner.write_file("www/private.txt", private, mode=0o000)
+    learner.write_file("www/closed/index.html", private, mode=0o000)
+    learner.write_file("www/locked/inside.txt", private)
+    helper = learner.exec(LOCK)
+    locked = os.path.join(site, "locked")
+    helper.call("chmod", locked, 0o000)  # no search permission: nothing inside can be looked up
+    try:
+        c = connect(learner, site)
+        for method, path, why in [("GET", "/private.txt", "a file the server may not read"),
+                                  ("HEAD", "/private.txt", "a file the server may not read"),
+                                  ("GET", "/closed/", "a directory whose index.html the server may not read"),
+                                  ("GET", "/locked/inside.txt", "a file in a folder the server may not search")]:
+            c.send(get(path, method=method))
+            r = c.response(method, what=f"the response to {method} {path}")
+            assert private not in r.body, f"{method} {path} served a file the server may not read"
+            assert r.status == 403, (
+                f"{method} {path} is {why} (permission denied, EACCES): expected 403, got {r!r}")
+        c.send(get("/hello.txt"))
+        r = c.response(what="the response to GET /hello.txt after those 403s")
+        assert r.status == 200 and r.body == HELLO, f"a 403 keeps an HTTP/1.1 connection: expected 200, got {r!r}"
+        c.finish()
+    finally:
+        helper.call("chmod", locked, 0o755)  # so that the scratch folder can be emptied

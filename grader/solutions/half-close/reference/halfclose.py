@@ -153,6 +153,13 @@ def serve_with_deadline(listener: socket.socket, count: int, seconds: float) -> 
                         status = 1
                         try:
                             listener.close()
+                            # fork copied every descriptor, the parent's copies of the earlier
+                            # connections too: keep one and an earlier client sees its end of
+                            # stream only when this child exits
+                            for pidfd, (_pid, other, _deadline, _index) in live.items():
+                                other.close()
+                                os.close(pidfd)
+                            sel.close()
                             status = handle(conn)
                             conn.close()
                         finally:

@@ -11,9 +11,9 @@ import sys
 import threading
 import time
 
-MAX_LINE = 8192          # a request line that is not complete within this many bytes: 414
-MAX_TARGET = 2048        # a longer request target: 414
-MAX_HEAD = 16384         # request line plus header lines: more is malformed (400)
+MAX_LINE = 8192          # a request line, its CRLF or LF included, longer than this: 414
+MAX_TARGET = 2048        # a longer request target (bytes as sent): 414
+MAX_HEAD = 16384         # the head (request line to the empty line, line endings as sent): more is 400
 LINGER_SECONDS = 2.0     # how long to drain a connection after the last response
 
 REASONS = {
@@ -60,8 +60,9 @@ class _Conn:
         self.buf += data
         return True
 
-    def readline(self, limit: int, too_long: int) -> bytes | None:
-        """One line without its CRLF (or LF); None at EOF before any byte; _Reply(too_long) past limit."""
+    def readline(self, limit: int, too_long: int) -> tuple[bytes, int] | None:
+        """One line without its CRLF (or LF), and its length as sent (line ending included);
+        None at EOF before any byte; _Reply(too_long) as soon as the line is longer than `limit`."""
         while True:
             nl = self.buf.find(b"\n")
             if nl >= 0:
@@ -69,7 +70,7 @@ class _Conn:
                     raise _Reply(too_long)
                 line = bytes(self.buf[:nl])
                 del self.buf[: nl + 1]
-                return line[:-1] if line.endswith(b"\r") else line
+                return (line[:-1] if line.endswith(b"\r") else line), nl + 1
             if len(self.buf) > limit:
                 raise _Reply(too_long)
             if not self._fill():
@@ -153,11 +154,11 @@ def _handle_one(conn: _Conn, root: str) -> bool:
     """Read and answer one request. True: keep the connection open."""
     conn.method = b""
     line = b""
-    while line == b"":  # empty lines before a request line are ignored
+    while line == b"":  # empty lines before a request line are ignored (and not counted)
         got = conn.readline(MAX_LINE, 414)
         if got is None:
             raise _Close()
-        line = got
+        line, head_size = got
     parts = line.split(b" ")
     if len(parts) != 3 or not TOKEN.match(parts[0]) or not parts[1]:
         raise _Reply(400)
@@ -174,14 +175,12 @@ def _handle_one(conn: _Conn, root: str) -> bool:
     http11 = minor >= 1
 
     headers: dict[str, list[str]] = {}
-    head_size = len(line)
-    while True:
-        hl = conn.readline(MAX_HEAD, 400)
-        if hl is None:
+    while True:  # head_size: the bytes of the head so far, line endings as sent
+        got = conn.readline(MAX_HEAD - head_size, 400)
+        if got is None:
             raise _Close()
-        head_size += len(hl) + 2
-        if head_size > MAX_HEAD:
-            raise _Reply(400)
+        hl, size = got
+        head_size += size
         if hl == b"":
             break
         if hl[:1] in (b" ", b"\t"):
@@ -219,7 +218,7 @@ def _handle_one(conn: _Conn, root: str) -> bool:
 
     if not target.startswith(b"/"):
         raise _Reply(400)
-    raw_path, _, query = target.partition(b"?")
+    raw_path, sep, query = target.partition(b"?")
     try:
         full = _resolve(root, raw_path)
     except _Reply as r:
@@ -239,7 +238,7 @@ def _handle_one(conn: _Conn, root: str) -> bool:
 
     if stat.S_ISDIR(st.st_mode):
         if not raw_path.endswith(b"/"):
-            location = raw_path.decode("latin-1") + "/" + ("?" + query.decode("latin-1") if query else "")
+            location = (raw_path + b"/" + sep + query).decode("latin-1")  # the target as sent, "/" after its path
             body = f"301 Moved Permanently: {location}\n".encode("latin-1")
             _send(conn.sock, 301, {"Location": location, "Content-Type": "text/plain; charset=utf-8",
                                    "Content-Length": str(len(body)), **conn_header}, body, not head_only)
@@ -247,10 +246,14 @@ def _handle_one(conn: _Conn, root: str) -> bool:
         full = os.path.join(full, "index.html")
         try:
             st = os.stat(full)
+        except PermissionError:
+            _send_error(conn.sock, 403, conn_header, head_only)
+            return keep
         except OSError:
             _send_error(conn.sock, 404, conn_header, head_only)
             return keep
     if not stat.S_ISREG(st.st_mode):
+        # a FIFO, a socket, a device: never open it (open() on a FIFO blocks until a writer comes)
         _send_error(conn.sock, 404, conn_header, head_only)
         return keep
 

@@ -24,6 +24,9 @@ class _Conn:
 def serve(listener: socket.socket, connections: int) -> int:
     """Echo every byte back on the connection it came from; return the bytes echoed once
     `connections` connections have been accepted and have all ended."""
+    # The listener is the caller's, and O_NONBLOCK belongs to the open file description
+    # that the caller's descriptor shares: put its mode back before returning.
+    caller_timeout = listener.gettimeout()
     listener.setblocking(False)
     ep = select.epoll()
     conns: dict[int, _Conn] = {}
@@ -103,6 +106,7 @@ def serve(listener: socket.socket, connections: int) -> int:
     finally:
         for c in list(conns.values()):
             close(c)
+        listener.settimeout(caller_timeout)
         ep.close()
     return echoed
 

@@ -24,6 +24,9 @@ class _Conn:
 def serve(listener: socket.socket, connections: int) -> int:
     """Echo every byte back on the connection it came from; return the bytes echoed once
     `connections` connections have been accepted and have all ended."""
+    # The listener is the caller's, and O_NONBLOCK belongs to the open file description
+    # that the caller's descriptor shares: put its mode back before returning.
+    caller_timeout = listener.gettimeout()
     listener.setblocking(False)
     ep = select.epoll()
     conns: dict[int, _Conn] = {}
@@ -103,6 +106,7 @@ def serve(listener: socket.socket, connections: int) -> int:
 
 if __name__ == "__main__":
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 7007
+        listener.settimeout(caller_timeout)
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     with socket.create_server(("127.0.0.1", port), backlog=1024) as srv:
         print(f"echoing on 127.0.0.1:{port} for {n} connections", flush=True)

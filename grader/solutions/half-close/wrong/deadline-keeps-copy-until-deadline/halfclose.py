@@ -153,6 +153,13 @@ def serve_with_deadline(listener: socket.socket, count: int, seconds: float) -> 
                     pid = os.fork()
                     if pid == 0:
                         status = 1
+                            # fork copied every descriptor, the parent's copies of the earlier
+                            # connections too: keep one and an earlier client sees its end of
+                            # stream only when this child exits
+                            for pidfd, (_pid, other, _deadline, _index) in live.items():
+                                other.close()
+                                os.close(pidfd)
+                            sel.close()
                         try:
                             listener.close()
                             status = handle(conn)

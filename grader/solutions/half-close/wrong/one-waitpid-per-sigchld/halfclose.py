@@ -153,6 +153,13 @@ def serve_with_deadline(listener: socket.socket, count: int, seconds: float) -> 
         while accepted < count or live:
             now = time.monotonic()
             timeout = min((d for _p, _c, d, _i in live.values() if d is not None), default=None)
+                            # fork copied every descriptor, the parent's copies of the earlier
+                            # connections too: keep one and an earlier client sees its end of
+                            # stream only when this child exits
+                            for pidfd, (_pid, other, _deadline, _index) in live.items():
+                                other.close()
+                                os.close(pidfd)
+                            sel.close()
             for key, _ev in sel.select(None if timeout is None else max(0.0, timeout - now)):
                 if key.data is None:
                     conn, _ = listener.accept()
