@@ -1,0 +1,122 @@
+"""Hidden tests of run-command: run() and pipeline() with fork, exec, pipe, dup2 and waitpid.
+
+Canary (the red-team tests check this text never reaches the learner): PREP-CANARY-7f3a9c1e-run-command
+"""
+
+import signal
+
+import pytest
+
+# Helper code run inside the learner's process before a call: it removes the
+# shortcuts the statement forbids. The learner can read it; it holds no expected value.
+FORBID_SHORTCUTS = """
+import os, subprocess
+def _forbidden(*args, **kwargs):
+    raise RuntimeError("this exercise must not use subprocess, os.system, os.popen or os.posix_spawn")
+subprocess.Popen = subprocess.run = subprocess.call = subprocess.check_output = _forbidden
+os.system = os.popen = os.posix_spawn = os.posix_spawnp = _forbidden
+"""
+
+PY_OPEN_FDS = "import os\nfor fd in range(3, 256):\n    try:\n        os.fstat(fd)\n        print(fd)\n    except OSError:\n        pass\n"
+
+
+def test_captures_stdout(learner):
+    result = learner.call("run", ["echo", "hello", "world"])
+    assert result.stdout == b"hello world\n", f"run(['echo', 'hello', 'world']).stdout should be b'hello world\\n', got {result.stdout!r}"
+    assert result.returncode == 0, f"echo exits with 0, got returncode {result.returncode}"
+
+
+def test_exit_code(learner):
+    result = learner.call("run", ["sh", "-c", "exit 3"])
+    assert result.returncode == 3, f"a command that exits with 3 must give returncode 3, got {result.returncode}"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
+def test_killed_by_signal_is_negative(learner, signum):
+    result = learner.call("run", ["sh", "-c", f"kill -{int(signum)} $$"])
+    assert result.returncode == -signum, (
+        f"a command killed by signal {int(signum)} ({signum.name}) must give returncode {-signum}, "
+        f"like subprocess; got {result.returncode}"
+    )
+
+
+def test_exec_failure_is_127(learner):
+    result = learner.call("run", ["/no/such/program", "arg"])
+    assert result.returncode == 127, f"when exec fails the child must exit with 127, got {result.returncode}"
+    assert result.stdout == b"", f"a command that could not start prints nothing on stdout, got {result.stdout!r}"
+    again = learner.call("run", ["echo", "still here"])
+    assert again.stdout == b"still here\n", "after a failed exec, run() must still work in the same process"
+
+
+def test_feeds_stdin(learner):
+    result = learner.call("run", ["tr", "a-z", "A-Z"], b"shout\n")
+    assert result.stdout == b"SHOUT\n", f"stdin must reach the command: tr a-z A-Z on b'shout\\n' gave {result.stdout!r}"
+
+
+def test_large_input_and_output_do_not_deadlock(learner):
+    data = bytes(range(256)) * 4096  # 1 MiB, far more than a pipe holds
+    result = learner.call("run", ["cat"], data)
+    assert len(result.stdout) == len(data), (
+        f"cat must echo all {len(data)} bytes, got {len(result.stdout)}: "
+        "write stdin and read stdout at the same time, or a full pipe blocks both sides"
+    )
+    assert result.stdout == data, "cat returned different bytes than it was given"
+
+
+def test_does_not_use_subprocess(learner):
+    learner.exec(FORBID_SHORTCUTS)
+    result = learner.call("run", ["echo", "by hand"])
+    assert result.stdout == b"by hand\n", f"run() must work with fork and exec alone, got {result.stdout!r}"
+
+
+def test_no_zombie_and_no_descriptor_left(learner):
+    before = learner.fds(learner.pid)
+    for argv in (["true"], ["false"], ["sh", "-c", "exit 7"], ["/no/such/program"]):
+        learner.call("run", argv)
+    learner.call("pipeline", [["echo", "x"], ["cat"], ["cat"]])
+    zombies = learner.zombies()
+    assert not zombies, f"every child must be reaped with waitpid: {len(zombies)} zombie(s) left"
+    after = learner.fds(learner.pid)
+    leaked = sorted(set(after) - set(before))
+    assert not leaked, f"run() and pipeline() must close every descriptor they open: {len(leaked)} left open"
+
+
+def test_child_gets_only_stdin_stdout_stderr(learner):
+    result = learner.call("run", ["python3", "-c", PY_OPEN_FDS])
+    extra = result.stdout.split()
+    assert extra == [], f"the command must start with only descriptors 0, 1 and 2 open; it also had {len(extra)} more"
+
+
+def test_pipeline_output_and_statuses(learner):
+    result = learner.call("pipeline", [["printf", "b\\na\\nc\\n"], ["sort"], ["head", "-n", "1"]])
+    assert result.stdout == b"a\n", f"printf | sort | head -n 1 should print b'a\\n', got {result.stdout!r}"
+    assert list(result.returncodes) == [0, 0, 0], f"every stage exits with 0, got {list(result.returncodes)}"
+
+
+def test_pipeline_status_of_every_stage_in_order(learner):
+    result = learner.call("pipeline", [["sh", "-c", "sleep 0.3; exit 2"], ["sh", "-c", "exit 5"]])
+    assert list(result.returncodes) == [2, 5], (
+        f"returncodes must follow the order of the stages, not the order they exit in: expected [2, 5], "
+        f"got {list(result.returncodes)}"
+    )
+
+
+def test_pipeline_early_exit_ends_writer_with_sigpipe(learner):
+    pending = learner.start("pipeline", [["yes"], ["head", "-n", "1"]])
+    result = pending.result(timeout=5)
+    assert result.stdout == b"y\n", f"yes | head -n 1 prints b'y\\n', got {result.stdout!r}"
+    assert list(result.returncodes) == [-signal.SIGPIPE, 0], (
+        f"when head exits, yes must die of SIGPIPE ({-signal.SIGPIPE}): got {list(result.returncodes)}. "
+        "Is SIGPIPE restored to its default in the child?"
+    )
+
+
+def test_pipeline_stage_that_cannot_start(learner):
+    result = learner.call("pipeline", [["/no/such/program"], ["cat"]], b"ignored")
+    assert list(result.returncodes) == [127, 0], f"a stage whose exec fails exits 127, cat then sees EOF: got {list(result.returncodes)}"
+    assert result.stdout == b"", f"nothing reaches cat, got {result.stdout!r}"
+
+
+def test_pipeline_feeds_the_first_stage(learner):
+    result = learner.call("pipeline", [["cat"], ["wc", "-c"]], b"12345")
+    assert result.stdout.strip() == b"5", f"stdin goes to the first stage: cat | wc -c on 5 bytes printed {result.stdout!r}"

@@ -1,0 +1,931 @@
+"""Learner side: the driver, one per submission.
+
+It connects to the judge, and for each test forks a worker that imports the
+submission, starts programs, relays calls, watches output and memory, and at
+the end of the test kills every process the submission started. It is a single
+thread around a selector and never blocks on the submission's processes.
+
+Under Docker it runs as the learner's uid in the learner's container and kills
+with kill(-1, SIGKILL) (every process of its uid in the sandbox's pid namespace
+but itself). Under --sandbox local it is a child subreaper and kills its
+descendants. It makes itself non-dumpable, so processes of the same uid cannot
+ptrace it or read its descriptors.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import ctypes
+import json
+import os
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from . import protocol
+
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+READ_CHUNK = 65536
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def prctl(option: int, value: int) -> None:
+    _libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0)
+
+
+def read_oom_kills() -> int:
+    """The memory cgroup's OOM-kill counter (0 when there is none to read)."""
+    for path, key in (
+        ("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill"),
+        ("/sys/fs/cgroup/memory.events", "oom_kill"),
+    ):
+        try:
+            with open(path) as f:
+                for line in f:
+                    name, _, value = line.partition(" ")
+                    if name == key:
+                        return int(value)
+        except (OSError, ValueError):
+            continue
+    return 0
+
+
+def read_pids_max_hits() -> int:
+    """How often a fork failed on the pids cgroup's limit (0 when there is none to read)."""
+    for path in ("/sys/fs/cgroup/pids/pids.events", "/sys/fs/cgroup/pids.events"):
+        try:
+            with open(path) as f:
+                for line in f:
+                    name, _, value = line.partition(" ")
+                    if name == "max":
+                        return int(value)
+        except (OSError, ValueError):
+            continue
+    return 0
+
+
+class Channel:
+    """A non-blocking framed socket for the selector loop."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        self.sock = sock
+        self.reader = protocol.FrameReader()
+        self.out: collections.deque = collections.deque()  # [bytes, fds]
+        self.closed = False
+
+    def queue(self, message: dict, fds=()) -> None:
+        if self.closed:
+            return
+        self.out.append([protocol.encode_frame(message, len(fds)), list(fds)])
+
+    def flush(self) -> None:
+        while self.out and not self.closed:
+            data, fds = self.out[0]
+            try:
+                if fds:
+                    sent = socket.send_fds(self.sock, [data], fds)
+                    for fd in fds:
+                        _close(fd)
+                    self.out[0][1] = []
+                else:
+                    sent = self.sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                self.closed = True
+                return
+            if sent >= len(data):
+                self.out.popleft()
+            else:
+                self.out[0][0] = data[sent:]
+
+    def read(self) -> list | None:
+        """Frames available now; None at end of stream."""
+        try:
+            data, fds = protocol.recv_some(self.sock)
+        except (BlockingIOError, InterruptedError):
+            return []
+        except OSError:
+            return None
+        if not data and not fds:
+            return None
+        self.reader.feed(data, fds)
+        return list(self.reader.frames())
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+class Capture:
+    """Bytes read from a pipe, kept up to a cap; `over` once the cap was passed."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.data = bytearray()
+        self.total = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.cap - len(self.data)
+        if room > 0:
+            self.data += chunk[:room]
+
+    @property
+    def over(self) -> bool:
+        return self.total > self.cap
+
+
+class Worker:
+    def __init__(self, pid: int, channel: Channel, out_fd: int, cap: int, oom_before: int) -> None:
+        self.pid = pid
+        self.channel = channel
+        self.out_fd = out_fd
+        self.output = Capture(cap)
+        self.oom_before = oom_before
+        self.ready: dict | None = None
+        self.import_error: dict | None = None
+        self.waiting: list[int] = []  # judge ids of "worker" requests waiting for ready
+        self.inflight: set[int] = set()
+        self.died: dict | None = None
+        self.kill_reason: str | None = None
+
+
+class Program:
+    def __init__(self, popen: subprocess.Popen, cap: int, oom_before: int) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+        self.stdout = Capture(cap)
+        self.stderr = Capture(cap)
+        self.stdin_buf = bytearray()
+        self.stdin_close = False
+        self.status: int | None = None
+        self.kill_reason: str | None = None
+        self.oom_before = oom_before
+        self.args: list[str] = []
+
+
+class Driver:
+    def __init__(self, config: dict) -> None:
+        self.config = config
+        self.mode = config.get("mode", "docker")
+        self.limits = config.get("limits", {})
+        self.output_cap = int(self.limits.get("output_kb", 64)) * 1024
+        self.scratch = config["scratch_dir"]
+        self.sel = selectors.DefaultSelector()
+        self.judge: Channel | None = None
+        self.worker: Worker | None = None
+        self.programs: dict[int, Program] = {}
+        self.fd_owner: dict[int, tuple] = {}
+        self.test_no = 0
+        self.program_errors: list[str] = []  # stderr of this test's programs, shown with its record
+        self.current_workdir: str | None = None
+        self.build: dict | None = None
+        self.oom_at_test_start = read_oom_kills()
+        self.pids_at_test_start = read_pids_max_hits()
+        self.env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": self.scratch,
+            "TMPDIR": config.get("tmp_dir", "/tmp"),
+        }
+        if self.mode == "local":
+            self.env["MALLOC_ARENA_MAX"] = "2"
+
+    # ------------------------------------------------------------ setup
+
+    def start(self) -> None:
+        prctl(PR_SET_DUMPABLE, 0)
+        if self.mode == "local":
+            prctl(PR_SET_CHILD_SUBREAPER, 1)
+        os.umask(0o022)
+        for name in list(os.environ):
+            if name not in self.env:
+                del os.environ[name]
+        os.environ.update(self.env)
+        sys.dont_write_bytecode = True
+        sock = self._connect()
+        self.judge = Channel(sock)
+        hello = {
+            "op": "hello",
+            "version": protocol.PROTOCOL_VERSION,
+            "token": self.config.get("token"),
+            "pid": os.getpid(),
+            "reaper_pid": os.getpid() if self.mode == "local" else 1,
+        }
+        self.judge.queue(hello)
+        r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.sig_r = r
+        signal.set_wakeup_fd(w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGTERM, lambda *_: self._shutdown())
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        self.sel.register(r, selectors.EVENT_READ, ("sigchld",))
+        self.sel.register(self.judge.sock, selectors.EVENT_READ, ("judge",))
+
+    def _connect(self) -> socket.socket:
+        where = self.config["connect"]
+        if "fd" in where:
+            return socket.socket(fileno=int(where["fd"]))
+        address = "\0" + where["abstract"]
+        deadline = time.monotonic() + float(where.get("wait_seconds", 20))
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(address)
+                return sock
+            except OSError:
+                sock.close()
+                if time.monotonic() > deadline:
+                    raise SystemExit("prep driver: the judge never listened")
+                time.sleep(0.01)
+
+    def _compile(self) -> dict:
+        build_dir = os.path.join(self.scratch, "build")
+        os.makedirs(build_dir, exist_ok=True)
+        sources = sorted(f for f in os.listdir(self.config["submission_dir"]) if f.endswith(".c"))
+        target = os.path.join(build_dir, "prog")
+        cmd = ["gcc", "-std=gnu11", "-O1", "-g", "-Wall", "-Wextra", "-o", target, *sources, "-lpthread", "-lm"]
+        try:
+            done = subprocess.run(cmd, cwd=self.config["submission_dir"], env=self.env, stdin=subprocess.DEVNULL,
+                                  capture_output=True, timeout=float(self.limits.get("test_seconds", 10)),
+                                  preexec_fn=self._child_limits)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return {"ok": False, "output": f"gcc did not run: {exc}"}
+        output = (done.stdout + done.stderr).decode("utf-8", "replace")[-20000:]
+        return {"ok": done.returncode == 0, "output": output, "binary": target}
+
+    # ------------------------------------------------------------ the loop
+
+    def run(self) -> None:
+        self.start()
+        while True:
+            self.judge.flush()
+            if self.judge.closed:
+                break
+            self._update_write_interest()
+            for key, events in self.sel.select(timeout=1.0):
+                kind = key.data[0]
+                if kind == "judge":
+                    if events & selectors.EVENT_WRITE:
+                        self.judge.flush()
+                    if events & selectors.EVENT_READ:
+                        frames = self.judge.read()
+                        if frames is None:
+                            self._shutdown()
+                        for message, fds in frames:
+                            self._handle(message, fds)
+                elif kind == "sigchld":
+                    try:
+                        os.read(self.sig_r, 4096)
+                    except OSError:
+                        pass
+                    self._reap()
+                elif kind == "worker":
+                    self._from_worker(key.data[1], events)
+                elif kind == "worker_out":
+                    self._read_worker_output(key.data[1])
+                elif kind in ("prog_out", "prog_err"):
+                    self._read_program(key.data[1], kind)
+                elif kind == "prog_in":
+                    self._write_program(key.data[1])
+        self._shutdown()
+
+    def _update_write_interest(self) -> None:
+        self._set_interest(self.judge.sock, ("judge",), bool(self.judge.out))
+        w = self.worker
+        if w and not w.channel.closed and w.channel.sock.fileno() >= 0:
+            self._set_interest(w.channel.sock, ("worker", w), bool(w.channel.out))
+
+    def _set_interest(self, sock, data, write: bool) -> None:
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if write else 0)
+        try:
+            key = self.sel.get_key(sock)
+        except KeyError:
+            return
+        if key.events != events:
+            self.sel.modify(sock, events, key.data)
+
+    def _shutdown(self) -> None:
+        self._kill_all()
+        os._exit(0)
+
+    # ------------------------------------------------------------ judge requests
+
+    def _reply(self, rid, ok=None, err: dict | None = None) -> None:
+        if err is not None:
+            self.judge.queue({"id": rid, "err": err})
+        else:
+            self.judge.queue({"id": rid, "ok": ok})
+
+    def _handle(self, message: dict, fds: list[int]) -> None:
+        rid = message.get("id")
+        op = message.get("op")
+        try:
+            handler = getattr(self, f"_op_{op}", None) if isinstance(op, str) else None
+            if handler is None:
+                for fd in fds:
+                    _close(fd)
+                self._reply(rid, err={"kind": "driver", "message": f"unknown op {op!r}"})
+                return
+            handler(rid, message, fds)
+        except Exception as exc:  # a bad request from a hidden test, not the learner's fault
+            for fd in fds:
+                _close(fd)
+            self._reply(rid, err={"kind": "driver", "message": f"{op}: {type(exc).__name__}: {exc}"})
+
+    def _workdir(self) -> str:
+        if self.current_workdir is None:
+            self.test_no += 1
+            path = os.path.join(self.scratch, f"t{self.test_no}")
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            self.current_workdir = path
+        return self.current_workdir
+
+    def _op_worker(self, rid, message, fds) -> None:
+        if self.config.get("language") == "c":
+            self._reply(rid, err={"kind": "driver", "message": "a C exercise has no Python entry: use learner.spawn"})
+            return
+        w = self.worker
+        if w is None:
+            w = self._start_worker()
+        if w.died is not None:
+            self._reply(rid, err=w.died)
+        elif w.import_error is not None:
+            self._reply(rid, err=w.import_error)
+        elif w.ready is not None:
+            self._reply(rid, ok=w.ready)
+        else:
+            w.waiting.append(rid)
+
+    def _worker_or_error(self, rid, fds) -> Worker | None:
+        w = self.worker
+        err = None
+        if w is None or (w.ready is None and w.died is None and w.import_error is None):
+            err = {"kind": "driver", "message": "the learner process is not started (call learner.pid first)"}
+        elif w.import_error is not None:
+            err = w.import_error
+        elif w.died is not None:
+            err = w.died
+        if err is not None:
+            for fd in fds:
+                _close(fd)
+            self._reply(rid, err=err)
+            return None
+        return w
+
+    def _op_call(self, rid, message, fds) -> None:
+        w = self._worker_or_error(rid, fds)
+        if w is not None:
+            w.inflight.add(rid)
+            w.channel.queue(message, fds)  # the descriptors are closed here once sent
+            w.channel.flush()
+
+    _op_get = _op_call
+    _op_exec = _op_call
+
+    def _op_output(self, rid, message, fds) -> None:
+        w = self.worker
+        if w is not None:
+            self._read_worker_output(w, drain=True)
+        self._reply(rid, ok=(w.output.data.decode("utf-8", "replace") if w else ""))
+
+    def _op_spawn(self, rid, message, fds) -> None:
+        args = [str(a) for a in message.get("args", [])]
+        if self.config.get("language") == "c":
+            if self.build is None:  # compiled once, at the first program: its time counts against that test
+                self.build = self._compile()
+            if not self.build.get("ok"):
+                self._reply(rid, err={"kind": "build", "message": "the C sources did not compile",
+                                      "traceback": (self.build or {}).get("output", "")})
+                return
+            argv = [self.build["binary"], *args]
+        else:
+            entry = os.path.join(self.config["submission_dir"], self.config["entry"])
+            argv = [sys.executable, "-B", "-E", "-s", entry, *args]
+        stdin = message.get("stdin")
+        popen = subprocess.Popen(
+            argv,
+            cwd=self._workdir(),
+            env=self.env,
+            stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            close_fds=True,
+            preexec_fn=self._child_limits,
+        )
+        prog = Program(popen, self.output_cap, read_oom_kills())
+        prog.args = args
+        self.programs[prog.pid] = prog
+        for stream, kind in ((popen.stdout, "prog_out"), (popen.stderr, "prog_err")):
+            os.set_blocking(stream.fileno(), False)
+            self.sel.register(stream.fileno(), selectors.EVENT_READ, (kind, prog))
+        if popen.stdin is not None:
+            os.set_blocking(popen.stdin.fileno(), False)
+            if stdin != "pipe":
+                prog.stdin_buf += base64.b64decode(stdin)
+                prog.stdin_close = True
+            self._write_program(prog)
+        self._reply(rid, ok={"pid": prog.pid})
+
+    def _op_proc_write(self, rid, message, fds) -> None:
+        prog = self.programs.get(message.get("pid"))
+        if prog is None or prog.popen.stdin is None:
+            raise ValueError("no such program with a stdin pipe")
+        prog.stdin_buf += base64.b64decode(message.get("data", ""))
+        self._write_program(prog)
+        self._reply(rid, ok=None)
+
+    def _op_proc_close(self, rid, message, fds) -> None:
+        prog = self.programs.get(message.get("pid"))
+        if prog is None or prog.popen.stdin is None:
+            raise ValueError("no such program with a stdin pipe")
+        prog.stdin_close = True
+        self._write_program(prog)
+        self._reply(rid, ok=None)
+
+    def _op_signal(self, rid, message, fds) -> None:
+        pid, signum = int(message["pid"]), int(message["signum"])
+        if pid not in self._learner_pids():
+            raise ValueError(f"{pid} is not a learner process")
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+        self._reply(rid, ok=None)
+
+    def _op_fds(self, rid, message, fds) -> None:
+        pid = int(message["pid"])
+        if pid not in self._learner_pids():
+            raise ValueError(f"{pid} is not a learner process")
+        result = {}
+        base = f"/proc/{pid}/fd"
+        for name in os.listdir(base):
+            try:
+                result[name] = os.readlink(f"{base}/{name}")
+            except OSError:
+                continue
+        self._reply(rid, ok=result)
+
+    def _resolve(self, path: str) -> str:
+        return path if os.path.isabs(path) else os.path.join(self._workdir(), path)
+
+    def _op_write_file(self, rid, message, fds) -> None:
+        path = self._resolve(str(message["path"]))
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(message.get("data", "")))
+        os.chmod(path, int(message.get("mode", 0o644)) & 0o777)
+        self._reply(rid, ok=None)
+
+    def _op_read_file(self, rid, message, fds) -> None:
+        with open(self._resolve(str(message["path"])), "rb") as f:
+            data = f.read(8 * 1024 * 1024)
+        self._reply(rid, ok=base64.b64encode(data).decode("ascii"))
+
+    def _op_cleanup(self, rid, message, fds) -> None:
+        w = self.worker
+        if w is not None:
+            self._read_worker_output(w, drain=True)
+        leftovers = self._kill_all()
+        output, truncated = "", False
+        if w is not None:
+            self._read_worker_output(w, drain=True)
+            output = w.output.data.decode("utf-8", "replace")
+            truncated = w.output.over
+            self._drop_worker()
+        oom_now = read_oom_kills()
+        oom = oom_now > self.oom_at_test_start
+        self.oom_at_test_start = oom_now
+        pids_now = read_pids_max_hits()
+        pids_hit = pids_now > self.pids_at_test_start
+        self.pids_at_test_start = pids_now
+        for prog in list(self.programs.values()):
+            self._finish_program(prog, report=False)
+        self.programs.clear()
+        if self.program_errors:
+            output = "\n".join(([output.rstrip("\n")] if output else []) + self.program_errors)
+            self.program_errors = []
+        if self.current_workdir is not None:
+            shutil.rmtree(self.current_workdir, ignore_errors=True)
+            self.current_workdir = None
+        self._reply(rid, ok={"output": output, "truncated": truncated, "leftovers": leftovers, "oom": oom,
+                                "pids_limit_hit": pids_hit})
+
+    # ------------------------------------------------------------ the worker
+
+    def _child_limits(self) -> None:
+        """In every child: die with the driver; under --sandbox local, rlimits stand in for the cgroup."""
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if self.mode != "local":
+            return
+        import resource
+
+        # RLIMIT_AS counts address space, not memory: thread stacks and malloc arenas
+        # reserve far more than they use, so allow 4x (at least 1 GiB more) and keep
+        # arenas few (MALLOC_ARENA_MAX in the environment). Docker's cgroup is exact.
+        mb = int(self.limits.get("memory_mb", 256))
+        space = max(mb * 4, mb + 1024) * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (space, space))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        size = int(self.limits.get("scratch_mb", 64)) * 2**20
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+        cpu = int(self.limits.get("run_seconds", 60))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        nproc = self.config.get("local_nproc")
+        if nproc:
+            resource.setrlimit(resource.RLIMIT_NPROC, (int(nproc), int(nproc)))
+
+    def _start_worker(self) -> Worker:
+        from . import worker as worker_module
+
+        workdir = self._workdir()
+        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        out_r, out_w = os.pipe()
+        oom_before = read_oom_kills()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            try:
+                signal.set_wakeup_fd(-1)
+                for sig in (signal.SIGCHLD, signal.SIGTERM):
+                    signal.signal(sig, signal.SIG_DFL)
+                self._child_limits()
+                prctl(PR_SET_DUMPABLE, 1)  # the driver reads its /proc/PID/fd
+                keep = child_sock.fileno()
+                devnull = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(devnull, 0)
+                os.dup2(out_w, 1)
+                os.dup2(out_w, 2)
+                os.closerange(3, keep)
+                os.closerange(keep + 1, 65536)
+                os.chdir(workdir)
+                sys.stdout.reconfigure(line_buffering=True)
+                sys.stderr.reconfigure(line_buffering=True)
+                worker_module.serve(child_sock, self.config, workdir)
+            finally:
+                os._exit(1)
+        child_sock.close()
+        os.close(out_w)
+        w = Worker(pid, Channel(parent_sock), out_r, self.output_cap, oom_before)
+        os.set_blocking(out_r, False)
+        self.sel.register(parent_sock, selectors.EVENT_READ, ("worker", w))
+        self.sel.register(out_r, selectors.EVENT_READ, ("worker_out", w))
+        self.worker = w
+        return w
+
+    def _from_worker(self, w: Worker, events) -> None:
+        if events & selectors.EVENT_WRITE:
+            w.channel.flush()
+        if not events & selectors.EVENT_READ:
+            return
+        try:
+            frames = w.channel.read()
+        except protocol.ProtocolError as exc:
+            self._kill_worker(w, None)
+            w.died = {"kind": "died", "reason": "gone", "message": f"the learner process sent garbage: {exc}"}
+            frames = None
+        if frames is None:
+            self._unregister(w.channel.sock)
+            w.channel.closed = True
+            return
+        for message, fds in frames:
+            for fd in fds:
+                _close(fd)
+            if message.get("event") == "ready" and w.ready is None and w.import_error is None:
+                if "err" in message:
+                    err = message["err"] if isinstance(message["err"], dict) else {}
+                    w.import_error = {**err, "kind": "import"}
+                    for waiting in w.waiting:
+                        self._reply(waiting, err=w.import_error)
+                else:
+                    w.ready = {"pid": w.pid, "workdir": str(message.get("workdir", ""))}
+                    for waiting in w.waiting:
+                        self._reply(waiting, ok=w.ready)
+                w.waiting.clear()
+            elif "id" in message and message["id"] in w.inflight:
+                w.inflight.discard(message["id"])
+                reply = {"id": message["id"]}
+                if "err" in message:
+                    err = message["err"] if isinstance(message["err"], dict) else {}
+                    reply["err"] = {**err, "kind": "learner" if err.get("kind") != "driver" else "driver"}
+                else:
+                    reply["ok"] = message.get("ok")
+                self.judge.queue(reply)
+
+    def _read_worker_output(self, w: Worker, drain: bool = False) -> None:
+        while w.out_fd >= 0:
+            try:
+                chunk = os.read(w.out_fd, READ_CHUNK)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._unregister(w.out_fd)
+                _close(w.out_fd)
+                w.out_fd = -1
+                return
+            w.output.add(chunk)
+            if w.output.over and w.died is None and w.kill_reason is None:
+                self._kill_worker(w, "output-limit")
+            if not drain:
+                return
+
+    def _kill_worker(self, w: Worker, reason: str | None) -> None:
+        w.kill_reason = w.kill_reason or reason
+        try:
+            os.kill(w.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def _worker_died(self, w: Worker, status: int) -> None:
+        self._read_worker_output(w, drain=True)
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            rc = -sig
+            if w.kill_reason == "output-limit":
+                reason, text = "output-limit", f"the submission printed more than {self.output_cap // 1024} KB"
+            elif sig == signal.SIGKILL and read_oom_kills() > w.oom_before:
+                reason, text = "oom", f"the submission was killed for using more than {self.limits.get('memory_mb', 256)} MB"
+            else:
+                reason, text = "signal", f"the submission's process was killed by {_signal_name(sig)}"
+        else:
+            sig, rc = None, os.WEXITSTATUS(status)
+            reason, text = "exit", f"the submission's process exited with status {rc}"
+        died = {"kind": "died", "reason": reason, "message": text, "returncode": rc, "signal": sig}
+        if w.ready is None and w.import_error is None:
+            if reason == "exit":  # os._exit() while importing
+                w.import_error = {"kind": "import", "type": "SystemExit", "message": f"{text} while being imported",
+                                  "traceback": ""}
+                err = w.import_error
+            else:
+                err = died
+            for waiting in w.waiting:
+                self._reply(waiting, err=err)
+            w.waiting.clear()
+        if w.died is None and w.import_error is None:
+            w.died = died
+        for rid in sorted(w.inflight):
+            self._reply(rid, err=w.died or died)
+        w.inflight.clear()
+
+    def _drop_worker(self) -> None:
+        w = self.worker
+        if w is None:
+            return
+        self._unregister(w.channel.sock)
+        w.channel.sock.close()
+        if w.out_fd >= 0:
+            self._unregister(w.out_fd)
+            _close(w.out_fd)
+        self.worker = None
+
+    # ------------------------------------------------------------ programs
+
+    def _read_program(self, prog: Program, kind: str) -> None:
+        stream = prog.popen.stdout if kind == "prog_out" else prog.popen.stderr
+        capture = prog.stdout if kind == "prog_out" else prog.stderr
+        if stream is None or stream.closed:
+            return
+        try:
+            chunk = os.read(stream.fileno(), READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._unregister(stream.fileno())
+            stream.close()
+            return
+        capture.add(chunk)
+        if capture.over and prog.kill_reason is None and prog.status is None:
+            prog.kill_reason = "output-limit"
+            try:
+                os.kill(prog.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def _write_program(self, prog: Program) -> None:
+        stdin = prog.popen.stdin
+        if stdin is None or stdin.closed:
+            return
+        while prog.stdin_buf:
+            try:
+                n = os.write(stdin.fileno(), prog.stdin_buf)
+            except BlockingIOError:
+                break
+            except OSError:  # the program closed its stdin: drop the rest, as a pipe would
+                prog.stdin_buf.clear()
+                prog.stdin_close = True
+                break
+            del prog.stdin_buf[:n]
+        want_write = bool(prog.stdin_buf)
+        fd = stdin.fileno()
+        if want_write:
+            try:
+                self.sel.get_key(fd)
+            except KeyError:
+                self.sel.register(fd, selectors.EVENT_WRITE, ("prog_in", prog))
+        else:
+            self._unregister(fd)
+            if prog.stdin_close:
+                stdin.close()
+
+    def _finish_program(self, prog: Program, report: bool = True) -> None:
+        for stream, kind in ((prog.popen.stdout, "prog_out"), (prog.popen.stderr, "prog_err")):
+            while stream is not None and not stream.closed:
+                self._read_program(prog, kind)
+                if stream.closed:
+                    break
+                try:
+                    chunk = os.read(stream.fileno(), READ_CHUNK)
+                except BlockingIOError:
+                    break  # a descendant still holds the pipe: keep what came so far
+                except OSError:
+                    chunk = b""
+                if chunk:
+                    (prog.stdout if kind == "prog_out" else prog.stderr).add(chunk)
+                    continue
+                break
+            if stream is not None and not stream.closed:
+                self._unregister(stream.fileno())
+                stream.close()
+        if prog.popen.stdin is not None and not prog.popen.stdin.closed:
+            self._unregister(prog.popen.stdin.fileno())
+            try:
+                prog.popen.stdin.close()
+            except OSError:
+                pass
+        if not report:
+            return
+        status = prog.status or 0
+        event = {"event": "program_exit", "pid": prog.pid}
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            event.update(returncode=-sig, signal=sig)
+            if prog.kill_reason == "output-limit":
+                event.update(reason="output-limit", message=f"the program printed more than {self.output_cap // 1024} KB")
+            elif sig == signal.SIGKILL and read_oom_kills() > prog.oom_before:
+                event.update(reason="oom", message=f"the program was killed for using more than {self.limits.get('memory_mb', 256)} MB")
+        else:
+            event.update(returncode=os.WEXITSTATUS(status))
+        if prog.stderr.data:
+            name = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(prog.popen.args[-1 - len(prog.args):]))
+            self.program_errors.append(f"--- stderr of `{name[:80]}` ---\n" + prog.stderr.data.decode("utf-8", "replace"))
+        event["stdout"] = base64.b64encode(bytes(prog.stdout.data)).decode("ascii")
+        event["stderr"] = base64.b64encode(bytes(prog.stderr.data)).decode("ascii")
+        self.judge.queue(event)
+
+    # ------------------------------------------------------------ processes
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            except InterruptedError:
+                continue
+            if pid == 0:
+                return
+            if self.worker is not None and pid == self.worker.pid:
+                self._worker_died(self.worker, status)
+            elif pid in self.programs:
+                prog = self.programs.pop(pid)
+                prog.status = status
+                prog.popen.returncode = -1  # reaped here; keeps Popen from waiting on it
+                self._finish_program(prog)
+
+    def _learner_pids(self) -> set[int]:
+        me = os.getpid()
+        if self.mode != "local":
+            uid = os.getuid()
+            found = set()
+            for entry in os.listdir("/proc"):
+                if entry.isdigit() and int(entry) != me:
+                    try:
+                        if os.stat(f"/proc/{entry}").st_uid == uid:
+                            found.add(int(entry))
+                    except OSError:
+                        continue
+            return found
+        children = collections.defaultdict(list)
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    stat = f.read()
+                ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children[ppid].append(int(entry))
+        found, todo = set(), list(children.get(me, []))
+        while todo:
+            pid = todo.pop()
+            if pid not in found:
+                found.add(pid)
+                todo.extend(children.get(pid, []))
+        return found
+
+    def _live(self, pids: set[int]) -> set[int]:
+        live = set()
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    stat = f.read()
+                if stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] != b"Z":
+                    live.add(pid)
+            except (OSError, ValueError):
+                continue
+        return live
+
+    def _kill_all(self) -> list[str]:
+        """Kill every learner process (the worker, programs, daemons); reap our children.
+        Returns the names of processes that were still running apart from the worker and programs."""
+        known = {self.worker.pid} if self.worker else set()
+        known |= set(self.programs)
+        leftovers = []
+        for pid in self._live(self._learner_pids()) - known:
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    leftovers.append(f"{pid} {f.read().strip()}")
+            except OSError:
+                continue
+        deadline = time.monotonic() + 5.0
+        while True:
+            if self.mode == "local":
+                for pid in self._learner_pids():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+            else:
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self._reap()
+            # done when no learner process is left at all, zombies included: ours are reaped
+            # above, orphans by pid 1 (Docker) or by us as subreaper (local); the next test
+            # must not see a zombie of this one
+            if not self._learner_pids() or time.monotonic() > deadline:
+                break
+            time.sleep(0.002)
+        self._reap()
+        return leftovers
+
+    def _unregister(self, fileobj) -> None:
+        try:
+            self.sel.unregister(fileobj)
+        except (KeyError, ValueError):
+            pass
+
+
+def _signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
+
+
+def wipe_environ_block(name: str) -> None:
+    """Zero `NAME=...` in the process's original environment block.
+
+    /proc/PID/environ shows that block, and every worker forked later shares a
+    copy of it: without this, the submission could read the driver's config.
+    """
+    environ = ctypes.POINTER(ctypes.c_char_p).in_dll(_libc, "environ")
+    prefix = name.encode() + b"="
+    i = 0
+    while environ[i] is not None:
+        value = environ[i]
+        if value.startswith(prefix):
+            address = ctypes.cast(environ, ctypes.POINTER(ctypes.c_void_p))[i]
+            ctypes.memset(address, 0, len(value))
+        i += 1
+
+
+def main() -> None:
+    raw = os.environ.get("PREP_DRIVER")
+    if raw is None:
+        raw = sys.stdin.readline()
+    else:
+        wipe_environ_block("PREP_DRIVER")  # before unsetenv drops the pointer to it
+        os.environ.pop("PREP_DRIVER", None)
+    config = json.loads(raw)
+    Driver(config).run()

@@ -1,0 +1,329 @@
+"""`prep exercise ...`, `prep test`, `prep submit`, `prep history`: exercises and the grader."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.markdown import Markdown
+from rich.table import Table
+from rich.text import Text
+
+from .. import content, exercises, grading, sandbox
+from ..errors import InputError
+from .app import State, emit, err, errors, out
+
+exercise_app = typer.Typer(help="List, read, start and check the exercises.", no_args_is_help=True)
+
+STATUS_STYLE = {
+    "passed": ("✓", "green"),
+    "failed": ("✗", "red"),
+    "error": ("!", "red"),
+    "timeout": ("⏱", "yellow"),
+    "memory-limit": ("M", "magenta"),
+    "crashed": ("☠", "red"),
+    "output-limit": ("O", "magenta"),
+    "internal-error": ("?", "cyan"),
+}
+
+
+def catalog() -> exercises.Catalog:
+    return exercises.load_catalog(content.exercises_dir())
+
+
+def summary(ex: exercises.Exercise) -> dict[str, Any]:
+    return {
+        "slug": ex.slug,
+        "title": ex.title,
+        "topics": list(ex.topics),
+        "difficulty": ex.difficulty,
+        "language": ex.language,
+        "cards": list(ex.cards),
+        "entry": ex.entry,
+        "files": list(ex.files),
+    }
+
+
+@exercise_app.command("list")
+def list_exercises(as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """List the exercises, one a line.
+
+    Example: prep exercise list
+    """
+    found = catalog()
+    rows = [summary(e) for e in found.exercises]
+    broken = sorted({p.card_id for p in found.problems})
+    if broken:
+        err(f"left out, with problems: {', '.join(broken)} (see `prep exercise lint`)")
+
+    def render(data: list[dict[str, Any]]) -> None:
+        table = Table(box=None, pad_edge=False)
+        for column in ("slug", "difficulty", "language", "title"):
+            table.add_column(column, no_wrap=column != "title")
+        for row in data:
+            table.add_row(row["slug"], row["difficulty"], row["language"], row["title"])
+        out.print(table)
+        err(f"{len(data)} exercises: `prep exercise show SLUG` for one")
+
+    emit(rows, as_json, render)
+
+
+@exercise_app.command("show")
+def show(
+    slug: str = typer.Argument(..., help="The exercise (see `prep exercise list`)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Show an exercise's statement, limits and linked cards.
+
+    Example: prep exercise show run-command
+    """
+    ex = catalog().get(slug)
+    statement = ex.readme.read_text(encoding="utf-8") if ex.readme.is_file() else ""
+    data = {**summary(ex), "limits": ex.limits.model_dump(), "statement": statement}
+
+    def render(_: Any) -> None:
+        out.print(Markdown(statement))
+        limits = ex.limits
+        out.print(
+            f"[dim]Limits: {limits.test_seconds:g} s per test, {limits.run_seconds:g} s per submission, "
+            f"{limits.memory_mb} MB, {limits.pids} processes, {limits.output_kb} KB of output.[/]"
+        )
+        out.print(f"[dim]Cards: {', '.join(ex.cards)}   Start: prep exercise start {ex.slug}[/]")
+
+    emit(data, as_json, render)
+
+
+@exercise_app.command("start")
+def start(
+    slug: str = typer.Argument(..., help="The exercise (see `prep exercise list`)."),
+    folder: Optional[Path] = typer.Argument(None, metavar="[DIR]", help="Where to put the starter (default: ./SLUG)."),
+) -> None:
+    """Copy an exercise's starter files into a folder of yours (never overwrites).
+
+    Example: prep exercise start run-command ~/prep/run-command
+    """
+    ex = catalog().get(slug)
+    target = folder if folder is not None else Path(slug)
+    written = exercises.start(ex, target)
+    for path in written:
+        out.print(str(path), markup=False)
+    err(f"Next: edit {target / ex.entry}, then `prep test {slug} {target}` and `prep submit {slug} {target}`")
+
+
+@exercise_app.command("lint")
+def lint(ctx: typer.Context) -> None:
+    """Check every exercise: exercise.yaml, statement, starter, tests, hidden tests, solutions, linked cards.
+
+    Lists each problem as file:line: slug: message; exit 0 when clean, 1 otherwise.
+
+    Example: prep exercise lint
+    """
+    state: State = ctx.obj
+    bank = state.load_bank()
+    links = {c.id: c.exercise for c in bank.cards}
+    catalog_, problems = exercises.lint_exercises(
+        content.exercises_dir(), content.grader_dir(), set(links), links, set(bank.topics)
+    )
+    for problem in problems:
+        out.print(str(problem), markup=False)
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        err(f"{len(problems)} {noun} in {len(catalog_.exercises)} exercises")
+        raise typer.Exit(1)
+    err(f"{len(catalog_.exercises)} exercises: no problems")
+
+
+@exercise_app.command("schema")
+def schema(write: bool = typer.Option(False, "--write", help="Write exercises/exercise.schema.json instead of printing.")) -> None:
+    """Print the JSON Schema of exercise.yaml (generated from the model lint uses).
+
+    Example: prep exercise schema --write
+    """
+    if write:
+        path = exercises.write_schema(content.exercises_dir())
+        err(f"wrote {path}")
+    else:
+        sys.stdout.write(json.dumps(exercises.exercise_schema(), indent=2, ensure_ascii=False) + "\n")
+
+
+# ------------------------------------------------------------------ test / submit / history
+
+
+def _submission_path(path: Optional[Path]) -> Path:
+    return path if path is not None else Path(".")
+
+
+def visible_tests(slug: str = typer.Argument(..., help="The exercise."),
+                  path: Optional[Path] = typer.Argument(None, metavar="[PATH]", help="Your file or folder (default: .)."),
+                  ) -> None:
+    """Run an exercise's visible tests on your code, locally with pytest.
+
+    Exit status is pytest's: 0 when they pass.
+
+    Example: prep test run-command ~/prep/run-command
+    """
+    ex = catalog().get(slug)
+    submission = grading.collect(ex, _submission_path(path))
+    if not ex.visible_tests.is_dir():
+        raise InputError(f"{slug} has no visible tests")
+    with tempfile.TemporaryDirectory(prefix="prep-test-") as tmp:
+        work = Path(tmp)
+        submission.write(work)
+        tests = work / "tests"
+        tests.mkdir()
+        for test in sorted(ex.visible_tests.glob("*.py")):
+            (tests / test.name).write_bytes(test.read_bytes())
+        env = {**os.environ, "PYTHONPATH": str(work), "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(work), str(tests)]
+        err(f"visible tests of {slug} on {', '.join(sorted(submission.files))}")
+        code = subprocess.call(cmd, cwd=work, env=env)
+    if code == 0:
+        err(f"Visible tests pass. The hidden tests check much more: prep submit {slug} {path or '.'}")
+    raise typer.Exit(code)
+
+
+def submit(
+    ctx: typer.Context,
+    slug: str = typer.Argument(..., help="The exercise."),
+    path: Optional[Path] = typer.Argument(None, metavar="[PATH]", help="Your file or folder (default: .)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result document as JSON."),
+    sandbox_name: str = typer.Option("docker", "--sandbox", help="docker (isolated) or local (weaker: runs as you)."),
+    no_record: bool = typer.Option(False, "--no-record", help="Do not store this submission in your progress."),
+) -> None:
+    """Grade your code with the hidden tests in the sandbox, and record the verdict.
+
+    Exit status: 0 passed, 1 not passed, 3 the sandbox is missing or failed.
+
+    Example: prep submit run-command ~/prep/run-command
+    """
+    state: State = ctx.obj
+    if sandbox_name not in ("docker", "local"):
+        raise typer.BadParameter("use docker or local", param_hint="--sandbox")
+    ex = catalog().get(slug)
+    submission = grading.collect(ex, _submission_path(path))
+    if submission.ignored and not as_json:
+        err(f"not submitted (not in the exercise's files): {', '.join(submission.ignored)}")
+    backend = sandbox.backend(sandbox_name)
+    if sandbox_name == "docker":
+        backend.ensure_ready()
+    else:
+        err("Warning: " + sandbox.LocalBackend.WARNING)
+    try:
+        with errors.status(f"grading {slug} in the {sandbox_name} sandbox...", spinner="dots"):
+            result = grading.grade(ex, submission, backend)
+    except KeyboardInterrupt:
+        err("Interrupted: the sandbox was stopped and removed; nothing was recorded.")
+        raise typer.Exit(130) from None
+    if not no_record:
+        result["recorded"] = grading.record(state.db(), ex, submission, result)
+    emit(result, as_json, render_result)
+    if result["verdict"] == "internal-error":
+        raise typer.Exit(3)
+    raise typer.Exit(0 if result["verdict"] == "passed" else 1)
+
+
+def render_result(result: dict[str, Any]) -> None:
+    tests = result["tests"]
+    passed = sum(t["status"] == "passed" for t in tests)
+    for t in tests:
+        mark, colour = STATUS_STYLE.get(t["status"], ("?", "white"))
+        line = Text()
+        line.append(f" {mark} ", style=colour)
+        line.append(t["name"])
+        if t["status"] != "passed":
+            line.append(f"  {t['status']}", style=colour)
+        line.append(f"  {t['duration_ms']} ms", style="dim")
+        out.print(line)
+        if t["status"] != "passed" and t.get("message"):
+            out.print(Text("     " + t["message"].replace("\n", "\n     ")))
+        if t["status"] != "passed" and t.get("output"):
+            out.print(Text("     output: " + t["output"].rstrip().replace("\n", "\n             "), style="dim"))
+    verdict = result["verdict"]
+    mark, colour = STATUS_STYLE.get(verdict, ("?", "white"))
+    line = Text()
+    line.append("Verdict: ")
+    line.append(verdict, style=f"bold {colour}")
+    line.append(f"   score {result['score']:.2f} ({passed}/{len(tests)} tests)   {result['duration_ms'] / 1000:.1f} s, {result['backend']}")
+    out.print(line)
+    if result.get("message") and verdict in ("internal-error",):
+        out.print(Text(result["message"]))
+    perf = result.get("performance")
+    if perf:
+        base = f" (baseline {perf['baseline']:g})" if perf.get("baseline") is not None else ""
+        out.print(f"{perf['name']}: {perf['value']:g}{base}", markup=False)
+    if verdict == "internal-error":
+        out.print("The sandbox failed, not your code: this submission does not count. Try again, or `prep sandbox check`.")
+    recorded = result.get("recorded")
+    if recorded:
+        line = f"Recorded as submission #{recorded['submission_id']}"
+        if recorded.get("rating"):
+            cards = recorded["cards"]
+            line += f"; its {len(cards)} linked card{'s were' if len(cards) != 1 else ' was'} rated {recorded['rating']}"
+        if recorded.get("exercise_due"):
+            line += f"; redo the exercise after {recorded['exercise_due'][:16].replace('T', ' ')} UTC"
+        out.print(Text(line + ".", style="dim"))
+
+
+def history(
+    ctx: typer.Context,
+    slug: Optional[str] = typer.Argument(None, help="Only this exercise."),
+    submission_id: Optional[int] = typer.Option(None, "--id", help="Show one submission's tests."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """List your submissions, newest first, or one submission's per-test results.
+
+    Example: prep history run-command
+    """
+    from .. import store
+
+    db = ctx.obj.db()
+    if submission_id is not None:
+        rows = [r for r in store.submissions(db) if r["id"] == submission_id]
+        if not rows:
+            raise InputError(f"no submission #{submission_id} (see `prep history`)")
+        row = dict(rows[0])
+        row.pop("code", None)
+        row["tests"] = store.submission_tests(db, submission_id)
+        row["performance"] = json.loads(row["performance"]) if row.get("performance") else None
+        emit(row, as_json, render_result_row)
+        return
+    rows = []
+    for row in store.submissions(db, slug):
+        row = dict(row)
+        row.pop("code", None)
+        row["performance"] = json.loads(row["performance"]) if row.get("performance") else None
+        rows.append(row)
+
+    def render(data: list[dict[str, Any]]) -> None:
+        table = Table(box=None, pad_edge=False)
+        for column in ("id", "when (UTC)", "exercise", "verdict", "score", "backend"):
+            table.add_column(column, no_wrap=True)
+        for r in data:
+            _, colour = STATUS_STYLE.get(r["verdict"], ("?", "white"))
+            table.add_row(str(r["id"]), r["submitted_at"][:16].replace("T", " "), r["exercise"],
+                          Text(r["verdict"], style=colour), f"{r['score']:.2f}", r["backend"])
+        out.print(table)
+        err(f"{len(data)} submissions" + ("" if data else ": submit one with `prep submit SLUG PATH`"))
+
+    emit(rows, as_json, render)
+
+
+def render_result_row(row: dict[str, Any]) -> None:
+    render_result({
+        "tests": [{**t, "duration_ms": t.get("duration_ms") or 0} for t in row["tests"]],
+        "verdict": row["verdict"], "score": row["score"] or 0.0, "duration_ms": row["duration_ms"] or 0,
+        "backend": row["backend"], "message": row.get("message"), "performance": row.get("performance"),
+    })
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(exercise_app, name="exercise")
+    app.command("test")(visible_tests)
+    app.command("submit")(submit)
+    app.command("history")(history)

@@ -1,0 +1,361 @@
+"""Exercises: the model of `exercises/<slug>/exercise.yaml` and the loader that lints them all.
+
+Every problem of every exercise is reported in one run as
+`file:line: slug: what is wrong`, like the card loader. Besides the YAML, lint
+checks what the grader relies on: the entry file is whitelisted, the starter
+and the reference solution have the whitelisted files, there are at most 3
+visible tests and at least 8 hidden ones, every `assert` in a hidden test has
+a message, the wrong solutions say why they are wrong, and the linked cards
+exist (and link back, when the caller passes the cards' links).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from .cards import SLUG, Problem, _compose, _describe, _line_at
+from .errors import InputError, NotFoundError
+
+EXERCISE_FILE = "exercise.yaml"
+SCHEMA_FILE = "exercise.schema.json"
+MAX_VISIBLE_TESTS = 3
+MIN_HIDDEN_TESTS = 8
+MIN_WRONG_SOLUTIONS = 3
+MIN_CARDS = 2
+FORBIDDEN_NAMES = {"conftest.py", "sitecustomize.py", "usercustomize.py", "__init__.py", "pytest.ini", "setup.cfg", "tox.ini", "pyproject.toml"}
+FILE_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+
+Slug = Annotated[str, Field(pattern=SLUG)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limits(_Strict):
+    """What the sandbox allows one submission. Every field is optional."""
+
+    test_seconds: float = Field(10, gt=0, le=60, description="Wall time of one hidden test, in seconds.")
+    run_seconds: float = Field(60, gt=0, le=600, description="Wall time of the whole submission, in seconds.")
+    memory_mb: int = Field(256, ge=32, le=4096, description="Memory of the learner's processes; swap is the same, so no swap.")
+    pids: int = Field(64, ge=8, le=1024, description="Processes and threads the learner's side may have at once.")
+    output_kb: int = Field(64, ge=1, le=1024, description="stdout+stderr kept per test; more is an output-limit.")
+    cpus: float = Field(1.0, gt=0, le=4, description="CPUs of the learner's side.")
+    scratch_mb: int = Field(64, ge=1, le=1024, description="Size of the learner's writable scratch folder (tmpfs).")
+
+    @model_validator(mode="after")
+    def _test_within_run(self) -> "Limits":
+        if self.test_seconds > self.run_seconds:
+            raise ValueError("test_seconds is longer than run_seconds")
+        return self
+
+
+class Performance(_Strict):
+    """A figure the hidden tests report beside the verdict (report_performance)."""
+
+    name: str = Field(min_length=1, description="What is measured, e.g. `requests per second`.")
+    higher_is_better: bool = Field(True, description="False for times and sizes.")
+
+
+class Exercise(_Strict):
+    """One exercise. `slug` is its folder name and the key of the learner's submissions."""
+
+    title: str = Field(min_length=1, description="What the learner builds, in a few words.")
+    topics: list[Slug] = Field(min_length=1, description="Topics of bank/topics.yaml.")
+    cards: list[Slug] = Field(
+        default_factory=list, description="Ids of the cards it practises (lint wants at least 2); each card links back with `exercise:`."
+    )
+    difficulty: Literal["easy", "medium", "hard"] = "medium"
+    language: Literal["python", "c"] = "python"
+    entry: str = Field(pattern=FILE_NAME, description="The file the learner edits; the driver imports (or compiles) it.")
+    files: list[Annotated[str, Field(pattern=FILE_NAME)]] = Field(
+        min_length=1, description="Every file a submission may contain (the whitelist); includes `entry`."
+    )
+    limits: Limits = Field(default_factory=Limits)
+    performance: Performance | None = None
+
+    _slug: str = PrivateAttr("")
+    _folder: Path = PrivateAttr(Path("."))
+    _line: int = PrivateAttr(1)
+
+    @property
+    def slug(self) -> str:
+        return self._slug
+
+    @property
+    def folder(self) -> Path:
+        return self._folder
+
+    @property
+    def file(self) -> str:
+        return f"{self._slug}/{EXERCISE_FILE}"
+
+    @property
+    def readme(self) -> Path:
+        return self._folder / "README.md"
+
+    @property
+    def starter(self) -> Path:
+        return self._folder / "starter"
+
+    @property
+    def visible_tests(self) -> Path:
+        return self._folder / "tests"
+
+    def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Cross-field problems, each with the YAML location it is about."""
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        if self.entry not in self.files:
+            found.append((("entry",), f"the entry file {self.entry} is not in `files`"))
+        suffix = ".py" if self.language == "python" else ".c"
+        if not self.entry.endswith(suffix):
+            found.append((("entry",), f"a {self.language} exercise's entry file ends with {suffix}"))
+        for i, name in enumerate(self.files):
+            if name in FORBIDDEN_NAMES or name.endswith(".pth"):
+                found.append((("files", i), f"{name} may not be submitted (it would change how the tests run)"))
+        if len(set(self.files)) != len(self.files):
+            found.append((("files",), "a file is listed twice"))
+        return found
+
+
+@dataclass
+class Catalog:
+    root: Path
+    exercises: list[Exercise]
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.by_slug = {e.slug: e for e in self.exercises}
+
+    def get(self, slug: str) -> Exercise:
+        try:
+            return self.by_slug[slug]
+        except KeyError:
+            mine = [p for p in self.problems if p.card_id == slug]
+            if mine:
+                raise ExerciseError(mine) from None
+            known = ", ".join(sorted(self.by_slug)) or "none"
+            raise NotFoundError(f"no exercise {slug!r} (the exercises are: {known}; see `prep exercise list`)") from None
+
+
+class ExerciseError(InputError):
+    """Exercises have problems; `problems` lists every one of them."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"the exercises have {len(problems)} {noun}")
+
+
+def exercise_folders(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p / EXERCISE_FILE).is_file())
+
+
+def load_exercise(folder: Path, problems: list[Problem]) -> Exercise | None:
+    """Validate one exercise.yaml; None (and problems) when it is invalid."""
+    slug = folder.name
+    shown = f"{slug}/{EXERCISE_FILE}"
+    if not re.match(SLUG, slug):
+        problems.append(Problem(shown, 1, slug, "the folder name is not a slug (lower-case words joined by -)"))
+    node, data = _compose(folder / EXERCISE_FILE, shown, problems)
+    if node is None and data is None:
+        if not any(p.file == shown for p in problems):
+            problems.append(Problem(shown, 1, slug, "the file is empty"))
+        return None
+    if not isinstance(data, dict):
+        problems.append(Problem(shown, 1, slug, "expected a mapping of fields (title, topics, cards, ...)"))
+        return None
+    try:
+        exercise = Exercise.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            problems.append(Problem(shown, _line_at(node, err["loc"]), slug, _describe(err).replace("docs/cards.md", "docs/grading.md")))
+        return None
+    exercise._slug = slug
+    exercise._folder = folder
+    exercise._line = 1
+    for loc, message in exercise.problems():
+        problems.append(Problem(shown, _line_at(node, loc), slug, message))
+    return exercise
+
+
+def lint_exercises(
+    root: Path,
+    grader: Path | None = None,
+    card_ids: set[str] | None = None,
+    card_links: Mapping[str, str | None] | None = None,
+    topic_ids: set[str] | None = None,
+) -> tuple[Catalog, list[Problem]]:
+    """Load every exercise under `root` and return the catalog with every problem found.
+
+    grader: the grader folder (hidden tests and solutions are checked when given);
+    card_ids: the bank's card ids (linked cards must exist);
+    card_links: card id -> the card's `exercise:` (each linked card must link back);
+    topic_ids: the bank's topics.
+    """
+    problems: list[Problem] = []
+    exercises: list[Exercise] = []
+    for folder in exercise_folders(root):
+        exercise = load_exercise(folder, problems)
+        if exercise is None:
+            continue
+        exercises.append(exercise)
+        _lint_folder(exercise, grader, card_ids, card_links, topic_ids, problems)
+    problems.sort(key=lambda p: (p.file, p.line))
+    return Catalog(root=root, exercises=exercises), problems
+
+
+def load_catalog(root: Path) -> Catalog:
+    """The exercises whose exercise.yaml is valid; the others are kept as problems.
+
+    `catalog.get(slug)` raises ExerciseError for an exercise that has problems,
+    so one broken exercise never stops work on the others.
+    """
+    problems: list[Problem] = []
+    exercises = [e for e in (load_exercise(f, problems) for f in exercise_folders(root)) if e is not None]
+    return Catalog(root=root, exercises=exercises, problems=problems)
+
+
+def _lint_folder(ex: Exercise, grader, card_ids, card_links, topic_ids, problems: list[Problem]) -> None:
+    slug = ex.slug
+    shown = ex.file
+    lines = _field_lines(ex.folder / EXERCISE_FILE)
+
+    def add(where: str, message: str, line: int = 1) -> None:
+        problems.append(Problem(where, line, slug, message))
+
+    if len(ex.cards) < MIN_CARDS:
+        add(shown, f"link at least {MIN_CARDS} cards (it links {len(ex.cards)})", lines.get("cards", 1))
+    for card in ex.cards:
+        if card_ids is not None and card not in card_ids:
+            add(shown, f"linked card {card!r} is not in the bank", lines.get("cards", 1))
+        elif card_links is not None and card_links.get(card) != slug:
+            add(shown, f"card {card!r} does not link back (give it `exercise: {slug}`)", lines.get("cards", 1))
+    for topic in ex.topics:
+        if topic_ids is not None and topic not in topic_ids:
+            add(shown, f"unknown topic {topic!r}: declare it in bank/topics.yaml", lines.get("topics", 1))
+    if not ex.readme.is_file() or not ex.readme.read_text(encoding="utf-8").strip():
+        add(f"{slug}/README.md", "the statement (README.md) is missing or empty")
+    _check_files(ex, ex.starter, f"{slug}/starter", add)
+    visible = _count_tests(sorted(ex.visible_tests.glob("test_*.py")))
+    if visible > MAX_VISIBLE_TESTS:
+        add(f"{slug}/tests", f"{visible} visible tests: at most {MAX_VISIBLE_TESTS} (the rest belong in the hidden tests)")
+    if grader is None:
+        return
+    hidden_dir = grader / "hidden" / slug
+    hidden_files = sorted(hidden_dir.glob("test_*.py"))
+    hidden = _count_tests(hidden_files)
+    if hidden < MIN_HIDDEN_TESTS:
+        add(f"grader/hidden/{slug}", f"{hidden} hidden tests: write at least {MIN_HIDDEN_TESTS}")
+    for path in hidden_files:
+        for line in _asserts_without_message(path):
+            add(f"grader/hidden/{slug}/{path.name}", "this assert has no message: the learner would see only 'failed'", line)
+    if (hidden_dir / "conftest.py").exists():
+        add(f"grader/hidden/{slug}/conftest.py", "the judge runs with --noconftest: put helpers in a module and import it")
+    solutions = grader / "solutions" / slug
+    _check_files(ex, solutions / "reference", f"grader/solutions/{slug}/reference", add)
+    wrong = sorted(p for p in (solutions / "wrong").glob("*") if p.is_dir())
+    if len(wrong) < MIN_WRONG_SOLUTIONS:
+        add(f"grader/solutions/{slug}/wrong", f"{len(wrong)} wrong solutions: write at least {MIN_WRONG_SOLUTIONS}")
+    for folder in wrong:
+        where = f"grader/solutions/{slug}/wrong/{folder.name}"
+        why = folder / "WHY.md"
+        if not why.is_file():
+            add(where, "WHY.md is missing: name the mistake and the hidden test that must fail")
+        elif not re.search(r"\btest_\w+", why.read_text(encoding="utf-8")):
+            add(f"{where}/WHY.md", "name the hidden test that must fail (test_...)")
+        if not (folder / ex.entry).is_file():
+            add(where, f"the entry file {ex.entry} is missing")
+
+
+def _check_files(ex: Exercise, folder: Path, shown: str, add) -> None:
+    if not folder.is_dir():
+        add(shown, "the folder is missing")
+        return
+    if not (folder / ex.entry).is_file():
+        add(shown, f"the entry file {ex.entry} is missing")
+    for path in sorted(folder.iterdir()):
+        if path.name == "__pycache__":
+            continue
+        if path.name not in ex.files:
+            add(f"{shown}/{path.name}", "not in `files` of exercise.yaml: a submission could not contain it")
+
+
+def _field_lines(path: Path) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    try:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            m = re.match(r"^([a-z_]+):", line)
+            if m:
+                lines.setdefault(m.group(1), number)
+    except OSError:
+        pass
+    return lines
+
+
+def _count_tests(paths: list[Path]) -> int:
+    count = 0
+    for path in paths:
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError):
+            continue
+        count += sum(
+            1 for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")
+        )
+    return count
+
+
+def _asserts_without_message(path: Path) -> list[int]:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError) as exc:
+        return [getattr(exc, "lineno", 1) or 1]
+    return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert) and node.msg is None]
+
+
+def exercise_schema() -> dict[str, Any]:
+    """The JSON Schema of exercise.yaml, from the model the loader validates with."""
+    schema = Exercise.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "prep exercise",
+        "description": "exercises/<slug>/exercise.yaml: see docs/grading.md",
+        **{k: v for k, v in schema.items() if k not in ("title", "description")},
+    }
+
+
+def write_schema(root: Path) -> Path:
+    path = root / SCHEMA_FILE
+    path.write_text(json.dumps(exercise_schema(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+def start(exercise: Exercise, target: Path) -> list[Path]:
+    """Copy the starter into `target` (created if needed); never overwrites. The files written."""
+    target = target.expanduser()
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target} exists and is not a folder")
+    existing = [target / p.name for p in sorted(exercise.starter.iterdir()) if (target / p.name).exists()]
+    if existing:
+        raise InputError(
+            f"{existing[0]} already exists: pick another folder (prep exercise start {exercise.slug} DIR) or move it away"
+        )
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in sorted(exercise.starter.iterdir()):
+        if path.is_file() and path.name in exercise.files:
+            dest = target / path.name
+            dest.write_bytes(path.read_bytes())
+            written.append(dest)
+    return written

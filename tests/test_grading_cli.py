@@ -1,0 +1,229 @@
+"""The learner's commands for exercises: list, show, start, lint, test, submit, history; and exercise lint."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from prep import content, exercises, store
+
+from tests.conftest import run_cli
+
+REPO = Path(__file__).resolve().parent.parent
+REFERENCE = REPO / "grader" / "solutions" / "run-command" / "reference"
+STARTER = REPO / "exercises" / "run-command" / "starter"
+WRONG = REPO / "grader" / "solutions" / "run-command" / "wrong" / "exit-status-only"
+
+
+def test_exercise_list_json(runner):
+    result = run_cli(runner, "exercise", "list", "--json")
+    assert result.exit_code == 0
+    rows = {r["slug"]: r for r in json.loads(result.stdout)}
+    assert rows["run-command"]["entry"] == "runcmd.py"
+    assert rows["run-command"]["language"] == "python"
+
+
+def test_exercise_show(runner):
+    result = run_cli(runner, "exercise", "show", "run-command", "--json")
+    data = json.loads(result.stdout)
+    assert data["limits"]["test_seconds"] == 3
+    assert data["statement"].startswith("# Run a command")
+    human = run_cli(runner, "exercise", "show", "run-command")
+    assert "Limits: 3 s per test" in human.stdout
+
+
+def test_exercise_show_unknown(runner):
+    result = run_cli(runner, "exercise", "show", "no-such-thing")
+    assert result.exit_code == 1
+    assert "Error: no exercise 'no-such-thing'" in result.stderr
+
+
+def test_exercise_start_copies_the_starter_and_never_overwrites(runner, tmp_path):
+    target = tmp_path / "ws"
+    first = run_cli(runner, "exercise", "start", "run-command", str(target))
+    assert first.exit_code == 0
+    assert (target / "runcmd.py").read_text() == (STARTER / "runcmd.py").read_text()
+    assert f"prep test run-command {target}" in first.stderr
+    (target / "runcmd.py").write_text("# my work\n")
+    again = run_cli(runner, "exercise", "start", "run-command", str(target))
+    assert again.exit_code == 1
+    assert "already exists: pick another folder" in again.stderr
+    assert (target / "runcmd.py").read_text() == "# my work\n"
+
+
+def test_visible_tests(runner, capfd):
+    ok = run_cli(runner, "test", "run-command", str(REFERENCE))
+    assert ok.exit_code == 0
+    assert "3 passed" in capfd.readouterr().out
+    bad = run_cli(runner, "test", "run-command", str(STARTER))
+    assert bad.exit_code == 1
+    assert "NotImplementedError" in capfd.readouterr().out
+
+
+def test_submit_local_json_and_history(runner):
+    result = run_cli(runner, "submit", "run-command", str(REFERENCE), "--sandbox", "local", "--json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["verdict"] == "passed" and doc["score"] == 1.0 and doc["backend"] == "local"
+    assert all({"name", "status", "message"} <= set(t) for t in doc["tests"])
+    assert doc["recorded"]["rating"] == "Good"
+    assert "Warning: --sandbox local" in result.stderr
+
+    wrong = run_cli(runner, "submit", "run-command", str(WRONG), "--sandbox", "local")
+    assert wrong.exit_code == 1
+    assert "Verdict: failed" in wrong.stdout
+    assert "must give returncode -15, like subprocess; got 0" in wrong.stdout
+
+    history = json.loads(run_cli(runner, "history", "run-command", "--json").stdout)
+    assert [h["verdict"] for h in history] == ["failed", "passed"]
+    one = json.loads(run_cli(runner, "history", "--id", str(history[0]["id"]), "--json").stdout)
+    assert any(t["status"] == "failed" for t in one["tests"])
+    missing = run_cli(runner, "history", "--id", "999")
+    assert missing.exit_code == 1 and "no submission #999" in missing.stderr
+
+
+def test_submit_without_engine_says_what_to_do(runner, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    result = run_cli(runner, "submit", "run-command", str(REFERENCE))
+    assert result.exit_code == 3
+    assert result.stderr.startswith("Error: no Docker engine answers")
+    assert "--sandbox local" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sandbox_check_without_engine(runner, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    result = run_cli(runner, "sandbox", "check")
+    assert result.exit_code == 3
+    assert "✗ engine: no Docker engine answers" in result.stdout
+    assert "do: start the Docker engine" in result.stdout
+
+
+def test_submit_refuses_bad_paths(runner, tmp_path):
+    result = run_cli(runner, "submit", "run-command", str(tmp_path / "nope"), "--sandbox", "local")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"Error: {tmp_path / 'nope'} does not exist"
+    (tmp_path / "runcmd.py").symlink_to("/etc/passwd")
+    linked = run_cli(runner, "submit", "run-command", str(tmp_path), "--sandbox", "local")
+    assert linked.exit_code == 1
+    assert "is a symbolic link" in linked.stderr
+
+
+def test_bad_sandbox_name_is_a_usage_error(runner):
+    result = run_cli(runner, "submit", "run-command", str(REFERENCE), "--sandbox", "chroot")
+    assert result.exit_code == 2
+
+
+# ------------------------------------------------------------------ ratings from submissions
+
+
+def fake_result(verdict: str) -> dict:
+    return {"version": 1, "verdict": verdict, "score": 1.0 if verdict == "passed" else 0.0, "message": None,
+            "duration_ms": 900, "backend": "local", "counts_as_attempt": verdict != "internal-error",
+            "performance": None, "tests": [{"name": "t", "status": verdict, "message": None, "output": "", "duration_ms": 1, "weight": 1.0}]}
+
+
+def test_submissions_rate_the_linked_cards(db_path):
+    from datetime import datetime, timedelta, timezone
+
+    from prep import grading
+
+    db = store.open_db(db_path)
+    ex = exercises.load_catalog(content.exercises_dir()).get("run-command")
+    sub = grading.Submission(files={"runcmd.py": b"x = 1\n"})
+    t0 = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+    ratings = []
+    for i, verdict in enumerate(["internal-error", "failed", "timeout", "passed", "passed"]):
+        ratings.append(grading.record(db, ex, sub, fake_result(verdict), at=t0 + timedelta(minutes=i))["rating"])
+    assert ratings == [None, "Again", None, "Hard", "Good"]
+    reviews = store.reviews_of(db, "exec-failure-exit-127")
+    assert [r["rating"] for r in reviews] == [1, 2, 3]
+    assert {r["kind"] for r in reviews} == {"submission"}
+    state = db["exercise_state"].get("run-command")
+    assert state["due"] > (t0 + timedelta(minutes=4)).isoformat()
+    rows = store.submissions(db, "run-command")
+    assert [r["counts_as_attempt"] for r in rows][::-1] == [0, 1, 1, 1, 1]
+
+
+# ------------------------------------------------------------------ lint
+
+
+def test_the_pilot_exercise_is_clean(runner):
+    from prep import cards
+
+    bank = cards.load_bank(content.bank_dir(), content.exercise_slugs())
+    links = {c.id: c.exercise for c in bank.cards}
+    _, problems = exercises.lint_exercises(content.exercises_dir(), content.grader_dir(), set(links), links, set(bank.topics))
+    mine = [str(p) for p in problems if p.card_id == "run-command"]
+    assert mine == []
+
+
+def broken_copy(tmp_path: Path) -> tuple[Path, Path]:
+    root, grader = tmp_path / "exercises", tmp_path / "grader"
+    shutil.copytree(REPO / "exercises" / "run-command", root / "run-command")
+    shutil.copytree(REPO / "grader" / "hidden" / "run-command", grader / "hidden" / "run-command")
+    shutil.copytree(REPO / "grader" / "solutions" / "run-command", grader / "solutions" / "run-command")
+    return root, grader
+
+
+def test_lint_reports_every_problem_with_file_and_line(tmp_path):
+    root, grader = broken_copy(tmp_path)
+    yaml_file = root / "run-command" / "exercise.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("entry: runcmd.py", "entry: main.py").replace("difficulty: medium", "difficulty: brutal"))
+    hidden = grader / "hidden" / "run-command" / "test_run_command.py"
+    hidden.write_text(hidden.read_text() + "\n\ndef test_bare(learner):\n    assert learner.call('run', ['true'])\n")
+    shutil.rmtree(grader / "solutions" / "run-command" / "wrong" / "write-then-read")
+    (grader / "solutions" / "run-command" / "wrong" / "exit-status-only" / "WHY.md").unlink()
+    _, problems = exercises.lint_exercises(root, grader, card_ids={"exec-failure-exit-127"})
+    text = [str(p) for p in problems]
+    assert any(t.startswith("run-command/exercise.yaml:5: run-command: `difficulty`") for t in text), text
+    yaml_file.write_text(yaml_file.read_text().replace("difficulty: brutal", "difficulty: hard"))
+    _, problems = exercises.lint_exercises(root, grader, card_ids={"exec-failure-exit-127"},
+                                           card_links={"exec-failure-exit-127": None})
+    text = [str(p) for p in problems]
+    assert "run-command/exercise.yaml:7: run-command: the entry file main.py is not in `files`" in text
+    assert "run-command/exercise.yaml:4: run-command: linked card 'run-command-child-side-order' is not in the bank" in text
+    assert "run-command/exercise.yaml:4: run-command: card 'exec-failure-exit-127' does not link back (give it `exercise: run-command`)" in text
+    assert any(t.startswith("grader/hidden/run-command/test_run_command.py:") and "this assert has no message" in t for t in text)
+    assert "grader/solutions/run-command/wrong:1: run-command: 3 wrong solutions: write at least 3" not in text
+    assert any("WHY.md is missing" in t for t in text)
+    assert any(t.startswith("run-command/starter:1: run-command: the entry file main.py is missing") for t in text)
+
+
+def test_lint_counts_tests(tmp_path):
+    root, grader = broken_copy(tmp_path)
+    (root / "run-command" / "tests" / "test_more.py").write_text("def test_a():\n    pass\n")
+    hidden = grader / "hidden" / "run-command"
+    for extra in hidden.glob("*.py"):
+        extra.write_text('def test_one(learner):\n    assert True, "ok"\n')
+    _, problems = exercises.lint_exercises(root, grader)
+    text = [str(p) for p in problems]
+    assert "run-command/tests:1: run-command: 4 visible tests: at most 3 (the rest belong in the hidden tests)" in text
+    assert "grader/hidden/run-command:1: run-command: 1 hidden tests: write at least 8" in text
+
+
+def test_lint_refuses_dangerous_whitelists(tmp_path):
+    root, grader = broken_copy(tmp_path)
+    yaml_file = root / "run-command" / "exercise.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("files: [runcmd.py]", "files: [runcmd.py, conftest.py, x.pth, ../up.py]"))
+    _, problems = exercises.lint_exercises(root, None)
+    text = "\n".join(map(str, problems))
+    assert "`files.3`: String should match pattern" in text
+    yaml_file.write_text(yaml_file.read_text().replace(", ../up.py", ""))
+    _, problems = exercises.lint_exercises(root, None)
+    text = "\n".join(map(str, problems))
+    assert "conftest.py may not be submitted" in text and "x.pth may not be submitted" in text
+
+
+def test_schema_file_is_current():
+    on_disk = json.loads((REPO / "exercises" / "exercise.schema.json").read_text())
+    assert on_disk == exercises.exercise_schema(), "run `prep exercise schema --write`"
+
+
+def test_every_command_has_help_with_an_example(runner):
+    for args in (["exercise", "list"], ["exercise", "show"], ["exercise", "start"], ["exercise", "lint"], ["exercise", "schema"],
+                 ["test"], ["submit"], ["history"], ["sandbox", "build"], ["sandbox", "check"]):
+        result = run_cli(runner, *args, "--help")
+        assert result.exit_code == 0
+        assert "Example: prep" in result.stdout, args
