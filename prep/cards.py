@@ -235,8 +235,8 @@ class Bank:
 # --- loading -------------------------------------------------------------------------
 
 
-def _compose(path: Path, shown: str, problems: list[Problem]) -> tuple[yaml.Node | None, Any]:
-    """Parse one YAML file, keeping the node tree for line numbers."""
+def compose_yaml(path: Path, shown: str, problems: list[Problem]) -> tuple[yaml.Node | None, Any]:
+    """Parse one YAML file, keeping the node tree for line numbers; (None, None) and a problem when it cannot."""
     try:
         loader = _Loader(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -258,7 +258,7 @@ def _compose(path: Path, shown: str, problems: list[Problem]) -> tuple[yaml.Node
     return node, data
 
 
-def _line_at(node: yaml.Node | None, loc: Iterable[str | int]) -> int:
+def line_at(node: yaml.Node | None, loc: Iterable[str | int]) -> int:
     """The line of the deepest node reachable along a validation error's location."""
     if node is None:
         return 1
@@ -279,13 +279,14 @@ def _line_at(node: yaml.Node | None, loc: Iterable[str | int]) -> int:
     return line
 
 
-def _describe(error: dict[str, Any]) -> str:
+def describe_error(error: dict[str, Any], docs: str = "docs/cards.md") -> str:
+    """One validation error of pydantic in words, pointing at `docs` for the fields."""
     where = ".".join(str(p) for p in error["loc"] if not isinstance(p, str) or not p.startswith("function-"))
     kind = error["type"]
     if kind == "missing":
         return f"`{where}` is missing"
     if kind == "extra_forbidden":
-        return f"unknown field `{where}` (see docs/cards.md for the fields)"
+        return f"unknown field `{where}` (see {docs} for the fields)"
     if kind == "literal_error":
         return f"`{where}`: {error['msg'].lower()}, not {error['input']!r}"
     return f"`{where}`: {error['msg']}" if where else error["msg"]
@@ -296,7 +297,7 @@ def _load_registry(bank: Path, problems: list[Problem]) -> dict[str, Topic]:
     if not path.is_file():
         problems.append(Problem(TOPICS_FILE, 1, "-", "the topic registry is missing"))
         return {}
-    node, data = _compose(path, TOPICS_FILE, problems)
+    node, data = compose_yaml(path, TOPICS_FILE, problems)
     topics: dict[str, Topic] = {}
     entries = data.get("topics") if isinstance(data, dict) else None
     if not isinstance(entries, list):
@@ -307,8 +308,8 @@ def _load_registry(bank: Path, problems: list[Problem]) -> dict[str, Topic]:
             topic = Topic.model_validate(entry)
         except ValidationError as exc:
             for err in exc.errors():
-                line = _line_at(node, ("topics", i, *err["loc"]))
-                problems.append(Problem(TOPICS_FILE, line, str((entry or {}).get("id", "-")), _describe(err)))
+                line = line_at(node, ("topics", i, *err["loc"]))
+                problems.append(Problem(TOPICS_FILE, line, str((entry or {}).get("id", "-")), describe_error(err)))
             continue
         topics[topic.id] = topic
     return topics
@@ -318,7 +319,7 @@ def _load_skips(bank: Path, problems: list[Problem]) -> list[Skip]:
     path = bank / SKIPS_FILE
     if not path.is_file():
         return []
-    node, data = _compose(path, SKIPS_FILE, problems)
+    node, data = compose_yaml(path, SKIPS_FILE, problems)
     entries = (data or {}).get("skips") if isinstance(data, (dict, type(None))) else None
     skips = []
     for i, entry in enumerate(entries or []):
@@ -326,12 +327,12 @@ def _load_skips(bank: Path, problems: list[Problem]) -> list[Skip]:
             skips.append(Skip.model_validate(entry))
         except ValidationError as exc:
             for err in exc.errors():
-                problems.append(Problem(SKIPS_FILE, _line_at(node, ("skips", i, *err["loc"])), "-", _describe(err)))
+                problems.append(Problem(SKIPS_FILE, line_at(node, ("skips", i, *err["loc"])), "-", describe_error(err)))
     return skips
 
 
 def _load_card_file(path: Path, shown: str, topics: dict[str, Topic], problems: list[Problem]) -> list[Card]:
-    node, data = _compose(path, shown, problems)
+    node, data = compose_yaml(path, shown, problems)
     if node is None and data is None:
         if not any(p.file == shown for p in problems):
             problems.append(Problem(shown, 1, "-", "the file is empty: expected `topic:` and `cards:`"))
@@ -340,17 +341,17 @@ def _load_card_file(path: Path, shown: str, topics: dict[str, Topic], problems: 
         problems.append(Problem(shown, 1, "-", "expected a mapping with `topic:` and `cards:`"))
         return []
     for key in sorted(set(data) - {"topic", "cards"}):
-        problems.append(Problem(shown, _line_at(node, (key,)), "-", f"unknown top-level field `{key}`"))
+        problems.append(Problem(shown, line_at(node, (key,)), "-", f"unknown top-level field `{key}`"))
     topic = data.get("topic")
     if topic is None:
         problems.append(Problem(shown, 1, "-", "`topic` is missing"))
     elif topic not in topics:
         problems.append(
-            Problem(shown, _line_at(node, ("topic",)), "-", f"unknown topic {topic!r}: declare it in {TOPICS_FILE}")
+            Problem(shown, line_at(node, ("topic",)), "-", f"unknown topic {topic!r}: declare it in {TOPICS_FILE}")
         )
     raw_cards = data.get("cards")
     if not isinstance(raw_cards, list):
-        problems.append(Problem(shown, _line_at(node, ("cards",)), "-", "`cards` must be a list of cards"))
+        problems.append(Problem(shown, line_at(node, ("cards",)), "-", "`cards` must be a list of cards"))
         return []
     cards = []
     for i, raw in enumerate(raw_cards):
@@ -360,13 +361,13 @@ def _load_card_file(path: Path, shown: str, topics: dict[str, Topic], problems: 
             card = Card.model_validate(raw)
         except ValidationError as exc:
             for err in exc.errors():
-                problems.append(Problem(shown, _line_at(node, (*card_loc, *err["loc"])), card_id, _describe(err)))
+                problems.append(Problem(shown, line_at(node, (*card_loc, *err["loc"])), card_id, describe_error(err)))
             continue
         for loc, message in card.problems():
-            problems.append(Problem(shown, _line_at(node, (*card_loc, *loc)), card.id, message))
+            problems.append(Problem(shown, line_at(node, (*card_loc, *loc)), card.id, message))
         card._topic = str(topic or "")
         card._file = shown
-        card._line = _line_at(node, card_loc)
+        card._line = line_at(node, card_loc)
         cards.append(card)
     return cards
 

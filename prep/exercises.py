@@ -1,11 +1,13 @@
 """Exercises: the model of `exercises/<slug>/exercise.yaml` and the loader that lints them all.
 
 Every problem of every exercise is reported in one run as
-`file:line: slug: what is wrong`, like the card loader. Besides the YAML, lint
+`file:line: slug: what is wrong`, like the card loader, with paths as they are
+in the repository (`exercises/<slug>/README.md`, `grader/hidden/<slug>/...`). Besides the YAML, lint
 checks what the grader relies on: the entry file is whitelisted, the starter
 and the reference solution have the whitelisted files, there are at most 3
 visible tests and at least 8 hidden ones, every `assert` in a hidden test has
-a message, the wrong solutions say why they are wrong, and the linked cards
+a message and none defines a module-level `setup`/`teardown`, the wrong
+solutions say why they are wrong, and the linked cards
 exist (and link back, when the caller passes the cards' links).
 """
 
@@ -21,10 +23,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from .cards import SLUG, Problem, _compose, _describe, _line_at
+from .cards import SLUG, Problem, compose_yaml, describe_error, line_at
 from .errors import InputError, NotFoundError
 
 EXERCISE_FILE = "exercise.yaml"
+STATEMENT_FILE = "README.md"
+SHOWN_ROOT = "exercises"  # how problems name the exercises' folder, as `grader/` names the grader's
 SCHEMA_FILE = "exercise.schema.json"
 MAX_VISIBLE_TESTS = 3
 MIN_HIDDEN_TESTS = 8
@@ -96,11 +100,11 @@ class Exercise(_Strict):
 
     @property
     def file(self) -> str:
-        return f"{self._slug}/{EXERCISE_FILE}"
+        return f"{SHOWN_ROOT}/{self._slug}/{EXERCISE_FILE}"
 
     @property
     def readme(self) -> Path:
-        return self._folder / "README.md"
+        return self._folder / STATEMENT_FILE
 
     @property
     def starter(self) -> Path:
@@ -141,7 +145,7 @@ class Catalog:
         except KeyError:
             mine = [p for p in self.problems if p.card_id == slug]
             if mine:
-                raise ExerciseError(mine) from None
+                raise ExerciseError(mine, slug) from None
             known = ", ".join(sorted(self.by_slug)) or "none"
             raise NotFoundError(f"no exercise {slug!r} (the exercises are: {known}; see `prep exercise list`)") from None
 
@@ -149,10 +153,11 @@ class Catalog:
 class ExerciseError(InputError):
     """Exercises have problems; `problems` lists every one of them."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], slug: str | None = None) -> None:
         self.problems = problems
         noun = "problem" if len(problems) == 1 else "problems"
-        super().__init__(f"the exercises have {len(problems)} {noun}")
+        whose = f"exercise {slug!r} has" if slug else "the exercises have"
+        super().__init__(f"{whose} {len(problems)} {noun} (see `prep exercise lint`)")
 
 
 def exercise_folders(root: Path) -> list[Path]:
@@ -162,12 +167,16 @@ def exercise_folders(root: Path) -> list[Path]:
 
 
 def load_exercise(folder: Path, problems: list[Problem]) -> Exercise | None:
-    """Validate one exercise.yaml; None (and problems) when it is invalid."""
+    """Validate one exercise.yaml and its statement; None (and problems) when the YAML is invalid.
+
+    A missing or empty README.md is a problem too, but the exercise is returned
+    so that lint goes on checking the rest of it.
+    """
     slug = folder.name
-    shown = f"{slug}/{EXERCISE_FILE}"
+    shown = f"{SHOWN_ROOT}/{slug}/{EXERCISE_FILE}"
     if not re.match(SLUG, slug):
         problems.append(Problem(shown, 1, slug, "the folder name is not a slug (lower-case words joined by -)"))
-    node, data = _compose(folder / EXERCISE_FILE, shown, problems)
+    node, data = compose_yaml(folder / EXERCISE_FILE, shown, problems)
     if node is None and data is None:
         if not any(p.file == shown for p in problems):
             problems.append(Problem(shown, 1, slug, "the file is empty"))
@@ -179,13 +188,23 @@ def load_exercise(folder: Path, problems: list[Problem]) -> Exercise | None:
         exercise = Exercise.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            problems.append(Problem(shown, _line_at(node, err["loc"]), slug, _describe(err).replace("docs/cards.md", "docs/grading.md")))
+            problems.append(Problem(shown, line_at(node, err["loc"]), slug, describe_error(err, docs="docs/grading.md")))
         return None
     exercise._slug = slug
     exercise._folder = folder
     exercise._line = 1
     for loc, message in exercise.problems():
-        problems.append(Problem(shown, _line_at(node, loc), slug, message))
+        problems.append(Problem(shown, line_at(node, loc), slug, message))
+    statement = f"{SHOWN_ROOT}/{slug}/{STATEMENT_FILE}"
+    try:
+        text = exercise.readme.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problems.append(Problem(statement, 1, slug, f"the statement is missing: write {STATEMENT_FILE} beside {EXERCISE_FILE}"))
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(statement, 1, slug, f"cannot read the statement: {exc}"))
+    else:
+        if not text.strip():
+            problems.append(Problem(statement, 1, slug, "the statement is empty: say what to implement"))
     return exercise
 
 
@@ -216,13 +235,19 @@ def lint_exercises(
 
 
 def load_catalog(root: Path) -> Catalog:
-    """The exercises whose exercise.yaml is valid; the others are kept as problems.
+    """The exercises whose exercise.yaml and statement are valid; the others are kept as problems.
 
     `catalog.get(slug)` raises ExerciseError for an exercise that has problems,
     so one broken exercise never stops work on the others.
     """
     problems: list[Problem] = []
-    exercises = [e for e in (load_exercise(f, problems) for f in exercise_folders(root)) if e is not None]
+    exercises: list[Exercise] = []
+    for folder in exercise_folders(root):
+        mine: list[Problem] = []
+        exercise = load_exercise(folder, mine)
+        problems.extend(mine)
+        if exercise is not None and not mine:
+            exercises.append(exercise)
     return Catalog(root=root, exercises=exercises, problems=problems)
 
 
@@ -244,12 +269,10 @@ def _lint_folder(ex: Exercise, grader, card_ids, card_links, topic_ids, problems
     for topic in ex.topics:
         if topic_ids is not None and topic not in topic_ids:
             add(shown, f"unknown topic {topic!r}: declare it in bank/topics.yaml", lines.get("topics", 1))
-    if not ex.readme.is_file() or not ex.readme.read_text(encoding="utf-8").strip():
-        add(f"{slug}/README.md", "the statement (README.md) is missing or empty")
-    _check_files(ex, ex.starter, f"{slug}/starter", add)
+    _check_files(ex, ex.starter, f"{SHOWN_ROOT}/{slug}/starter", add)
     visible = _count_tests(sorted(ex.visible_tests.glob("test_*.py")))
     if visible > MAX_VISIBLE_TESTS:
-        add(f"{slug}/tests", f"{visible} visible tests: at most {MAX_VISIBLE_TESTS} (the rest belong in the hidden tests)")
+        add(f"{SHOWN_ROOT}/{slug}/tests", f"{visible} visible tests: at most {MAX_VISIBLE_TESTS} (the rest belong in the hidden tests)")
     if grader is None:
         return
     hidden_dir = grader / "hidden" / slug
@@ -260,6 +283,13 @@ def _lint_folder(ex: Exercise, grader, card_ids, card_links, topic_ids, problems
     for path in hidden_files:
         for line in _asserts_without_message(path):
             add(f"grader/hidden/{slug}/{path.name}", "this assert has no message: the learner would see only 'failed'", line)
+        for name, line in _nose_fixtures(path):
+            add(
+                f"grader/hidden/{slug}/{path.name}",
+                f"a module-level `{name}`: pytest 7 takes it for a nose module fixture, and the judge"
+                f" (-p no:nose) never calls it: rename it, or write a pytest fixture",
+                line,
+            )
     if (hidden_dir / "conftest.py").exists():
         add(f"grader/hidden/{slug}/conftest.py", "the judge runs with --noconftest: put helpers in a module and import it")
     solutions = grader / "solutions" / slug
@@ -324,6 +354,29 @@ def _asserts_without_message(path: Path) -> list[int]:
     return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert) and node.msg is None]
 
 
+NOSE_FIXTURE_NAMES = ("setup", "teardown")
+
+
+def _nose_fixtures(path: Path) -> list[tuple[str, int]]:
+    """Module-level names `setup`/`teardown`: pytest 7's nose plugin takes them for module fixtures."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return []  # _asserts_without_message reports it
+    found = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names = [node.name]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [alias.asname or alias.name for alias in node.names]
+        elif isinstance(node, ast.Assign):
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        else:
+            continue
+        found += [(name, node.lineno) for name in names if name in NOSE_FIXTURE_NAMES]
+    return found
+
+
 def exercise_schema() -> dict[str, Any]:
     """The JSON Schema of exercise.yaml, from the model the loader validates with."""
     schema = Exercise.model_json_schema()
@@ -342,7 +395,11 @@ def write_schema(root: Path) -> Path:
 
 
 def start(exercise: Exercise, target: Path) -> list[Path]:
-    """Copy the starter into `target` (created if needed); never overwrites. The files written."""
+    """Copy the starter and the statement (README.md) into `target` (created if needed). The files written.
+
+    Never overwrites: a starter file already there refuses the whole start; a
+    README.md already there is kept (it is the learner's) and the statement not copied.
+    """
     target = target.expanduser()
     if target.exists() and not target.is_dir():
         raise InputError(f"{target} exists and is not a folder")
@@ -358,4 +415,13 @@ def start(exercise: Exercise, target: Path) -> list[Path]:
             dest = target / path.name
             dest.write_bytes(path.read_bytes())
             written.append(dest)
+    statement = target / STATEMENT_FILE
+    if exercise.readme.is_file() and statement.name not in exercise.files:
+        try:
+            with statement.open("xb") as f:  # exclusive: never replaces a README.md of the learner's
+                f.write(exercise.readme.read_bytes())
+        except FileExistsError:
+            pass
+        else:
+            written.append(statement)
     return written

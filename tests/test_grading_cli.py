@@ -177,18 +177,18 @@ def test_lint_reports_every_problem_with_file_and_line(tmp_path):
     (grader / "solutions" / "run-command" / "wrong" / "exit-status-only" / "WHY.md").unlink()
     _, problems = exercises.lint_exercises(root, grader, card_ids={"exec-failure-exit-127"})
     text = [str(p) for p in problems]
-    assert any(t.startswith("run-command/exercise.yaml:5: run-command: `difficulty`") for t in text), text
+    assert any(t.startswith("exercises/run-command/exercise.yaml:5: run-command: `difficulty`") for t in text), text
     yaml_file.write_text(yaml_file.read_text().replace("difficulty: brutal", "difficulty: hard"))
     _, problems = exercises.lint_exercises(root, grader, card_ids={"exec-failure-exit-127"},
                                            card_links={"exec-failure-exit-127": None})
     text = [str(p) for p in problems]
-    assert "run-command/exercise.yaml:7: run-command: the entry file main.py is not in `files`" in text
-    assert "run-command/exercise.yaml:4: run-command: linked card 'run-command-child-side-order' is not in the bank" in text
-    assert "run-command/exercise.yaml:4: run-command: card 'exec-failure-exit-127' does not link back (give it `exercise: run-command`)" in text
+    assert "exercises/run-command/exercise.yaml:7: run-command: the entry file main.py is not in `files`" in text
+    assert "exercises/run-command/exercise.yaml:4: run-command: linked card 'run-command-child-side-order' is not in the bank" in text
+    assert "exercises/run-command/exercise.yaml:4: run-command: card 'exec-failure-exit-127' does not link back (give it `exercise: run-command`)" in text
     assert any(t.startswith("grader/hidden/run-command/test_run_command.py:") and "this assert has no message" in t for t in text)
     assert "grader/solutions/run-command/wrong:1: run-command: 3 wrong solutions: write at least 3" not in text
     assert any("WHY.md is missing" in t for t in text)
-    assert any(t.startswith("run-command/starter:1: run-command: the entry file main.py is missing") for t in text)
+    assert any(t.startswith("exercises/run-command/starter:1: run-command: the entry file main.py is missing") for t in text)
 
 
 def test_lint_counts_tests(tmp_path):
@@ -199,7 +199,7 @@ def test_lint_counts_tests(tmp_path):
         extra.write_text('def test_one(learner):\n    assert True, "ok"\n')
     _, problems = exercises.lint_exercises(root, grader)
     text = [str(p) for p in problems]
-    assert "run-command/tests:1: run-command: 4 visible tests: at most 3 (the rest belong in the hidden tests)" in text
+    assert "exercises/run-command/tests:1: run-command: 4 visible tests: at most 3 (the rest belong in the hidden tests)" in text
     assert "grader/hidden/run-command:1: run-command: 1 hidden tests: write at least 8" in text
 
 
@@ -227,3 +227,118 @@ def test_every_command_has_help_with_an_example(runner):
         result = run_cli(runner, *args, "--help")
         assert result.exit_code == 0
         assert "Example: prep" in result.stdout, args
+
+
+# ------------------------------------------------------------------ what testers found
+
+
+def one_exercise(tmp_path: Path, monkeypatch) -> Path:
+    """A copy of run-command as the only exercise the CLI sees; a test may break it."""
+    root = tmp_path / "exercises"
+    shutil.copytree(REPO / "exercises" / "run-command", root / "run-command")
+    monkeypatch.setattr(content, "exercises_dir", lambda: root)
+    return root / "run-command"
+
+
+def test_show_without_a_statement_fails_and_names_the_file(runner, tmp_path, monkeypatch):
+    folder = one_exercise(tmp_path, monkeypatch)
+    (folder / "README.md").unlink()
+    result = run_cli(runner, "exercise", "show", "run-command")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: exercise 'run-command' has 1 problem (see `prep exercise lint`)\n"
+        "  exercises/run-command/README.md:1: run-command: the statement is missing: write README.md beside exercise.yaml\n"
+    )
+    _, problems = exercises.lint_exercises(folder.parent)
+    assert "exercises/run-command/README.md:1: run-command: the statement is missing: write README.md beside exercise.yaml" in map(str, problems)
+    (folder / "README.md").write_text("  \n")
+    _, problems = exercises.lint_exercises(folder.parent)
+    assert "exercises/run-command/README.md:1: run-command: the statement is empty: say what to implement" in map(str, problems)
+    listed = run_cli(runner, "exercise", "list")
+    assert "left out, with problems: run-command (see `prep exercise lint`)" in listed.stderr
+
+
+def test_show_wraps_code_instead_of_cropping_it():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80", "NO_COLOR": "1"}
+    shown = subprocess.run([sys.executable, "-m", "prep", "exercise", "show", "snowflake-ids"],
+                           capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    statement = shown.stdout.split("\nLimits: ")[0]
+    assert max(len(line) for line in statement.splitlines()) <= 80
+    signature = "def __init__(self, worker_id: int, clock=time.time_ns, epoch_ms: int = DEFAULT_EPOCH_MS) -> None"
+    assert signature in (REPO / "exercises" / "snowflake-ids" / "README.md").read_text()
+    assert signature in " ".join(statement.split()), "the signature was cut at 80 columns"
+
+
+def test_first_pass_schedules_the_exercise_days_ahead_and_says_so(runner, monkeypatch):
+    monkeypatch.setenv("PREP_NOW", "2026-11-26T12:00:00+00:00")
+    result = run_cli(runner, "submit", "run-command", str(REFERENCE), "--sandbox", "local")
+    assert result.exit_code == 0
+    last = result.stdout.strip().splitlines()[-1]
+    assert last == "Recorded as submission #1; its 3 linked cards were rated Good. Next re-implementation due: 2026-11-28."
+
+
+def test_every_counted_submission_reviews_the_linked_cards(runner, monkeypatch, db_path):
+    """fail: Again (once per run of failures); pass after failures: Hard; first-try pass: Good."""
+    monkeypatch.setenv("PREP_DB", str(db_path))
+    lines = []
+    for minute, (folder, code) in enumerate(((WRONG, 1), (WRONG, 1), (REFERENCE, 0), (REFERENCE, 0))):
+        monkeypatch.setenv("PREP_NOW", f"2026-11-26T12:{10 * minute:02d}:00+00:00")  # each run starts the clock anew
+        result = run_cli(runner, "submit", "run-command", str(folder), "--sandbox", "local")
+        assert result.exit_code == code
+        lines.append(result.stdout.strip().splitlines()[-1])
+    assert [line.split(";")[1].split(".")[0] if ";" in line else None for line in lines] == [
+        " its 3 linked cards were rated Again", None, " its 3 linked cards were rated Hard", " its 3 linked cards were rated Good"]
+    db = store.open_db(db_path)
+    cards_ = ["run-command-child-side-order", "exec-failure-exit-127", "wait-status-killed-by-sigkill"]
+    rows = list(db.query("SELECT card_id, rating, kind FROM reviews ORDER BY id"))
+    assert rows == [{"card_id": c, "rating": r, "kind": "submission"} for r in (1, 2, 3) for c in cards_]
+
+
+def test_history_of_an_unknown_exercise_is_an_error(runner):
+    listing = ", ".join(sorted(p.parent.name for p in (REPO / "exercises").glob("*/exercise.yaml")))
+    result = run_cli(runner, "history", "no-such")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == f"Error: no exercise 'no-such' (the exercises are: {listing}; see `prep exercise list`)\n"
+    number = run_cli(runner, "history", "1")
+    assert number.exit_code == 1
+    assert number.stderr == (
+        f"Error: no exercise '1' (the exercises are: {listing}; see `prep exercise list`); "
+        "to show submission #1: prep history --id 1\n"
+    )
+    assert run_cli(runner, "history", "run-command").exit_code == 0  # known, no submissions yet
+
+
+def test_start_copies_the_statement_but_keeps_the_learners(runner, tmp_path):
+    target = tmp_path / "ws"
+    first = run_cli(runner, "exercise", "start", "run-command", str(target))
+    assert first.exit_code == 0
+    assert first.stdout.splitlines() == [str(target / "runcmd.py"), str(target / "README.md")]
+    assert (target / "README.md").read_text() == (REPO / "exercises" / "run-command" / "README.md").read_text()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "README.md").write_text("my notes\n")
+    second = run_cli(runner, "exercise", "start", "run-command", str(mine))
+    assert second.exit_code == 0
+    assert second.stdout.splitlines() == [str(mine / "runcmd.py")]
+    assert (mine / "README.md").read_text() == "my notes\n"
+    assert f"kept your {mine / 'README.md'}: the statement is also `prep exercise show run-command`" in second.stderr
+
+
+def test_lint_reports_module_level_setup_in_hidden_tests(tmp_path):
+    root, grader = broken_copy(tmp_path)
+    hidden = grader / "hidden" / "run-command" / "test_run_command.py"
+    text = hidden.read_text()
+    hidden.write_text(text + "\n\ndef setup():\n    pass\n")
+    line = len((text + "\n\ndef setup():").splitlines())
+    _, problems = exercises.lint_exercises(root, grader)
+    assert (
+        f"grader/hidden/run-command/test_run_command.py:{line}: run-command: a module-level `setup`: pytest 7 takes it for a "
+        "nose module fixture, and the judge (-p no:nose) never calls it: rename it, or write a pytest fixture"
+    ) in map(str, problems)

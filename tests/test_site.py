@@ -421,7 +421,7 @@ def test_a_broken_exercise_is_left_out_and_reported(tmp_path):
     (root / "broken" / "exercise.yaml").write_text("title: [unclosed\n")
     pages, problems = site.load_exercises(root)
     assert [p.slug for p in pages] == ["reap-children"]
-    assert len(problems) == 1 and problems[0].startswith("broken/exercise.yaml:1: ")
+    assert len(problems) == 1 and problems[0].startswith("exercises/broken/exercise.yaml:1: ")
 
 
 # --- serving ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
@@ -16,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import content, exercises, grading, sandbox
-from ..errors import InputError
+from ..errors import InputError, NotFoundError
 from .app import State, emit, err, errors, out
 
 exercise_app = typer.Typer(help="List, read, start and check the exercises.", no_args_is_help=True)
@@ -88,7 +89,8 @@ def show(
     data = {**summary(ex), "limits": ex.limits.model_dump(), "statement": statement}
 
     def render(_: Any) -> None:
-        out.print(Markdown(statement))
+        # Wrapped, not soft-wrapped: a soft-wrapping console crops code blocks at the terminal's width.
+        out.print(Markdown(statement), soft_wrap=False)
         limits = ex.limits
         out.print(
             f"[dim]Limits: {limits.test_seconds:g} s per test, {limits.run_seconds:g} s per submission, "
@@ -104,7 +106,7 @@ def start(
     slug: str = typer.Argument(..., help="The exercise (see `prep exercise list`)."),
     folder: Optional[Path] = typer.Argument(None, metavar="[DIR]", help="Where to put the starter (default: ./SLUG)."),
 ) -> None:
-    """Copy an exercise's starter files into a folder of yours (never overwrites).
+    """Copy an exercise's starter files and statement (README.md) into a folder of yours (never overwrites).
 
     Example: prep exercise start run-command ~/prep/run-command
     """
@@ -113,6 +115,9 @@ def start(
     written = exercises.start(ex, target)
     for path in written:
         out.print(str(path), markup=False)
+    statement = target / exercises.STATEMENT_FILE
+    if statement not in written:
+        err(f"kept your {statement}: the statement is also `prep exercise show {slug}`")
     err(f"Next: edit {target / ex.entry}, then `prep test {slug} {target}` and `prep submit {slug} {target}`")
 
 
@@ -265,9 +270,11 @@ def render_result(result: dict[str, Any]) -> None:
         if recorded.get("rating"):
             cards = recorded["cards"]
             line += f"; its {len(cards)} linked card{'s were' if len(cards) != 1 else ' was'} rated {recorded['rating']}"
+        line += "."
         if recorded.get("exercise_due"):
-            line += f"; redo the exercise after {recorded['exercise_due'][:16].replace('T', ' ')} UTC"
-        out.print(Text(line + ".", style="dim"))
+            due = datetime.fromisoformat(recorded["exercise_due"]).astimezone().date()  # the learner's local date
+            line += f" Next re-implementation due: {due.isoformat()}."
+        out.print(Text(line, style="dim"))
 
 
 def history(
@@ -293,8 +300,11 @@ def history(
         row["performance"] = json.loads(row["performance"]) if row.get("performance") else None
         emit(row, as_json, render_result_row)
         return
+    found = store.submissions(db, slug)
+    if slug is not None and not found:
+        _check_known(slug)
     rows = []
-    for row in store.submissions(db, slug):
+    for row in found:
         row = dict(row)
         row.pop("code", None)
         row["performance"] = json.loads(row["performance"]) if row.get("performance") else None
@@ -312,6 +322,19 @@ def history(
         err(f"{len(data)} submissions" + ("" if data else ": submit one with `prep submit SLUG PATH`"))
 
     emit(rows, as_json, render)
+
+
+def _check_known(slug: str) -> None:
+    """An exercise that exists (even one with problems) may have no submissions; any other slug is an error."""
+    known = catalog()
+    if slug in known.by_slug or any(p.card_id == slug for p in known.problems):
+        return
+    try:
+        known.get(slug)
+    except NotFoundError as exc:
+        if slug.isdigit():
+            raise NotFoundError(f"{exc}; to show submission #{slug}: prep history --id {slug}") from None
+        raise
 
 
 def render_result_row(row: dict[str, Any]) -> None:

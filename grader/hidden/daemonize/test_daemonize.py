@@ -181,7 +181,7 @@ def start(learner, h, pidfile, options=None, **kwargs):
     listener.listen(4)
     listener.settimeout(5)
     try:
-        pending = learner._call(h.ref, "launch", (pidfile, options or {}, listener.getsockname()[1]), kwargs, thread="main")
+        pending = h.start_main("launch", pidfile, options or {}, listener.getsockname()[1], **kwargs)
         try:
             info = pending.result(timeout=6)
         except LearnerTimeout:

@@ -6,6 +6,7 @@ Canary (the red-team tests check this text never reaches the learner): PREP-CANA
 import signal
 
 import pytest
+from prep_judge import LearnerError
 
 # Helper code run inside the learner's process before a call: it removes the
 # shortcuts the statement forbids. The learner can read it; it holds no expected value.
@@ -46,6 +47,30 @@ def test_exec_failure_is_127(learner):
     assert result.stdout == b"", f"a command that could not start prints nothing on stdout, got {result.stdout!r}"
     again = learner.call("run", ["echo", "still here"])
     assert again.stdout == b"still here\n", "after a failed exec, run() must still work in the same process"
+
+
+def test_empty_command_raises_value_error(learner):
+    try:
+        result = learner.call("run", [])
+    except LearnerError as exc:
+        assert exc.is_a("ValueError"), f"run([]) must raise ValueError (there is no program to run), raised {exc.type}"
+    else:
+        raise AssertionError(f"run([]) must raise ValueError (there is no program to run), returned {result!r}")
+
+
+def test_empty_program_name_is_127(learner):
+    try:
+        result = learner.call("run", [""])
+    except LearnerError as exc:
+        raise AssertionError(
+            f"run(['']) must give returncode 127, like bash's `\"\"`, but it raised {exc.type}: {exc.message}. "
+            "execvp raises ValueError (not OSError) for an empty name: the child must catch every exception "
+            "and end with os._exit(127), never return into your code"
+        ) from None
+    assert result.returncode == 127, f"run(['']) must give returncode 127 (the child cannot exec an empty name), got {result.returncode}"
+    assert result.stdout == b"", f"a command that could not start prints nothing on stdout, got {result.stdout!r}"
+    again = learner.call("run", ["echo", "still here"])
+    assert again.stdout == b"still here\n", "after run(['']), run() must still work in the same process"
 
 
 def test_feeds_stdin(learner):

@@ -37,8 +37,9 @@ def _spawn(argv: list[str], stdin_fd: int, stdout_fd: int, close: list[int]) -> 
             for fd in close:
                 os.close(fd)
             os.execvp(argv[0], argv)
-        except OSError as exc:
-            os.write(2, f"{argv[0]}: {exc.strerror}\n".encode())
+        except BaseException as exc:  # OSError for a missing program, ValueError for an empty name: never return
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            os.write(2, f"{argv[0]!r}: {reason}\n".encode())
         finally:
             os._exit(127)
     return pid
