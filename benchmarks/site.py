@@ -4,13 +4,16 @@
 
 Prints, for each bank, the time to load it, to render the site without search
 (the target: under 5 s for 2,000 cards) and, separately, to index it with
-Pagefind. Nothing is written outside a temporary folder.
+Pagefind. The baseline, measured in the same run, is copying the rendered site
+with shutil.copytree: the cost of writing the same files with no rendering at
+all. Nothing is written outside a temporary folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -89,6 +92,11 @@ def measure(label: str, bank: cards.Bank, exercises, work: Path, repeat: int) ->
         started = time.perf_counter()
         site.build(bank, work / f"{label}-{i}", exercises=exercises, search=False, now=NOW)
         renders.append(time.perf_counter() - started)
+    copies = []
+    for i in range(repeat):
+        started = time.perf_counter()
+        shutil.copytree(work / f"{label}-0", work / f"{label}-copy-{i}")
+        copies.append(time.perf_counter() - started)
     started = time.perf_counter()
     result = site.build(bank, work / f"{label}-search", exercises=exercises, search=True, now=NOW)
     total = time.perf_counter() - started
@@ -99,6 +107,7 @@ def measure(label: str, bank: cards.Bank, exercises, work: Path, repeat: int) ->
         "pages": result.pages,
         "render": statistics.median(renders),
         "render_all": renders,
+        "copy": statistics.median(copies),
         "index": result.search.seconds,
         "indexed": result.search.pages,
         "with_search": total,
@@ -131,10 +140,12 @@ def main() -> int:
         row["load"] = load_generated
         rows.append(row)
 
-    print(f"{'bank':<24} {'cards':>6} {'pages':>6} {'load s':>7} {'build s':>8} {'index s':>8} {'indexed':>8}")
+    print(f"{'bank':<24} {'cards':>6} {'pages':>6} {'load s':>7} {'build s':>8} {'copy s':>7} {'ratio':>6} "
+          f"{'index s':>8} {'indexed':>8}")
     for r in rows:
         print(f"{r['label']:<24} {r['cards']:>6} {r['pages']:>6} {r['load']:>7.2f} {r['render']:>8.2f} "
-              f"{r['index']:>8.2f} {r['indexed']:>8}")
+              f"{r['copy']:>7.2f} {r['render'] / r['copy']:>5.1f}x {r['index']:>8.2f} {r['indexed']:>8}")
+    print("copy s: copying the rendered site with shutil.copytree, the baseline of writing the same files")
     print(f"build s: median of {args.repeat} builds without search (all: "
           + "; ".join(", ".join(f"{x:.2f}" for x in r["render_all"]) for r in rows) + ")")
     big = rows[-1]
