@@ -184,6 +184,7 @@ class Summary:
     session_id: int | None
     again: int
     leeches: list[str]
+    left: dict[str, int] = field(default_factory=dict)  # still queued for today, by queue
 
     @property
     def correct_share(self) -> float | None:
@@ -199,6 +200,7 @@ class Summary:
             "session_id": self.session_id,
             "again": self.again,
             "leeches": self.leeches,
+            "left": self.left,
         }
 
 
@@ -541,7 +543,18 @@ class Session:
             session_id=self.session_id,
             again=self.again,
             leeches=list(self.leeches),
+            left=self._left_today(),
         )
+
+    def _left_today(self) -> dict[str, int]:
+        """What is still queued, counting the card on screen when the learner quit before rating it."""
+        left = self.counts()
+        item = self.current
+        if item is not None and item.queue in ("review", "new"):
+            st = self.states.get(item.card_id)
+            unrated = (st is None or st.is_new) if item.queue == "new" else (st is not None and st.due <= self.clock())
+            left[item.queue] += int(unrated)
+        return left
 
     def close(self) -> Summary:
         summary = self.summary()

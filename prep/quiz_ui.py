@@ -509,7 +509,12 @@ def render_summary(console: Console, summary: Summary, now: datetime, interrupte
         console.print("Reviewed nothing.")
     if interrupted:
         console.print("[dim]Interrupted: every rating given is saved.[/]")
-    console.print(f"Next card due: {when(summary.next_due, now, day_starts_at)}.")
+    left = {k: v for k, v in summary.left.items() if v and k != "cram"}
+    if left:
+        parts = ", ".join(f"{n} {name}" for name, n in left.items())
+        console.print(f"Still to do today: {parts} (`prep quiz` goes on where you stopped).")
+    else:
+        console.print(f"Next card due: {when(summary.next_due, now, day_starts_at)}.")
     for card_id in summary.leeches:
         console.print(f"[yellow]Leech:[/] {escape(card_id)} (prep bank show {escape(card_id)})")
 

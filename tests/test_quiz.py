@@ -295,6 +295,17 @@ def test_summary_counts_and_next_due(db, index):
     assert db["sessions"].get(s.session_id)["ended_at"] == store.iso(clock.now)
 
 
+def test_summary_counts_what_is_left_today_including_the_card_on_screen(db, index):
+    clock = Clock()
+    s = session(db, index, clock, topic="tcp")
+    assert s.summary().left == {"learning": 0, "review": 0, "new": 4, "cram": 0}
+    first = s.next_item()
+    assert s.summary().left["new"] == 4, "the card on screen, not rated yet, is still to do"
+    s.rate(first.card_id, 3)
+    s.next_item()
+    assert s.summary().left["new"] == 3, "a rated new card is no longer left"
+
+
 # --- the bank cache ------------------------------------------------------------------------
 
 
