@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from .cards import Card
 
 RATING_STYLES = {1: "red", 2: "yellow", 3: "green", 4: "cyan"}
-ESC = "\x1b"
 
 
 class Quit(Exception):

@@ -49,12 +49,6 @@ DEFAULT_LIMITS = {
 }
 
 
-class SandboxError(PrepError):
-    """The sandbox failed while running (an internal error: not the learner's fault)."""
-
-    exit_code = 3
-
-
 @dataclass
 class Job:
     """What a backend runs: everything already validated and copied."""

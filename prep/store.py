@@ -23,7 +23,6 @@ from .errors import StoreError
 
 DB_ENV = "PREP_DB"
 BUSY_TIMEOUT_MS = 5000
-SCHEMA_VERSION = 1
 
 
 def default_path() -> Path:
@@ -40,10 +39,6 @@ def utcnow() -> datetime:
 
 def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat() if moment else None
-
-
-def parse_iso(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
 
 
 # --- migrations ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ from prep.quiz import Options, Session, make_plan
 from prep.scheduling import LEARNING, RELEARNING, REVIEW, Scheduler
 from prep.settings import QuizSettings
 
-from .conftest import run_cli
+from .conftest import in_ci, run_cli
 from .quizkit import BANK_ORDER, T0, Clock, fsrs_replay, index_of, log_review, put_state
 
 SETTINGS = QuizSettings(fuzz=False)
@@ -470,7 +470,9 @@ def test_read_only_database_file(runner, tiny_bank, tmp_path):
     folder.mkdir()
     if os.geteuid() == 0:  # root ignores file modes: use a read-only mount, where the kernel refuses writes
         if subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(folder)], capture_output=True).returncode:
-            pytest.skip("cannot mount a tmpfs here")
+            if in_ci():
+                pytest.fail("CI=true and a tmpfs cannot be mounted to make the database read-only")
+            pytest.skip("cannot mount a tmpfs here (needs root in a namespace that allows mounts)")
         try:
             store.open_db(folder / "progress.db").conn.close()
             subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)

@@ -1,0 +1,32 @@
+"""The progress database: created, migrated once, in WAL mode, versioned by its migrations."""
+
+from __future__ import annotations
+
+import pytest
+
+from prep import store
+
+
+def test_open_creates_migrates_once_and_uses_wal(db_path):
+    db = store.open_db(db_path)
+    assert db.journal_mode == "wal"
+    assert store.schema_version(db) == len(store.MIGRATIONS)
+    assert {"card_state", "reviews", "sessions", "submissions", "submission_tests", "exercise_state"} <= set(db.table_names())
+    db.conn.close()
+    again = store.open_db(db_path)
+    assert store.migrate(again) == [], "a second open applies no migration"
+    assert [row["name"] for row in again["migrations"].rows] == [name for name, _ in store.MIGRATIONS]
+
+
+def test_a_failing_migration_leaves_the_schema_as_it_was(db_path, monkeypatch):
+    db = store.open_db(db_path)
+
+    def broken(d):
+        d["half_made"].create({"id": int}, pk="id")
+        raise RuntimeError("migration failed midway")
+
+    monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, ("002_broken", broken)])
+    with pytest.raises(RuntimeError):
+        store.migrate(db)
+    assert "half_made" not in db.table_names(), "the failed step was rolled back"
+    assert store.schema_version(db) == 1
