@@ -16,6 +16,8 @@ import os
 HELPERS = r'''
 import os, random, sqlite3, sys, threading, time
 
+from prep_judge.threads import Runner, wait_parked as wait_parked_any
+
 locks = sys.modules["locks"]
 
 # Small thread stacks: under --sandbox local the memory limit is an address-space
@@ -24,32 +26,6 @@ threading.stack_size(512 * 1024)
 
 
 # ------------------------------------------------------------ threads and waiting
-
-class Runner:
-    """Run fn(*args) in a daemon thread; remember its value or the exception it raised."""
-
-    def __init__(self, fn, *args):
-        self.done = threading.Event()
-        self.value = None
-        self.error = None
-        self.thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
-        self.thread.start()
-
-    def _run(self, fn, args):
-        try:
-            self.value = fn(*args)
-        except BaseException as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
-        finally:
-            self.done.set()
-
-
-def parked(thread):
-    """True when the thread sleeps inside threading.Condition.wait (directly or through wait_for)."""
-    frame = sys._current_frames().get(thread.ident)
-    return (frame is not None and frame.f_code.co_name == "wait"
-            and frame.f_code.co_filename == threading.__file__)
-
 
 def waiters(obj):
     """How many threads sleep on the Conditions of obj (notify_all empties this at once)."""
@@ -61,14 +37,7 @@ def wait_parked(runner, seconds=2.0, obj=None):
 
     With obj: the thread must be waiting on one of obj's Conditions, so right after a
     notify_all() this waits for the thread to wake, re-test and wait again (or return)."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if runner.done.is_set():
-            return False
-        if parked(runner.thread) and (obj is None or waiters(obj) > 0):
-            return True
-        time.sleep(0.001)
-    return False
+    return wait_parked_any(runner, seconds, None if obj is None else lambda: waiters(obj) > 0)
 
 
 def conditions_of(obj):

@@ -12,60 +12,15 @@ from __future__ import annotations
 HELPERS = r'''
 import os, sys, threading, time
 
+from prep_judge.threads import Runner, parked, wait_parked, wait_until
+
 threadpool = sys.modules["threadpool"]
 
 # Small thread stacks: under --sandbox local the memory limit is an address-space
 # limit (RLIMIT_AS), and every thread reserves its whole stack there.
 threading.stack_size(512 * 1024)
 
-OURS = set()  # the helper's own threads, never counted as the pool's
-
-
-class Runner:
-    """Run fn(*args) in a daemon thread; remember its value or the exception it raised."""
-
-    def __init__(self, fn, *args):
-        self.done = threading.Event()
-        self.value = None
-        self.error = None
-        self.thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
-        self.thread.start()
-        OURS.add(self.thread)
-
-    def _run(self, fn, args):
-        try:
-            self.value = fn(*args)
-        except BaseException as exc:
-            self.error = f"{type(exc).__name__}: {exc}"
-        finally:
-            self.done.set()
-
-
-def parked(thread):
-    """True when the thread sleeps in a threading wait (Condition.wait, directly or not)."""
-    frame = sys._current_frames().get(thread.ident)
-    return (frame is not None and frame.f_code.co_name == "wait"
-            and frame.f_code.co_filename == threading.__file__)
-
-
-def wait_parked(runner, seconds=2.0):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if runner.done.is_set():
-            return False
-        if parked(runner.thread):
-            return True
-        time.sleep(0.001)
-    return False
-
-
-def wait_until(predicate, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.001)
-    return bool(predicate())
+OURS = Runner.threads  # the helper's own threads, never counted as the pool's
 
 
 def threads_now():
@@ -276,7 +231,7 @@ def idle_shutdown(workers):
     warm = [pool.submit(lambda i=i: i) for i in range(workers)]
     report = {"warm": [call(lambda f=f: f.result(3)) for f in warm]}
     # every worker is idle now, waiting for work
-    report["idle_parked"] = wait_until(lambda: all(parked(t) or not t.is_alive() for t in mine), 1.0)
+    report["idle_parked"] = wait_until(lambda: all(parked(t) or not t.is_alive() for t in mine), 3.0)
     report["shutdown"] = shutdown_bounded(pool, 2.5, wait=True)
     report["threads_alive"] = alive(mine)
     report["pool_threads"] = len(mine)
