@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import NotFoundError
 
 if TYPE_CHECKING:
-    from .cards import Bank, Card
+    from .cards import Bank, Card, Problem
 
 CACHE_FORMAT = 2
 CACHE_ENV = "PREP_CACHE_DIR"
@@ -56,6 +56,7 @@ class CardIndex:
         self._by_id = {r["id"]: r for r in records}
         self._load = load
         self._cards: dict[str, Card] = dict(cards or {})
+        self.problems: list[Problem] = []  # why cards were left out (see load_index's keep_going)
 
     @classmethod
     def from_bank(cls, bank: "Bank") -> "CardIndex":
@@ -206,12 +207,16 @@ def _line_loader(data_file: Path, size: int) -> Callable[[dict[str, Any]], dict[
     return load
 
 
-def load_index(bank_dir: Path, exercise_slugs: set[str] | None = None) -> CardIndex:
+def load_index(bank_dir: Path, exercise_slugs: set[str] | None = None, keep_going: bool = False) -> CardIndex:
     """The bank's card index: from the cache when every file is unchanged, else loaded and cached.
 
     The cache is two files: a small index (one row a card, with the offset of its
     data) read at startup, and the cards' data, one JSON line a card, read one card
     at a time as cards are shown.
+
+    With keep_going, cards that have a problem are left out instead of failing the
+    load, and `problems` on the index lists why (a bank with problems is not cached,
+    so they are reported on every run until fixed).
     """
     try:
         key = _fingerprint(bank_dir, exercise_slugs)
@@ -226,11 +231,15 @@ def load_index(bank_dir: Path, exercise_slugs: set[str] | None = None) -> CardIn
                 return CardIndex(bank_dir, data["topics"], records, _robust(_line_loader(data_file, data["size"]), bank_dir, exercise_slugs))
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    from .cards import load_bank
+    from .cards import load_bank, load_usable_cards
 
-    bank = load_bank(bank_dir, exercise_slugs)
+    if keep_going:
+        bank, problems = load_usable_cards(bank_dir, exercise_slugs)
+    else:
+        bank, problems = load_bank(bank_dir, exercise_slugs), []
     index = CardIndex.from_bank(bank)
-    if key is not None:
+    index.problems = problems
+    if key is not None and not problems:
         _write(index_file, data_file, key, index, bank)
     return index
 

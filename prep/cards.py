@@ -413,6 +413,22 @@ def load_bank(bank: Path, exercise_slugs: set[str] | None = None) -> Bank:
     return loaded
 
 
+def load_usable_cards(bank: Path, exercise_slugs: set[str] | None = None) -> tuple[Bank, list[Problem]]:
+    """The bank without the cards that have a problem, and the problems; BankError when no card is left.
+
+    For the daily review: a typo in one card must not cost the learner the rest of
+    the bank. A problem of a whole file (bad YAML, unknown topic) leaves out every
+    card of that file; a problem of one card leaves out that card.
+    """
+    loaded, problems = lint_bank(bank, exercise_slugs)
+    broken_files = {p.file for p in problems if p.card_id == "-"}
+    broken_cards = {(p.file, p.card_id) for p in problems}
+    usable = [c for c in loaded.cards if c.file not in broken_files and (c.file, c.id) not in broken_cards]
+    if problems and not usable:
+        raise BankError(problems)
+    return Bank(root=loaded.root, topics=loaded.topics, cards=usable, skips=loaded.skips), problems
+
+
 def card_file_schema() -> dict[str, Any]:
     """The JSON Schema of a card file, from the same model the loader validates with."""
     schema = CardFile.model_json_schema()

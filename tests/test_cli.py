@@ -153,3 +153,22 @@ def test_installed_outside_the_clone_lists_the_shipped_cards(tmp_path):
     shipped = subprocess.run([sys.executable, "-m", "prep", "bank", "list", "--json"], cwd=REPO, capture_output=True, text=True)
     assert listed == {row["id"] for row in json.loads(shipped.stdout)}
     assert len(listed) > 0
+
+
+def test_quiz_with_a_broken_card_warns_and_reviews_the_rest(tiny_bank, tmp_path):
+    """A typo in one card costs that card, not the day's review."""
+    path = tiny_bank / "processes.yaml"
+    path.write_text(path.read_text().replace("    difficulty: easy\n    refs: [\"wait(2)\"]", "    difficulty: trivial\n    refs: [\"wait(2)\"]", 1))
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env.update(PREP_BANK=str(tiny_bank), PREP_DB=str(tmp_path / "p.db"), PREP_NOW="2026-03-01T09:00:00+00:00",
+               NO_COLOR="1", TERM="dumb")
+    child = pexpect.spawn(sys.executable, ["-m", "prep", "quiz", "--topic", "processes"], env=env,
+                          encoding="utf-8", timeout=20, dimensions=(40, 160))
+    child.expect(r"Warning: 1 problem in the bank")
+    child.expect(r"processes.yaml:27: zombie-definition: `difficulty`")
+    child.expect(r"fork's return value")  # the other card of the topic is shown
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "zombie" not in child.before.lower()

@@ -336,11 +336,30 @@ def test_the_bank_cache_is_used_until_a_file_changes(tiny_bank, monkeypatch):
     assert changed.card("time-wait-duration").prompt.startswith("For how long")
 
 
-def test_a_broken_bank_is_reported_not_cached(tiny_bank, runner):
+def test_a_broken_file_leaves_out_its_cards_with_a_warning_on_every_run(tiny_bank, runner, db_path):
     (tiny_bank / "tcp.yaml").write_text("topic: tcp\ncards: [\n")
-    result = run_cli(runner, "--bank", str(tiny_bank), "due")
+    for _ in range(2):  # a bank with problems is never cached: the second run warns too
+        result = run_cli(runner, "due", "--json", env=cli_env(tiny_bank, db_path))
+        assert result.exit_code == 0, result.stderr
+        assert "Warning: 1 problem in the bank" in result.stderr and "tcp.yaml:3: -: bad YAML" in result.stderr
+        assert sorted(c["id"] for c in json.loads(result.stdout)["cards"]) == ["fork-return-values", "zombie-definition"]
+
+
+def test_one_broken_card_is_left_out_and_the_rest_reviewed(tiny_bank, runner, db_path):
+    path = tiny_bank / "tcp.yaml"
+    path.write_text(path.read_text().replace("    type: recall", "    type: essay", 1))
+    result = run_cli(runner, "due", "--json", env=cli_env(tiny_bank, db_path))
+    assert result.exit_code == 0, result.stderr
+    assert "tcp.yaml:25: close-shared-socket: `type`: input should be" in result.stderr
+    ids = {c["id"] for c in json.loads(result.stdout)["cards"]}
+    assert "close-shared-socket" not in ids and {"time-wait-duration", "handshake-order", "zombie-definition"} <= ids
+
+
+def test_a_bank_with_no_usable_card_is_an_error(tiny_bank, runner, db_path):
+    (tiny_bank / "topics.yaml").write_text("topics: [\n")
+    result = run_cli(runner, "due", env=cli_env(tiny_bank, db_path))
     assert result.exit_code == 1
-    assert "Error: the bank has 1 problem" in result.stderr and "tcp.yaml:3: -: bad YAML" in result.stderr
+    assert "Error: the bank has" in result.stderr and "topics.yaml:2: -: bad YAML" in result.stderr
 
 
 # --- prep due, prep stats ------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any, Optional
 import typer
 
 from ..settings import SETTINGS_ENV, QuizSettings
-from .app import State, emit, out
+from .app import State, emit, err, out
 
 TOPIC = typer.Option(None, "--topic", "-t", help="Only this topic (see `prep bank topics`).")
 TAG = typer.Option(None, "--tag", "-g", help="Only cards with this tag.")
@@ -36,8 +36,24 @@ def _context(state: State) -> tuple[Any, Any, Any]:
 
     settings = quiz_settings()
     clock = clock_from_env()
-    index = load_index(state.bank_dir(), content.exercise_slugs())
+    index = load_index(state.bank_dir(), content.exercise_slugs(), keep_going=True)
+    warn_left_out(index.problems, state.bank_dir())
     return settings, clock, index
+
+
+SHOWN_PROBLEMS = 5
+
+
+def warn_left_out(problems: list[Any], bank_dir: Any) -> None:
+    """Say which cards a broken bank keeps out of today's review, and how to see the rest."""
+    if not problems:
+        return
+    noun = "problem" if len(problems) == 1 else "problems"
+    err(f"Warning: {len(problems)} {noun} in the bank ({bank_dir}); the cards they touch are left out until fixed:")
+    for problem in problems[:SHOWN_PROBLEMS]:
+        err(f"  {problem}")
+    if len(problems) > SHOWN_PROBLEMS:
+        err(f"  ... and {len(problems) - SHOWN_PROBLEMS} more: `prep bank lint` lists them all")
 
 
 def quiz(
