@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -577,3 +580,13 @@ def test_prep_quiz_imports_only_its_own_command_module():
     assert "prep.cli.bank" in full and "prep.cli.quiz" in full
     other = subprocess.run([sys.executable, "-c", probe.format(argv=["pytest", "quiz"])], capture_output=True, text=True, check=True).stdout
     assert "prep.cli.bank" in other  # only when prep itself is the program
+
+
+def test_due_lists_one_line_a_card_in_an_80_column_terminal(tiny_bank, db_path):
+    env = {**os.environ, **cli_env(tiny_bank, db_path), "COLUMNS": "80", "NO_COLOR": "1"}
+    result = subprocess.run([sys.executable, "-m", "prep", "due"], env=env, capture_output=True, text=True, timeout=60)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0, result.stderr
+    assert len(lines) == 1 + 6, result.stdout  # the header, then one line for each card of the bank
+    assert all(len(line) <= 80 for line in lines)
+    assert any(line.startswith("handshake-order ") for line in lines)

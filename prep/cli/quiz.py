@@ -138,10 +138,18 @@ def due(
         c = d["counts"]
         if d["cards"]:
             table = Table(box=None, pad_edge=False)
-            for column in ("id", "queue", "topic", "prompt"):
-                table.add_column(column, overflow="fold" if column == "prompt" else "ellipsis", no_wrap=column != "prompt")
+            # one line a card, as a list should be: the prompt gives way first, the id last
+            columns = ["id", "queue", "topic"]
+            widths = {k: max(len(str(row[k])) for row in [{k: k}, *d["cards"]]) for k in columns}
+            if out.width - sum(widths.values()) - 2 * len(columns) < 30:
+                columns.remove("topic")  # a narrow terminal keeps the prompt readable; ids start with their topic
+            for column in columns:
+                table.add_column(column, no_wrap=True, width=widths[column])
+            room = out.width - sum(widths[c] for c in columns) - 2 * len(columns)
+            table.add_column("prompt", no_wrap=True, overflow="ellipsis", width=max(20, room))
             for row in d["cards"]:
-                table.add_row(row["id"], row["queue"], row["topic"], escape((row["prompt"] or "").strip().splitlines()[0]))
+                prompt = escape((row["prompt"] or "").strip().splitlines()[0])
+                table.add_row(*(row[c] for c in columns), prompt)
             out.print(table)
         for ex in d["exercises"]:
             out.print(f"exercise {ex['exercise']} (due {ex['due'][:10]}): prep exercise show {ex['exercise']}")
