@@ -42,6 +42,17 @@ QUIZ, CRAM = "quiz", store.CRAM
 CRAM_AGAIN_GAP = 3  # a card failed while cramming comes back after this many others
 
 
+def leech_threshold_met(lapses: int, leech_lapses: int) -> bool:
+    """Anki's rule: a card becomes a leech at `leech_lapses` lapses, and again every half of that after.
+
+    So with 8, the leech action (a warning, and a suspension by default) comes at
+    8, 12, 16... lapses: a learner who unsuspends a leech and keeps failing it hears
+    about it again, but not at every lapse.
+    """
+    half = max(1, -(-leech_lapses // 2))  # half the threshold, rounded up, as Anki does
+    return lapses >= leech_lapses and (lapses - leech_lapses) % half == 0
+
+
 @dataclass(frozen=True)
 class Options:
     topic: str | None = None
@@ -168,7 +179,8 @@ class Rated:
     before: CardState | None
     after: CardState | None  # None when cramming: the schedule is untouched
     lapses: int = 0
-    leech: bool = False
+    leech: bool = False  # this rating made the card a leech (at the threshold, or every half of it after)
+    suspended: bool = False  # ... and suspended it (leech_action = "suspend")
 
     @property
     def interval(self) -> timedelta | None:
@@ -185,6 +197,7 @@ class Summary:
     again: int
     leeches: list[str]
     left: dict[str, int] = field(default_factory=dict)  # still queued for today, by queue
+    suspended_leeches: list[str] = field(default_factory=list)  # leeches this session suspended
 
     @property
     def correct_share(self) -> float | None:
@@ -200,6 +213,7 @@ class Summary:
             "session_id": self.session_id,
             "again": self.again,
             "leeches": self.leeches,
+            "suspended_leeches": self.suspended_leeches,
             "left": self.left,
         }
 
@@ -213,6 +227,8 @@ class _Undo:
     rating: int | None = None
     queue: str = ""
     review: dict[str, Any] = field(default_factory=dict)
+    leech: bool = False  # the rating made the card a leech
+    suspended: bool = False  # ... and suspended it
 
 
 def _uninterrupted(write: Callable[[], Any]) -> Any:
@@ -271,6 +287,7 @@ class Session:
         self.correct = 0
         self.again = 0
         self.leeches: list[str] = []
+        self.suspended_leeches: list[str] = []
         self.last_shown: str | None = None
 
     # --- what to show ---------------------------------------------------------------
@@ -358,6 +375,13 @@ class Session:
     def _drop_from_queue(self, card_id: str) -> None:
         self.queue = [(c, q) for c, q in self.queue if c != card_id]
 
+    def use_index(self, index: CardIndex) -> None:
+        """Go on with the bank as reloaded after an edit; cards it no longer holds leave the session."""
+        self.index = index
+        self.queue = [(c, q) for c, q in self.queue if c in index]
+        self.front = [c for c in self.front if c in index]
+        self.members = {c for c in self.members if c in index}
+
     def has_work(self) -> bool:
         """Whether anything is to be shown now (or within the learn-ahead window)."""
         ahead = self.clock() + timedelta(minutes=self.settings.learn_ahead_minutes)
@@ -393,10 +417,19 @@ class Session:
         at: datetime | None = None,
         queue: str = "",
     ) -> Rated:
-        """Rate a card; the log entry and the new schedule are committed before this returns."""
+        """Rate a card; the log entry and the new schedule are committed before this returns.
+
+        A rating that makes the card a leech suspends it in the same transaction (with
+        leech_action "suspend"), so undoing the rating, which puts back the state the
+        log entry kept, takes the suspension back too.
+        """
         at = at or self.clock()
         before = self.states.get(card_id)
         after = None if self.cram else self.scheduler.review(before, card_id, rating, at)
+        lapses, leech = self._lapse(card_id, rating, before)
+        suspend = leech and self.settings.leech_action == "suspend" and not (before is not None and before.suspended)
+        if suspend:
+            after = after.with_flags(suspended=True)  # type: ignore[union-attr]
         session_id = self.ensure_session()
         review = {
             "card_id": card_id,
@@ -416,21 +449,30 @@ class Session:
         self.members.add(card_id)
         self.undo_stack.append(
             _Undo("rate", card_id, before, review_id, rating, queue or self._queue_name(card_id),
-                  {"duration_ms": duration_ms, "answer": answer, "correct": correct, "at": at})
+                  {"duration_ms": duration_ms, "answer": answer, "correct": correct, "at": at}, leech, suspend)
         )
         self.current = None
         self.reviewed += 1
         self.correct += rating > AGAIN
         self.again += rating == AGAIN
-        lapses, leech = 0, False
-        if not self.cram and rating == AGAIN and before is not None and before.state == REVIEW:
-            lapses = store.lapses_of(self.db, card_id)
-            leech = lapses >= self.settings.leech_lapses
-            if leech and card_id not in self.leeches:
-                self.leeches.append(card_id)
+        if leech and card_id not in self.leeches:
+            self.leeches.append(card_id)
+        if suspend:
+            self.suspended_leeches.append(card_id)
+            self._drop_from_queue(card_id)
         if self.cram and rating == AGAIN:
             self.queue.insert(min(CRAM_AGAIN_GAP, len(self.queue)), (card_id, "cram"))
-        return Rated(review_id, card_id, rating, at, before, after, lapses, leech)
+        return Rated(review_id, card_id, rating, at, before, after, lapses, leech, suspend)
+
+    def _lapse(self, card_id: str, rating: int, before: CardState | None) -> tuple[int, bool]:
+        """The card's lapses counting this rating, and whether this rating makes it a leech.
+
+        Counted before the rating is written, so a leech's suspension goes in the same transaction.
+        """
+        if self.cram or rating != AGAIN or before is None or before.state != REVIEW:
+            return 0, False
+        lapses = store.lapses_of(self.db, card_id) + 1
+        return lapses, leech_threshold_met(lapses, self.settings.leech_lapses)
 
     def rerate(self, rated: Rated, rating: int) -> Rated:
         """Change the rating just given (the learner overrides an automatic one), as of the same moment."""
@@ -504,8 +546,10 @@ class Session:
                 if card_id == entry.card_id:
                     del self.queue[i]
                     break
-        if entry.card_id in self.leeches and entry.rating == AGAIN:
+        if entry.leech and entry.card_id in self.leeches:
             self.leeches.remove(entry.card_id)
+        if entry.suspended and entry.card_id in self.suspended_leeches:
+            self.suspended_leeches.remove(entry.card_id)  # the state put back (entry.before) is not suspended
 
     # --- the end ----------------------------------------------------------------------
 
@@ -544,6 +588,7 @@ class Session:
             again=self.again,
             leeches=list(self.leeches),
             left=self._left_today(),
+            suspended_leeches=list(self.suspended_leeches),
         )
 
     def _left_today(self) -> dict[str, int]:

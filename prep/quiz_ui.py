@@ -8,7 +8,8 @@ Keys
   u            undo the last rating, bury or suspend; the card comes back
   b            bury the card until tomorrow
   !            suspend the card (again on a suspended card: unsuspend it)
-  e            show the card's file and line, to edit it
+  e            edit the card: in $VISUAL or $EDITOR at its line, then shown as edited
+               (without either, its file and line are printed)
   q            quit; Ctrl-C works at any moment, and every rating given is kept
 
 Typed answers (short, order) go to a line editor: Enter checks, Enter alone shows
@@ -28,19 +29,22 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
+from .errors import PrepError
 from .quiz import Rated, Session, Summary
 from .scheduling import AGAIN, EASY, GOOD, RATING_NAMES, format_interval, local_day
 
 if TYPE_CHECKING:
+    from .bank_cache import CardIndex
     from .cards import Card
 
 RATING_STYLES = {1: "red", 2: "yellow", 3: "green", 4: "cyan"}
@@ -48,6 +52,14 @@ RATING_STYLES = {1: "red", 2: "yellow", 3: "green", 4: "cyan"}
 
 class Quit(Exception):
     """The learner pressed q (or closed the input)."""
+
+
+class Edited(Exception):
+    """The card was opened in the editor: draw it again, as reloaded (or as it was, with the reason why)."""
+
+    def __init__(self, card: "Card") -> None:
+        super().__init__(card.id)
+        self.card = card
 
 
 # --- keys -----------------------------------------------------------------------------
@@ -67,20 +79,42 @@ class Keys:
             yield self
             return
         import termios
-        import tty
 
         self._saved = termios.tcgetattr(self.fd)
-
-        def cbreak(*_: Any) -> None:
-            tty.setcbreak(self.fd, termios.TCSANOW)
-
-        cbreak()
-        previous = signal.signal(signal.SIGCONT, cbreak)  # back from Ctrl-Z: cbreak again
+        self._cbreak()
+        previous = signal.signal(signal.SIGCONT, self._cbreak)  # back from Ctrl-Z: cbreak again
         try:
             yield self
         finally:
             signal.signal(signal.SIGCONT, previous)
             termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
+            self._saved = None
+
+    def _cbreak(self, *_: Any) -> None:
+        import termios
+        import tty
+
+        tty.setcbreak(self.fd, termios.TCSANOW)
+
+    @contextmanager
+    def cooked(self) -> Iterator[None]:
+        """The terminal as it was before the quiz (line editing, echo), for another program such as an editor.
+
+        Single keys again afterwards. SIGCONT goes back to its default meanwhile, so a
+        Ctrl-Z in the editor does not put the editor's terminal into cbreak mode.
+        """
+        if not self.tty or self._saved is None:
+            yield
+            return
+        import termios
+
+        termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
+        previous = signal.signal(signal.SIGCONT, signal.SIG_DFL)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGCONT, previous)
+            self._cbreak()
 
     def _byte(self) -> bytes:
         data = os.read(self.fd, 1)
@@ -137,6 +171,56 @@ def _warm_up() -> None:
         pass
 
 
+# --- the editor -----------------------------------------------------------------------
+
+EDITOR_VARIABLES = ("VISUAL", "EDITOR")  # git's order: $VISUAL first
+
+
+def editor_command() -> tuple[list[str], str] | None:
+    """The learner's editor, split as a shell would ("code --wait" is two words), and the variable it came from."""
+    import shlex  # here, not at the top: the first card must not wait for what only `e` needs
+
+    for name in EDITOR_VARIABLES:
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                words = shlex.split(value)
+            except ValueError as exc:
+                raise EditorProblem(f"${name}={value!r} cannot be split into words ({exc})") from None
+            if words:
+                return words, name
+    return None
+
+
+class EditorProblem(Exception):
+    """The editor cannot be run."""
+
+
+def run_editor(command: list[str], path: Path, line: int) -> str | None:
+    """Open the file at the line (`EDITOR +LINE FILE`, as vi, nano, emacs and micro take it) and wait.
+
+    Returns how the editor failed (its exit status), or None. Ctrl-C while the
+    editor runs belongs to the editor, as under git: the quiz ignores it until
+    the editor exits.
+    """
+    import shlex
+    import subprocess
+
+    try:
+        child = subprocess.Popen([*command, f"+{line}", str(path)])
+    except OSError as exc:
+        raise EditorProblem(f"cannot run the editor {shlex.join(command)}: {exc.strerror or exc}") from None
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # set after the spawn: the editor keeps Ctrl-C
+    try:
+        status = child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if not status:
+        return None
+    how = f"was stopped by signal {-status}" if status < 0 else f"exited with status {status}"
+    return f"the editor {shlex.join(command)} {how}"
+
+
 # --- drawing --------------------------------------------------------------------------
 
 _CODE = re.compile(r"`([^`\n]+)`")
@@ -184,13 +268,22 @@ class Outcome:
 class QuizUI:
     """Runs a Session in the terminal until the learner is done or quits."""
 
-    def __init__(self, session: Session, console: Console | None = None, keys: Keys | None = None, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        console: Console | None = None,
+        keys: Keys | None = None,
+        rng: random.Random | None = None,
+        reload_bank: Callable[[], "CardIndex"] | None = None,
+    ) -> None:
         self.session = session
         self.console = console or Console(highlight=False)
         self.keys = keys or Keys()
         self.rng = rng or random.Random()
+        self.reload_bank = reload_bank  # reads the bank again after `e`; None: `e` only prints file:line
         self.notice = ""
         self._warmed = False
+        self._order: list[int] = []
 
     # -- plumbing
 
@@ -217,6 +310,14 @@ class QuizUI:
 
     def show(self, card_id: str, queue: str) -> None:
         card = self.session.index.card(card_id)
+        while True:
+            try:
+                self.ask(card, queue)
+                return
+            except Edited as edited:  # edited before it was answered: asked again, as it now reads
+                card = edited.card
+
+    def ask(self, card: "Card", queue: str) -> None:
         self.draw_question(card, queue)
         if not self._warmed:
             self._warmed = True
@@ -259,7 +360,7 @@ class QuizUI:
         if key == "q":
             raise Quit()
         if key == "e":
-            self.say(f"[dim]edit:[/] {escape(session.index.location(card.id))}")
+            self.edit(card)  # raises Edited when the editor ran
             return False
         if key == "u":
             undone = session.undo()
@@ -281,6 +382,66 @@ class QuizUI:
                 self.notice = f"[yellow]Suspended[/] {escape(card.id)}: it stays out of every session. u brings it back."
             return True
         return False
+
+    # -- editing
+
+    def location(self, card: "Card") -> tuple[Path, int]:
+        return self.session.index.root / card.file, int(card.line)
+
+    def edit(self, card: "Card") -> None:
+        """Open the card in the learner's editor, then read the bank again and raise Edited with the card to show.
+
+        Without $VISUAL or $EDITOR (or without a terminal), print where the card is instead.
+        """
+        path, line = self.location(card)
+        try:
+            editor = editor_command()
+        except EditorProblem as exc:
+            self.say(f"[dim]edit:[/] {escape(f'{path}:{line}')}")
+            self.say(f"[yellow]{escape(str(exc))}[/]")
+            return
+        if editor is None or not self.keys.tty or self.reload_bank is None:
+            self.say(f"[dim]edit:[/] {escape(f'{path}:{line}')}")
+            if editor is None:
+                self.hint("Set $EDITOR (or $VISUAL) and e opens the card there, then shows it as edited.")
+            return
+        self.console.file.flush()
+        try:
+            with self.keys.cooked():
+                failed = run_editor(editor[0], path, line)
+        except EditorProblem as exc:
+            self.say(f"[dim]edit:[/] {escape(f'{path}:{line}')}")
+            self.say(f"[yellow]{escape(str(exc))} (${editor[1]})[/]")
+            return
+        fresh, message = self.reload(card)  # even after a failure: the file may have been saved first
+        self.notice = (f"[yellow]{escape(failed)}.[/]\n" if failed else "") + message
+        raise Edited(fresh)
+
+    def reload(self, card: "Card") -> tuple["Card", str]:
+        """The card as the bank now has it, or the card as it was and what keeps the bank from loading it."""
+        assert self.reload_bank is not None
+        where = "{}:{}".format(*self.location(card))
+        try:
+            index = self.reload_bank()
+        except PrepError as exc:
+            return card, self.not_reloaded(card, [str(p) for p in getattr(exc, "problems", [])] or [str(exc)])
+        if card.id not in index:
+            problems = [str(p) for p in index.problems if str(p.file) == str(card.file) and p.card_id in (card.id, "-")]
+            return card, self.not_reloaded(card, problems or [f"{card.file}: no card with id {card.id} any more (was its id changed?)"])
+        self.session.use_index(index)
+        fresh = index.card(card.id)
+        message = f"[green]Reloaded[/] {escape(card.id)} from {escape(where)}."
+        others = [str(p) for p in index.problems if str(p.file) == str(card.file)]
+        if others:  # the edit broke a neighbour: it is left out until fixed
+            message += "\n[yellow]Other cards of the file have problems now and are left out:[/]"
+            message += "".join(f"\n  {escape(p)}" for p in others)
+        return fresh, message
+
+    def not_reloaded(self, card: "Card", problems: list[str]) -> str:
+        lines = [f"[bold yellow]Not reloaded:[/] the bank does not load {escape(card.id)} after the edit:"]
+        lines += [f"  {escape(p)}" for p in problems]
+        lines.append("The card is shown as it was; fix the file and press e again.")
+        return "\n".join(lines)
 
     def keys_line(self, first: str) -> None:
         self.hint(f"{first} · u undo · b bury · ! suspend · e edit · q quit")
@@ -417,6 +578,8 @@ class QuizUI:
             else:
                 self.say("[bold red]✗ No answer.[/]")
         if card.choices:
+            if sorted(self._order) != list(range(len(card.choices))):  # the choices changed in an edit
+                self._order = list(range(len(card.choices)))
             for n, i in enumerate(self._order, 1):
                 choice = card.choices[i]
                 mark = "[green]✓[/]" if choice.correct else "[red]✗[/]"
@@ -459,16 +622,27 @@ class QuizUI:
                     rated = session.rate(card.id, rating, duration_ms=int((time.monotonic() - started) * 1000), queue=queue)
                     self.after_rating(rated)
                     return
-                if self.command(key, card):
-                    return
+                try:
+                    if self.command(key, card):
+                        return
+                except Edited as edited:  # the answer stays on screen, as edited; nothing is rated yet
+                    card = edited.card
+                    self.draw_question(card, queue)
+                    self.explain(card, None)
+                    self.say(self.buttons(card.id))
+                    self.keys_line("1-4 rate · Enter Good")
         rating = AGAIN if not outcome.correct else (EASY if outcome.seconds <= session.settings.easy_seconds else GOOD)
         preview_line = self.buttons(card.id, rating)  # before rating: the intervals as of now
         rated = session.rate(
             card.id, rating, duration_ms=int(outcome.seconds * 1000), answer=outcome.answer, correct=outcome.correct, queue=queue
         )
-        self.say(preview_line)
-        self.say(f"[dim]Rated[/] [{RATING_STYLES[rating]}]{RATING_NAMES[rating]}[/]{self.interval_text(rated)}.")
-        self.keys_line("Enter next · 1-4 change the rating")
+
+        def rated_lines() -> None:
+            self.say(preview_line)
+            self.say(f"[dim]Rated[/] [{RATING_STYLES[rating]}]{RATING_NAMES[rating]}[/]{self.interval_text(rated)}.")
+            self.keys_line("Enter next · 1-4 change the rating")
+
+        rated_lines()
         while True:
             key = self.keys.key()
             if key in ("enter", "space"):
@@ -483,17 +657,33 @@ class QuizUI:
                 session.undo()
                 self.notice = f"[yellow]Undone:[/] the rating of {escape(card.id)}; try it again."
                 return
-            if self.command(key, card):
-                return
+            try:
+                if self.command(key, card):
+                    return
+            except Edited as edited:  # rated already: the answer screen again, as edited, never a second rating
+                card = edited.card
+                self.draw_question(card, queue)
+                self.explain(card, outcome)
+                rated_lines()
 
     def interval_text(self, rated: Rated) -> str:
         if rated.interval is None:
             return " (cram: schedule unchanged)"
+        if rated.suspended:
+            return f"; {rated.lapses} lapses: a leech, suspended"
         return f", next in {format_interval(rated.interval)}"
 
     def after_rating(self, rated: Rated) -> None:
-        if rated.leech:
-            self.notice = (f"[bold yellow]Leech:[/] {escape(rated.card_id)} has lapsed {rated.lapses} times. "
+        card_id = escape(rated.card_id)
+        if rated.suspended:
+            self.notice = (f"[bold yellow]Leech:[/] {card_id} has lapsed {rated.lapses} times and is now suspended: "
+                           "it stays out of every session (u undoes it).\n"
+                           f"Rewrite it (prep bank show {card_id} says where), then bring it back with "
+                           f"`prep quiz --card {card_id}` and !.")
+        elif rated.leech and self.session.is_suspended(rated.card_id):  # rated through --card while suspended
+            self.notice = f"[bold yellow]Leech:[/] {card_id} has lapsed {rated.lapses} times; it stays suspended. Rewrite it."
+        elif rated.leech:
+            self.notice = (f"[bold yellow]Leech:[/] {card_id} has lapsed {rated.lapses} times. "
                            "Rewrite it (e shows where), or suspend it (!).")
 
 
@@ -514,8 +704,13 @@ def render_summary(console: Console, summary: Summary, now: datetime, interrupte
         console.print(f"Still to do today: {parts} (`prep quiz` goes on where you stopped).")
     else:
         console.print(f"Next card due: {when(summary.next_due, now, day_starts_at)}.")
+    suspended = set(summary.suspended_leeches)
     for card_id in summary.leeches:
-        console.print(f"[yellow]Leech:[/] {escape(card_id)} (prep bank show {escape(card_id)})")
+        if card_id in suspended:
+            console.print(f"[yellow]Leech, suspended:[/] {escape(card_id)} (prep bank show {escape(card_id)}; "
+                          f"bring it back with `prep quiz --card {escape(card_id)}` and !)")
+        else:
+            console.print(f"[yellow]Leech:[/] {escape(card_id)} (prep bank show {escape(card_id)})")
 
 
 def nothing_due(console: Console, session: Session, now: datetime) -> None:

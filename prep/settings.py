@@ -22,6 +22,7 @@ from .errors import InputError
 
 SETTINGS_ENV = "PREP_CONFIG"
 SETTINGS_FILE = "settings.toml"
+LEECH_ACTIONS = ("suspend", "flag")  # Anki's two leech actions: suspend the card, or only tag it
 
 
 def settings_path() -> Path:
@@ -87,6 +88,7 @@ class QuizSettings:
     new_per_day: int = 20
     reviews_per_day: int = 200
     leech_lapses: int = 8
+    leech_action: str = "suspend"
     easy_seconds: float = 8.0
     day_starts_at: int = 4
     learn_ahead_minutes: int = 20
@@ -99,7 +101,8 @@ class QuizSettings:
         "fuzz": "spread review dates a little so cards learnt together do not stay together",
         "new_per_day": "new cards a day (--new overrides it for one session)",
         "reviews_per_day": "reviews a day",
-        "leech_lapses": "lapses after which a card is flagged as a leech",
+        "leech_lapses": "lapses after which a card is a leech (and again every half as many lapses after that)",
+        "leech_action": "what happens to a leech: \"suspend\" (out of every session until unsuspended) or \"flag\" (named, nothing more)",
         "easy_seconds": "a right choice, short or order answer given within this many seconds is rated Easy, else Good",
         "day_starts_at": "the hour (local time) at which a new day starts for limits, burying and stats",
         "learn_ahead_minutes": "when nothing else is left, show learning cards due within this many minutes",
@@ -152,6 +155,12 @@ class QuizSettings:
         number("learn_ahead_minutes", int, 0, 24 * 60)
         steps("learning_steps")
         steps("relearning_steps")
+        if "leech_action" in data:
+            if data["leech_action"] in LEECH_ACTIONS:
+                values["leech_action"] = data["leech_action"]
+            else:
+                allowed = " or ".join(f'"{a}"' for a in LEECH_ACTIONS)
+                problems.append(f"`leech_action` must be {allowed}, not {data['leech_action']!r}")
         if "fuzz" in data:
             if isinstance(data["fuzz"], bool):
                 values["fuzz"] = data["fuzz"]

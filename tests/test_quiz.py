@@ -14,7 +14,7 @@ import pytest
 from prep import bank_cache, store
 from prep.cards import load_bank
 from prep.errors import NotFoundError, StoreError
-from prep.quiz import Options, Session, make_plan
+from prep.quiz import Options, Session, leech_threshold_met, make_plan
 from prep.scheduling import LEARNING, RELEARNING, REVIEW, Scheduler
 from prep.settings import QuizSettings
 
@@ -256,27 +256,90 @@ def test_cram_reviews_everything_weakest_first_and_never_touches_the_schedule(db
 # --- leeches -----------------------------------------------------------------------------
 
 
-def test_a_card_lapsing_eight_times_is_a_leech(db, index):
-    clock = Clock()
-    s = session(db, index, clock, card="zombie-definition")
-    state = None
-    scheduler = Scheduler(SETTINGS)
-    # seven lapses in the log already: Again on a card in review
-    at = T0 - timedelta(days=200)
-    for _ in range(7):
-        log_review(db, "zombie-definition", 3, at, state_after=REVIEW)
+def lapsed(db, card_id: str, times: int) -> None:
+    """A card in review, due now, whose log holds `times` lapses (Again on a card in review)."""
+    at = T0 - timedelta(days=400)
+    for _ in range(times):
+        log_review(db, card_id, 3, at, state_after=REVIEW)
         at += timedelta(days=10)
-        log_review(db, "zombie-definition", 1, at, state_after=RELEARNING)
+        log_review(db, card_id, 1, at, state_after=RELEARNING)
         at += timedelta(minutes=10)
-    state = scheduler.review(None, "zombie-definition", 4, T0 - timedelta(days=5))
-    put_state(db, "zombie-definition", REVIEW, state.due, state.last_review, stability=state.stability, difficulty=state.difficulty)
-    log_review(db, "zombie-definition", 4, T0 - timedelta(days=5), state_after=REVIEW)
-    s = session(db, index, clock, card="zombie-definition")
+    state = Scheduler(SETTINGS).review(None, card_id, 4, T0 - timedelta(days=5))
+    put_state(db, card_id, REVIEW, T0 - timedelta(hours=1), state.last_review, stability=state.stability,
+              difficulty=state.difficulty)
+    log_review(db, card_id, 4, T0 - timedelta(days=5), state_after=REVIEW)
+
+
+def test_leeches_come_at_the_threshold_and_every_half_of_it_after():
+    assert [n for n in range(1, 25) if leech_threshold_met(n, 8)] == [8, 12, 16, 20, 24]
+    assert [n for n in range(1, 10) if leech_threshold_met(n, 3)] == [3, 5, 7, 9]  # half of 3, rounded up
+    assert [n for n in range(1, 4) if leech_threshold_met(n, 1)] == [1, 2, 3]
+
+
+def test_a_card_lapsing_eight_times_is_a_leech_and_suspended(db, index):
+    lapsed(db, "zombie-definition", 7)
+    clock = Clock()
+    s = session(db, index, clock, topic="processes")
     item = s.next_item()
+    assert item.card_id == "zombie-definition"
     rated = s.rate(item.card_id, 1)
-    assert (rated.lapses, rated.leech) == (8, True)
+    assert (rated.lapses, rated.leech, rated.suspended) == (8, True, True)
     assert store.lapse_counts(db) == {"zombie-definition": 8}
-    assert s.summary().leeches == ["zombie-definition"]
+    row = db["card_state"].get("zombie-definition")
+    assert (row["suspended"], row["state"]) == (1, RELEARNING)  # suspended, and the lapse scheduled as usual
+    # out of this session: the relearning step (10 minutes) is within the learn-ahead window, yet it never comes back
+    shown = drain(s, clock=clock)
+    assert [c for c, _ in shown] == ["fork-return-values", "fork-return-values"]
+    assert s.summary().leeches == ["zombie-definition"] and s.summary().suspended_leeches == ["zombie-definition"]
+    assert "zombie-definition" not in make_plan(db, index, SETTINGS, Options(), T0 + timedelta(days=30)).cards
+
+
+def test_undoing_the_leech_rating_undoes_the_suspension(db, index):
+    lapsed(db, "zombie-definition", 7)
+    before = db["card_state"].get("zombie-definition")
+    s = session(db, index, topic="processes")
+    item = s.next_item()
+    s.rate(item.card_id, 1)
+    s.next_item()  # the next card is on screen when the learner presses u
+    assert s.undo() == "zombie-definition"
+    assert db["card_state"].get("zombie-definition") == before
+    assert db["reviews"].count == 15  # the log as it was: the leech rating is gone, nothing else
+    assert s.summary().leeches == [] and s.summary().suspended_leeches == []
+    again = s.next_item()
+    assert again.card_id == "zombie-definition" and not s.is_suspended("zombie-definition")
+    rated = s.rate(again.card_id, 3)  # remembered this time: no lapse, no leech
+    assert (rated.leech, rated.suspended) == (False, False)
+    assert db["card_state"].get("zombie-definition")["suspended"] == 0
+
+
+def test_an_unsuspended_leech_is_suspended_again_at_twelve_lapses(db, index):
+    lapsed(db, "zombie-definition", 9)
+    s = session(db, index, card="zombie-definition")
+    rated = s.rate(s.next_item().card_id, 1)
+    assert (rated.lapses, rated.leech, rated.suspended) == (10, False, False)  # 10: between the warnings
+    db["reviews"].delete_where()
+    db["card_state"].delete_where()
+    lapsed(db, "zombie-definition", 11)
+    s = session(db, index, card="zombie-definition")
+    rated = s.rate(s.next_item().card_id, 1)
+    assert (rated.lapses, rated.leech, rated.suspended) == (12, True, True)
+
+
+def test_leech_action_flag_only_says_so(db, index):
+    lapsed(db, "zombie-definition", 7)
+    s = session(db, index, settings=QuizSettings(fuzz=False, leech_action="flag"), topic="processes")
+    rated = s.rate(s.next_item().card_id, 1)
+    assert (rated.leech, rated.suspended) == (True, False)
+    assert db["card_state"].get("zombie-definition")["suspended"] == 0
+    assert s.summary().leeches == ["zombie-definition"] and s.summary().suspended_leeches == []
+
+
+def test_bad_leech_action_names_the_settings_file_and_the_choices(runner, tiny_bank, db_path, tmp_path):
+    settings = tmp_path / "settings.toml"
+    settings.write_text('[quiz]\nleech_action = "delete"\n')
+    result = run_cli(runner, "quiz", env={**cli_env(tiny_bank, db_path), "PREP_CONFIG": str(settings)})
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {settings} [quiz]: `leech_action` must be \"suspend\" or \"flag\", not 'delete'\n"
 
 
 # --- the summary ---------------------------------------------------------------------------
@@ -428,6 +491,22 @@ def test_stats_lists_leeches(runner, tiny_bank, db_path):
     d = json.loads(run_cli(runner, "stats", "--json", env=cli_env(tiny_bank, db_path)).stdout)
     assert d["leeches"] == [{"id": "close-shared-socket", "lapses": 8, "topic": "tcp",
                              "location": f"{tiny_bank / 'tcp.yaml'}:24", "suspended": False}]
+
+
+def test_stats_says_which_leeches_were_suspended(runner, tiny_bank, db_path):
+    db = store.open_db(db_path)
+    lapsed(db, "zombie-definition", 7)
+    lapsed(db, "close-shared-socket", 8)  # a leech already, never suspended (leech_action was "flag")
+    s = session(db, index_of(tiny_bank), card="zombie-definition")
+    s.rate(s.next_item().card_id, 1)
+    s.close()
+    d = json.loads(run_cli(runner, "stats", "--json", env=cli_env(tiny_bank, db_path)).stdout)
+    assert [(x["id"], x["lapses"], x["suspended"]) for x in d["leeches"]] == [
+        ("close-shared-socket", 8, False), ("zombie-definition", 8, True)]
+    human = run_cli(runner, "stats", env=cli_env(tiny_bank, db_path)).stdout
+    assert "Leeches (2, 1 suspended)" in human and "`prep quiz --card ID` and ! brings a suspended one back" in human
+    assert "zombie-definition: 8 lapses, suspended" in human
+    assert "close-shared-socket: 8 lapses  " in human
 
 
 # --- errors: one line, the file, what to do, an exit code ---------------------------------------

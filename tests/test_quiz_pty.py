@@ -7,7 +7,9 @@ on the stored review times.
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import sqlite3
 import sys
 from datetime import timedelta
@@ -17,9 +19,10 @@ import pexpect
 import pytest
 import yaml
 
-from prep.scheduling import LEARNING, REVIEW
+from prep import store
+from prep.scheduling import LEARNING, RELEARNING, REVIEW
 
-from .quizkit import T0, fsrs_replay
+from .quizkit import T0, fsrs_replay, log_review, put_state
 
 KEYS_LINE = r"q quit"
 
@@ -36,13 +39,15 @@ def bank_cards(bank: Path) -> dict[str, dict]:
 class Learner:
     """Spawns `python -m prep quiz ...` and plays the learner's part."""
 
-    def __init__(self, bank: Path, db: Path, tmp: Path, *args: str, settings: str = "fuzz = false\neasy_seconds = 600\n", now=T0) -> None:
+    def __init__(self, bank: Path, db: Path, tmp: Path, *args: str, settings: str = "fuzz = false\neasy_seconds = 600\n", now=T0,
+                 env: dict[str, str] | None = None) -> None:
         config = tmp / "settings.toml"
         config.write_text("[quiz]\n" + settings)
         env = {
             "PATH": "/usr/bin:/bin", "HOME": str(tmp), "TZ": "UTC", "LANG": "C.UTF-8",
             "PREP_BANK": str(bank), "PREP_DB": str(db), "PREP_CONFIG": str(config), "PREP_CACHE_DIR": str(tmp / "cache"),
             "PREP_NOW": now.isoformat(), "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "220", "LINES": "60",
+            **(env or {}),
         }
         self.cards = bank_cards(bank)
         self.by_prompt = {c["prompt"].strip(): card_id for card_id, c in self.cards.items()}
@@ -200,8 +205,9 @@ def test_a_session_through_every_card_type(learner, db_path):
 def test_undo_bury_suspend_and_edit(learner, db_path, tiny_bank):
     me = learner()
     assert me.next_card() == "fork-return-values"
-    me.send("e")  # where to edit the card
+    me.send("e")  # where to edit the card (no $EDITOR here)
     assert f"edit: {tiny_bank / 'processes.yaml'}:4" in me.expect(r"processes\.yaml:\d+")
+    assert "Set $EDITOR (or $VISUAL) and e opens the card there" in me.expect("shows it as edited")
     me.send("b")  # bury
     assert me.next_card() == "zombie-definition"
     assert "Buried fork-return-values until Mon 04:00" in me.screen
@@ -379,3 +385,148 @@ def test_a_right_answer_that_took_long_is_good_not_easy(learner, db_path):
     me.finish()
     assert ratings(db_path) == [("time-wait-duration", 3)]
     assert_schedules_match_fsrs(db_path)
+
+
+# --- leeches -------------------------------------------------------------------------------
+
+
+def seven_lapses(db_path: Path, card_id: str) -> None:
+    """A card in review, due, with seven lapses in its log: the next Again makes it a leech."""
+    db = store.open_db(db_path)
+    at = T0 - timedelta(days=300)
+    for _ in range(7):
+        log_review(db, card_id, 3, at, state_after=REVIEW)
+        at += timedelta(days=10)
+        log_review(db, card_id, 1, at, state_after=RELEARNING)
+        at += timedelta(minutes=10)
+    log_review(db, card_id, 4, T0 - timedelta(days=5), state_after=REVIEW)
+    put_state(db, card_id, REVIEW, T0 - timedelta(hours=1), T0 - timedelta(days=5), stability=4.0, difficulty=8.0)
+    db.conn.close()
+
+
+def test_a_leech_is_suspended_at_once_and_u_takes_it_back(learner, db_path):
+    seven_lapses(db_path, "zombie-definition")
+    logged = len(ratings(db_path))
+    me = learner("--topic", "processes")
+    assert me.next_card() == "zombie-definition"
+    me.send(" ")
+    me.expect("1-4 rate")
+    me.send("1")
+    assert me.next_card() == "fork-return-values"
+    assert "Leech: zombie-definition has lapsed 8 times and is now suspended: it stays out of every session (u undoes it)." in me.screen
+    assert "bring it back with `prep quiz --card zombie-definition` and !." in me.screen
+    assert rows(db_path, "SELECT suspended FROM card_state WHERE card_id = 'zombie-definition'")[0][0] == 1
+
+    me.send("u")  # the rating and the suspension go together
+    assert me.next_card() == "zombie-definition"
+    assert "Undone: zombie-definition is back." in me.screen
+    assert rows(db_path, "SELECT suspended FROM card_state WHERE card_id = 'zombie-definition'")[0][0] == 0
+    assert len(ratings(db_path)) == logged
+    me.send(" ")
+    me.expect("1-4 rate")
+    me.send("1")
+
+    assert me.next_card() == "fork-return-values"  # the card that was on screen is not lost
+    assert "is now suspended" in me.screen
+    me.choose("fork-return-values", right=True)
+    me.expect("Enter next")
+    me.send("\r")
+    # the session ends: the leech's relearning step (10 minutes) is within the learn-ahead window, yet it is not offered
+    out = me.finish()
+    assert ("Leech, suspended: zombie-definition (prep bank show zombie-definition; "
+            "bring it back with `prep quiz --card zombie-definition` and !)") in out
+    assert ratings(db_path)[logged:] == [("zombie-definition", 1), ("fork-return-values", 4)]
+    assert rows(db_path, "SELECT suspended FROM card_state WHERE card_id = 'zombie-definition'")[0][0] == 1
+
+
+# --- e: the card in the learner's editor -----------------------------------------------------
+
+EDITOR_STAND_IN = """\
+import json, sys, termios
+from pathlib import Path
+
+# Called as: EDITOR... +LINE FILE. Records how it was called and whether the terminal was
+# back in normal (canonical, echoing) mode, then does the next edit of the plan.
+plan_file, calls_file = Path(sys.argv[1]), Path(sys.argv[2])
+line, path = int(sys.argv[-2].lstrip("+")), Path(sys.argv[-1])
+lflag = termios.tcgetattr(0)[3]
+with calls_file.open("a") as calls:
+    calls.write(json.dumps({"args": sys.argv[3:], "canonical": bool(lflag & termios.ICANON),
+                            "echo": bool(lflag & termios.ECHO)}) + "\\n")
+steps = plan_file.read_text().splitlines()
+plan_file.write_text("".join(step + "\\n" for step in steps[1:]))
+action, _, text = steps[0].partition(" ")
+lines = path.read_text().splitlines(keepends=True)
+key = {"prompt": "prompt:", "break": "type:"}[action]
+at = next(i for i in range(line - 1, len(lines)) if lines[i].strip().startswith(key))
+indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+lines[at] = indent + (f"prompt: {text}\\n" if action == "prompt" else "type: essay\\n")
+path.write_text("".join(lines))
+"""
+
+
+@pytest.fixture
+def editor(tmp_path):
+    """An executable stand-in for the learner's editor, and the plan of what it writes on each call."""
+    script = tmp_path / "fake-editor"
+    script.write_text(f"#!{sys.executable}\n" + EDITOR_STAND_IN)
+    script.chmod(0o755)
+    plan, calls = tmp_path / "edits.txt", tmp_path / "editor-calls.jsonl"
+
+    def command(*steps: str) -> str:
+        plan.write_text("".join(step + "\n" for step in steps))
+        # two more words after the program, as in "code --wait": the variable is split like a shell would
+        return f"{shlex.quote(str(script))} {shlex.quote(str(plan))} {shlex.quote(str(calls))}"
+
+    command.calls = lambda: [json.loads(line) for line in calls.read_text().splitlines()]  # type: ignore[attr-defined]
+    return command
+
+
+def test_e_opens_the_editor_at_the_card_and_shows_it_as_edited(learner, db_path, tiny_bank, editor):
+    cards = tiny_bank / "processes.yaml"
+    me = learner(env={"EDITOR": editor("prompt What does fork return, and to whom?", "prompt What does fork return?", "break")})
+    assert me.next_card() == "fork-return-values"
+    me.send("e")
+    me.screen = me.expect(KEYS_LINE)
+    assert "What does fork return, and to whom?" in me.screen
+    assert f"Reloaded fork-return-values from {cards}:4." in me.screen
+    me.choose("fork-return-values", right=True)  # the edited card is answered like any other
+    assert "✓ Right." in me.expect("Enter next")
+    me.send("e")  # rated already: the answer screen comes back as edited, and the rating stays the one given
+    screen = me.expect("Enter next")
+    assert "What does fork return?" in screen and "Rated Easy, next in 8d." in screen and "✓ Right." in screen
+    me.send("\r")
+
+    assert me.next_card() == "zombie-definition"
+    me.send(" ")  # one key, no Enter: the quiz reads single keys again after the editor
+    me.expect("1-4 rate")
+    me.send("e")  # on the answer screen, and this edit breaks the card
+    screen = me.expect("1-4 rate")
+    assert "Not reloaded: the bank does not load zombie-definition after the edit:" in screen
+    assert "processes.yaml:22: zombie-definition: `type`: input should be 'recall'" in screen
+    assert "The card is shown as it was; fix the file and press e again." in screen
+    assert "What is a zombie process?" in screen and "A child that has exited but has not been waited for." in screen
+    me.send("3")
+    me.next_card()
+    me.send("q")
+    out = me.finish()
+    assert "Reviewed 2 cards, 100% correct (2/2)" in out and "Traceback" not in "".join(me.transcript)
+    assert ratings(db_path) == [("fork-return-values", 4), ("zombie-definition", 3)]
+    calls = editor.calls()
+    assert [c["args"] for c in calls] == [["+4", str(cards)], ["+4", str(cards)], ["+21", str(cards)]]
+    assert all(c["canonical"] and c["echo"] for c in calls), "the editor got the terminal in cbreak mode"
+
+
+def test_an_editor_that_cannot_run_is_named_and_the_session_goes_on(learner, db_path, tiny_bank, tmp_path):
+    missing = tmp_path / "no-such-editor"
+    me = learner("--card", "zombie-definition", env={"VISUAL": f"{missing} -f", "EDITOR": "never-used"})
+    assert me.next_card() == "zombie-definition"
+    me.send("e")
+    lines = me.expect("VISUAL")
+    assert f"edit: {tiny_bank / 'processes.yaml'}:21\r\n" in lines
+    assert f"cannot run the editor {missing} -f: No such file or directory ($VISUAL)" in lines
+    me.send(" ")
+    me.expect("1-4 rate")
+    me.send("4")
+    me.finish()
+    assert ratings(db_path) == [("zombie-definition", 4)]

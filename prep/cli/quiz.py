@@ -41,6 +41,14 @@ def _context(state: State) -> tuple[Any, Any, Any]:
     return settings, clock, index
 
 
+def _reload_index(state: State) -> Any:
+    """The bank read again after `e` edited a card; its problems are on the index for the quiz to show."""
+    from .. import content
+    from ..bank_cache import load_index
+
+    return load_index(state.bank_dir(), content.exercise_slugs(), keep_going=True)
+
+
 SHOWN_PROBLEMS = 5
 
 
@@ -73,8 +81,9 @@ def quiz(
     Good / Easy (each shows its interval); choices are picked by number and short
     answers typed, then rated for you (wrong: Again; right: Good, or Easy when
     quick), and 1-4 changes that rating. u undo, b bury until tomorrow, !
-    suspend, e show the card's file:line, q quit. Every rating is saved at once:
-    q or Ctrl-C at any moment keeps them, and a summary follows.
+    suspend, e edit the card in $EDITOR (or show its file:line), q quit. Every
+    rating is saved at once: q or Ctrl-C at any moment keeps them, and a summary
+    follows. A card that lapses leech_lapses times is suspended as a leech.
 
     Example: prep quiz --topic tcp --limit 20
     """
@@ -99,7 +108,7 @@ def quiz(
         nothing_due(console, session, clock())
         return
     session.ensure_session()  # an unwritable database fails here, before the first answer, not after it
-    ui = QuizUI(session, console)
+    ui = QuizUI(session, console, reload_bank=lambda: _reload_index(state))
     try:
         summary = ui.run()
     except KeyboardInterrupt:
@@ -271,11 +280,13 @@ def render_stats(console: Any, d: dict[str, Any]) -> None:
         table.add_row(escape(row["id"]), *(str(row[k]) for k in ("cards", "new", "learning", "young", "mature", "suspended")), recall)
     console.print(table)
     if d["leeches"]:
+        suspended = sum(leech["suspended"] for leech in d["leeches"])
         console.print()
-        console.print(f"[bold yellow]Leeches[/] ({len(d['leeches'])}): rewrite or suspend them")
+        console.print(f"[bold yellow]Leeches[/] ({len(d['leeches'])}, {suspended} suspended): rewrite them; "
+                      "`prep quiz --card ID` and ! brings a suspended one back")
         for leech in d["leeches"]:
             where = leech["location"] or "no longer in the bank"
-            flag = " (suspended)" if leech["suspended"] else ""
+            flag = ", suspended" if leech["suspended"] else ""
             console.print(f"  {escape(leech['id'])}: {leech['lapses']} lapses{flag}  [dim]{escape(where)}[/]")
 
 
