@@ -41,10 +41,19 @@ def _norm_time(text: Any) -> str:
     return moment.astimezone(timezone.utc).isoformat()
 
 
-def export_progress(db: sqlite_utils.Database, now: datetime, source: str = "terminal") -> dict[str, Any]:
+def export_progress(
+    db: sqlite_utils.Database, now: datetime, source: str = "terminal", *, unreviewed: bool = False
+) -> dict[str, Any]:
+    """The progress document (docs/progress.md).
+
+    `unreviewed` adds the cards suspended or buried before their first review
+    (state 0), so a backup keeps them out of the quiz after an import. The study
+    site's flashcards read only states 1-3, so the document the site embeds
+    leaves them out.
+    """
     cards = {}
-    # A card never reviewed is absent (state 0 rows only hold a bury or suspend of a new card).
-    for row in db["card_state"].rows_where("state IN (1, 2, 3)", order_by="card_id"):
+    states = "0, 1, 2, 3" if unreviewed else "1, 2, 3"
+    for row in db["card_state"].rows_where(f"state IN ({states})", order_by="card_id"):
         cards[row["card_id"]] = {
             "state": row["state"],
             "step": row["step"],

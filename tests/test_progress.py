@@ -13,7 +13,7 @@ import pytest
 from prep import store
 from prep.cards import load_bank
 from prep.progress import export_progress, import_progress, validate
-from prep.quiz import Options, Session
+from prep.quiz import Options, Session, make_plan
 from prep.scheduling import RELEARNING, REVIEW
 from prep.settings import QuizSettings
 
@@ -154,6 +154,33 @@ def test_export_command_writes_the_file(runner, tmp_path, tiny_bank, studied):
     assert result.stderr == f"wrote {len(doc['cards'])} card schedules and {len(doc['reviews'])} reviews to {target}\n"
     to_stdout = run_cli(runner, "progress", "export", "-", env=env)
     assert json.loads(to_stdout.stdout)["reviews"] == doc["reviews"]
+
+
+def test_export_keeps_cards_suspended_or_buried_before_their_first_review(runner, tmp_path, tiny_bank):
+    """A backup restored elsewhere keeps them out of the quiz, as they were."""
+    db = store.open_db(tmp_path / "a.db")
+    s = Session(db, index_of(tiny_bank), SETTINGS, Options(), Clock())
+    s.suspend("handshake-order")
+    until = s.bury("close-shared-socket")
+    target = tmp_path / "backup.json"
+    env = {"PREP_BANK": str(tiny_bank), "PREP_DB": str(tmp_path / "a.db")}
+    result = run_cli(runner, "progress", "export", str(target), env=env)
+    assert result.exit_code == 0, result.stderr
+    cards = json.loads(target.read_text())["cards"]
+    assert cards == {
+        "handshake-order": {"state": 0, "step": None, "stability": None, "difficulty": None, "due": store.iso(T0),
+                            "last_review": None, "suspended": True, "buried_until": None},
+        "close-shared-socket": {"state": 0, "step": None, "stability": None, "difficulty": None, "due": store.iso(T0),
+                                "last_review": None, "suspended": False, "buried_until": store.iso(until)},
+    }
+    restored = tmp_path / "b.db"
+    result = run_cli(runner, "progress", "import", str(target), env={**env, "PREP_DB": str(restored)})
+    assert result.exit_code == 0, result.stderr
+    plan = make_plan(store.open_db(restored), index_of(tiny_bank), SETTINGS, Options(), T0 + timedelta(hours=1))
+    assert "handshake-order" not in plan.cards and "close-shared-socket" not in plan.cards
+    assert "fork-return-values" in plan.new
+    # the document the study site embeds keeps to states 1-3: its flashcards refuse state 0
+    assert export_progress(db, T0)["cards"] == {}
 
 
 @pytest.mark.parametrize("content, message", [

@@ -20,7 +20,7 @@ def export(
     ctx: typer.Context,
     file: Path = typer.Argument(..., metavar="FILE", help="Where to write the JSON (`-` for stdout)."),
 ) -> None:
-    """Write every card's schedule and the whole review log to FILE.
+    """Write every card's schedule (suspended and buried cards too) and the whole review log to FILE.
 
     Example: prep progress export ~/prep-progress.json
     """
@@ -28,7 +28,7 @@ def export(
     from ..scheduling import clock_from_env
 
     state: State = ctx.obj
-    data = export_progress(state.db(), clock_from_env()())
+    data = export_progress(state.db(), clock_from_env()(), unreviewed=True)
     write_file(file, data)
     if str(file) != "-":
         err(f"wrote {len(data['cards'])} card schedules and {len(data['reviews'])} reviews to {file}")
