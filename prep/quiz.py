@@ -243,6 +243,29 @@ def _uninterrupted(write: Callable[[], Any]) -> Any:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+def set_suspended(db: sqlite_utils.Database, card_ids: Iterable[str], suspended: bool, now: datetime) -> list[str]:
+    """Suspend (or unsuspend) cards outside a session, all in one transaction; the ids whose flag changed.
+
+    Unsuspending also ends a bury, so the card is due again as its schedule says.
+    """
+    changed = []
+    states = load_states(db)
+    rows = []
+    for card_id in card_ids:
+        st = states.get(card_id)
+        if suspended and not (st and st.suspended):
+            rows.append((st or CardState.new(card_id, now)).with_flags(suspended=True).to_row())
+        elif not suspended and st is not None and (st.suspended or st.buried_until is not None):
+            rows.append(st.with_flags(suspended=False, buried_until=None).to_row())
+        else:
+            continue
+        changed.append(card_id)
+
+    if rows:
+        _uninterrupted(lambda: store.put_card_states(db, rows))
+    return changed
+
+
 class Session:
     """One sitting. Ratings go to the database at once; `undo` takes the last action back."""
 

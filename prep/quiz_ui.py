@@ -679,7 +679,7 @@ class QuizUI:
             self.notice = (f"[bold yellow]Leech:[/] {card_id} has lapsed {rated.lapses} times and is now suspended: "
                            "it stays out of every session (u undoes it).\n"
                            f"Rewrite it (prep bank show {card_id} says where), then bring it back with "
-                           f"`prep quiz --card {card_id}` and !.")
+                           f"`prep card unsuspend {card_id}`.")
         elif rated.leech and self.session.is_suspended(rated.card_id):  # rated through --card while suspended
             self.notice = f"[bold yellow]Leech:[/] {card_id} has lapsed {rated.lapses} times; it stays suspended. Rewrite it."
         elif rated.leech:
@@ -708,7 +708,7 @@ def render_summary(console: Console, summary: Summary, now: datetime, interrupte
     for card_id in summary.leeches:
         if card_id in suspended:
             console.print(f"[yellow]Leech, suspended:[/] {escape(card_id)} (prep bank show {escape(card_id)}; "
-                          f"bring it back with `prep quiz --card {escape(card_id)}` and !)")
+                          f"bring it back with `prep card unsuspend {escape(card_id)}`)")
         else:
             console.print(f"[yellow]Leech:[/] {escape(card_id)} (prep bank show {escape(card_id)})")
 

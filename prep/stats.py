@@ -15,7 +15,19 @@ import sqlite_utils
 from . import store
 from .bank_cache import CardIndex
 from .quiz import Options, load_states, make_plan
-from .scheduling import LEARNING, MATURE_DAYS, RELEARNING, REVIEW, CardState, Scheduler, day_start, local_day, next_day_start
+from .scheduling import (
+    LEARNING,
+    MATURE_DAYS,
+    NEW,
+    RELEARNING,
+    REVIEW,
+    STATE_NAMES,
+    CardState,
+    Scheduler,
+    day_start,
+    local_day,
+    next_day_start,
+)
 from .settings import QuizSettings
 
 STATS_VERSION = 1
@@ -253,3 +265,60 @@ def exercises_due(db: sqlite_utils.Database, now: datetime) -> list[dict[str, An
         {"exercise": r["exercise"], "due": r["due"]}
         for r in db["exercise_state"].rows_where("due IS NOT NULL AND due <= ?", [store.iso(now)], order_by="due")
     ]
+
+
+# --- one card, and the cards held back ---------------------------------------------------
+
+
+def card_info(db: sqlite_utils.Database, index: CardIndex, settings: QuizSettings, card_id: str, now: datetime) -> dict[str, Any]:
+    """Everything prep knows of one card's progress, as Anki's Card Info shows it.
+
+    A card no longer in the bank still has its history; an id never seen anywhere is NotFoundError.
+    """
+    log = store.reviews_of(db, card_id)
+    row = store.card_state_row(db, card_id)
+    if card_id not in index and not log and row is None:
+        index.record(card_id)  # raises NotFoundError naming the bank
+    st = CardState.from_row(row) if row else None
+    scheduler = Scheduler(settings)
+    in_bank = card_id in index
+    return {
+        "id": card_id,
+        "in_bank": in_bank,
+        "location": index.location(card_id) if in_bank else None,
+        "topic": index.topic_of(card_id),
+        "state": STATE_NAMES[st.state] if st else STATE_NAMES[NEW],
+        "suspended": bool(st and st.suspended),
+        "buried_until": st.buried_until.isoformat() if st and st.buried_until and st.buried_until > now else None,
+        "due": st.due.isoformat() if st and not st.is_new else None,
+        "interval_days": round(st.interval_days, 2) if st and st.interval_days is not None else None,
+        "stability": round(st.stability, 2) if st and st.stability is not None else None,
+        "difficulty": round(st.difficulty, 2) if st and st.difficulty is not None else None,
+        "recall_now": round(scheduler.retrievability(st, now), 4) if st and not st.is_new else None,
+        "reviews": sum(1 for r in log if r["kind"] != store.CRAM),
+        "lapses": store.lapses_of(db, card_id),
+        "first_review": log[0]["reviewed_at"] if log else None,
+        "last_review": log[-1]["reviewed_at"] if log else None,
+        "log": [
+            {k: r[k] for k in ("reviewed_at", "kind", "rating", "interval_days", "duration_ms", "answer", "correct")}
+            for r in log
+        ],
+    }
+
+
+def held_back(db: sqlite_utils.Database, index: CardIndex, now: datetime) -> list[dict[str, Any]]:
+    """The cards kept out of the quiz: suspended, or buried until a later moment; suspended first."""
+    rows = []
+    for card_id, row in store.card_state_rows(db).items():
+        st = CardState.from_row(row)
+        buried = st.buried_until is not None and st.buried_until > now
+        if not (st.suspended or buried):
+            continue
+        rows.append({
+            "id": card_id,
+            "held": "suspended" if st.suspended else "buried",
+            "buried_until": st.buried_until.isoformat() if buried else None,  # type: ignore[union-attr]
+            "topic": index.topic_of(card_id),
+            "location": index.location(card_id) if card_id in index else None,
+        })
+    return sorted(rows, key=lambda r: (r["held"] != "suspended", r["id"]))

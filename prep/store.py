@@ -313,6 +313,12 @@ def put_card_state(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
         db["card_state"].upsert(row, pk="card_id")
 
 
+def put_card_states(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
+    """Store several cards' schedule rows in one transaction (all of them, or none)."""
+    with writing(db):
+        db["card_state"].upsert_all(rows, pk="card_id")
+
+
 def delete_card_state(db: sqlite_utils.Database, card_id: str) -> None:
     with writing(db):
         db["card_state"].delete_where("card_id = ?", [card_id])

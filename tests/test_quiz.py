@@ -504,7 +504,7 @@ def test_stats_says_which_leeches_were_suspended(runner, tiny_bank, db_path):
     assert [(x["id"], x["lapses"], x["suspended"]) for x in d["leeches"]] == [
         ("close-shared-socket", 8, False), ("zombie-definition", 8, True)]
     human = run_cli(runner, "stats", env=cli_env(tiny_bank, db_path)).stdout
-    assert "Leeches (2, 1 suspended)" in human and "`prep quiz --card ID` and ! brings a suspended one back" in human
+    assert "Leeches (2, 1 suspended)" in human and "`prep card unsuspend ID` brings a suspended one back" in human
     assert "zombie-definition: 8 lapses, suspended" in human
     assert "close-shared-socket: 8 lapses  " in human
 

@@ -414,7 +414,7 @@ def test_a_leech_is_suspended_at_once_and_u_takes_it_back(learner, db_path):
     me.send("1")
     assert me.next_card() == "fork-return-values"
     assert "Leech: zombie-definition has lapsed 8 times and is now suspended: it stays out of every session (u undoes it)." in me.screen
-    assert "bring it back with `prep quiz --card zombie-definition` and !." in me.screen
+    assert "bring it back with `prep card unsuspend zombie-definition`." in me.screen
     assert rows(db_path, "SELECT suspended FROM card_state WHERE card_id = 'zombie-definition'")[0][0] == 1
 
     me.send("u")  # the rating and the suspension go together
@@ -434,7 +434,7 @@ def test_a_leech_is_suspended_at_once_and_u_takes_it_back(learner, db_path):
     # the session ends: the leech's relearning step (10 minutes) is within the learn-ahead window, yet it is not offered
     out = me.finish()
     assert ("Leech, suspended: zombie-definition (prep bank show zombie-definition; "
-            "bring it back with `prep quiz --card zombie-definition` and !)") in out
+            "bring it back with `prep card unsuspend zombie-definition`)") in out
     assert ratings(db_path)[logged:] == [("zombie-definition", 1), ("fork-return-values", 4)]
     assert rows(db_path, "SELECT suspended FROM card_state WHERE card_id = 'zombie-definition'")[0][0] == 1
 

@@ -283,7 +283,7 @@ def render_stats(console: Any, d: dict[str, Any]) -> None:
         suspended = sum(leech["suspended"] for leech in d["leeches"])
         console.print()
         console.print(f"[bold yellow]Leeches[/] ({len(d['leeches'])}, {suspended} suspended): rewrite them; "
-                      "`prep quiz --card ID` and ! brings a suspended one back")
+                      "`prep card unsuspend ID` brings a suspended one back")
         for leech in d["leeches"]:
             where = leech["location"] or "no longer in the bank"
             flag = ", suspended" if leech["suspended"] else ""
