@@ -26,7 +26,8 @@ OPS = {
 
 def short(data) -> str:
     text = repr(data)
-    return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(data)} bytes)"
+    unit = "bytes" if isinstance(data, (bytes, bytearray, str)) else "items"
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(data)} {unit})"
 
 
 def quote(data: bytes) -> str:
