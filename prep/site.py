@@ -13,11 +13,20 @@ cards): with `en`, a run of Chinese characters is one word, so 挥手 inside
 unevenly, and a search for TIME_WAIT found 4 of the 11 cards holding it (`en`
 finds all 11). So the site carries two bundles, each indexed with one forced
 language: `pagefind/` (zh) and `pagefind-en/` (en); the search page sends a query
-holding Chinese characters to the first and any other query to the second.
+of Chinese characters alone to the first, one without them to the second, and a
+query holding both (TIME_WAIT状态) to both, merging the results (site/static/search.js).
+
+Short answers are checked in the browser by a port of `cards.normalise_answer`
+(site/static/answers.js). Python's white space and case folding (`str.strip`,
+`re`'s white space class, `str.casefold`) are wider than JavaScript's (`trim`, `toLowerCase`),
+so the build writes this Python's own tables into static/text-rules.js and the
+port reads them: the two checkers agree on every code point (a browser test
+compares them on all of them).
 """
 
 from __future__ import annotations
 
+import array
 import functools
 import html
 import json
@@ -26,7 +35,9 @@ import random
 import re
 import shutil
 import subprocess
+import sys
 import time
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -184,7 +195,7 @@ def read_progress(db: Any, bank: Bank, now: datetime, settings: Any | None = Non
     weekly.reverse()
     return Progress(states=states, reviews=reviews, submissions=submissions, figures=figures,
                     weekly_retention=weekly, day_starts_at=settings.day_starts_at,
-                    document=progress_lib.export_progress(db, now))
+                    document=progress_lib.export_progress(db, now, unreviewed=True))
 
 
 def _dt(text: str | None) -> datetime | None:
@@ -496,9 +507,10 @@ class _Views:
             "answer": self.block(card.answer),
             "explanation": self.block(card.explanation),
             "choices": [
-                {"html": self.inline(c.text), "correct": c.correct, "why": self.inline(c.why or "")}
+                {"html": self.inline(c.text), "text": c.text, "correct": c.correct, "why": self.inline(c.why or "")}
                 for c in card.choices or []
             ],
+            "items_text": items,
             "order": [self.inline(i) for i in items],
             "shuffled": [self.inline(i) for i in shuffled],
             "accept": [card.answer, *card.accept] if card.type == "short" else [],
@@ -526,9 +538,11 @@ class _Views:
             "prompt": str(view["prompt_rest"]),
             "answer": str(view["answer"]),
             "explanation": str(view["explanation"]),
-            "choices": [{"html": str(c["html"]), "correct": c["correct"], "why": str(c["why"])} for c in view["choices"]],
+            # text and items_text: what the review log records as the answer, as the terminal does
+            "choices": [{"html": str(c["html"]), "text": c["text"], "correct": c["correct"], "why": str(c["why"])}
+                        for c in view["choices"]],
             "items": [str(i) for i in view["order"]],
-            "shuffled": [str(i) for i in view["shuffled"]],
+            "items_text": view["items_text"],
             "accept": view["accept"],
             "url": view["url"],
         }
@@ -741,7 +755,57 @@ def scheduler_options(settings: Any | None = None) -> dict[str, Any]:
         "learning_steps": minutes(settings.learning_steps),
         "relearning_steps": minutes(settings.relearning_steps),
         "new_per_day": settings.new_per_day,
+        "easy_seconds": settings.easy_seconds,
+        "day_starts_at": settings.day_starts_at,
     }
+
+
+CASED_PLANES_END = 0x20000  # Unicode gives case and white space only to planes 0 and 1 (a test checks it)
+
+
+@functools.lru_cache(maxsize=1)
+def text_rules() -> dict[str, Any]:
+    """This Python's white space and case folding, for the browser's port of `cards.normalise_answer`.
+
+    `space`: the code points `str.strip()` and `re`'s white space class take as white space.
+    `runs` and `multi`: `str.casefold()` of every code point it changes, as runs
+    `[first, count, step, delta]` (first + k*step folds to itself + delta) and, for
+    the folds to more than one character (ß -> ss), {code point: text}.
+    """
+    typecode = next(t for t in "IL" if array.array(t).itemsize == 4)  # one UTF-32 unit per code point
+    codes = array.array(typecode, range(0xD800))
+    codes.extend(range(0xE000, CASED_PLANES_END))  # lone surrogates have no case and are no space
+    text = codes.tobytes().decode("utf-32-le" if sys.byteorder == "little" else "utf-32-be")
+    folds: dict[int, str] = {}
+    chunk = 1024
+    for start in range(0, len(text), chunk):  # casefold a whole chunk first: most change nothing
+        part = text[start:start + chunk]
+        if part.casefold() != part:
+            folds.update({ord(c): c.casefold() for c in part if c.casefold() != c})
+    runs: list[list[int]] = []
+    multi: dict[str, str] = {}
+    for code, folded in sorted(folds.items()):
+        if len(folded) != 1:
+            multi[str(code)] = folded
+            continue
+        delta = ord(folded) - code
+        last = runs[-1] if runs else None
+        if last is not None and last[3] == delta and _continues(last, code):
+            if last[1] == 1:
+                last[2] = code - last[0]
+            last[1] += 1
+        else:
+            runs.append([code, 1, 1, delta])
+    space = [ord(c) for c in re.findall(r"\s", text)]
+    return {"unicode": unicodedata.unidata_version, "space": space, "runs": runs, "multi": multi}
+
+
+def _continues(run: list[int], code: int) -> bool:
+    """Whether `code` is the next member of a run (a run of one takes a step of 1 or 2)."""
+    first, count, step, _ = run
+    if count == 1:
+        return code - first in (1, 2)
+    return code == first + count * step
 
 
 def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: list[ExercisePage],
@@ -803,6 +867,11 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
         shutil.copytree(static, out / "static", dirs_exist_ok=True)
     (out / "static").mkdir(exist_ok=True)
     (out / "static" / "pygments.css").write_text(pygments_css(), encoding="utf-8")
+    (out / "static" / "text-rules.js").write_text(
+        "/* generated by prep site build: this Python's white space and case folding (prep/site.py text_rules) */\n"
+        "window.PREP_TEXT_RULES = " + json.dumps(text_rules(), ensure_ascii=False, separators=(",", ":")) + ";\n",
+        encoding="utf-8",
+    )
     data = {
         "built_at": _iso(now),
         "scheduler": scheduler,

@@ -296,7 +296,14 @@ def test_flashcard_data_and_terminal_progress_document(built):
     ]
     assert {t["id"]: t["count"] for t in data["topics"]} == {"tcp": 4, "processes": 2}
     assert data["scheduler"] == {"desired_retention": 0.9, "maximum_interval": 36500, "fuzz": True,
-                                 "learning_steps": ["1m", "10m"], "relearning_steps": ["10m"], "new_per_day": 20}
+                                 "learning_steps": ["1m", "10m"], "relearning_steps": ["10m"], "new_per_day": 20,
+                                 "easy_seconds": 8.0, "day_starts_at": 4}
+    by_id = {c["id"]: c for c in data["cards"]}
+    # what the review log records as the answer, as the terminal does: the choices' and items' own text
+    assert [c["text"] for c in by_id["time-wait-duration"]["choices"]] == [
+        "60 s, fixed", "tcp_fin_timeout seconds", "4 minutes (2 x MSL of 2 minutes)"]
+    assert by_id["handshake-order"]["items_text"] == ["CLOSED", "SYN_SENT", "ESTABLISHED"]
+    assert by_id["shutdown-write-constant"]["accept"] == ["SHUT_WR", "shutdown(fd, SHUT_WR)", "1"]
     doc = data["terminal"]
     assert (doc["format"], doc["version"], doc["source"]) == ("prep-progress", 1, "terminal")
     assert set(doc["cards"]) == {"time-wait-duration", "close-shared-socket", "zombie-definition", "fork-return-values"}
@@ -305,6 +312,43 @@ def test_flashcard_data_and_terminal_progress_document(built):
     assert doc["cards"]["fork-return-values"]["suspended"] is True
     assert set(doc["reviews"][0]) == {"card_id", "rating", "reviewed_at", "duration_ms", "kind", "answer", "correct"}
     assert len(doc["reviews"]) == 4
+
+
+def test_embedded_progress_keeps_new_cards_set_aside_in_the_terminal(tmp_path):
+    """A card suspended before its first review (state 0) reaches the flashcards' "Merge the terminal's progress"."""
+    db_path = tmp_path / "progress.db"
+    seed_progress(db_path)
+    db = store.open_db(db_path)
+    store.put_card_state(db, {"card_id": "handshake-order", "state": 0, "step": None, "stability": None,
+                              "difficulty": None, "due": store.iso(NOW), "last_review": None,
+                              "buried_until": None, "suspended": 1})
+    document = site.read_progress(db, cards.load_bank(FIXTURES / "bank", set()), NOW).document
+    db.conn.close()
+    assert document["cards"]["handshake-order"]["state"] == 0
+    assert document["cards"]["handshake-order"]["suspended"] is True
+
+
+def expand_folds(rules: dict) -> dict[int, str]:
+    folds = {first + k * step: chr(first + k * step + delta)
+             for first, count, step, delta in rules["runs"] for k in range(count)}
+    folds.update({int(code): text for code, text in rules["multi"].items()})
+    return folds
+
+
+def test_text_rules_are_this_pythons_white_space_and_case_folding(built):
+    """The tables the browser's answer checker reads (static/text-rules.js) hold every fold and space of str."""
+    out, _ = built
+    text = read(out, "static/text-rules.js")
+    prefix = text.splitlines()[1]
+    assert prefix.startswith("window.PREP_TEXT_RULES = ")
+    rules = json.loads(prefix[len("window.PREP_TEXT_RULES = "):].rstrip(";"))
+    everything = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    assert expand_folds(rules) == {ord(c): c.casefold() for c in everything if c.casefold() != c}
+    assert rules["space"] == [ord(c) for c in everything if c.isspace()]
+    assert expand_folds(rules)[ord("ß")] == "ss" and 0x85 in rules["space"]
+    # the build reads planes 0 and 1 only: Unicode gives case and white space to nothing beyond
+    beyond = [c for c in everything if ord(c) >= site.CASED_PLANES_END and (c.casefold() != c or c.isspace())]
+    assert beyond == []
 
 
 def test_no_broken_internal_link_and_nothing_from_the_network(built):

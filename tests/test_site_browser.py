@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote, urldefrag, urlsplit
 
@@ -172,9 +173,24 @@ def test_shipped_site_pages_have_no_console_errors(shipped, page, context):
         assert response is not None and response.status == 200, name
     page.goto(shipped.base + "flashcards.html")
     page.click("#fc-start")
-    page.keyboard.press("Space")
+    page.click("#fc-reveal")  # Space would be typed into a short or order card's box
     assert page.is_visible("#fc-rate")
     # the console fixture asserts that none of these pages logged an error
+
+
+def test_a_query_mixing_latin_and_chinese_searches_both_indexes(shipped, served, page):
+    """TIME_WAIT状态: the zh index alone found 4 of the cards saying TIME_WAIT; both, merged, find them all."""
+    holders = {f"cards/{c.id}.html" for c in shipped.bank.select()
+               if "TIME_WAIT" in " ".join([c.prompt, c.answer, c.explanation, *c.zh, *(c.items or []),
+                                           *(x.text for x in c.choices or []), *(x.why or "" for x in c.choices or [])])}
+    assert len(holders) > 4
+    found = result_links(page, shipped.base, "TIME_WAIT状态")
+    assert holders <= set(found), sorted(holders - set(found))
+    assert len(found) == len(set(found))  # each page once, though both indexes hold it
+    assert page.inner_text("#search-status").startswith(f"{len(found)} results for “TIME_WAIT状态”")
+    # the pages both indexes found come first: on the fixture site, the one card saying TIME_WAIT and 四次挥手
+    found = result_links(page, served.base, "TIME_WAIT 四次挥手")
+    assert found[0] == "cards/time-wait-duration.html" and len(found) == len(set(found))
 
 
 def test_search_from_the_file_system_says_to_serve(served, page):
@@ -332,6 +348,297 @@ def test_flashcards_from_the_file_system(served, page):
     page.keyboard.press("4")
     page.reload()
     assert len(stored(page)["reviews"]) == 1 and stored(page)["reviews"][0]["rating"] == 4
+
+
+def start(page, base: str, topics: str) -> None:
+    """Flashcards on the chosen topics, with the clock stopped: an answer takes no time unless a test says so."""
+    page.clock.set_fixed_time(CLOCK)
+    page.goto("about:blank")  # from flashcards.html#topics=a, going to #topics=b would only change the hash
+    page.goto(f"{base}flashcards.html#topics={topics}")
+    page.click("#fc-start")
+
+
+def shown_card(page) -> str:
+    return page.get_attribute("#fc-open", "href").removeprefix("cards/").removesuffix(".html")
+
+
+def number_of(page, text: str) -> str:
+    """The number a choice or an item is shown with (they are shuffled at every showing)."""
+    texts = page.eval_on_selector_all("#fc-choices .choice label, #fc-items li", "els => els.map(e => e.textContent.trim())")
+    return str(texts.index(text) + 1)
+
+
+CLOCK = "2026-11-26T12:00:00Z"
+
+
+def test_flashcards_check_choice_short_and_order_answers_as_the_terminal(served, page):
+    """Wrong is Again, right is Easy within easy_seconds (8) and Good after; 1-4 replace the rating."""
+    start(page, served.base, "tcp")
+    assert shown_card(page) == "time-wait-duration"
+    assert page.is_hidden("#fc-rate")
+    page.keyboard.press(number_of(page, "tcp_fin_timeout seconds"))  # the misconception
+    assert page.inner_text("#fc-verdict") == "✗ Not quite. You answered: tcp_fin_timeout seconds"
+    # why each wrong choice is wrong, and which is right
+    whys = page.eval_on_selector_all("#fc-choices .why", "els => els.filter(e => !e.hidden).map(e => e.textContent)")
+    assert sorted(whys) == ["tcp_fin_timeout governs orphaned FIN_WAIT2 sockets.", "that is the RFC's suggestion; Linux uses 60 s."]
+    assert page.get_attribute(".choice[data-correct=true]", "class") == "choice"  # shown right, not picked
+    assert page.get_attribute(".choice.picked", "data-correct") == "false"
+    assert page.get_attribute("#fc-rate .chosen", "data-rating") == "1"
+    assert page.inner_text("#fc-rated-text").startswith("Rated Again, next in 1m.")
+    first = stored(page)["reviews"]
+    assert [(r["rating"], r["correct"], r["answer"]) for r in first] == [(1, False, "tcp_fin_timeout seconds")]
+    page.keyboard.press("3")  # the learner overrides: Good, as of the same moment, in place of Again
+    reviews = stored(page)["reviews"]
+    assert [(r["rating"], r["correct"], r["reviewed_at"]) for r in reviews] == [(3, False, first[0]["reviewed_at"])]
+    assert stored(page)["cards"]["time-wait-duration"]["step"] == 1  # Good's schedule, not Again's
+
+    assert shown_card(page) == "close-shared-socket"  # free recall: Space, then the learner rates
+    page.keyboard.press("Space")
+    page.keyboard.press("2")
+
+    assert shown_card(page) == "shutdown-write-constant"
+    page.fill("#fc-typed-input", " `shut_wr`. ")  # answered at once: Easy
+    page.press("#fc-typed-input", "Enter")
+    assert page.inner_text("#fc-verdict") == "✓ Right."
+    assert page.get_attribute("#fc-rate .chosen", "data-rating") == "4"
+    page.keyboard.press("Enter")
+
+    assert shown_card(page) == "handshake-order"
+    order = " ".join(number_of(page, item) for item in ("CLOSED", "SYN_SENT", "ESTABLISHED"))
+    page.clock.set_fixed_time("2026-11-26T12:00:09Z")  # nine seconds to answer: right, but Good
+    page.fill("#fc-typed-input", order)
+    page.press("#fc-typed-input", "Enter")
+    assert page.inner_text("#fc-verdict") == "✓ Right."
+    assert page.get_attribute("#fc-rate .chosen", "data-rating") == "3"
+    assert page.is_visible("#fc-order-right")
+    page.click("#fc-next")
+
+    reviews = stored(page)["reviews"]
+    assert [(r["card_id"], r["rating"], r["correct"], r["answer"]) for r in reviews] == [
+        ("time-wait-duration", 3, False, "tcp_fin_timeout seconds"),
+        ("close-shared-socket", 2, None, None),
+        ("shutdown-write-constant", 4, True, " `shut_wr`. "),
+        ("handshake-order", 3, True, "CLOSED > SYN_SENT > ESTABLISHED"),
+    ]
+    assert reviews[3]["duration_ms"] == 9000
+
+
+def test_flashcards_multi_choice_wrong_order_and_no_answer(served, page):
+    start(page, served.base, "processes")
+    assert shown_card(page) == "fork-return-values"
+    page.keyboard.press(number_of(page, "The child sees 0"))
+    page.keyboard.press(number_of(page, "The parent sees the child's pid"))
+    page.keyboard.press("Enter")  # a multi card is checked with Enter, every right choice picked
+    assert page.inner_text("#fc-verdict") == "✓ Right."
+    assert stored(page)["reviews"][0]["answer"] == "The child sees 0 | The parent sees the child's pid"
+    assert stored(page)["reviews"][0]["rating"] == 4
+    page.keyboard.press("Enter")
+    start(page, served.base, "tcp")
+    page.click("#fc-reveal")  # "don't know" on a choice card: no answer, Again
+    assert page.inner_text("#fc-verdict") == "✗ No answer."
+    assert stored(page)["reviews"][-1]["rating"] == 1
+    page.keyboard.press("Enter")
+    page.keyboard.press("Space")
+    page.keyboard.press("3")
+    assert shown_card(page) == "shutdown-write-constant"
+    page.fill("#fc-typed-input", "SHUT_RD")
+    page.press("#fc-typed-input", "Escape")  # out of the box, the command keys work: b is not typed
+    page.keyboard.press("b")
+    assert shown_card(page) == "handshake-order" and page.inner_text("#fc-notice").startswith("Buried ")
+    assert page.evaluate("document.activeElement.id") == "fc-typed-input"  # an ordering card: ready for typing
+    page.keyboard.press("Escape")
+    page.keyboard.press("u")
+    assert shown_card(page) == "shutdown-write-constant" and page.input_value("#fc-typed-input") == ""
+    page.fill("#fc-typed-input", "SHUT_RD")
+    page.press("#fc-typed-input", "Enter")
+    assert page.inner_text("#fc-verdict") == "✗ Not quite. You answered: SHUT_RD"
+    page.keyboard.press("Enter")
+    assert shown_card(page) == "handshake-order"
+    page.click("#fc-items li >> nth=0")  # clicking the items types their numbers, in the order clicked
+    page.click("#fc-items li >> nth=1")
+    page.click("#fc-items li >> nth=2")
+    assert page.input_value("#fc-typed-input") == "1 2 3"
+    page.press("#fc-typed-input", "Enter")
+    assert page.inner_text("#fc-verdict").startswith("✗ Not quite.")  # shown never in the right order
+    assert [(r["rating"], r["correct"]) for r in stored(page)["reviews"][1:]] == [(1, False), (3, None), (1, False), (1, False)]
+
+
+TRICKY = [
+    "SHUT_WR", "  `shut_wr`.  ", "\"'`x`'\"..", "x.`.", "shutdown(fd,\u00a0SHUT_WR)", "a \t\n b", "a\u3000\u3000b",
+    "Straße", "STRASSE", "ﬁle", "ΣΊΣΥΦΟΣ", "İstanbul", "ǅ", "ᏸ", "\U00010400", "\u0085SHUT_WR\u001c", "\ufeffSHUT_WR",
+    "ＳＨＵＴ＿ＷＲ", "1.", "...", "", "   ", "`", "shut_wr .", "僵尸进程。", "\u200bx",
+]
+
+
+def test_short_answers_normalise_as_the_python_checker_on_every_code_point(served, shipped, page):
+    """The browser's checker and cards.normalise_answer agree: alone, inside a word, and on every short card."""
+    page.goto(served.base + "flashcards.html")
+    in_browser = page.evaluate("""() => {
+      const n = window.PrepAnswers.normalise, out = {};
+      for (let c = 0; c < 0x110000; c++) {
+        if (c >= 0xD800 && c < 0xE000) continue;
+        const ch = String.fromCodePoint(c), alone = n(ch), inside = n("a" + ch + "b");
+        if (alone !== ch || inside !== "a" + ch + "b") out[c] = [alone, inside];
+      }
+      return out;
+    }""")
+    in_python = {}
+    for code in range(0x110000):
+        if 0xD800 <= code < 0xE000:
+            continue
+        ch = chr(code)
+        alone, inside = cards.normalise_answer(ch), cards.normalise_answer(f"a{ch}b")
+        if alone != ch or inside != f"a{ch}b":
+            in_python[str(code)] = [alone, inside]
+    assert in_browser == in_python
+    assert in_python[str(ord("ß"))] == ["ss", "assb"] and in_python[str(0x85)] == ["", "a b"]  # not JS's rules
+    assert page.evaluate("t => t.map(window.PrepAnswers.normalise)", TRICKY) == [cards.normalise_answer(t) for t in TRICKY]
+
+    # every short card of the shipped bank: its answers, their variants and a wrong one, checked both ways
+    page.goto(shipped.base + "flashcards.html")
+    cases = []
+    for card in shipped.bank.select():
+        if card.type != "short":
+            continue
+        for text in [card.answer, *card.accept]:
+            for typed in (text, f" `{text.upper()}`. ", text.lower() + "..", f'"{text}"', text.replace(" ", "  "), text + "x", " "):
+                cases.append([card.id, [card.answer, *card.accept], typed, bool(typed.strip()) and card.accepts(typed)])
+    assert len(cases) > 50
+    browser = page.evaluate("cs => cs.map(c => window.PrepAnswers.checkShort(c[1], c[2]))", cases)
+    assert [(c[0], c[2], b) for c, b in zip(cases, browser)] == [(c[0], c[2], c[3]) for c in cases]
+
+
+def test_card_page_checks_short_answers_with_pythons_rules(served, page):
+    page.goto(served.base + "cards/shutdown-write-constant.html")
+    page.fill("#typed", "\u0085SHUT_WR\u001c")  # white space to Python (and so to the terminal), not to JavaScript's trim
+    page.click("form.short-answer button")
+    assert page.inner_text("output.verdict-line") == "Right."
+
+
+def test_flashcards_bury_and_suspend(served, page):
+    start(page, served.base, "processes")
+    assert shown_card(page) == "fork-return-values"
+    assert page.is_visible("#fc-bury") and page.is_visible("#fc-suspend")
+    page.keyboard.press("b")
+    assert page.inner_text("#fc-notice").startswith("Buried “Which are true of fork's return value?” until ")
+    assert shown_card(page) == "zombie-definition"
+    flags = json.loads(page.evaluate("localStorage.getItem('prep-flashcards-flags:v1')"))
+    # until the next day start (4 o'clock, local time), in UTC
+    until = page.evaluate("() => { const d = new Date(); d.setHours(4, 0, 0, 0); if (d <= new Date()) d.setDate(d.getDate() + 1); return d.getTime(); }")
+    assert flags["fork-return-values"]["suspended"] is False
+    assert page.evaluate(f"Date.parse({json.dumps(flags['fork-return-values']['buried_until'])})") == until
+    page.click("#fc-suspend")  # the button, as `!`
+    assert page.inner_text("#fc-notice").startswith("Suspended “What is a zombie process?”")
+    assert page.is_visible("#fc-done")  # both cards of the topic are set aside
+    page.click("#fc-back")
+    assert page.inner_text("#fc-summary").endswith("Set aside: 1 buried, 1 suspended.")
+    assert page.is_disabled("#fc-start")
+    page.click("#fc-suspended-box summary")
+    assert page.inner_text("#fc-suspended-count") == "1"
+    assert page.inner_text("#fc-suspended li a") == "What is a zombie process?"
+    page.reload()  # both survive a reload
+    assert page.inner_text("#fc-summary").endswith("Set aside: 1 buried, 1 suspended.")
+    page.click("#fc-suspended-box summary")
+    page.click("#fc-suspended li button.unsuspend")
+    assert page.is_hidden("#fc-suspended-box")
+    assert page.inner_text("#fc-summary").startswith("0 due · 1 new for today")
+    page.click("#fc-start")
+    assert shown_card(page) == "zombie-definition"
+
+    # a card that has a schedule keeps the flag on it, so the exported progress carries it
+    start(page, served.base, "tcp")
+    page.keyboard.press(number_of(page, "60 s, fixed"))
+    page.keyboard.press("!")  # after the automatic rating, as in the terminal
+    entry = stored(page)["cards"]["time-wait-duration"]
+    assert entry["suspended"] is True and entry["state"] == 2  # rated Easy: in review
+    assert shown_card(page) == "close-shared-socket"
+    page.keyboard.press("u")  # the suspension is taken back; the rating stays
+    assert shown_card(page) == "time-wait-duration"
+    assert stored(page)["cards"]["time-wait-duration"]["suspended"] is False
+    assert len(stored(page)["reviews"]) == 1
+
+
+def test_flashcards_carry_the_suspension_of_a_card_never_reviewed(served, page, tmp_path):
+    """State 0 entries (docs/progress.md): a browser export holds them, the terminal reads them, and back."""
+    from prep import progress as progress_lib
+    from prep import store
+
+    start(page, served.base, "processes")
+    page.keyboard.press("!")  # fork-return-values, never reviewed
+    page.keyboard.press("Escape")
+    page.click(".fc-data summary")
+    with page.expect_download() as download:
+        page.click("#fc-export")
+    exported = json.loads(Path(download.value.path()).read_text())
+    entry = exported["cards"]["fork-return-values"]
+    assert (entry["state"], entry["suspended"], entry["last_review"]) == (0, True, None)
+    target = tmp_path / "browser.json"
+    target.write_text(json.dumps(exported))
+    db = store.open_db(tmp_path / "terminal.db")
+    progress_lib.import_progress(db, progress_lib.read_file(target))
+    row = db["card_state"].get("fork-return-values")
+    assert (row["state"], row["suspended"]) == (0, 1)  # out of the terminal's quiz too
+    store.put_card_state(db, {**row, "card_id": "zombie-definition", "suspended": 0,
+                              "buried_until": "2099-01-01T04:00:00+00:00"})
+    terminal = tmp_path / "terminal.json"
+    progress_lib.write_file(terminal, progress_lib.export_progress(db, datetime.now(timezone.utc), unreviewed=True))
+    db.conn.close()
+
+    fresh = page.context.browser.new_context()
+    other = fresh.new_page()
+    other.goto(served.base + "flashcards.html#topics=processes")
+    other.click(".fc-data summary")
+    other.set_input_files("#fc-import", str(terminal))
+    other.wait_for_function("document.getElementById('fc-data-status').textContent.includes('merged')")
+    assert other.inner_text("#fc-data-status") == "terminal.json: merged 0 new reviews and 2 card states."
+    assert other.inner_text("#fc-summary").endswith("Set aside: 1 buried, 1 suspended.")
+    assert other.text_content("#fc-suspended li a") == "Which are true of fork's return value?"
+    assert other.is_disabled("#fc-start")
+    fresh.close()
+
+
+def test_flashcards_undo_survives_a_reload(served, page):
+    start(page, served.base, "tcp")
+    page.keyboard.press(number_of(page, "tcp_fin_timeout seconds"))  # Again, saved at once
+    page.keyboard.press("Enter")
+    assert shown_card(page) == "close-shared-socket"
+    page.keyboard.press("Space")
+    page.keyboard.press("3")
+    assert len(stored(page)["reviews"]) == 2
+    page.reload()
+    assert page.inner_text("#fc-undo-last") == "Undo Good on “After fork, the child closes the connected socket. Does the peer see EOF?”"
+    page.click("#fc-undo-last")
+    assert shown_card(page) == "close-shared-socket"
+    assert [r["card_id"] for r in stored(page)["reviews"]] == ["time-wait-duration"]
+    assert "close-shared-socket" not in stored(page)["cards"]
+    page.reload()
+    page.click("#fc-start")
+    page.keyboard.press("u")  # the one before, from the session before the reload
+    assert shown_card(page) == "time-wait-duration"
+    assert stored(page) == {**stored(page), "cards": {}, "reviews": []}
+    assert page.inner_text("#fc-notice") == "Undone: Again on “How long does a socket stay in TIME_WAIT on Linux?”."
+    page.keyboard.press("u")
+    assert page.inner_text("#fc-notice") == "Nothing to undo."
+
+
+def test_flashcards_undo_refuses_a_card_changed_since(served, page):
+    """An import that changed the card since the rating wins: undo says so instead of overwriting it."""
+    start(page, served.base, "tcp")
+    page.keyboard.press("Escape")
+    page.click(".fc-data summary")
+    page.click("#fc-terminal")  # close-shared-socket: the terminal's learning card, due long ago
+    page.click("#fc-start")
+    assert shown_card(page) == "close-shared-socket"
+    page.keyboard.press("Space")
+    page.keyboard.press("3")
+    newer = stored(page)
+    newer["cards"]["close-shared-socket"]["last_review"] = "2026-11-27T00:00:00+00:00"
+    newer["cards"]["close-shared-socket"]["stability"] = 99.0
+    page.evaluate("d => localStorage.setItem('prep-progress:v1', JSON.stringify(d))", newer)
+    page.reload()
+    page.click("#fc-undo-last")
+    assert page.inner_text("#fc-notice").startswith("Not undone: “After fork, the child closes")
+    assert stored(page)["cards"]["close-shared-socket"]["stability"] == 99.0
 
 
 # --- every page ------------------------------------------------------------------------------

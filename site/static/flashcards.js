@@ -1,27 +1,46 @@
-/* Flashcard mode: choose topics, Space reveals, 1-4 rates, scheduled by ts-fsrs (window.FSRS).
+/* Flashcard mode: choose topics, then review what is due, scheduled by ts-fsrs (window.FSRS).
+
+   The keys are the terminal quiz's (docs/quiz.md): Space reveals a free-recall card and 1-4
+   rate it; choice, short-answer and ordering cards are checked (window.PrepAnswers, the
+   terminal's rules) and rated for you: wrong is Again, right is Easy within easy_seconds,
+   else Good; 1-4 then replace that rating as of the same moment. u undoes, b buries until
+   tomorrow, ! suspends.
+
    Progress is the progress document of docs/progress.md, kept whole in localStorage, so
-   export is the document itself and import merges like `prep progress import`. */
+   export is the document itself and import merges like `prep progress import`. Two more
+   keys: the bury and suspend of cards never reviewed (exported and imported as the
+   document's state 0 entries) and the last actions to undo, so undo survives a reload. */
 (function () {
   "use strict";
 
   const STORE_KEY = "prep-progress:v1";
   const SETTINGS_KEY = "prep-flashcards:v1";
+  const FLAGS_KEY = "prep-flashcards-flags:v1";
+  const UNDO_KEY = "prep-flashcards-undo:v1";
+  const UNDO_KEEP = 20; // actions kept to undo, across reloads
   const LEARNING = 1, REVIEW = 2, RELEARNING = 3;
+  const GOOD = 3;
   const STATE_NAMES = { 1: "learning", 2: "review", 3: "relearning" };
+  const RATING_NAMES = { 1: "Again", 2: "Hard", 3: "Good", 4: "Easy" };
+  const GRADED = { single: true, multi: true, short: true, order: true };
 
   const site = window.PREP_SITE;
   const F = window.FSRS;
+  const answers = window.PrepAnswers;
   const $ = function (id) { return document.getElementById(id); };
   const dataStatus = $("fc-data-status");
 
-  if (!site || !F) {
-    $("fc-summary").textContent = "The flashcard data or the scheduler did not load; rebuild the site with `prep site build`.";
+  if (!site || !F || !answers) {
+    $("fc-summary").textContent = "The flashcard data, the scheduler or the answer checker did not load; rebuild the site with `prep site build`.";
+    $("fc-start").disabled = true;
     return;
   }
 
   // The learner's [quiz] settings at build time (py-fsrs's defaults unless changed).
   const options = site.scheduler || {};
   const NEW_PER_DAY = options.new_per_day == null ? 20 : options.new_per_day;
+  const EASY_SECONDS = options.easy_seconds == null ? 8 : options.easy_seconds;
+  const DAY_STARTS_AT = options.day_starts_at == null ? 4 : options.day_starts_at;
   const scheduler = F.fsrs(F.generatorParameters({
     request_retention: options.desired_retention || 0.9,
     maximum_interval: options.maximum_interval || 36500,
@@ -62,7 +81,7 @@
     const bad = [];
     Object.keys(doc.cards).forEach(function (id) {
       const entry = doc.cards[id];
-      if (!entry || [1, 2, 3].indexOf(entry.state) === -1 || !time(entry.due)) bad.push("cards." + id);
+      if (!entry || [0, 1, 2, 3].indexOf(entry.state) === -1 || !time(entry.due)) bad.push("cards." + id);
     });
     doc.reviews.forEach(function (r, i) {
       if (!r || typeof r.card_id !== "string" || [1, 2, 3, 4].indexOf(r.rating) === -1 || !time(r.reviewed_at)) {
@@ -88,8 +107,26 @@
 
   let doc = loadDoc();
 
+  function readJson(key, fallback) {
+    try {
+      const value = JSON.parse(window.localStorage.getItem(key));
+      return value == null ? fallback : value;
+    } catch (error) {
+      return fallback;
+    }
+  }
+
+  function loadFlags() {
+    // {card id: {suspended, buried_until}} for cards without an entry in the document
+    const flags = readJson(FLAGS_KEY, {});
+    return flags && typeof flags === "object" && !Array.isArray(flags) ? flags : {};
+  }
+
+  let sideFlags = loadFlags();
+
   function save() {
     window.localStorage.setItem(STORE_KEY, JSON.stringify(doc));
+    window.localStorage.setItem(FLAGS_KEY, JSON.stringify(sideFlags));
   }
 
   function reviewKey(r) {
@@ -113,9 +150,17 @@
       added += 1;
     });
     doc.reviews.sort(function (a, b) { return time(a.reviewed_at) - time(b.reviewed_at); });
+    // The latest last_review wins; on a tie what is here stays. A card here only as a bury or
+    // suspend (state 0: no review, no last_review) loses to any schedule and ties with another state 0.
     Object.keys(incoming.cards).forEach(function (id) {
       const theirs = incoming.cards[id];
       const mine = doc.cards[id];
+      if (theirs.state === 0) {
+        if (mine || sideFlags[id]) return;
+        setFlags(id, { suspended: Boolean(theirs.suspended), buried_until: theirs.buried_until || null });
+        if (sideFlags[id]) updated += 1;
+        return;
+      }
       if (!mine || time(theirs.last_review) > time(mine.last_review)) {
         doc.cards[id] = {
           state: theirs.state, step: theirs.step === undefined ? null : theirs.step,
@@ -123,6 +168,7 @@
           last_review: theirs.last_review || null, suspended: Boolean(theirs.suspended),
           buried_until: theirs.buried_until || null,
         };
+        delete sideFlags[id];
         updated += 1;
       }
     });
@@ -168,7 +214,17 @@
   }
 
   function localDay(date) {
-    return date.getFullYear() + "-" + (date.getMonth() + 1) + "-" + date.getDate();
+    // the learner's day, starting at day_starts_at local time as in the terminal
+    const shifted = new Date(date.getTime() - DAY_STARTS_AT * 3600e3);
+    return shifted.getFullYear() + "-" + (shifted.getMonth() + 1) + "-" + shifted.getDate();
+  }
+
+  function nextDayStart(now) {
+    // scheduling.next_day_start: the next day_starts_at o'clock, local time
+    const start = new Date(now.getTime());
+    start.setHours(DAY_STARTS_AT, 0, 0, 0);
+    if (start <= now) start.setDate(start.getDate() + 1);
+    return start;
   }
 
   function newToday(now) {
@@ -193,10 +249,19 @@
     const due = chosen.filter(function (c) { return doc.cards[c.id] && isDue(doc.cards[c.id], now); });
     due.sort(function (a, b) { return time(doc.cards[a.id].due) - time(doc.cards[b.id].due); });
     const room = Math.max(0, NEW_PER_DAY - newToday(now));
-    const unseen = chosen.filter(function (c) { return !doc.cards[c.id]; });
+    const unseen = chosen.filter(function (c) { return !doc.cards[c.id] && !isHidden(c.id, now); });
     const later = chosen.filter(function (c) { return doc.cards[c.id] && !isDue(doc.cards[c.id], now) && !doc.cards[c.id].suspended; });
-    later.sort(function (a, b) { return time(doc.cards[a.id].due) - time(doc.cards[b.id].due); });
-    return { due: due, fresh: unseen.slice(0, room), unseen: unseen.length, later: later };
+    later.sort(function (a, b) { return dueAt(a.id) - dueAt(b.id); });
+    const buried = chosen.filter(function (c) { const f = flagsOf(c.id); return !f.suspended && time(f.buried_until) > now.getTime(); });
+    const suspended = chosen.filter(function (c) { return flagsOf(c.id).suspended; });
+    return { due: due, fresh: unseen.slice(0, room), unseen: unseen.length, later: later,
+             buried: buried.length, suspended: suspended.length };
+  }
+
+  function dueAt(id) {
+    // when a scheduled card can come back: its due date, or the end of its bury
+    const entry = doc.cards[id];
+    return Math.max(time(entry.due), time(entry.buried_until));
   }
 
   function formatInterval(ms) {
@@ -211,7 +276,95 @@
     return (days / 365).toFixed(1).replace(/\.0$/, "") + "y";
   }
 
-  // --- topics --------------------------------------------------------------------------
+
+  // --- bury, suspend and undo -------------------------------------------------------------
+
+  function flagsOf(id) {
+    const source = doc.cards[id] || sideFlags[id] || {};
+    return { suspended: Boolean(source.suspended), buried_until: source.buried_until || null };
+  }
+
+  function isHidden(id, now) {
+    const flags = flagsOf(id);
+    return flags.suspended || time(flags.buried_until) > now.getTime();
+  }
+
+  function setFlags(id, changes) {
+    // on the card's entry when it has one (so export carries them), else beside the document
+    if (doc.cards[id]) {
+      doc.cards[id] = Object.assign({}, doc.cards[id], changes);
+      return;
+    }
+    const flags = Object.assign({ suspended: false, buried_until: null }, sideFlags[id], changes);
+    if (flags.suspended || flags.buried_until) sideFlags[id] = flags; else delete sideFlags[id];
+  }
+
+  function snapshot(id) {
+    const entry = doc.cards[id], side = sideFlags[id];
+    return { entry: entry ? Object.assign({}, entry) : null, side: side ? Object.assign({}, side) : null };
+  }
+
+  function restore(id, snap) {
+    if (snap.entry) doc.cards[id] = snap.entry; else delete doc.cards[id];
+    if (snap.side) sideFlags[id] = snap.side; else delete sideFlags[id];
+  }
+
+  function undoStack() {
+    const stack = readJson(UNDO_KEY, []);
+    return Array.isArray(stack) ? stack : [];
+  }
+
+  function pushUndo(action) {
+    // action: {action: rate | bury | suspend, id, before, after (snapshots), review (for a rating)}
+    const stack = undoStack();
+    stack.push(action);
+    window.localStorage.setItem(UNDO_KEY, JSON.stringify(stack.slice(-UNDO_KEEP)));
+  }
+
+  function popUndo() {
+    const stack = undoStack();
+    const last = stack.pop();
+    window.localStorage.setItem(UNDO_KEY, JSON.stringify(stack));
+    return last;
+  }
+
+  function removeReview(review) {
+    const key = reviewKey(review);
+    for (let i = doc.reviews.length - 1; i >= 0; i -= 1) {
+      if (reviewKey(doc.reviews[i]) === key) { doc.reviews.splice(i, 1); return; }
+    }
+  }
+
+  function titleOf(id) {
+    const card = byId.get(id);
+    if (!card) return id;
+    const box = document.createElement("div");
+    box.innerHTML = card.title;
+    return box.textContent;
+  }
+
+  function describe(action) {
+    if (!action) return "";
+    if (action.action === "rate") return RATING_NAMES[action.review.rating] + " on “" + titleOf(action.id) + "”";
+    return (action.action === "bury" ? "the bury of “" : "the suspension of “") + titleOf(action.id) + "”";
+  }
+
+  function takeBack() {
+    // Undo the last action; the card it touched, or null (and a notice) when there is none.
+    const last = popUndo();
+    if (!last) { notice("Nothing to undo."); return null; }
+    if (JSON.stringify(snapshot(last.id)) !== JSON.stringify(last.after)) {
+      notice("Not undone: “" + titleOf(last.id) + "” has changed since (an import, or another tab).");
+      return null;
+    }
+    restore(last.id, last.before);
+    if (last.review) removeReview(last.review);
+    save();
+    notice("Undone: " + describe(last) + ".");
+    return last.id;
+  }
+
+  // --- topics, suspended cards ----------------------------------------------------------
 
   const boxes = Array.from(document.querySelectorAll(".fc-topics input[name=topic]"));
   let selected = new Set();
@@ -240,12 +393,48 @@
     const now = new Date();
     const p = plan(now);
     const total = doc.reviews.length;
-    $("fc-summary").innerHTML = "";
-    const text = selected.size === 0 ? "Choose at least one topic." :
+    let text = selected.size === 0 ? "Choose at least one topic." :
       p.due.length + " due · " + p.fresh.length + " new for today (of " + p.unseen + " unseen; " + NEW_PER_DAY +
       " a day) · " + reviewedToday(now) + " reviewed today in this browser, " + total + " reviews in all.";
+    if (selected.size && (p.buried || p.suspended)) {
+      text += " Set aside: " + [p.buried ? p.buried + " buried" : "",
+        p.suspended ? p.suspended + " suspended" : ""].filter(Boolean).join(", ") + ".";
+    }
     $("fc-summary").textContent = text;
     $("fc-start").disabled = selected.size === 0 || (p.due.length + p.fresh.length === 0);
+    listSuspended();
+    const last = undoStack().slice(-1)[0];
+    const undoLast = $("fc-undo-last");
+    undoLast.hidden = !last;
+    undoLast.textContent = last ? "Undo " + describe(last) : "";
+  }
+
+  function listSuspended() {
+    // every suspended card, whatever the chosen topics: the one place to bring them back
+    const list = $("fc-suspended");
+    const suspended = cards.filter(function (c) { return flagsOf(c.id).suspended; });
+    list.textContent = "";
+    suspended.forEach(function (card) {
+      const li = document.createElement("li");
+      li.dataset.card = card.id;
+      const link = document.createElement("a");
+      link.href = card.url;
+      link.innerHTML = card.title;
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "unsuspend";
+      button.textContent = "Unsuspend";
+      button.addEventListener("click", function () {
+        setFlags(card.id, { suspended: false });
+        save();
+        notice("Unsuspended “" + titleOf(card.id) + "”: it comes back when it is due.");
+        summarise();
+      });
+      li.append(link, " ", button);
+      list.append(li);
+    });
+    $("fc-suspended-count").textContent = String(suspended.length);
+    $("fc-suspended-box").hidden = suspended.length === 0;
   }
 
   boxes.forEach(function (box) { box.addEventListener("change", syncTopics); });
@@ -255,14 +444,49 @@
   // --- studying --------------------------------------------------------------------------
 
   const setup = $("fc-setup"), study = $("fc-study"), done = $("fc-done");
-  let current = null, revealed = false, shownAt = 0, undoStack = [];
+  const choiceList = $("fc-choices"), itemList = $("fc-items"), typedForm = $("fc-typed"), typedInput = $("fc-typed-input");
+  let current = null; // the card on screen
+  let phase = "idle"; // question; revealed (free recall, waiting for a rating); answered (rated for the learner)
+  let shownAt = 0;
+  let shown = []; // the indexes of the choices or items, in the order shown (number n is shown[n - 1])
+  let rated = null; // {review, at}: the automatic rating, which 1-4 may replace
+  let noticeFresh = false;
+
+  function notice(text) {
+    $("fc-notice").textContent = text;
+    noticeFresh = true;
+  }
 
   function fill(el, html) { el.innerHTML = html || ""; }
 
+  function shuffle(n, neverInOrder) {
+    // as the terminal: choices in any order, an ordering card never shown in its right order
+    const order = [];
+    for (let i = 0; i < n; i += 1) order.push(i);
+    do {
+      for (let i = n - 1; i > 0; i -= 1) {
+        const j = Math.floor(Math.random() * (i + 1));
+        const t = order[i]; order[i] = order[j]; order[j] = t;
+      }
+    } while (neverInOrder && n > 1 && order.every(function (v, i) { return v === i; }));
+    return order;
+  }
+
+  const HINTS = {
+    single: "Pick the right answer: click it or press its number.",
+    multi: "Pick every right answer (click them or press their numbers), then Check (Enter).",
+    short: "Type the answer; Enter checks. Enter alone shows the answer.",
+    order: "Type the numbers in the right order (312 or 3 1 2), or click the items in order; Enter checks.",
+  };
+
   function show(card, now) {
     current = card;
-    revealed = false;
+    phase = "question";
+    rated = null;
     shownAt = Date.now();
+    if (!noticeFresh) $("fc-notice").textContent = "";
+    noticeFresh = false;
+    setup.hidden = true; done.hidden = true; study.hidden = false;
     const entry = doc.cards[card.id];
     const topic = site.topics.find(function (t) { return t.id === card.topic; });
     $("fc-topic").textContent = topic ? topic.title : card.topic;
@@ -270,23 +494,8 @@
     $("fc-open").href = card.url;
     fill($("fc-prompt"), card.title);
     fill($("fc-prompt-rest"), card.prompt);
-    const choices = $("fc-choices");
-    choices.textContent = "";
-    choices.className = "choices";
-    card.choices.forEach(function (c) {
-      const li = document.createElement("li");
-      li.className = "choice";
-      li.dataset.correct = c.correct ? "true" : "false";
-      li.innerHTML = "<span>" + c.html + "</span> <span class=\"mark\" aria-hidden=\"true\"></span>" +
-        (c.why ? "<div class=\"why\" hidden>" + c.why + "</div>" : "");
-      choices.append(li);
-    });
-    const items = $("fc-items");
-    items.textContent = "";
-    card.shuffled.forEach(function (html) { const li = document.createElement("li"); li.innerHTML = html; items.append(li); });
-    const right = $("fc-order-right");
-    right.textContent = "";
-    card.items.forEach(function (html) { const li = document.createElement("li"); li.innerHTML = html; right.append(li); });
+    showChoices(card);
+    showItems(card);
     let answer = card.answer;
     if (card.accept && card.accept.length > 1) {
       answer += "<p class=\"meta\">Also accepted: " + card.accept.slice(1).map(function (a) {
@@ -295,28 +504,243 @@
     }
     fill($("fc-answer-text"), answer);
     fill($("fc-explanation"), card.explanation);
+    const typed = card.type === "short" || card.type === "order";
+    typedForm.hidden = !typed;
+    typedInput.value = "";
+    typedInput.disabled = false;
+    $("fc-typed-label").textContent = card.type === "order" ? "The numbers, in the right order" : "Your answer";
+    $("fc-hint").textContent = HINTS[card.type] || "";
+    $("fc-check").hidden = card.type !== "multi";
+    $("fc-reveal").hidden = false;
+    $("fc-reveal").innerHTML = !GRADED[card.type] ? "Show the answer <kbd>Space</kbd>" :
+      "Don't know: show the answer" + (typed ? "" : " <kbd>Space</kbd>");
+    $("fc-verdict").hidden = true;
     $("fc-answer").hidden = true;
     $("fc-rate").hidden = true;
-    $("fc-reveal").hidden = false;
+    $("fc-rated").hidden = true;
     const p = plan(now);
     $("fc-remaining").textContent = p.due.length + " due · " + p.fresh.length + " new · " + reviewedToday(now) + " reviewed today";
     const preview = scheduler.repeat(toFsrs(card.id, entry, now), now);
     document.querySelectorAll("#fc-rate button").forEach(function (button) {
       const item = preview[Number(button.dataset.rating)];
       button.querySelector("small").textContent = formatInterval(item.card.due - now);
+      button.classList.remove("chosen");
+      button.removeAttribute("aria-pressed");
     });
-    study.focus({ preventScroll: true });
+    if (typed) typedInput.focus({ preventScroll: true }); else study.focus({ preventScroll: true });
+  }
+
+  function showChoices(card) {
+    choiceList.textContent = "";
+    choiceList.className = "choices";
+    shown = card.choices.length ? shuffle(card.choices.length, false) : [];
+    shown.forEach(function (index, n) {
+      const choice = card.choices[index];
+      const li = document.createElement("li");
+      li.className = "choice";
+      li.dataset.correct = choice.correct ? "true" : "false";
+      li.dataset.index = String(index);
+      const label = document.createElement("label");
+      const input = document.createElement("input");
+      input.type = card.type === "single" ? "radio" : "checkbox";
+      input.name = "fc-choice";
+      input.value = String(n + 1);
+      if (card.type === "single") input.addEventListener("change", function () { if (input.checked) answerChoices(); });
+      const text = document.createElement("span");
+      text.innerHTML = choice.html;
+      label.append(input, " ", text);
+      li.append(label);
+      li.insertAdjacentHTML("beforeend", " <span class=\"mark\" aria-hidden=\"true\"></span>" +
+        (choice.why ? "<div class=\"why\" hidden>" + choice.why + "</div>" : ""));
+      choiceList.append(li);
+    });
+  }
+
+  function showItems(card) {
+    itemList.textContent = "";
+    const right = $("fc-order-right");
+    right.textContent = "";
+    card.items.forEach(function (html) { const li = document.createElement("li"); li.innerHTML = html; right.append(li); });
+    if (card.type !== "order") return;
+    shown = shuffle(card.items.length, true);
+    shown.forEach(function (index, n) {
+      const li = document.createElement("li");
+      li.innerHTML = card.items[index];
+      li.dataset.index = String(index);
+      li.title = "Add " + (n + 1) + " to your answer";
+      li.addEventListener("click", function () {
+        if (phase !== "question") return;
+        typedInput.value = (typedInput.value.trim() ? typedInput.value.trim() + " " : "") + (n + 1);
+        typedInput.focus({ preventScroll: true });
+      });
+      itemList.append(li);
+    });
+  }
+
+  function showAnswer() {
+    $("fc-answer").hidden = false;
+    $("fc-reveal").hidden = true;
+    $("fc-check").hidden = true;
+    $("fc-hint").textContent = "";
+    choiceList.classList.add("revealed");
+    choiceList.querySelectorAll(".choice").forEach(function (li) {
+      const input = li.querySelector("input");
+      if (input.checked) li.classList.add("picked");
+      input.disabled = true;
+    });
+    choiceList.querySelectorAll(".why").forEach(function (el) { el.hidden = false; }); // why each wrong choice is wrong
+    typedInput.disabled = true;
+    $("fc-rate").hidden = false;
   }
 
   function reveal() {
-    if (!current || revealed) return;
-    revealed = true;
-    $("fc-answer").hidden = false;
-    $("fc-choices").classList.add("revealed");
-    $("fc-choices").querySelectorAll(".why").forEach(function (el) { el.hidden = false; });
-    $("fc-reveal").hidden = true;
-    $("fc-rate").hidden = false;
+    if (!current || phase !== "question" || GRADED[current.type]) return;
+    phase = "revealed";
+    showAnswer();
     study.focus({ preventScroll: true });
+  }
+
+  function record(card, grade, at, details) {
+    // One rating: the new schedule and the log entry, saved at once, and what undo needs.
+    const before = snapshot(card.id);
+    const result = scheduler.next(toFsrs(card.id, before.entry, at), at, grade);
+    doc.cards[card.id] = fromFsrs(result.card, before.entry);
+    delete sideFlags[card.id]; // a bury that has run out, on a card never reviewed
+    const review = {
+      card_id: card.id, rating: grade, reviewed_at: isoUtc(at), duration_ms: details.duration_ms,
+      kind: "browser", answer: details.answer, correct: details.correct,
+    };
+    doc.reviews.push(review);
+    save();
+    pushUndo({ action: "rate", id: card.id, before: before, after: snapshot(card.id), review: review });
+    return review;
+  }
+
+  function rate(grade) {
+    // free recall, after Space: the learner's own rating
+    if (!current || phase !== "revealed") return;
+    record(current, grade, new Date(), { duration_ms: Math.max(0, Date.now() - shownAt), answer: null, correct: null });
+    next();
+  }
+
+  function answered(outcome) {
+    // A checked answer is rated at once, as in the terminal: wrong Again, right Easy when quick, else Good.
+    const seconds = Math.max(0, Date.now() - shownAt) / 1000;
+    const grade = answers.autoRating(outcome.correct, seconds, EASY_SECONDS);
+    const at = new Date();
+    const review = record(current, grade, at, { duration_ms: Math.round(seconds * 1000), answer: outcome.answer, correct: outcome.correct });
+    rated = { review: review, at: at };
+    phase = "answered";
+    const verdict = $("fc-verdict");
+    verdict.hidden = false;
+    verdict.textContent = "";
+    if (outcome.correct) {
+      verdict.textContent = "✓ Right.";
+    } else if (outcome.answer.trim()) {
+      const given = document.createElement("span");
+      given.className = "given";
+      given.textContent = outcome.answer;
+      verdict.append("✗ Not quite. You answered: ", given);
+    } else {
+      verdict.textContent = "✗ No answer.";
+    }
+    verdict.className = "verdict-line " + (outcome.correct ? "right" : "wrong");
+    showAnswer();
+    markRating(grade);
+    study.focus({ preventScroll: true });
+  }
+
+  function markRating(grade) {
+    document.querySelectorAll("#fc-rate button").forEach(function (button) {
+      const chosen = Number(button.dataset.rating) === grade;
+      button.classList.toggle("chosen", chosen);
+      button.setAttribute("aria-pressed", chosen ? "true" : "false");
+    });
+    const entry = doc.cards[current.id];
+    $("fc-rated-text").textContent = "Rated " + RATING_NAMES[grade] + ", next in " +
+      formatInterval(time(entry.due) - rated.at.getTime()) + ". 1-4 change the rating.";
+    $("fc-rated").hidden = false;
+  }
+
+  function answerChoices() {
+    if (!current || phase !== "question" || !current.choices.length) return;
+    const chosen = Array.from(choiceList.querySelectorAll("input:checked")).map(function (input) {
+      return Number(input.closest(".choice").dataset.index);
+    }).sort(function (a, b) { return a - b; });
+    if (!chosen.length) return; // a multi card is checked with at least one pick, as in the terminal
+    answered({
+      correct: answers.checkChoices(current.choices, chosen),
+      answer: chosen.map(function (i) { return current.choices[i].text; }).join(" | "),
+    });
+  }
+
+  function pick(n) {
+    const input = choiceList.querySelector(".choice:nth-child(" + n + ") input");
+    if (!input || input.disabled) return;
+    if (current.type === "single") {
+      input.checked = true;
+      answerChoices();
+    } else {
+      input.checked = !input.checked;
+    }
+  }
+
+  function answerTyped() {
+    if (!current || phase !== "question") return;
+    const text = typedInput.value;
+    if (current.type === "short") {
+      answered({ correct: answers.checkShort(current.accept, text), answer: text });
+      return;
+    }
+    const result = answers.checkOrder(text, shown);
+    const answer = result.given.length ? result.given.map(function (i) { return current.items_text[i]; }).join(" > ") : text;
+    answered({ correct: result.correct, answer: answer });
+  }
+
+  function giveUp() {
+    // "Don't know": no answer, rated Again (Enter alone on a typed card in the terminal)
+    if (!current || phase !== "question" || !GRADED[current.type]) return;
+    choiceList.querySelectorAll("input").forEach(function (input) { input.checked = false; });
+    answered({ correct: false, answer: "" });
+  }
+
+  function changeRating(grade) {
+    // 1-4 after an automatic rating: the same review with another rating, as of the same moment
+    if (!current || phase !== "answered") return;
+    const last = undoStack().slice(-1)[0];
+    if (grade !== rated.review.rating && last && last.action === "rate" && reviewKey(last.review) === reviewKey(rated.review)) {
+      popUndo();
+      restore(last.id, last.before);
+      removeReview(last.review);
+      const r = rated.review;
+      record(current, grade, rated.at, { duration_ms: r.duration_ms, answer: r.answer, correct: r.correct });
+    }
+    next();
+  }
+
+  function setAside(action) {
+    if (!current) return;
+    const id = current.id;
+    const before = snapshot(id);
+    if (action === "bury") {
+      const until = nextDayStart(new Date());
+      setFlags(id, { buried_until: isoUtc(until) });
+      notice("Buried “" + titleOf(id) + "” until " +
+        until.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" }) + ". u brings it back.");
+    } else {
+      setFlags(id, { suspended: true });
+      notice("Suspended “" + titleOf(id) + "”: it stays out of every session until you unsuspend it " +
+        "(Suspended cards, on the topics screen). u brings it back.");
+    }
+    save();
+    pushUndo({ action: action, id: id, before: before, after: snapshot(id), review: null });
+    next();
+  }
+
+  function undo() {
+    const id = takeBack();
+    if (id && byId.has(id)) show(byId.get(id), new Date()); // the card comes back, as in the terminal
+    else if (id) summarise();
   }
 
   function next() {
@@ -324,84 +748,115 @@
     const p = plan(now);
     const card = p.due[0] || p.fresh[0];
     if (card) {
-      setup.hidden = true; done.hidden = true; study.hidden = false;
       show(card, now);
       return;
     }
     current = null;
+    phase = "idle";
     study.hidden = true; setup.hidden = true; done.hidden = false;
     let text = "You reviewed " + reviewedToday(now) + " cards today in this browser.";
     if (p.later.length) {
-      const first = doc.cards[p.later[0].id];
-      text += " The next card in these topics is due in " + formatInterval(time(first.due) - now.getTime()) + ".";
+      text += " The next card in these topics is due in " + formatInterval(dueAt(p.later[0].id) - now.getTime()) + ".";
     }
     if (p.unseen > p.fresh.length) text += " New cards: " + NEW_PER_DAY + " a day; more tomorrow.";
     $("fc-done-text").textContent = text;
+    $("fc-done-undo").hidden = undoStack().length === 0;
     $("fc-back").focus();
-  }
-
-  function rate(grade) {
-    if (!current || !revealed) return;
-    const now = new Date();
-    const previous = doc.cards[current.id] ? Object.assign({}, doc.cards[current.id]) : null;
-    const result = scheduler.next(toFsrs(current.id, previous, now), now, grade);
-    doc.cards[current.id] = fromFsrs(result.card, previous);
-    doc.reviews.push({
-      card_id: current.id, rating: grade, reviewed_at: isoUtc(now), duration_ms: Math.max(0, Date.now() - shownAt),
-      kind: "browser", answer: null, correct: null,
-    });
-    undoStack.push({ id: current.id, previous: previous, reviews: doc.reviews.length - 1 });
-    save();
-    next();
-  }
-
-  function undo() {
-    const last = undoStack.pop();
-    if (!last) return;
-    if (last.previous) doc.cards[last.id] = last.previous; else delete doc.cards[last.id];
-    doc.reviews.splice(last.reviews, 1);
-    save();
-    setup.hidden = true; done.hidden = true; study.hidden = false;
-    show(byId.get(last.id), new Date());
   }
 
   function stop() {
     current = null;
+    phase = "idle";
     study.hidden = true; done.hidden = true; setup.hidden = false;
     summarise();
   }
 
   $("fc-start").addEventListener("click", next);
-  $("fc-reveal").addEventListener("click", reveal);
+  $("fc-reveal").addEventListener("click", function () { if (current && GRADED[current.type]) giveUp(); else reveal(); });
+  $("fc-check").addEventListener("click", answerChoices);
+  $("fc-next").addEventListener("click", next);
   $("fc-stop").addEventListener("click", stop);
   $("fc-back").addEventListener("click", stop);
+  $("fc-undo").addEventListener("click", undo);
+  $("fc-done-undo").addEventListener("click", undo);
+  $("fc-undo-last").addEventListener("click", undo);
+  $("fc-bury").addEventListener("click", function () { setAside("bury"); });
+  $("fc-suspend").addEventListener("click", function () { setAside("suspend"); });
+  typedForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    answerTyped();
+  });
   document.querySelectorAll("#fc-rate button").forEach(function (button) {
-    button.addEventListener("click", function () { rate(Number(button.dataset.rating)); });
+    button.addEventListener("click", function () {
+      const grade = Number(button.dataset.rating);
+      if (phase === "answered") changeRating(grade); else rate(grade);
+    });
   });
 
-  document.addEventListener("keydown", function (event) {
-    if (study.hidden || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.target.closest && event.target.closest("input, textarea, select")) return;
-    if (event.key === " " || event.key === "Spacebar") {
-      event.preventDefault();
-      reveal();
-    } else if (/^[1-4]$/.test(event.key)) {
-      event.preventDefault();
-      rate(Number(event.key));
-    } else if (event.key === "u") {
-      undo();
-    } else if (event.key === "Escape") {
-      stop();
+  function onStudyKey(event) {
+    const key = event.key;
+    const target = event.target;
+    if (target === typedInput) {
+      // typing; Enter submits the form; Esc leaves the box so that u, b, ! and Esc work again
+      if (key === "Escape") { event.preventDefault(); study.focus({ preventScroll: true }); }
+      return;
     }
+    if (target.closest && target.closest("input[type=text], input[type=file], textarea, select")) return;
+    if (target.closest && ((key === "Enter" && target.closest("button, a, summary")) ||
+        (key === " " && target.closest("button, a, summary, input")))) return; // the focused control's own action
+    if (key === "Escape") { stop(); return; }
+    if (key === "u") { event.preventDefault(); undo(); return; }
+    if (key === "b") { event.preventDefault(); setAside("bury"); return; }
+    if (key === "!") { event.preventDefault(); setAside("suspend"); return; }
+    if (phase === "question") {
+      if (key === " " || key === "Spacebar") {
+        event.preventDefault();
+        if (GRADED[current.type]) giveUp(); else reveal();
+      } else if (/^[1-9]$/.test(key) && current.choices.length) {
+        event.preventDefault();
+        pick(Number(key));
+      } else if (key === "Enter" && current.type === "multi") {
+        event.preventDefault();
+        answerChoices();
+      }
+    } else if (phase === "revealed") {
+      if (/^[1-4]$/.test(key)) { event.preventDefault(); rate(Number(key)); }
+      else if (key === "Enter") { event.preventDefault(); rate(GOOD); }
+    } else if (phase === "answered") {
+      if (/^[1-4]$/.test(key)) { event.preventDefault(); changeRating(Number(key)); }
+      else if (key === "Enter" || key === " ") { event.preventDefault(); next(); }
+    }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (!done.hidden) {
+      if (event.key === "u") { event.preventDefault(); undo(); }
+      return;
+    }
+    if (!study.hidden) onStudyKey(event);
   });
 
   // --- export and import --------------------------------------------------------------------
+
+  function unreviewed(now) {
+    // cards set aside before their first review, as state 0 entries (docs/progress.md), as the terminal exports them
+    const entries = {};
+    Object.keys(sideFlags).sort().forEach(function (id) {
+      const flags = sideFlags[id];
+      entries[id] = {
+        state: 0, step: null, stability: null, difficulty: null, due: isoUtc(now), last_review: null,
+        suspended: Boolean(flags.suspended), buried_until: flags.buried_until || null,
+      };
+    });
+    return entries;
+  }
 
   $("fc-export").addEventListener("click", function () {
     const now = new Date();
     const out = {
       format: "prep-progress", version: 1, exported_at: isoUtc(now), source: "browser",
-      cards: doc.cards, reviews: doc.reviews,
+      cards: Object.assign(unreviewed(now), doc.cards), reviews: doc.reviews,
     };
     const blob = new Blob([JSON.stringify(out, null, 2) + "\n"], { type: "application/json" });
     const link = document.createElement("a");
@@ -412,7 +867,7 @@
     link.click();
     link.remove();
     setTimeout(function () { URL.revokeObjectURL(link.href); }, 5000);
-    dataStatus.textContent = "Exported " + Object.keys(doc.cards).length + " cards and " + doc.reviews.length +
+    dataStatus.textContent = "Exported " + Object.keys(out.cards).length + " cards and " + doc.reviews.length +
       " reviews; merge them in the terminal with `prep progress import " + link.download + "`.";
   });
 
@@ -442,14 +897,16 @@
   $("fc-reset").addEventListener("click", function () {
     if (!window.confirm("Forget every review made in this browser? Export first if you want to keep them.")) return;
     doc = emptyDoc();
+    sideFlags = {};
     save();
-    undoStack = [];
+    window.localStorage.removeItem(UNDO_KEY);
     dataStatus.textContent = "This browser's progress is forgotten.";
     summarise();
   });
 
   window.addEventListener("storage", function (event) {
-    if (event.key === STORE_KEY) { doc = loadDoc(); summarise(); }
+    // another tab studied: read its progress (the undo list is read afresh at every use)
+    if (event.key === STORE_KEY || event.key === FLAGS_KEY) { doc = loadDoc(); sideFlags = loadFlags(); summarise(); }
   });
 
   syncTopics();

@@ -1,17 +1,7 @@
-/* Every page: reveal buttons (Space on a card page), choices, short answers. No network, no globals. */
+/* Every page: reveal buttons (Space on a card page), choices, short answers. No network; short
+   answers are checked by window.PrepAnswers (static/answers.js), the terminal quiz's rule. */
 (function () {
   "use strict";
-
-  function normalise(text) {
-    // The same rule as prep.cards.normalise_answer: case, outer quotes/backticks,
-    // a trailing full stop and runs of spaces do not matter.
-    let previous = null;
-    while (previous !== text) {
-      previous = text;
-      text = text.trim().replace(/^[`'"]+|[`'"]+$/g, "").replace(/\.+$/, "");
-    }
-    return text.replace(/\s+/g, " ").toLowerCase();
-  }
 
   function revealCard(article) {
     const button = article.querySelector("button.reveal[aria-controls]");
@@ -36,12 +26,16 @@
     if (button) button.addEventListener("click", function () { revealCard(article); });
     const form = article.querySelector("form.short-answer");
     if (form) {
-      const accepted = JSON.parse(form.dataset.accept || "[]").map(normalise);
+      const accepted = JSON.parse(form.dataset.accept || "[]");
       form.addEventListener("submit", function (event) {
         event.preventDefault();
         const typed = form.querySelector("input").value;
         const output = form.querySelector("output");
-        const right = accepted.indexOf(normalise(typed)) !== -1;
+        if (!window.PrepAnswers) {
+          output.textContent = "The answer checker did not load (static/text-rules.js); rebuild the site with `prep site build`.";
+          return;
+        }
+        const right = window.PrepAnswers.checkShort(accepted, typed);
         output.textContent = typed.trim() === "" ? "Type an answer first." : (right ? "Right." : "Not what the card accepts.");
         output.className = "verdict-line " + (typed.trim() === "" ? "" : (right ? "right" : "wrong"));
         if (typed.trim() !== "") revealCard(article);
