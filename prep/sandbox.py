@@ -34,6 +34,9 @@ BASE_IMAGE = "debian:bookworm-slim"
 LOCAL_BASE_TAG = "prep-sandbox-base:bookworm"
 JUDGE_UID = 1000
 LEARNER_UID = 1001
+# The driver's real and saved uid under Docker (its effective uid is LEARNER_UID): the submission may
+# not signal a process whose real or saved uid is not its own, so it can neither stop nor kill the driver.
+DRIVER_UID = 1002
 LABEL = "org.prep.sandbox"
 RECORD_PREFIX = "PREP-RESULT"
 STARTUP_SECONDS = 20.0  # added to run_seconds: containers starting, pytest importing
@@ -403,6 +406,7 @@ class DockerBackend:
                 job, "docker", token, {"abstract": sock_name, "wait_seconds": 20},
                 "/opt/prep/submission", "/scratch", "/tmp",
             )
+            driver_cfg["identity"] = {"driver_uid": DRIVER_UID, "uid": LEARNER_UID, "gid": LEARNER_UID}
             try:
                 judge = client.containers.create(
                     command=["python3", "-I", "/opt/prep/runtime/judge_main.py"],
@@ -428,7 +432,10 @@ class DockerBackend:
                 learner = client.containers.create(
                     command=["python3", "-I", "/opt/prep/runtime/driver_main.py"],
                     name=f"prep-{run_id}-learner",
-                    user=f"{LEARNER_UID}:{LEARNER_UID}",
+                    # root with only these two capabilities, for the driver's first act: taking real uid
+                    # DRIVER_UID and effective uid LEARNER_UID, which clears them (prep_judge/driver.py)
+                    user="0:0",
+                    cap_add=["SETUID", "SETGID"],
                     network_mode=f"container:{judge.id}",
                     pid_mode=f"container:{judge.id}",
                     working_dir="/scratch",

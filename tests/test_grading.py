@@ -39,7 +39,7 @@ def normalise(result: dict) -> dict:
         if value is None:
             return None
         value = re.sub(r'File "[^"]*/submission/', 'File "<submission>/', value)
-        return re.sub(r"program \d+", "program <pid>", value)
+        return re.sub(r"(program|process) \d+", r"\1 <pid>", value)
 
     return {
         "version": result["version"],

@@ -104,11 +104,15 @@ def test_containers_are_locked_down(docker_backend):
     finally:
         docker_backend.on_started = None
     judge, learner = seen["judge"], seen["learner"]
-    for attrs, uid in ((judge, sandbox.JUDGE_UID), (learner, sandbox.LEARNER_UID)):
+    # the learner's container starts its driver as root with two capabilities, which it gives up at once
+    # for real uid DRIVER_UID, effective LEARNER_UID (tests/redteam: test_the_driver_cannot_be_stopped)
+    assert judge["Config"]["User"] == f"{sandbox.JUDGE_UID}:{sandbox.JUDGE_UID}" and not judge["HostConfig"].get("CapAdd")
+    assert learner["Config"]["User"] == "0:0"
+    assert sorted(c.removeprefix("CAP_") for c in learner["HostConfig"]["CapAdd"]) == ["SETGID", "SETUID"]
+    for attrs in (judge, learner):
         host = attrs["HostConfig"]
-        assert attrs["Config"]["User"] == f"{uid}:{uid}"
         assert host["ReadonlyRootfs"] is True
-        assert host["CapDrop"] == ["ALL"] and not host.get("CapAdd")
+        assert host["CapDrop"] == ["ALL"]
         assert host["SecurityOpt"] == ["no-new-privileges"]
         assert host["Privileged"] is False
         assert host["Memory"] > 0 and host["MemorySwap"] == host["Memory"]

@@ -30,7 +30,7 @@ HOST_SECRET = "prep-host-secret-5b1f9e"  # put in this process's environment: mu
 
 # hostile file -> the verdicts it may get (never "passed"), and why
 EXPECTED: dict[str, set[str]] = {
-    "fork_bomb": {"timeout"},  # the pids limit holds; nothing returns in time
+    "fork_bomb": {"error"},  # the pids limit holds; each test says the process limit was reached
     "memory_bomb": {"memory-limit"},  # the cgroup's OOM kill, reported as such
     "infinite_loop": {"timeout"},
     "sleep_forever": {"timeout"},
@@ -49,14 +49,23 @@ EXPECTED: dict[str, set[str]] = {
     "monkeypatch_framework": {"error"},
     "probe_env": {"failed"},
     "plant_conftest_at_runtime": {"failed"},
-    "signal_everything": {"error"},  # kills its own driver; the judge (another uid) is untouchable
+    "signal_everything": {"failed"},  # neither its driver (another real uid) nor the judge is in reach
     "ptrace_driver": {"failed"},
-    "stop_driver": {"timeout"},
-    "fd_exhaustion": {"failed"},
-    "kill_parent": {"error"},
+    "stop_driver": {"error"},  # PermissionError: the driver cannot be stopped (checked below)
+    "stop_self": {"timeout"},  # that test only, at its own limit; the others run (checked below)
+    "stop_worker_from_child": {"timeout"},
+    "tstp_self": {"timeout"},
+    "block_signals_sleep": {"timeout"},
+    "fd_exhaustion": {"error"},  # its threads reach the process limit
+    "kill_parent": {"failed"},  # cannot kill its driver; kill(-1) spares the caller, so add() still answers
     "setsid_daemon": {"failed"},
-    "daemon_killer": {"error"},
+    "daemon_killer": {"failed"},  # kills later learners, never the driver
     "symlink_runtime": {"failed"},
+}
+# where --sandbox local differs: there the driver runs as the submission's user, which can kill it
+# (or stop it: test_local_backend_continues_a_stopped_driver)
+LOCAL_EXPECTED: dict[str, set[str]] = {
+    "kill_parent": {"error"},
 }
 
 
@@ -132,9 +141,43 @@ def test_only_loopback_inside(results):
 def test_limits_are_named(results):
     assert "more than 128 MB" in results["memory_bomb"]["tests"][0]["message"]
     assert "more than 16 KB" in results["output_flood"]["tests"][0]["message"]
-    assert "limit of 32 processes" in results["fork_bomb"]["tests"][0]["message"]
+    for test in results["fork_bomb"]["tests"]:
+        assert test["status"] == "error", test
+        assert test["message"].startswith("the process limit (32 processes and threads) was reached: "), test
+    assert results["fork_bomb"]["tests"][0]["message"].endswith("starting the submission did not return within the test's 3 s")
     assert "No space left on device" in results["disk_fill"]["tests"][0]["output"]
     assert len(results["output_flood"]["tests"][0]["output"]) < 1000
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("name, signal_name", [("stop_self", "SIGSTOP"), ("stop_worker_from_child", "SIGSTOP"),
+                                               ("tstp_self", "SIGTSTP")])
+def test_a_stopped_process_fails_its_test_and_the_run_goes_on(name, signal_name, results):
+    first, *others = results[name]["tests"]
+    assert first["status"] == "timeout", first
+    assert first["message"].startswith("add() did not return within the test's 3 s: the submission's process "), first
+    assert first["message"].endswith(f" was stopped by {signal_name}, and nothing sent it SIGCONT"), first
+    assert [t["status"] for t in others] == ["passed", "passed"], f"{name}: the tests after the stopped one must run: {others}"
+
+
+@pytest.mark.docker
+def test_blocking_every_signal_ends_with_its_test(results):
+    first, *others = results["block_signals_sleep"]["tests"]
+    assert first["status"] == "timeout" and first["message"] == "add() did not return within the test's 3 s", first
+    assert [t["status"] for t in others] == ["passed", "passed"], others
+
+
+@pytest.mark.docker
+def test_the_driver_cannot_be_stopped(results):
+    """Its real and saved uid are not the submission's: SIGSTOP and SIGTSTP to it are refused, the run goes on."""
+    first, *others = results["stop_driver"]["tests"]
+    assert first["status"] == "error", first
+    assert first["message"] == "add() raised PermissionError: [Errno 1] Operation not permitted", first
+    output = first["output"]
+    assert "DRIVER-SIGTSTP Operation not permitted" in output
+    assert f"SELF uid={sandbox.LEARNER_UID},{sandbox.LEARNER_UID},{sandbox.LEARNER_UID} caps=0 nnp=1" in output
+    assert f"DRIVER uid={sandbox.DRIVER_UID},{sandbox.LEARNER_UID},{sandbox.DRIVER_UID} caps=0 nnp=1" in output
+    assert [t["status"] for t in others] == ["passed", "passed"], others
 
 
 @pytest.mark.docker
@@ -198,13 +241,24 @@ def test_hard_link_to_a_host_file_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["sys_exit_at_import", "os_exit_mid_test", "eq_always_true", "print_fake_results",
-                                  "monkeypatch_framework", "inspect_gc", "kill_parent", "output_flood", "probe_env"])
+                                  "monkeypatch_framework", "inspect_gc", "kill_parent", "output_flood", "probe_env",
+                                  "stop_self"])
 def test_local_backend_also_refuses(name, monkeypatch):
     monkeypatch.setenv("PREP_HOST_SECRET", HOST_SECRET)
     result = grade_files({"target.py": (HOSTILE / f"{name}.py").read_bytes()}, sandbox.LocalBackend())
     assert result["verdict"] != "passed"
-    assert result["verdict"] in EXPECTED[name]
+    assert result["verdict"] in LOCAL_EXPECTED.get(name, EXPECTED[name])
     text = shown(result)
     assert HOST_SECRET not in text
     for canary in CANARIES:
         assert canary not in text
+
+
+def test_local_backend_continues_a_stopped_driver():
+    """Locally the submission can stop its driver; the judge continues it, so only that test is lost."""
+    result = grade_files({"target.py": (HOSTILE / "stop_driver.py").read_bytes()}, sandbox.LocalBackend())
+    first, *others = result["tests"]
+    assert first["status"] == "timeout", first
+    assert first["message"] == ("add() did not return within the test's 3 s: the submission stopped the sandbox's "
+                                "driver, which answers for it (possible only under --sandbox local)"), first
+    assert [t["status"] for t in others] == ["passed", "passed"], others

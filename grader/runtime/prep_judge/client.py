@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 from . import protocol
 
 DEFAULT_CALL_SECONDS = 10.0
+CLEANUP_SECONDS = 15.0  # the driver's own kill loop gives up after 5 s
 
 
 # ---------------------------------------------------------------- errors
@@ -236,12 +237,38 @@ class Session:
                 self._dispatch(message)
         except (OSError, protocol.ProtocolError) as exc:
             reason = f"the connection to the learner side broke: {exc}"
+        self.abandon(reason)
+
+    def abandon(self, reason: str) -> None:
+        """Give up on the driver: every pending and later request fails at once with `reason`.
+
+        Without this, each remaining test would wait out its own time limit on a driver that
+        will never answer, and the run would end on its whole-run limit instead."""
         with self._lock:
-            self._closed_reason = reason
+            if self._closed_reason is None:
+                self._closed_reason = reason
+            reason = self._closed_reason
             pending = list(self._futures.values()) + list(self._programs.values())
             self._futures.clear()
         for future in pending:
             future.set(error=LearnerDied("gone", reason))
+
+    def resume_driver(self) -> bool:
+        """Under --sandbox local the submission can stop its driver (same user): continue it.
+
+        True when it was stopped. Under Docker the driver has another real uid: the submission
+        cannot stop it, and the judge (a third uid) could not continue it."""
+        pid = self.driver_pid
+        if self.config.get("mode") != "local" or pid <= 0 or self._closed_reason is not None:
+            return False
+        info = _read_process(pid)
+        if info is None or info.state != "T":
+            return False
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except OSError:
+            return False
+        return True
 
     def _dispatch(self, message: dict) -> None:
         if "id" in message:
@@ -571,7 +598,22 @@ class Learner:
         if self._closed:
             return {}
         self._closed = True
-        return self._session.request("cleanup", "cleaning up").wait(15.0) or {}
+        future = self._session.request("cleanup", "cleaning up")
+        driver_stopped = False
+        # locally, look every 0.1 s for a driver the submission stopped (it may stop it again)
+        step = 0.1 if self.mode == "local" else CLEANUP_SECONDS
+        deadline = time.monotonic() + CLEANUP_SECONDS
+        while True:
+            driver_stopped = self._session.resume_driver() or driver_stopped
+            try:
+                done = future.wait(max(0.01, min(step, deadline - time.monotonic()))) or {}
+                break
+            except LearnerTimeout:
+                if time.monotonic() >= deadline:
+                    self._session.abandon(
+                        f"the learner side of the sandbox stopped answering (it did not clean up within {CLEANUP_SECONDS:g} s)")
+                    return {"driver_stopped": driver_stopped}
+        return {**done, "driver_stopped": driver_stopped} if driver_stopped else done
 
 
 def list_learner_processes(config: dict, driver_pid: int) -> list[ProcessInfo]:
@@ -609,6 +651,14 @@ def list_learner_processes(config: dict, driver_pid: int) -> list[ProcessInfo]:
         found.append(infos[pid])
         todo.extend(children.get(pid, []))
     return sorted(found, key=lambda i: i.pid)
+
+
+def _read_process(pid: int) -> ProcessInfo | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return _parse_stat(pid, f.read().decode("utf-8", "replace"))
+    except OSError:
+        return None
 
 
 def _parse_stat(pid: int, stat: str) -> ProcessInfo | None:

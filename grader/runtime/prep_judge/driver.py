@@ -5,9 +5,14 @@ submission, starts programs, relays calls, watches output and memory, and at
 the end of the test kills every process the submission started. It is a single
 thread around a selector and never blocks on the submission's processes.
 
-Under Docker it runs as the learner's uid in the learner's container and kills
-with kill(-1, SIGKILL) (every process of its uid in the sandbox's pid namespace
-but itself). Under --sandbox local it is a child subreaper and kills its
+Under Docker the container starts it as root with only CAP_SETUID and
+CAP_SETGID; before anything else it becomes real and saved uid 1002, effective
+uid 1001 (the learner's), with no capabilities left. Its children take uid 1001
+in all three. The kernel lets a process signal another when the sender's real
+or effective uid is the target's real or saved uid: so the driver can signal
+the submission's processes (and kill(-1, SIGKILL) reaches every one of them,
+never the judge's), while they can neither stop nor kill it. Under --sandbox
+local it runs as you (or nobody), is a child subreaper and kills its
 descendants. It makes itself non-dumpable, so processes of the same uid cannot
 ptrace it or read its descriptors.
 """
@@ -19,6 +24,7 @@ import collections
 import ctypes
 import json
 import os
+import select
 import selectors
 import shutil
 import signal
@@ -148,6 +154,43 @@ class Capture:
         return self.total > self.cap
 
 
+class Identity:
+    """Who the driver is under Docker: real and saved uid `driver_uid`, effective uid `uid`.
+
+    Started as root (with only CAP_SETUID and CAP_SETGID), it drops to that at once;
+    every child it starts drops to `uid` in all three, the submission's identity.
+    """
+
+    def __init__(self, config: dict) -> None:
+        self.uid = int(config["uid"])
+        self.gid = int(config["gid"])
+        self.driver_uid = int(config["driver_uid"])
+
+    def become_driver(self) -> None:
+        if os.geteuid() != 0:
+            raise SystemExit(f"prep driver: started as uid {os.geteuid()}; the sandbox starts it as root to drop to "
+                             f"uid {self.driver_uid}/{self.uid}")
+        os.setgroups([])
+        os.setresgid(self.gid, self.gid, self.gid)
+        os.setresuid(self.driver_uid, self.uid, self.driver_uid)  # leaving uid 0 clears every capability
+        if os.getresuid() != (self.driver_uid, self.uid, self.driver_uid) or _capabilities() != 0:
+            raise SystemExit("prep driver: could not drop root's identity and capabilities")
+
+    def become_learner(self) -> None:
+        """In a child: the submission's uid in all three, so nothing of the driver's identity is left."""
+        os.setresuid(self.uid, self.uid, self.uid)
+
+
+def _capabilities() -> int:
+    """The union of this process's permitted, effective and ambient capabilities."""
+    caps = 0
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(("CapPrm:", "CapEff:", "CapAmb:")):
+                caps |= int(line.split()[1], 16)
+    return caps
+
+
 class Worker:
     def __init__(self, pid: int, channel: Channel, out_fd: int, cap: int, oom_before: int) -> None:
         self.pid = pid
@@ -195,6 +238,8 @@ class Driver:
         self.build: dict | None = None
         self.oom_at_test_start = read_oom_kills()
         self.pids_at_test_start = read_pids_max_hits()
+        self.identity = Identity(config["identity"]) if config.get("identity") else None
+        self.stop_signals: dict[int, int] = {}  # child pid -> the signal that stopped it (waitpid WUNTRACED)
         self.env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
@@ -499,6 +544,9 @@ class Driver:
         w = self.worker
         if w is not None:
             self._read_worker_output(w, drain=True)
+        self._reap()  # the latest stops and continues
+        stopped = self._stopped()
+        at_nproc_limit = self._at_nproc_limit()
         leftovers = self._kill_all()
         output, truncated = "", False
         if w is not None:
@@ -510,7 +558,7 @@ class Driver:
         oom = oom_now > self.oom_at_test_start
         self.oom_at_test_start = oom_now
         pids_now = read_pids_max_hits()
-        pids_hit = pids_now > self.pids_at_test_start
+        pids_hit = pids_now > self.pids_at_test_start or at_nproc_limit
         self.pids_at_test_start = pids_now
         for prog in list(self.programs.values()):
             self._finish_program(prog, report=False)
@@ -521,13 +569,55 @@ class Driver:
         if self.current_workdir is not None:
             shutil.rmtree(self.current_workdir, ignore_errors=True)
             self.current_workdir = None
+        self.stop_signals.clear()
         self._reply(rid, ok={"output": output, "truncated": truncated, "leftovers": leftovers, "oom": oom,
-                                "pids_limit_hit": pids_hit})
+                                "pids_limit_hit": pids_hit, "stopped": stopped})
+
+    def _at_nproc_limit(self) -> bool:
+        """Under --sandbox local (no pids cgroup to count refusals): whether forks fail right now,
+        the user's tasks having reached RLIMIT_NPROC. A limit hit earlier in the test goes unseen."""
+        nproc = self.config.get("local_nproc")
+        if self.mode != "local" or not nproc:
+            return False
+        uid = os.getuid()
+        tasks = 0
+        for pid in _pids():
+            if _real_uid(pid) == uid:
+                try:
+                    tasks += len(os.listdir(f"/proc/{pid}/task"))
+                except OSError:
+                    continue
+        return tasks >= int(nproc)
+
+    def _stopped(self) -> list[str]:
+        """The learner processes that are stopped now, said for a learner: which, and by what signal when we know."""
+        found = []
+        for pid in sorted(self._learner_pids()):
+            state_name = _state_and_name(pid)
+            if state_name is None or state_name[0] not in "Tt":
+                continue
+            state, name = state_name
+            if self.worker is not None and pid == self.worker.pid:
+                what = f"the submission's process {pid}"
+            elif pid in self.programs:
+                what = f"program {pid} ({name})"
+            else:
+                what = f"its process {pid} ({name})"
+            sig = self.stop_signals.get(pid)
+            if sig is not None:
+                found.append(f"{what} was stopped by {_signal_name(sig)}")
+            elif state == "t":
+                found.append(f"{what} was stopped by a tracer")
+            else:
+                found.append(f"{what} was stopped")
+        return found
 
     # ------------------------------------------------------------ the worker
 
     def _child_limits(self) -> None:
-        """In every child: die with the driver; under --sandbox local, rlimits stand in for the cgroup."""
+        """In every child: the learner's uid, die with the driver; under --sandbox local, rlimits stand in for the cgroup."""
+        if self.identity is not None:
+            self.identity.become_learner()
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if self.mode != "local":
             return
@@ -652,7 +742,20 @@ class Driver:
         except ProcessLookupError:
             pass
 
+    def _drain_worker(self, w: Worker) -> None:
+        """Handle what the worker sent just before it died (its import error, a last reply).
+
+        Its SIGCHLD can be handled before its last frames are read: they are in the socket's buffer."""
+        for _ in range(1000):  # bounded: a child of the worker may still hold its end open
+            if w.channel.closed or w.channel.sock.fileno() < 0:
+                return
+            readable, _, _ = select.select([w.channel.sock], [], [], 0)
+            if not readable:
+                return
+            self._from_worker(w, selectors.EVENT_READ)
+
     def _worker_died(self, w: Worker, status: int) -> None:
+        self._drain_worker(w)
         self._read_worker_output(w, drain=True)
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
@@ -795,13 +898,20 @@ class Driver:
     def _reap(self) -> None:
         while True:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status = os.waitpid(-1, os.WNOHANG | os.WUNTRACED | os.WCONTINUED)
             except ChildProcessError:
                 return
             except InterruptedError:
                 continue
             if pid == 0:
                 return
+            if os.WIFSTOPPED(status):  # still there: remembered, so a test that times out can say why
+                self.stop_signals[pid] = os.WSTOPSIG(status)
+                continue
+            if os.WIFCONTINUED(status):
+                self.stop_signals.pop(pid, None)
+                continue
+            self.stop_signals.pop(pid, None)
             if self.worker is not None and pid == self.worker.pid:
                 self._worker_died(self.worker, status)
             elif pid in self.programs:
@@ -813,16 +923,9 @@ class Driver:
     def _learner_pids(self) -> set[int]:
         me = os.getpid()
         if self.mode != "local":
-            uid = os.getuid()
-            found = set()
-            for entry in os.listdir("/proc"):
-                if entry.isdigit() and int(entry) != me:
-                    try:
-                        if os.stat(f"/proc/{entry}").st_uid == uid:
-                            found.add(int(entry))
-                    except OSError:
-                        continue
-            return found
+            # the real uid, from status: /proc/PID itself belongs to root once a process makes itself non-dumpable
+            uid = self.identity.uid if self.identity is not None else os.getuid()
+            return {pid for pid in _pids() if pid != me and _real_uid(pid) == uid}
         children = collections.defaultdict(list)
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
@@ -896,6 +999,31 @@ class Driver:
             pass
 
 
+def _pids() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+
+
+def _real_uid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _state_and_name(pid: int) -> tuple[str, str] | None:
+    """The state letter of /proc/PID/stat (T: stopped, t: stopped by a tracer, Z: zombie) and the command name."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read().decode("utf-8", "replace")
+        return stat[stat.rindex(")") + 2], stat[stat.index("(") + 1 : stat.rindex(")")]
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _signal_name(sig: int) -> str:
     try:
         return signal.Signals(sig).name
@@ -928,4 +1056,8 @@ def main() -> None:
         wipe_environ_block("PREP_DRIVER")  # before unsetenv drops the pointer to it
         os.environ.pop("PREP_DRIVER", None)
     config = json.loads(raw)
+    if config.get("identity"):  # first of all: root only long enough to take the driver's identity
+        Identity(config["identity"]).become_driver()
+    elif os.geteuid() == 0:
+        raise SystemExit("prep driver: refusing to run a submission as root")
     Driver(config).run()

@@ -165,9 +165,17 @@ class JudgePlugin:
         if cleanup.get("oom") and status in ("failed", "error", "crashed"):
             limit = self.config.get("limits", {}).get("memory_mb", 256)
             status, message = "memory-limit", f"a learner process was killed for using more than {limit} MB"
-        if cleanup.get("pids_limit_hit") and status not in ("passed", "memory-limit", "output-limit"):
+        if status == "timeout" and cleanup.get("stopped"):
+            message = f"{message}: {_stopped_note(cleanup['stopped'])}"
+        if status == "timeout" and cleanup.get("driver_stopped"):
+            message = (f"{message}: the submission stopped the sandbox's driver, which answers for it "
+                       "(possible only under --sandbox local)")
+        if cleanup.get("pids_limit_hit") and status in PIDS_LIMIT_EXPLAINS:
+            # the limit is the cause, whatever it looked like (a fork that never returned, a call that
+            # timed out, an assert on what came back): said first, and an error rather than a timeout
             pids = self.config.get("limits", {}).get("pids", 64)
-            message = f"{message} (the submission hit its limit of {pids} processes and threads)"
+            message = f"the process limit ({pids} processes and threads) was reached: {message}"
+            status = "crashed" if status == "crashed" else "error"
         if cleanup.get("truncated") and status == "passed":
             status, message = "output-limit", "the submission printed more than the output cap"
         output = str(cleanup.get("output", ""))
@@ -189,6 +197,15 @@ class JudgePlugin:
 
 class _Internal(Exception):
     """The sandbox failed: not the learner's fault."""
+
+
+PIDS_LIMIT_EXPLAINS = ("failed", "error", "timeout", "crashed")  # memory and output limits say their own cause
+
+
+def _stopped_note(stopped: list) -> str:
+    """Why a call never returned when the submission stopped a process (SIGSTOP, SIGTSTP...)."""
+    said = "; ".join(str(s)[:120] for s in stopped[:5])
+    return f"{said}, and nothing sent it SIGCONT"
 
 
 STATUS_ORDER = ["passed", "failed", "error", "timeout", "memory-limit", "crashed", "output-limit", "internal-error"]
