@@ -221,6 +221,23 @@ def run_editor(command: list[str], path: Path, line: int) -> str | None:
     return f"the editor {shlex.join(command)} {how}"
 
 
+# --- typed numbers --------------------------------------------------------------------
+
+ASCII_DIGITS = frozenset("0123456789")
+
+
+def typed_numbers(text: str, single_digits: bool = True) -> list[int]:
+    """The numbers a learner typed: "3 1 2", "3,1,2", or "312" read digit by digit (single_digits).
+
+    ASCII digits only, as the browser reads them: other Unicode digits (², ٣) are
+    not numbers a learner meant, and int() refuses some of them.
+    """
+    text = text.strip()
+    if single_digits and text and set(text) <= ASCII_DIGITS:
+        return [int(c) for c in text]
+    return [int(n) for n in re.findall(r"[0-9]+", text)]
+
+
 # --- drawing --------------------------------------------------------------------------
 
 _CODE = re.compile(r"`([^`\n]+)`")
@@ -478,11 +495,11 @@ class QuizUI:
             text = self.read_line(card)
             if text is None:
                 return None
-            picked = [int(n) for n in re.findall(r"\d+", text) if 1 <= int(n) <= len(order)]
+            picked = [n for n in typed_numbers(text, single_digits=False) if 1 <= n <= len(order)]
         else:
             while True:
                 key = self.keys.key()
-                if key.isdigit() and 1 <= int(key) <= len(order):
+                if key in ASCII_DIGITS and 1 <= int(key) <= len(order):
                     n = int(key)
                     if not multi:
                         picked = [n]
@@ -561,7 +578,7 @@ class QuizUI:
         seconds = time.monotonic() - started
         if card.type == "short":
             return Outcome(bool(text.strip()) and card.accepts(text), text, seconds)
-        numbers = [int(n) for n in (re.findall(r"\d+", text) if re.search(r"[\s,]", text.strip()) else list(text.strip()) if text.strip().isdigit() else [])]
+        numbers = typed_numbers(text)
         given = [self._order[n - 1] for n in numbers if 1 <= n <= len(self._order)]
         correct = len(numbers) == len(self._order) and given == list(range(len(card.items or [])))
         answer = " > ".join(card.items[i] for i in given) if card.items else text  # type: ignore[index]

@@ -669,3 +669,13 @@ def test_due_lists_one_line_a_card_in_an_80_column_terminal(tiny_bank, db_path):
     assert len(lines) == 1 + 6, result.stdout  # the header, then one line for each card of the bank
     assert all(len(line) <= 80 for line in lines)
     assert any(line.startswith("handshake-order ") for line in lines)
+
+
+def test_typed_numbers_read_ascii_digits_only():
+    from prep.quiz_ui import typed_numbers
+
+    assert typed_numbers("312") == [3, 1, 2]
+    assert typed_numbers(" 3 1 2 ") == typed_numbers("3,1,2") == typed_numbers("3-1-2") == [3, 1, 2]
+    assert typed_numbers("12 3") == [12, 3]
+    assert typed_numbers("123", single_digits=False) == [123]
+    assert typed_numbers("²") == [] and typed_numbers("٣١٢") == [] and typed_numbers("") == []
