@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cards import choice_order
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -52,13 +53,6 @@ def to_html(text: str) -> str:
     text = html.escape(text.strip())
     text = _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", text)
     return text.replace("\n\n", "<br><br>").replace("\n", " ")
-
-
-def choice_order(card: "Card") -> list[int]:
-    """The choices shuffled, the same way in every export (seeded by the card id)."""
-    order = list(range(len(card.choices or [])))
-    random.Random(f"choices|{card.id}").shuffle(order)
-    return order
 
 
 def front(card: "Card") -> str:

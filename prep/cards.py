@@ -7,6 +7,7 @@ The loader reports every problem of a bank in one run, each as
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -230,6 +231,17 @@ class Bank:
             and (topic is None or c.topic == topic)
             and (tag is None or tag in c.tags)
         ]
+
+
+def choice_order(card: Card) -> list[int]:
+    """The card's choices shuffled the same way every time (seeded by its id), for what is built once.
+
+    The bank lists the right choice first; a deck or a page that kept that order
+    would teach "pick the first". The quiz shuffles afresh at every showing instead.
+    """
+    order = list(range(len(card.choices or [])))
+    random.Random(f"choices|{card.id}").shuffle(order)
+    return order
 
 
 # --- loading -------------------------------------------------------------------------

@@ -56,7 +56,7 @@ from pygments.lexers.special import TextLexer
 from pygments.util import ClassNotFound
 
 from . import content
-from .cards import SLUG, Bank, Card
+from .cards import SLUG, Bank, Card, choice_order
 from .errors import EnvironmentProblem, InputError, NotFoundError
 
 SEARCH_BUNDLES = (("zh", "pagefind"), ("en", "pagefind-en"))  # (forced language, folder); see the docstring
@@ -508,7 +508,7 @@ class _Views:
             "explanation": self.block(card.explanation),
             "choices": [
                 {"html": self.inline(c.text), "text": c.text, "correct": c.correct, "why": self.inline(c.why or "")}
-                for c in card.choices or []
+                for c in (card.choices[i] for i in choice_order(card))
             ],
             "items_text": items,
             "order": [self.inline(i) for i in items],

@@ -300,8 +300,8 @@ def test_flashcard_data_and_terminal_progress_document(built):
                                  "easy_seconds": 8.0, "day_starts_at": 4}
     by_id = {c["id"]: c for c in data["cards"]}
     # what the review log records as the answer, as the terminal does: the choices' and items' own text
-    assert [c["text"] for c in by_id["time-wait-duration"]["choices"]] == [
-        "60 s, fixed", "tcp_fin_timeout seconds", "4 minutes (2 x MSL of 2 minutes)"]
+    assert sorted(c["text"] for c in by_id["time-wait-duration"]["choices"]) == [
+        "4 minutes (2 x MSL of 2 minutes)", "60 s, fixed", "tcp_fin_timeout seconds"]
     assert by_id["handshake-order"]["items_text"] == ["CLOSED", "SYN_SENT", "ESTABLISHED"]
     assert by_id["shutdown-write-constant"]["accept"] == ["SHUT_WR", "shutdown(fd, SHUT_WR)", "1"]
     doc = data["terminal"]
@@ -561,3 +561,18 @@ def test_shipped_bank_builds_with_no_broken_link(tmp_path):
     result = site.build(bank, tmp_path / "site", exercises=exercises, search=False, now=NOW)
     assert result.cards == len(bank.select())
     assert broken_links(result.out) == []
+
+
+def test_card_pages_do_not_always_put_the_right_choice_first(tmp_path):
+    """The bank lists the right choice first; a page keeping that order would teach "pick the first"."""
+    bank = shipped_bank()
+    out = site.build(bank, tmp_path / "site", search=False, now=NOW).out
+    singles = [c for c in bank.cards if c.type == "single"]
+    first_right = 0
+    for card in singles:
+        page = (out / "cards" / f"{card.id}.html").read_text(encoding="utf-8")
+        marks = re.findall(r'<li class="choice" data-correct="(true|false)"', page)
+        assert marks.count("true") == 1, card.id
+        first_right += marks[0] == "true"
+    assert len(singles) > 100
+    assert first_right < len(singles) * 0.5, f"the right choice comes first on {first_right} of {len(singles)} pages"
