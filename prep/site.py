@@ -1,10 +1,10 @@
 """The study site: the bank, the exercises and optionally the learner's progress, as static pages.
 
 `build` renders every page with jinja2 from `site/templates`, copies `site/static`,
-writes the card data the flashcard mode needs as a script (so it loads from file://
-too), and indexes the pages with Pagefind. Every link is relative, so the folder
-works opened from the file system and from `serve`. Nothing here prints: progress
-goes through a callback, the result is a `BuildResult`.
+writes the card data the flashcard mode and the offline search need as a script (so
+it loads from file:// too), and indexes the pages with Pagefind. Every link is
+relative, so the folder works opened from the file system and from `serve`. Nothing
+here prints: progress goes through a callback, the result is a `BuildResult`.
 
 Search is Pagefind, run offline at build time. The pages mix English and Chinese,
 and no single forced language serves both (measured on the shipped bank, 346
@@ -15,6 +15,9 @@ finds all 11). So the site carries two bundles, each indexed with one forced
 language: `pagefind/` (zh) and `pagefind-en/` (en); the search page sends a query
 of Chinese characters alone to the first, one without them to the second, and a
 query holding both (TIME_WAIT状态) to both, merging the results (site/static/search.js).
+Pagefind loads its index with fetch, which browsers refuse on file://; there, and
+whenever Pagefind fails to load, the search page searches the card data written
+for the flashcards instead (site/static/offline-search.js), which a <script> tag loads.
 
 Short answers are checked in the browser by a port of `cards.normalise_answer`
 (site/static/answers.js). Python's white space and case folding (`str.strip`,
@@ -529,11 +532,13 @@ class _Views:
 
     @staticmethod
     def script_card(view: dict[str, Any]) -> dict[str, Any]:
-        """The part of a card the flashcard mode needs, as JSON."""
+        """The part of a card the flashcard mode and the offline search need, as JSON."""
         return {
             "id": view["id"],
             "topic": view["topic"],
             "type": view["type"],
+            "tags": view["tags"],  # tags and zh: for the search page's offline search (site/static/offline-search.js)
+            "zh": view["zh"],
             "title": str(view["title"]),
             "prompt": str(view["prompt_rest"]),
             "answer": str(view["answer"]),

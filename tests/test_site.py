@@ -413,6 +413,21 @@ def test_search_bundles_are_built_offline_one_language_each(tmp_path):
         assert len(metas) == 1 and metas[0].startswith(f"pagefind.{language}_"), metas
 
 
+def test_search_page_can_search_the_cards_data_where_pagefind_cannot_load(built):
+    """From file:// the search page searches data/cards.js: every card's tags and Chinese terms are in it."""
+    out, _ = built
+    text = read(out, "data/cards.js")
+    data = json.loads(text[len("window.PREP_SITE = "):].rstrip().rstrip(";"))
+    by_id = {c["id"]: c for c in data["cards"]}
+    assert (by_id["time-wait-duration"]["zh"], by_id["time-wait-duration"]["tags"]) == (["TIME_WAIT", "四次挥手"], ["time-wait"])
+    assert (by_id["close-shared-socket"]["zh"], by_id["close-shared-socket"]["tags"]) == (["引用计数"], ["close", "fork"])
+    page = read(out, "search.html")
+    assert (out / "static" / "offline-search.js").is_file()
+    assert page.index('<script src="static/offline-search.js">') < page.index('<script src="static/search.js"')
+    assert '<p id="search-mode" class="meta" hidden></p>' in page  # the line saying the offline search answers
+    assert "Search needs the site to be served" not in page
+
+
 def test_missing_pagefind_is_an_environment_problem(tmp_path, monkeypatch):
     import pagefind.service
 

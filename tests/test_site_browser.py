@@ -8,6 +8,8 @@ under CI=true. Screenshots go to test-artifacts/ for a reviewer to look at.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import threading
 from collections import deque
 from datetime import datetime, timezone
@@ -193,11 +195,107 @@ def test_a_query_mixing_latin_and_chinese_searches_both_indexes(shipped, served,
     assert found[0] == "cards/time-wait-duration.html" and len(found) == len(set(found))
 
 
-def test_search_from_the_file_system_says_to_serve(served, page):
-    page.goto((served.out / "search.html").as_uri() + "?q=TIME_WAIT")
-    assert page.is_visible("#search-offline")
-    assert "prep site serve" in page.inner_text("#search-offline")
-    assert page.eval_on_selector_all("#search-results li", "l => l.length") == 0
+def offline_links(page, out: Path, query: str) -> list[str]:
+    """The results of the search page opened from the file system, where Pagefind cannot load."""
+    return result_links(page, (out / "search.html").as_uri().removesuffix("search.html"), query)
+
+
+def holds(text: str, word: str) -> bool:
+    """The offline search's rule: Chinese anywhere, any other word at the start of a word, any case."""
+    if re.match(r"[\u3400-\u9fff]", word):
+        return word in text
+    return re.search(r"(?<![a-z0-9])" + re.escape(word.lower()), text.lower()) is not None
+
+
+def card_parts(bank, card) -> tuple[str, str, str]:
+    """What the offline search reads of a card: title and prompt with the Chinese terms; tags and topic; the rest."""
+    body = [card.answer, card.explanation, *(card.items or []), *(c.text for c in card.choices or []),
+            *(c.why or "" for c in card.choices or [])]
+    return (" ".join([card.prompt, *card.zh]), " ".join([*card.tags, card.topic, bank.topics[card.topic].title]),
+            " ".join(body))
+
+
+def test_search_from_the_file_system_searches_the_cards_data(served, page):
+    """Opened as a file, where Pagefind cannot load: an English word, a Chinese term, a mixed query, a link."""
+    assert offline_links(page, served.out, "TIME_WAIT") == ["cards/time-wait-duration.html"]
+    assert page.inner_text("#search-status") == "1 result for “TIME_WAIT”."
+    assert page.inner_text("#search-mode") == ("Offline search: card titles, prompts, answers, tags, Chinese terms. "
+                                               "prep site serve for full-text search.")
+    assert page.inner_text("#search-results .excerpt mark") == "TIME_WAIT"
+    # every query word must be there: fork is in two cards' prompts, and one of them says "peer" too
+    assert offline_links(page, served.out, "fork") == ["cards/fork-return-values.html", "cards/close-shared-socket.html"]
+    assert offline_links(page, served.out, "FORK peer") == ["cards/close-shared-socket.html"]
+    assert offline_links(page, served.out, "TIME_WAIT四次挥手") == ["cards/time-wait-duration.html"]
+    assert offline_links(page, served.out, "挥手") == ["cards/time-wait-duration.html"]  # inside 四次挥手
+    assert offline_links(page, served.out, "僵尸进程") == ["cards/zombie-definition.html"]  # the card's zh term
+    page.click("#search-results a >> nth=0")
+    page.wait_for_url((served.out / "cards" / "zombie-definition.html").as_uri())
+    assert page.inner_text("h1") == "What is a zombie process?"
+
+
+def test_offline_search_ranks_title_and_chinese_terms_above_the_answer(served, page):
+    # "waited" is in the zombie card's answer, TIME_WAIT in the other card's title and zh terms
+    assert offline_links(page, served.out, "wait") == ["cards/time-wait-duration.html", "cards/zombie-definition.html"]
+    # "child" is in fork-return-values's choices and close-shared-socket's prompt, which comes first
+    assert offline_links(page, served.out, "child") == [
+        "cards/close-shared-socket.html", "cards/fork-return-values.html", "cards/zombie-definition.html"]
+
+
+def test_offline_search_on_the_shipped_bank(shipped, page):
+    """English, a Chinese term of the notes and TIME_WAIT状态, from the file system: every card holding them, ranked."""
+    bank = shipped.bank
+    chinese = next(t for t in ("四次挥手", "僵尸进程", "半关闭") if sum(t in c.zh for c in bank.select()) >= 2)
+
+    def weights(word: str) -> dict[str, int]:
+        """Each card holding `word`, and where: 3 title, prompt or zh terms, 2 tags or topic, 1 the rest."""
+        found = {}
+        for card in bank.select():
+            where = [3 - i for i, part in enumerate(card_parts(bank, card)) if holds(part, word)]
+            if where:
+                found[f"cards/{card.id}.html"] = max(where)
+        return found
+
+    for word in ("epoll", chinese):
+        expected = weights(word)
+        assert len(expected) >= 2, word
+        found = offline_links(page, shipped.out, word)
+        assert set(found) == set(expected) or (len(expected) > 40 and len(found) == 40), (word, set(found) ^ set(expected))
+        ranks = [expected[url] for url in found]
+        assert ranks == sorted(ranks, reverse=True), (word, list(zip(found, ranks)))  # title and zh hits first
+    # no card says both: those saying TIME_WAIT, the rarer word, then those saying 状态
+    time_wait, state = weights("TIME_WAIT"), weights("状态")
+    assert len(time_wait) < len(state) and not set(time_wait) & set(state) and len(time_wait) + len(state) <= 40
+    found = offline_links(page, shipped.out, "TIME_WAIT状态")
+    assert set(found[:len(time_wait)]) == set(time_wait) and set(found[len(time_wait):]) == set(state)
+    ranks = [time_wait[url] for url in found[:len(time_wait)]]
+    assert ranks == sorted(ranks, reverse=True) and ranks[0] == 3 and ranks[-1] == 1
+    assert page.inner_text("#search-status") == (
+        f"No card holds every word of “TIME_WAIT状态”: {len(found)} results with “TIME_WAIT” or “状态”.")
+    page.click("#search-results a >> nth=0")
+    page.wait_for_url("file://**/cards/*.html")
+    assert "TIME_WAIT" in page.inner_text("article.card")
+
+
+def test_served_pagefind_answers_and_the_cards_data_only_when_it_fails(served, browser, tmp_path):
+    requested: list[str] = []
+    ctx = browser.new_context()
+    ctx.on("request", lambda r: requested.append(urlsplit(r.url).path))
+    page = ctx.new_page()
+    assert result_links(page, served.base, "僵尸进程")[0] == "cards/zombie-definition.html"
+    assert page.locator("#search-mode").count() == 1 and page.is_hidden("#search-mode")
+    assert "/pagefind/pagefind.js" in requested and "/data/cards.js" not in requested
+    # the same site whose indexes are gone: the search page says so in a line and searches the cards' data
+    broken = tmp_path / "broken"
+    shutil.copytree(served.out, broken, ignore=shutil.ignore_patterns("pagefind", "pagefind-en"))
+    other = Served(broken)
+    try:
+        assert result_links(page, other.base, "僵尸进程") == ["cards/zombie-definition.html"]
+        assert page.inner_text("#search-mode").startswith("Offline search: card titles, prompts, answers, tags, Chinese terms. "
+                                                          "The full-text index did not load (")
+        assert "/data/cards.js" in requested
+    finally:
+        other.close()
+        ctx.close()
 
 
 # --- a card page -------------------------------------------------------------------------
@@ -714,6 +812,10 @@ def test_screenshots(served, shipped, browser):
             page.goto(served.base + "search.html?q=" + quote("僵尸进程"))
             page.wait_for_selector("#search-results a")
             shots.append(ARTIFACTS / "site-search.png")
+            page.screenshot(path=shots[-1], full_page=True)
+            page.goto((served.out / "search.html").as_uri() + "?q=" + quote("TIME_WAIT四次挥手"))
+            page.wait_for_selector("#search-results a")
+            shots.append(ARTIFACTS / "site-search-offline.png")
             page.screenshot(path=shots[-1], full_page=True)
         ctx.close()
     if shipped is not None:  # the real bank, for a reviewer to judge the content as well
