@@ -24,6 +24,8 @@ from .exercises import Exercise
 
 RESULT_VERSION = 1
 STATUSES = ["passed", "failed", "error", "timeout", "memory-limit", "crashed", "output-limit", "internal-error"]
+BUILD_STATUSES = ("passed", "failed", "timeout")  # of a C submission's compile, before the tests
+NOT_COMPILED = "the C sources did not compile"  # how the run's message starts when the compile failed
 MAX_FILE_BYTES = 512 * 1024
 MAX_TOTAL_BYTES = 2 * 1024 * 1024
 
@@ -138,6 +140,7 @@ def assemble(raw: sandbox.RawRun, exercise: Exercise) -> dict[str, Any]:
     by_name: dict[str, dict] = {}
     judge_error: str | None = None
     performance: dict | None = None
+    build: dict | None = None
     for record in raw.records:
         kind = record.get("kind")
         if kind == "plan" and plan is None and isinstance(record.get("tests"), list):
@@ -148,6 +151,8 @@ def assemble(raw: sandbox.RawRun, exercise: Exercise) -> dict[str, Any]:
             judge_error = str(record.get("message", "the judge failed"))[:500]
         elif kind == "performance" and isinstance(record.get("value"), (int, float)):
             performance = record
+        elif kind == "build" and build is None and record.get("status") in BUILD_STATUSES:
+            build = record
 
     tests: list[dict[str, Any]] = []
     running_found = False
@@ -191,7 +196,9 @@ def assemble(raw: sandbox.RawRun, exercise: Exercise) -> dict[str, Any]:
         verdict, message = "internal-error", "the exercise has no hidden tests"
     else:
         verdict = worst(t["status"] for t in tests)
-        if verdict != "passed":
+        if build is not None and build["status"] != "passed":
+            message = _not_compiled(build)  # said once here; each test points to it
+        elif verdict != "passed":
             bad = [t for t in tests if t["status"] != "passed"]
             first = next(t for t in tests if t["status"] == verdict)
             message = f"{len(bad)} of {len(tests)} tests did not pass; {verdict} in {first['name']}"
@@ -209,6 +216,7 @@ def assemble(raw: sandbox.RawRun, exercise: Exercise) -> dict[str, Any]:
         "backend": raw.backend,
         "counts_as_attempt": verdict != "internal-error",
         "performance": None,
+        "build": _build_summary(build),
         "tests": tests,
     }
     if performance is not None and exercise.performance is not None:
@@ -219,6 +227,28 @@ def assemble(raw: sandbox.RawRun, exercise: Exercise) -> dict[str, Any]:
             "baseline": float(performance["baseline"]) if isinstance(performance.get("baseline"), (int, float)) else None,
         }
     return result
+
+
+def _build_summary(record: dict | None) -> dict[str, Any] | None:
+    """The result's `build`: how gcc went and what it said (its warnings, when it passed)."""
+    if record is None:
+        return None
+    duration = record.get("duration_ms")
+    return {
+        "status": record["status"],
+        "output": _text(record.get("output")) or "",
+        "duration_ms": int(duration) if isinstance(duration, (int, float)) else 0,
+    }
+
+
+def _not_compiled(record: dict) -> str:
+    output = (_text(record.get("output")) or "").rstrip()
+    if record["status"] == "timeout":
+        limit = record.get("limit_seconds")
+        within = f" within {float(limit):g} s" if isinstance(limit, (int, float)) else " in time"
+        said = f"\n{output}" if output else ""
+        return f"{NOT_COMPILED}: gcc did not finish{within} and was stopped{said}"
+    return f"{NOT_COMPILED}:\n" + (output or "gcc failed and said nothing")
 
 
 def _weight(value) -> float:

@@ -40,6 +40,11 @@ DRIVER_UID = 1002
 LABEL = "org.prep.sandbox"
 RECORD_PREFIX = "PREP-RESULT"
 STARTUP_SECONDS = 20.0  # added to run_seconds: containers starting, pytest importing
+# A C submission is compiled once before the first test, within this budget (and within run_seconds):
+# no test's time limit pays for gcc.
+BUILD_SECONDS = 60.0
+BUILD_DIR = "/opt/prep/build"  # under Docker: a tmpfs of DRIVER_UID that the submission may run from, not write
+BUILD_MB = 64
 STREAM_CAP = 8 * 1024 * 1024
 DEFAULT_LIMITS = {
     "test_seconds": 10,
@@ -107,10 +112,18 @@ def _judge_config(job: Job, mode: str, nonce: str, token: str, connect: dict, te
         "limits": _limits(job),
         "learner_uid": LEARNER_UID,
         "exercise": job.slug,
+        "language": job.language,
+        "build_seconds": build_seconds(job),
     }
 
 
-def _driver_config(job: Job, mode: str, token: str, connect: dict, submission_dir: str, scratch: str, tmp: str) -> dict:
+def build_seconds(job: Job) -> float:
+    """The C compile's own budget: BUILD_SECONDS, but never past the run's wall clock."""
+    return min(BUILD_SECONDS, float(_limits(job)["run_seconds"]))
+
+
+def _driver_config(job: Job, mode: str, token: str, connect: dict, submission_dir: str, scratch: str, tmp: str,
+                   build: str) -> dict:
     return {
         "mode": mode,
         "token": token,
@@ -120,6 +133,8 @@ def _driver_config(job: Job, mode: str, token: str, connect: dict, submission_di
         "submission_dir": submission_dir,
         "scratch_dir": scratch,
         "tmp_dir": tmp,
+        "build_dir": build,
+        "build_seconds": build_seconds(job),
         "limits": _limits(job),
     }
 
@@ -172,19 +187,21 @@ class LocalBackend:
             runtime, hidden, submission = stage(job, base)
             scratch = base / "scratch"
             tmpdir = base / "tmp"
+            build = base / "build"  # the compiled C program; the submission's user could replace it here
             scratch.mkdir(mode=0o700)
             tmpdir.mkdir(mode=0o700)
+            build.mkdir(mode=0o755)
             judge_end, driver_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             nonce, token = secrets.token_hex(16), secrets.token_hex(16)
             judge_cfg = _judge_config(job, "local", nonce, token, {"fd": judge_end.fileno(), "wait_seconds": 20}, str(hidden))
             driver_cfg = _driver_config(
-                job, "local", token, {"fd": driver_end.fileno()}, str(submission), str(scratch), str(tmpdir)
+                job, "local", token, {"fd": driver_end.fileno()}, str(submission), str(scratch), str(tmpdir), str(build)
             )
             run_as: dict = {}
             learner_python = sys.executable
             if os.geteuid() == 0:  # never run a submission as root: the learner's side runs as nobody
                 uid, gid = _nobody()
-                for folder in (scratch, tmpdir):
+                for folder in (scratch, tmpdir, build):
                     os.chown(folder, uid, gid)
                 os.chmod(hidden, 0o700)  # the judge (root) reads the hidden tests; nobody may not
                 run_as = {"user": uid, "group": gid, "extra_groups": []}
@@ -404,7 +421,7 @@ class DockerBackend:
             judge_cfg = _judge_config(job, "docker", nonce, token, {"abstract": sock_name, "wait_seconds": 20}, "/opt/prep/hidden")
             driver_cfg = _driver_config(
                 job, "docker", token, {"abstract": sock_name, "wait_seconds": 20},
-                "/opt/prep/submission", "/scratch", "/tmp",
+                "/opt/prep/submission", "/scratch", "/tmp", BUILD_DIR,
             )
             driver_cfg["identity"] = {"driver_uid": DRIVER_UID, "uid": LEARNER_UID, "gid": LEARNER_UID}
             try:
@@ -439,11 +456,7 @@ class DockerBackend:
                     network_mode=f"container:{judge.id}",
                     pid_mode=f"container:{judge.id}",
                     working_dir="/scratch",
-                    tmpfs={
-                        # exec: compiled C programs run from here (docker's tmpfs default is noexec)
-                        "/scratch": f"size={int(limits['scratch_mb'])}m,uid={LEARNER_UID},gid={LEARNER_UID},mode=0700,exec,nosuid,nodev",
-                        "/tmp": f"size=16m,uid={LEARNER_UID},gid={LEARNER_UID},mode=0700",
-                    },
+                    tmpfs=_learner_tmpfs(job, limits),
                     volumes={
                         str(runtime): {"bind": "/opt/prep/runtime", "mode": "ro"},
                         str(submission): {"bind": "/opt/prep/submission", "mode": "ro"},
@@ -488,6 +501,20 @@ class DockerBackend:
                         pass
         raw.duration_ms = int((time.monotonic() - start) * 1000)
         return raw
+
+
+def _learner_tmpfs(job: Job, limits: dict) -> dict[str, str]:
+    """The learner container's writable folders: scratch and /tmp are the submission's; a C program
+    is installed in BUILD_DIR, the driver's (real uid DRIVER_UID, 0755): the submission may run it,
+    never replace it for a later test."""
+    folders = {
+        # exec: a program written into the scratch folder may run (docker's tmpfs default is noexec)
+        "/scratch": f"size={int(limits['scratch_mb'])}m,uid={LEARNER_UID},gid={LEARNER_UID},mode=0700,exec,nosuid,nodev",
+        "/tmp": f"size=16m,uid={LEARNER_UID},gid={LEARNER_UID},mode=0700",
+    }
+    if job.language == "c":
+        folders[BUILD_DIR] = f"size={BUILD_MB}m,uid={DRIVER_UID},gid={DRIVER_UID},mode=0755,exec,nosuid,nodev"
+    return folders
 
 
 def _wait_exit(container, seconds: float) -> bool:

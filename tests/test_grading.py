@@ -220,6 +220,46 @@ def test_performance_is_reported_with_its_name():
     assert perf == {"name": "ops per second", "higher_is_better": True, "value": 812.5, "baseline": 400.0}
 
 
+def test_gcc_warnings_are_carried_into_the_result():
+    warning = "prog.c:3:5: warning: unused variable ‘x’ [-Wunused-variable]\n"
+    records = [PLAN, {"kind": "build", "status": "passed", "output": warning, "duration_ms": 812, "limit_seconds": 60},
+               rec("test_a", "passed"), rec("test_b", "passed"), rec("test_c", "passed")]
+    result = grading.assemble(raw(records), golden_exercise())
+    assert result["verdict"] == "passed" and result["message"] is None
+    assert result["build"] == {"status": "passed", "output": warning, "duration_ms": 812}
+
+
+def test_without_a_compile_there_is_no_build():
+    result = grading.assemble(raw([PLAN, rec("test_a", "passed"), rec("test_b", "passed"), rec("test_c", "passed")]), golden_exercise())
+    assert result["build"] is None
+
+
+def test_a_compile_error_is_the_runs_message():
+    gcc = "prog.c:1:26: error: expected ‘;’ before ‘}’ token\n"
+    pointer = "the C sources did not compile: gcc's output is given once, before the tests"
+    records = [PLAN, {"kind": "build", "status": "failed", "output": gcc, "duration_ms": 20, "limit_seconds": 60}]
+    records += [rec(name, "error", pointer) for name in ("test_a", "test_b", "test_c")]
+    result = grading.assemble(raw(records), golden_exercise())
+    assert result["verdict"] == "error"
+    assert result["message"] == "the C sources did not compile:\n" + gcc.rstrip()
+    assert result["build"]["status"] == "failed"
+    assert {t["message"] for t in result["tests"]} == {pointer}
+
+
+def test_a_compile_stopped_at_its_budget_says_so():
+    records = [PLAN, {"kind": "build", "status": "timeout", "output": "", "duration_ms": 60000, "limit_seconds": 60}]
+    result = grading.assemble(raw(records), golden_exercise())
+    assert result["message"] == "the C sources did not compile: gcc did not finish within 60 s and was stopped"
+    assert result["build"] == {"status": "timeout", "output": "", "duration_ms": 60000}
+
+
+def test_a_build_record_with_an_unknown_status_is_ignored():
+    records = [PLAN, {"kind": "build", "status": "super", "output": "x"}, rec("test_a", "passed"), rec("test_b", "passed"),
+               rec("test_c", "passed")]
+    result = grading.assemble(raw(records), golden_exercise())
+    assert result["build"] is None and result["verdict"] == "passed"
+
+
 # ------------------------------------------------------------------ collecting a submission
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -342,3 +343,69 @@ def test_lint_reports_module_level_setup_in_hidden_tests(tmp_path):
         f"grader/hidden/run-command/test_run_command.py:{line}: run-command: a module-level `setup`: pytest 7 takes it for a "
         "nose module fixture, and the judge (-p no:nose) never calls it: rename it, or write a pytest fixture"
     ) in map(str, problems)
+
+
+# ------------------------------------------------------------------ C: gcc's output
+
+C_FIXTURE = REPO / "tests" / "fixtures" / "grading" / "c-exercise"
+
+
+def c_exercise_only(tmp_path: Path, monkeypatch) -> str:
+    """The C fixture exercise as the only one the CLI sees, with its hidden tests and the real harness."""
+    slug = "c-fixture"
+    root, grader = tmp_path / "exercises", tmp_path / "grader"
+    shutil.copytree(C_FIXTURE / "exercise", root / slug)
+    shutil.copytree(C_FIXTURE / "hidden", grader / "hidden" / slug)
+    shutil.copytree(REPO / "grader" / "runtime", grader / "runtime", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(content, "exercises_dir", lambda: root)
+    monkeypatch.setattr(content, "grader_dir", lambda: grader)
+    return slug
+
+
+def test_submit_shows_gcc_warnings_once_before_the_tests(runner, tmp_path, monkeypatch):
+    from tests.redteam.harness import require_docker
+
+    require_docker()
+    slug = c_exercise_only(tmp_path, monkeypatch)
+    result = run_cli(runner, "submit", slug, str(C_FIXTURE / "warning"), "--no-record")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    shown = result.stdout
+    assert "gcc: 2 warnings" in shown
+    for flag in ("[-Wsizeof-array-argument]", "[-Wincompatible-pointer-types]"):
+        assert shown.count(flag) == 1, shown
+    assert shown.index("[-Wincompatible-pointer-types]") < shown.index(" ✓ test_twice"), "the warnings come before the tests"
+    assert "Verdict: passed" in shown
+
+    doc = json.loads(run_cli(runner, "submit", slug, str(C_FIXTURE / "warning"), "--no-record", "--json").stdout)
+    assert doc["build"]["status"] == "passed"
+    assert "[-Wsizeof-array-argument]" in doc["build"]["output"] and "[-Wincompatible-pointer-types]" in doc["build"]["output"]
+
+
+def test_submit_says_a_compile_error_once(runner, tmp_path, monkeypatch):
+    slug = c_exercise_only(tmp_path, monkeypatch)
+    result = run_cli(runner, "submit", slug, str(C_FIXTURE / "broken"), "--sandbox", "local")
+    assert result.exit_code == 1
+    shown = result.stdout
+    assert shown.count("error: expected ‘;’ before ‘}’ token") == 1, shown
+    assert shown.index("the C sources did not compile") < shown.index(" ! test_twice")
+    assert shown.count("the C sources did not compile: gcc's output is given once, before the tests") == 3
+    assert "Verdict: error" in shown
+    again = run_cli(runner, "history", "--id", "1").stdout  # the stored run's message keeps gcc's errors
+    assert again.count("error: expected ‘;’ before ‘}’ token") == 1, again
+    assert again.index("error: expected ‘;’") < again.index(" ! test_twice")
+
+
+def test_submit_caps_a_flood_of_warnings(runner, tmp_path, monkeypatch):
+    slug = c_exercise_only(tmp_path, monkeypatch)
+    folder = tmp_path / "noisy"
+    shutil.copytree(C_FIXTURE / "exercise" / "starter", folder)
+    unused = "".join(f"    int unused{i};\n" for i in range(40))  # 40 warnings, 3 lines each
+    (folder / "util.c").write_text(f"int twice(int x) {{\n{unused}    return 2 * x;\n}}\n")
+    result = run_cli(runner, "submit", slug, str(folder), "--sandbox", "local", "--no-record")
+    assert result.exit_code == 0
+    shown = result.stdout
+    assert "gcc: 40 warnings" in shown
+    assert 5 <= shown.count("warning: unused variable") <= 10, shown  # 30 lines: the first 9 or so of 40
+    assert re.search(r"\.\.\. \(\d+ more lines: `prep submit --json` has them\)", shown), shown
+    doc = json.loads(run_cli(runner, "submit", slug, str(folder), "--sandbox", "local", "--no-record", "--json").stdout)
+    assert doc["build"]["output"].count("warning: unused variable") == 40

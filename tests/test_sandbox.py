@@ -203,12 +203,21 @@ def test_dockerfile_digest_is_stable():
 # ------------------------------------------------------------------ C exercises
 
 C_FIXTURE = REPO / "tests" / "fixtures" / "grading" / "c-exercise"
+NOT_COMPILED = "the C sources did not compile: gcc's output is given once, before the tests"
 
 
-def c_grade(folder: Path, backend) -> dict:
+def c_exercise(**limits) -> exercises.Exercise:
     problems: list = []
     ex = exercises.load_exercise(C_FIXTURE / "exercise", problems)
     assert ex is not None, problems
+    if limits:
+        ex = ex.model_copy(update={"limits": ex.limits.model_copy(update=limits)})
+        ex._slug = "exercise"
+    return ex
+
+
+def c_grade(folder: Path, backend, ex: exercises.Exercise | None = None) -> dict:
+    ex = ex or c_exercise()
     return grading.grade(ex, grading.collect(ex, folder), backend, hidden_dir=C_FIXTURE / "hidden")
 
 
@@ -216,21 +225,88 @@ def c_backends():
     return [pytest.param("local"), pytest.param("docker", marks=pytest.mark.docker)]
 
 
+def backend_named(which: str):
+    return require_docker() if which == "docker" else sandbox.LocalBackend()
+
+
+def slow_to_compile(folder: Path, functions: int = 2000) -> Path:
+    """prog.c for the fixture's hidden tests, with enough generated functions that gcc -O1 takes
+    seconds (about 5 s on one CPU), far more than a test's 1 s."""
+    lines = ["#include <stdio.h>", "#include <stdlib.h>"]
+    lines += [f"int f{i}(int x) {{ int a[16]; for (int j = 0; j < 16; j++) a[j] = x * {i} + j; int s = 0; "
+              f"for (int j = 0; j < 16; j++) s += a[j] ^ (s << 1); return s; }}" for i in range(functions)]
+    lines += ["int main(int argc, char **argv) {", "    if (argc < 2) return 2;",
+              "    if (argv[1][0] == 's') { int *p = NULL; return *p; }",
+              '    printf("%d\\n", 2 * atoi(argv[1]));', "    return 0;", "}"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "prog.c").write_text("\n".join(lines) + "\n")
+    return folder
+
+
 @pytest.mark.parametrize("which", c_backends())
 def test_c_program_is_compiled_and_run(which):
-    backend = require_docker() if which == "docker" else sandbox.LocalBackend()
-    result = c_grade(C_FIXTURE / "exercise" / "starter", backend)
+    result = c_grade(C_FIXTURE / "exercise" / "starter", backend_named(which))
     assert result["verdict"] == "passed", result["tests"]
+    assert result["build"]["status"] == "passed" and result["build"]["output"] == ""
 
 
 @pytest.mark.parametrize("which", c_backends())
-def test_c_compile_error_is_shown(which):
-    backend = require_docker() if which == "docker" else sandbox.LocalBackend()
-    result = c_grade(C_FIXTURE / "broken", backend)
+def test_c_compile_error_is_said_once_and_every_test_points_to_it(which):
+    result = c_grade(C_FIXTURE / "broken", backend_named(which))
     assert result["verdict"] == "error"
-    first = result["tests"][0]
-    assert first["message"] == "the C sources did not compile"
-    assert first["output"].startswith("prog.c: In function ‘main’:\nprog.c:1:26: error: expected ‘;’ before ‘}’ token")
+    gcc_said = "prog.c: In function ‘main’:\nprog.c:1:26: error: expected ‘;’ before ‘}’ token"
+    assert result["message"].startswith("the C sources did not compile:\n" + gcc_said), result["message"]
+    assert result["build"]["status"] == "failed" and result["build"]["output"].startswith(gcc_said)
+    assert [(t["status"], t["message"], t["output"]) for t in result["tests"]] == [("error", NOT_COMPILED, "")] * 3
+
+
+@pytest.mark.parametrize("which", c_backends())
+def test_c_warnings_reach_the_result(which):
+    result = c_grade(C_FIXTURE / "warning", backend_named(which))
+    assert result["verdict"] == "passed", result["tests"]
+    build = result["build"]
+    assert build["status"] == "passed"
+    assert "prog.c:6:49: warning: ‘sizeof’ on array function parameter ‘buf’ will return size of ‘char *’ [-Wsizeof-array-argument]" in build["output"]
+    assert "prog.c:11:18: warning: initialization of ‘int *’ from incompatible pointer type ‘long int *’ [-Wincompatible-pointer-types]" in build["output"]
+    assert all("warning" not in t["output"] for t in result["tests"]), "the warnings are said once, not per test"
+
+
+@pytest.mark.parametrize("which", c_backends())
+def test_a_slow_compile_costs_no_test_its_time(which, tmp_path):
+    """gcc takes seconds on this source and a test may last 1 s: the compile has its own budget."""
+    result = c_grade(slow_to_compile(tmp_path / "slow"), backend_named(which), c_exercise(test_seconds=1, run_seconds=120))
+    assert result["build"]["duration_ms"] > 1000, "the generated source compiled within a test's 1 s: make it bigger"
+    assert result["verdict"] == "passed", [(t["name"], t["status"], t["message"]) for t in result["tests"]]
+
+
+@pytest.mark.parametrize("which", c_backends())
+def test_a_compile_past_its_budget_is_stopped(which, tmp_path):
+    """The compile's budget is 60 s, never past run_seconds: here 2 s, for a source that needs about 5."""
+    result = c_grade(slow_to_compile(tmp_path / "slow"), backend_named(which), c_exercise(test_seconds=1, run_seconds=2))
+    assert result["build"]["status"] == "timeout"
+    assert result["message"].startswith("the C sources did not compile: gcc did not finish within 2 s and was stopped")
+    assert [(t["status"], t["message"]) for t in result["tests"]] == [("error", NOT_COMPILED)] * 3
+
+
+@pytest.mark.docker
+def test_the_compiled_program_cannot_be_replaced_for_later_tests(docker_backend):
+    """tamper/prog.c, run by the first test, tries to swap the program for a script that exits 0."""
+    result = c_grade(C_FIXTURE / "tamper", docker_backend)
+    assert result["verdict"] == "passed", [(t["name"], t["status"], t["message"]) for t in result["tests"]]
+    attempts = result["tests"][0]["output"]
+    assert f"program: {sandbox.BUILD_DIR}/prog\n" in attempts
+    assert "chmod of its folder: Operation not permitted\n" in attempts
+    assert "unlink: Permission denied\n" in attempts
+    assert "rename of its folder: done" not in attempts and "replace" not in attempts
+
+
+def test_under_local_the_program_is_not_protected():
+    """What docs/grading.md says of --sandbox local (the submission runs as the driver's user), and
+    proof that tamper/prog.c does what the Docker test above says it cannot."""
+    result = c_grade(C_FIXTURE / "tamper", sandbox.LocalBackend())
+    assert "unlink: done\nreplace: done\n" in result["tests"][0]["output"]
+    segv = result["tests"][1]
+    assert (segv["status"], segv["message"]) == ("failed", "a NULL dereference should die of SIGSEGV, got returncode 0")
 
 
 # ------------------------------------------------------------------ building, with a fake engine

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import typer
 from rich.markdown import Markdown
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
@@ -32,6 +33,8 @@ STATUS_STYLE = {
     "output-limit": ("O", "magenta"),
     "internal-error": ("?", "cyan"),
 }
+BUILD_LINES_SHOWN = 30  # of gcc's output, above the tests; `--json` has it all (up to its own cap)
+BUILD_LINE_WIDTH = 300
 
 
 def catalog() -> exercises.Catalog:
@@ -236,6 +239,7 @@ def submit(
 def render_result(result: dict[str, Any]) -> None:
     tests = result["tests"]
     passed = sum(t["status"] == "passed" for t in tests)
+    render_build(result)
     for t in tests:
         mark, colour = STATUS_STYLE.get(t["status"], ("?", "white"))
         line = Text()
@@ -275,6 +279,35 @@ def render_result(result: dict[str, Any]) -> None:
             due = datetime.fromisoformat(recorded["exercise_due"]).astimezone().date()  # the learner's local date
             line += f" Next re-implementation due: {due.isoformat()}."
         out.print(Text(line, style="dim"))
+
+
+def render_build(result: dict[str, Any]) -> None:
+    """gcc's warnings (dim) or errors (red), once, in a panel above the tests; nothing when it was silent."""
+    build = result.get("build")
+    if not build:
+        return
+    output = (build.get("output") or "").rstrip()
+    if build.get("status") == "passed":
+        if not output:
+            return
+        warnings = sum(": warning:" in line for line in output.splitlines())
+        title = f"gcc: {warnings} warning{'' if warnings == 1 else 's'}" if warnings else "gcc said"
+        out.print(Panel(Text(_first_lines(output), style="dim"), title=title, title_align="left",
+                        border_style="dim", expand=False), soft_wrap=False)  # wrapped in the panel, not cropped
+        return
+    title = (result.get("message") or grading.NOT_COMPILED).splitlines()[0].rstrip(":")
+    out.print(Panel(Text(_first_lines(output or "gcc said nothing")), title=title, title_align="left",
+                    border_style="red", expand=False), soft_wrap=False)
+
+
+def _first_lines(text: str) -> str:
+    """At most BUILD_LINES_SHOWN lines of at most BUILD_LINE_WIDTH characters, saying what is left out."""
+    lines = text.splitlines()
+    kept = [line if len(line) <= BUILD_LINE_WIDTH else line[:BUILD_LINE_WIDTH] + "..." for line in lines[:BUILD_LINES_SHOWN]]
+    left = len(lines) - len(kept)
+    if left:
+        kept.append(f"... ({left} more line{'' if left == 1 else 's'}: `prep submit --json` has them)")
+    return "\n".join(kept)
 
 
 def history(
@@ -338,10 +371,16 @@ def _check_known(slug: str) -> None:
 
 
 def render_result_row(row: dict[str, Any]) -> None:
+    message = row.get("message") or ""
+    # a stored submission keeps the run's message, which holds gcc's errors when the build failed
+    build = None
+    if message.startswith(grading.NOT_COMPILED):
+        build = {"status": "failed", "output": message.partition("\n")[2]}
     render_result({
         "tests": [{**t, "duration_ms": t.get("duration_ms") or 0} for t in row["tests"]],
         "verdict": row["verdict"], "score": row["score"] or 0.0, "duration_ms": row["duration_ms"] or 0,
         "backend": row["backend"], "message": row.get("message"), "performance": row.get("performance"),
+        "build": build,
     })
 
 

@@ -23,7 +23,7 @@ import pytest
 from prep import grading, sandbox
 from prep.errors import InputError
 
-from .harness import CANARIES, HERE, grade_files, require_docker, target_exercise
+from .harness import CANARIES, HERE, grade_files, grade_hostile_in_own_pid_namespace, require_docker, target_exercise
 
 HOSTILE = HERE / "hostile"
 HOST_SECRET = "prep-host-secret-5b1f9e"  # put in this process's environment: must never reach the sandbox
@@ -67,6 +67,9 @@ EXPECTED: dict[str, set[str]] = {
 LOCAL_EXPECTED: dict[str, set[str]] = {
     "kill_parent": {"error"},
 }
+# kill(-1, SIGKILL): under --sandbox local it reaches every process of the user the submission runs as
+# (you, or nobody when you are root), this pytest included; graded in a pid namespace of its own
+IN_OWN_PID_NAMESPACE = {"kill_parent"}
 
 
 def test_every_hostile_file_has_an_expectation():
@@ -245,13 +248,36 @@ def test_hard_link_to_a_host_file_is_refused(tmp_path):
                                   "stop_self"])
 def test_local_backend_also_refuses(name, monkeypatch):
     monkeypatch.setenv("PREP_HOST_SECRET", HOST_SECRET)
-    result = grade_files({"target.py": (HOSTILE / f"{name}.py").read_bytes()}, sandbox.LocalBackend())
+    if name in IN_OWN_PID_NAMESPACE:
+        result = grade_hostile_in_own_pid_namespace(HOSTILE / f"{name}.py")
+    else:
+        result = grade_files({"target.py": (HOSTILE / f"{name}.py").read_bytes()}, sandbox.LocalBackend())
     assert result["verdict"] != "passed"
     assert result["verdict"] in LOCAL_EXPECTED.get(name, EXPECTED[name])
     text = shown(result)
     assert HOST_SECRET not in text
     for canary in CANARIES:
         assert canary not in text
+
+
+def test_kill_everything_under_local_stays_in_its_pid_namespace():
+    """A process of the user the local submission runs as (nobody when we are root), outside the
+    namespace, outlives kill_parent's kill(-1, SIGKILL)."""
+    import pwd
+    import subprocess
+
+    as_the_learner = {}
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        as_the_learner = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
+    bystander = subprocess.Popen(["sleep", "300"], **as_the_learner)
+    try:
+        result = grade_hostile_in_own_pid_namespace(HOSTILE / "kill_parent.py")
+        assert result["verdict"] in LOCAL_EXPECTED["kill_parent"], result
+        assert bystander.poll() is None, f"kill(-1) escaped the namespace: the bystander died ({bystander.returncode})"
+    finally:
+        bystander.kill()
+        bystander.wait()
 
 
 def test_local_backend_continues_a_stopped_driver():

@@ -3,7 +3,8 @@
 It connects to the judge, and for each test forks a worker that imports the
 submission, starts programs, relays calls, watches output and memory, and at
 the end of the test kills every process the submission started. It is a single
-thread around a selector and never blocks on the submission's processes.
+thread around a selector and never blocks on the submission's processes (only
+on gcc, once, when the judge asks for a C build before the first test).
 
 Under Docker the container starts it as root with only CAP_SETUID and
 CAP_SETGID; before anything else it becomes real and saved uid 1002, effective
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextlib
 import ctypes
 import json
 import os
@@ -29,8 +31,10 @@ import selectors
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 
 from . import protocol
@@ -39,6 +43,10 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 READ_CHUNK = 65536
+# how a C submission is built (docs/grading.md, "Languages")
+GCC_FLAGS = ("-std=gnu11", "-O1", "-g", "-Wall", "-Wextra", "-fdiagnostics-color=never")
+GCC_LIBS = ("-lpthread", "-lm")
+BUILD_OUTPUT_CAP = 64 * 1024  # bytes of gcc's output kept (the first: the first errors matter most)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -297,20 +305,80 @@ class Driver:
                     raise SystemExit("prep driver: the judge never listened")
                 time.sleep(0.01)
 
+    # ------------------------------------------------------------ the C build
+
+    def _op_build(self, rid, message, fds) -> None:
+        """Compile a C submission, once, before the first test (the judge asks): its own time budget."""
+        if self.config.get("language") != "c":
+            raise ValueError("only a C submission is compiled")
+        if self.build is None:
+            self.build = self._compile()
+        self._reply(rid, ok={k: self.build[k] for k in ("status", "output", "duration_ms")})
+
     def _compile(self) -> dict:
-        build_dir = os.path.join(self.scratch, "build")
-        os.makedirs(build_dir, exist_ok=True)
+        """gcc on every .c file, as the learner's uid, in a staging folder of the learner's; then the
+        program is copied into the build folder, which the submission can run but not replace.
+
+        status: "passed", "failed" (gcc said no, or the program could not be installed) or "timeout"."""
+        seconds = float(self.config.get("build_seconds", 60))
+        started = time.monotonic()
+        staging = tempfile.mkdtemp(prefix=".build-", dir=self.scratch)
+        staged = os.path.join(staging, "prog")
         sources = sorted(f for f in os.listdir(self.config["submission_dir"]) if f.endswith(".c"))
-        target = os.path.join(build_dir, "prog")
-        cmd = ["gcc", "-std=gnu11", "-O1", "-g", "-Wall", "-Wextra", "-o", target, *sources, "-lpthread", "-lm"]
+        cmd = ["gcc", *GCC_FLAGS, "-o", staged, *sources, *GCC_LIBS]
         try:
-            done = subprocess.run(cmd, cwd=self.config["submission_dir"], env=self.env, stdin=subprocess.DEVNULL,
-                                  capture_output=True, timeout=float(self.limits.get("test_seconds", 10)),
-                                  preexec_fn=self._child_limits)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return {"ok": False, "output": f"gcc did not run: {exc}"}
-        output = (done.stdout + done.stderr).decode("utf-8", "replace")[-20000:]
-        return {"ok": done.returncode == 0, "output": output, "binary": target}
+            with open(os.path.join(staging, "gcc.log"), "w+b") as log:
+                status = self._run_gcc(cmd, log, seconds)
+                output = _head(log, BUILD_OUTPUT_CAP)
+            if status == "passed":
+                try:
+                    binary = self._install(staged)
+                except OSError as exc:
+                    status, binary = "failed", None
+                    output += f"\nthe compiled program could not be installed: {exc.strerror or exc}"
+            else:
+                binary = None
+        finally:
+            self._kill_all()  # what gcc may have left (a cc1 of a stopped compile)
+            shutil.rmtree(staging, ignore_errors=True)
+        return {"status": status, "output": output, "binary": binary,
+                "duration_ms": int((time.monotonic() - started) * 1000)}
+
+    def _run_gcc(self, cmd: list[str], log, seconds: float) -> str:
+        try:
+            proc = subprocess.Popen(cmd, cwd=self.config["submission_dir"], env=self.env, stdin=subprocess.DEVNULL,
+                                    stdout=log, stderr=log, preexec_fn=self._child_limits, start_new_session=True)
+        except OSError as exc:
+            log.write(f"gcc did not run: {exc}\n".encode())
+            return "failed"
+        try:
+            return "passed" if proc.wait(timeout=seconds) == 0 else "failed"
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # gcc and its cc1, as, ld: one session of their own
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait()
+            return "timeout"
+
+    def _install(self, staged: str) -> str:
+        """Copy the compiled program into the build folder; its path.
+
+        Under Docker that folder is a tmpfs of the driver's real uid: the copy is written with that
+        file-system uid (setfsuid), mode 0755, so the submission's uid may run the program but can
+        neither change, replace nor rename it for later tests. Under --sandbox local it is yours."""
+        build_dir = self.config["build_dir"]
+        target = os.path.join(build_dir, "prog")
+        with open(os.open(staged, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb") as source:
+            if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
+                raise OSError(0, "gcc did not write a regular file")
+            with _files_as(self.identity.driver_uid if self.identity is not None else None):
+                os.makedirs(build_dir, mode=0o755, exist_ok=True)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+                with open(os.open(target, flags, 0o755), "wb") as out:
+                    shutil.copyfileobj(source, out, READ_CHUNK)
+                    os.fchmod(out.fileno(), 0o755)
+        return target
 
     # ------------------------------------------------------------ the loop
 
@@ -450,11 +518,10 @@ class Driver:
     def _op_spawn(self, rid, message, fds) -> None:
         args = [str(a) for a in message.get("args", [])]
         if self.config.get("language") == "c":
-            if self.build is None:  # compiled once, at the first program: its time counts against that test
-                self.build = self._compile()
-            if not self.build.get("ok"):
-                self._reply(rid, err={"kind": "build", "message": "the C sources did not compile",
-                                      "traceback": (self.build or {}).get("output", "")})
+            if self.build is None:  # the judge asks for the build before the first test
+                raise ValueError("the C sources were not compiled before the test")
+            if self.build["status"] != "passed":  # gcc's output is the run's message, said once
+                self._reply(rid, err={"kind": "build", "message": "the C sources did not compile"})
                 return
             argv = [self.build["binary"], *args]
         else:
@@ -997,6 +1064,30 @@ class Driver:
             self.sel.unregister(fileobj)
         except (KeyError, ValueError):
             pass
+
+
+@contextlib.contextmanager
+def _files_as(uid: int | None):
+    """Create and check files as `uid` (the file-system uid; one of the process's own real, effective
+    or saved uids, so no capability is needed), then go back. None: as now."""
+    if uid is None:
+        yield
+        return
+    previous = _libc.setfsuid(uid)
+    try:
+        if _libc.setfsuid(-1) != uid:  # setfsuid reports no error: an invalid uid returns the current one
+            raise OSError(0, f"could not take file-system uid {uid}")
+        yield
+    finally:
+        _libc.setfsuid(previous)
+
+
+def _head(f, cap: int) -> str:
+    """The first `cap` bytes of a file, as text, saying how much more there was."""
+    size = os.fstat(f.fileno()).st_size
+    f.seek(0)
+    data = f.read(cap).decode("utf-8", "replace")
+    return data if size <= cap else data + f"\n... ({size - cap} more bytes)"
 
 
 def _pids() -> list[int]:

@@ -18,6 +18,9 @@ from .client import HarnessError, LearnerDied, LearnerError, LearnerImportError,
 
 MESSAGE_CAP = 2000
 OUTPUT_SHOWN = 500
+BUILD_OUTPUT_SHOWN = 16000  # characters of gcc's output in the build record
+BUILD_ANSWER_MARGIN = 15.0  # the driver stops gcc at its budget; past this margin it is not answering
+NOT_COMPILED = "the C sources did not compile: gcc's output is given once, before the tests"
 
 
 class TestTimeout(BaseException):
@@ -59,6 +62,7 @@ class JudgePlugin:
         self.started: dict[str, float] = {}
         self.names: dict[str, str] = {}
         self.collect_errors: list[str] = []
+        self.build_failed = False
 
     # -------------------------------------------------------------- collection
 
@@ -83,11 +87,42 @@ class JudgePlugin:
             self.names[item.nodeid] = name
             plan.append({"name": name, "weight": _weight(item)})
         self.emit({"kind": "plan", "tests": plan})
+        if self.config.get("language") == "c" and session.items:
+            self._build()
+
+    def _build(self) -> None:
+        """Have the driver compile the C sources once, before the first test, with their own budget
+        (`build_seconds`, not a test's): no test pays for gcc. One record says how it went."""
+        try:
+            session = self._session()
+        except (_Internal, LearnerDied):
+            return  # each test says the sandbox failed
+        budget = float(self.config.get("build_seconds", 60))
+        started = time.monotonic()
+        try:
+            reply = session.ask("build", "compiling the submission", timeout=budget + BUILD_ANSWER_MARGIN) or {}
+        except LearnerTimeout:
+            reply = {"status": "timeout", "output": ""}
+        except (LearnerDied, HarnessError) as exc:
+            self.emit({"kind": "error", "message": f"the learner side of the sandbox failed while compiling: {_cap(str(exc), 300)}"})
+            self.build_failed = True
+            return
+        status = reply.get("status") if reply.get("status") in ("passed", "failed", "timeout") else "failed"
+        self.build_failed = status != "passed"
+        self.emit({
+            "kind": "build",
+            "status": status,
+            "output": _cap(str(reply.get("output") or ""), BUILD_OUTPUT_SHOWN),
+            "duration_ms": int(reply.get("duration_ms") or (time.monotonic() - started) * 1000),
+            "limit_seconds": budget,
+        })
 
     # -------------------------------------------------------------- the fixture
 
     @pytest.fixture
     def learner(self, request):
+        if self.build_failed:  # nothing to run: said once as the run's message, pointed to here
+            raise client.LearnerBuildError("CompileError", NOT_COMPILED, what="compiling the submission")
         session = self._session()
         deadline = self.started.get(request.node.nodeid, time.monotonic()) + self.test_seconds
         handle = client.Learner(session, deadline)
@@ -237,7 +272,7 @@ def _classify(excinfo, test_seconds: float) -> tuple[tuple[str, str], str]:
     if isinstance(exc, LearnerImportError):
         return ("error", f"importing the submission failed: {exc.type}: {exc.message}"), exc.traceback
     if isinstance(exc, client.LearnerBuildError):
-        return ("error", "the C sources did not compile"), exc.traceback
+        return ("error", NOT_COMPILED), ""
     if isinstance(exc, LearnerError):
         if exc.is_a("MemoryError"):
             return ("memory-limit", f"{exc.what} ran out of memory (MemoryError)"), exc.traceback
