@@ -11,7 +11,7 @@ Canary (the red-team tests check this text never reaches the learner): PREP-CANA
 import random
 import signal
 
-PROGRAM_SECONDS = 10.0  # one run of the program; it takes milliseconds (the first also waits for gcc)
+PROGRAM_SECONDS = 10.0  # one run of the program; it takes milliseconds (gcc runs before the tests, not in them)
 SHOWN = 60  # characters of an input or an output quoted in a message
 OPS = {
     "negate": lambda x: -x,
