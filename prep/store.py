@@ -134,8 +134,14 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m002_submission_build(db: sqlite_utils.Database) -> None:
+    # A C submission's compile (status, gcc's output with its warnings): JSON, null for Python.
+    db["submissions"].add_column("build", str)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
+    ("002_submission_build", _m002_submission_build),
 ]
 
 
@@ -427,6 +433,7 @@ def record_submission(
         "performance": json.dumps(result["performance"]) if result.get("performance") else None,
         "counts_as_attempt": 0 if verdict == "internal-error" else 1,
         "message": result.get("message"),
+        "build": json.dumps(result["build"], ensure_ascii=False) if result.get("build") else None,
     }
     with writing(db):
         submission_id = db["submissions"].insert(row).last_pk

@@ -12,6 +12,8 @@ missing=()
 command -v dockerd >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v chromium >/dev/null || missing+=(chromium)
+# --sandbox local compiles C exercises with the machine's own gcc.
+command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 # Chinese text in the site and its screenshots needs a CJK font.
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 if [ ${#missing[@]} -gt 0 ]; then

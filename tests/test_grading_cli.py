@@ -409,3 +409,13 @@ def test_submit_caps_a_flood_of_warnings(runner, tmp_path, monkeypatch):
     assert re.search(r"\.\.\. \(\d+ more lines: `prep submit --json` has them\)", shown), shown
     doc = json.loads(run_cli(runner, "submit", slug, str(folder), "--sandbox", "local", "--no-record", "--json").stdout)
     assert doc["build"]["output"].count("warning: unused variable") == 40
+
+
+def test_history_keeps_a_passing_builds_warnings(runner, tmp_path, monkeypatch):
+    slug = c_exercise_only(tmp_path, monkeypatch)
+    result = run_cli(runner, "submit", slug, str(C_FIXTURE / "warning"), "--sandbox", "local")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    again = run_cli(runner, "history", "--id", "1")
+    assert "gcc: 2 warnings" in again.stdout and again.stdout.count("[-Wsizeof-array-argument]") == 1, again.stdout
+    doc = json.loads(run_cli(runner, "history", "--id", "1", "--json").stdout)
+    assert doc["build"]["status"] == "passed" and "[-Wincompatible-pointer-types]" in doc["build"]["output"]

@@ -25,8 +25,25 @@ def test_a_failing_migration_leaves_the_schema_as_it_was(db_path, monkeypatch):
         d["half_made"].create({"id": int}, pk="id")
         raise RuntimeError("migration failed midway")
 
-    monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, ("002_broken", broken)])
+    monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, ("999_broken", broken)])
     with pytest.raises(RuntimeError):
         store.migrate(db)
     assert "half_made" not in db.table_names(), "the failed step was rolled back"
-    assert store.schema_version(db) == 1
+    assert store.schema_version(db) == len(store.MIGRATIONS) - 1
+
+
+def test_a_database_of_the_first_version_is_migrated_forward_keeping_its_submissions(db_path, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(store, "MIGRATIONS", store.MIGRATIONS[:1])
+        old = store.open_db(db_path)
+        old["submissions"].insert({"exercise": "run-command", "submitted_at": "2026-03-01T09:00:00+00:00",
+                                   "verdict": "passed", "score": 1.0, "code": "{}", "backend": "docker"})
+        assert "build" not in old["submissions"].columns_dict
+        old.conn.close()
+    db = store.open_db(db_path)
+    assert store.schema_version(db) == len(store.MIGRATIONS)
+    (row,) = store.submissions(db)
+    assert (row["exercise"], row["verdict"], row["build"]) == ("run-command", "passed", None)
+    build = {"status": "passed", "output": "prog.c:3: warning: unused variable", "duration_ms": 120}
+    new_id = store.record_submission(db, {"verdict": "passed", "score": 1.0, "tests": [], "build": build}, {}, "c-x", "h2")
+    assert [r["build"] for r in store.submissions(db) if r["id"] == new_id] == ['{"status": "passed", "output": "prog.c:3: warning: unused variable", "duration_ms": 120}']

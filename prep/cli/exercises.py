@@ -331,6 +331,7 @@ def history(
         row.pop("code", None)
         row["tests"] = store.submission_tests(db, submission_id)
         row["performance"] = json.loads(row["performance"]) if row.get("performance") else None
+        row["build"] = json.loads(row["build"]) if row.get("build") else None
         emit(row, as_json, render_result_row)
         return
     found = store.submissions(db, slug)
@@ -341,6 +342,7 @@ def history(
         row = dict(row)
         row.pop("code", None)
         row["performance"] = json.loads(row["performance"]) if row.get("performance") else None
+        row["build"] = json.loads(row["build"]) if row.get("build") else None
         rows.append(row)
 
     def render(data: list[dict[str, Any]]) -> None:
@@ -372,9 +374,9 @@ def _check_known(slug: str) -> None:
 
 def render_result_row(row: dict[str, Any]) -> None:
     message = row.get("message") or ""
-    # a stored submission keeps the run's message, which holds gcc's errors when the build failed
-    build = None
-    if message.startswith(grading.NOT_COMPILED):
+    build = row.get("build")
+    if build is None and message.startswith(grading.NOT_COMPILED):
+        # stored before builds were kept: the run's message holds gcc's errors
         build = {"status": "failed", "output": message.partition("\n")[2]}
     render_result({
         "tests": [{**t, "duration_ms": t.get("duration_ms") or 0} for t in row["tests"]],
