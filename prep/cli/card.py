@@ -7,17 +7,12 @@ from typing import Any
 import typer
 
 from .app import State, emit, err, out
+from .quiz import review_context
 
 card_app = typer.Typer(help="One card's progress (like Anki's Card Info), and suspending cards outside a session.",
                        no_args_is_help=True)
 
 IDS = typer.Argument(..., metavar="ID...", help="Card ids (see `prep bank list`).")
-
-
-def _context(state: State) -> tuple[Any, Any, Any]:
-    from .quiz import _context as quiz_context
-
-    return quiz_context(state)
 
 
 @card_app.command("info")
@@ -33,7 +28,7 @@ def info(
     from ..stats import card_info
 
     state: State = ctx.obj
-    settings, clock, index = _context(state)
+    settings, clock, index = review_context(state)
     data = card_info(state.db(), index, settings, card_id, clock())
     emit(data, as_json, render_info)
 
@@ -94,7 +89,7 @@ def _set(state: State, card_ids: list[str], suspended: bool) -> None:
     from ..errors import NotFoundError
     from ..quiz import set_suspended
 
-    _settings, clock, index = _context(state)
+    _settings, clock, index = review_context(state)
     unknown = [c for c in card_ids if c not in index]
     if unknown:
         raise NotFoundError(f"no card with id {', '.join(map(repr, unknown))} in the bank (try `prep bank list`); nothing changed")
@@ -113,7 +108,7 @@ def held(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=
     from ..stats import held_back
 
     state: State = ctx.obj
-    _settings, clock, index = _context(state)
+    _settings, clock, index = review_context(state)
     rows = held_back(state.db(), index, clock())
 
     def render(data: list[dict[str, Any]]) -> None:

@@ -27,7 +27,7 @@ def _settings_help() -> str:
     return "\n\n".join(paragraphs)
 
 
-def _context(state: State) -> tuple[Any, Any, Any]:
+def review_context(state: State) -> tuple[Any, Any, Any]:
     """Settings, the clock ($PREP_NOW pins it, for tests and demos) and the bank's card index."""
     from .. import content
     from ..bank_cache import load_index
@@ -100,7 +100,7 @@ def quiz(
 
         emit({"file": str(settings_path()), "quiz": quiz_settings().to_dict()}, True, lambda _: None)
         return
-    settings, clock, index = _context(state)
+    settings, clock, index = review_context(state)
     options = Options(topic=topic, tag=tag, limit=limit, new=new, cram=cram, card=card)
     session = Session(state.db(), index, settings, options, clock)
     console = Console(highlight=False)
@@ -137,7 +137,7 @@ def due(
     from ..stats import due_now
 
     state: State = ctx.obj
-    settings, clock, index = _context(state)
+    settings, clock, index = review_context(state)
     data = due_now(state.db(), index, settings, clock(), Options(topic=topic, tag=tag))
 
     def render(d: dict[str, Any]) -> None:
@@ -192,7 +192,7 @@ def stats(
     from .. import stats as stats_lib
 
     state: State = ctx.obj
-    settings, clock, index = _context(state)
+    settings, clock, index = review_context(state)
     data = stats_lib.compute(state.db(), index, settings, clock(), months=months, topic=topic)
 
     def render(d: dict[str, Any]) -> None:
