@@ -451,7 +451,9 @@ def test_sighup_restarts_every_worker_without_dropping_a_request(learner):
                     "worker that exits is not replaced: only a worker that dies unexpectedly is)")
             raise AssertionError(
                 f"{len((now & old) - {holder})} idle old worker(s) still ran {WAIT + 5:g} s after SIGHUP: tell every "
-                "old worker to stop accepting (and reap it when it exits)")
+                "old worker to stop accepting (and reap it when it exits); if you did, check that no other "
+                "process still holds a copy of the way you tell it (a pipe's write end inherited by a sibling "
+                "keeps it from ever seeing end of file)")
         new = server.workers() - old
         assert listening_inodes(server.port) == {listener}, (
             "the listening socket changed across SIGHUP: a restart must keep the one socket open (closing it, even "
@@ -525,7 +527,8 @@ def test_sigterm_finishes_in_flight_work_then_exits_0(learner):
     server.signal(signal.SIGTERM)
     stopped = wait_until(lambda: not idle & server.workers(), WAIT)
     server.check_running()
-    assert stopped, f"the idle worker still ran {WAIT:g} s after the master got SIGTERM: tell every worker to stop"
+    assert stopped, (f"the idle worker still ran {WAIT:g} s after the master got SIGTERM: tell every worker to stop "
+                     "(and check that no sibling still holds a copy of what tells it, such as a pipe's write end)")
     assert server.alive(holder), (
         "after SIGTERM the worker serving a client in the middle of its request was gone before the client "
         "finished: workers must stop accepting and finish their connection (never SIGKILL within the grace period)")
