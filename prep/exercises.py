@@ -7,15 +7,24 @@ checks what the grader relies on: the entry file is whitelisted, the starter
 and the reference solution have the whitelisted files, there are at most 3
 visible tests and at least 8 hidden ones, every `assert` in a hidden test has
 a message and none defines a module-level `setup`/`teardown`, the wrong
-solutions say why they are wrong, and the linked cards
+solutions say why they are wrong and their `mistake.patch` applies to the
+reference and changes it, and the linked cards
 exist (and link back, when the caller passes the cards' links).
+
+A wrong solution is stored as its mistake only: `WHY.md` and `mistake.patch`, a
+unified diff against the reference. `materialise_wrong` rebuilds its files by
+copying the reference and applying the patch with `git apply`.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +33,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from .cards import SLUG, Problem, compose_yaml, describe_error, line_at
-from .errors import InputError, NotFoundError
+from .errors import EnvironmentProblem, InputError, NotFoundError
 
 EXERCISE_FILE = "exercise.yaml"
 STATEMENT_FILE = "README.md"
@@ -34,6 +43,8 @@ MAX_VISIBLE_TESTS = 3
 MIN_HIDDEN_TESTS = 8
 MIN_WRONG_SOLUTIONS = 3
 MIN_CARDS = 2
+WHY_FILE = "WHY.md"
+MISTAKE_PATCH = "mistake.patch"  # a wrong solution's change, a unified diff against the reference
 FORBIDDEN_NAMES = {"conftest.py", "sitecustomize.py", "usercustomize.py", "__init__.py", "pytest.ini", "setup.cfg", "tox.ini", "pyproject.toml"}
 FILE_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 
@@ -298,14 +309,36 @@ def _lint_folder(ex: Exercise, grader, card_ids, card_links, topic_ids, problems
     if len(wrong) < MIN_WRONG_SOLUTIONS:
         add(f"grader/solutions/{slug}/wrong", f"{len(wrong)} wrong solutions: write at least {MIN_WRONG_SOLUTIONS}")
     for folder in wrong:
-        where = f"grader/solutions/{slug}/wrong/{folder.name}"
-        why = folder / "WHY.md"
-        if not why.is_file():
-            add(where, "WHY.md is missing: name the mistake and the hidden test that must fail")
-        elif not re.search(r"\btest_\w+", why.read_text(encoding="utf-8")):
-            add(f"{where}/WHY.md", "name the hidden test that must fail (test_...)")
-        if not (folder / ex.entry).is_file():
-            add(where, f"the entry file {ex.entry} is missing")
+        _lint_wrong(ex, solutions / "reference", folder, f"grader/solutions/{slug}/wrong/{folder.name}", add)
+
+
+def _lint_wrong(ex: Exercise, reference: Path, folder: Path, where: str, add) -> None:
+    """A wrong solution: WHY.md naming a hidden test, and a patch that turns the reference into a whitelisted mistake."""
+    why = folder / WHY_FILE
+    if not why.is_file():
+        add(where, f"{WHY_FILE} is missing: name the mistake and the hidden test that must fail")
+    elif not re.search(r"\btest_\w+", why.read_text(encoding="utf-8")):
+        add(f"{where}/{WHY_FILE}", "name the hidden test that must fail (test_...)")
+    for path in sorted(folder.iterdir()):
+        if path.name not in (WHY_FILE, MISTAKE_PATCH, "__pycache__"):
+            add(f"{where}/{path.name}", f"a wrong solution holds only {WHY_FILE} and {MISTAKE_PATCH}: put this change in the patch")
+    patch = folder / MISTAKE_PATCH
+    if not patch.is_file():
+        add(where, f"{MISTAKE_PATCH} is missing: write the mistake as a diff against the reference (see docs/grading.md)")
+        return
+    if not reference.is_dir():
+        return  # the reference's own problem is reported once, for the reference
+    with tempfile.TemporaryDirectory(prefix="prep-lint-wrong-") as tmp:
+        work = Path(tmp)
+        _copy_solution(reference, work)
+        try:
+            apply_patch(patch, work)
+        except PatchError as exc:
+            add(f"{where}/{MISTAKE_PATCH}", f"does not apply to the reference: {exc.reason}", exc.line)
+            return
+        if _solution_files(work) == _solution_files(reference):
+            add(f"{where}/{MISTAKE_PATCH}", "changes nothing in the reference: the mistake is missing")
+        _check_files(ex, work, where, add)
 
 
 def _check_files(ex: Exercise, folder: Path, shown: str, add) -> None:
@@ -425,3 +458,97 @@ def start(exercise: Exercise, target: Path) -> list[Path]:
         else:
             written.append(statement)
     return written
+
+
+# ---------------------------------------------------------------- wrong solutions, from their patch
+
+
+class PatchError(InputError):
+    """A wrong solution's mistake.patch does not apply to the reference; `line` is where in the patch."""
+
+    def __init__(self, patch: Path, reason: str, line: int = 1) -> None:
+        self.patch, self.reason, self.line = patch, reason, line
+        super().__init__(f"{patch}:{line}: does not apply to the reference: {reason}")
+
+
+def wrong_solutions(grader: Path, slug: str) -> list[str]:
+    """The names of an exercise's wrong solutions (folders of grader/solutions/<slug>/wrong), sorted."""
+    folder = grader / "solutions" / slug / "wrong"
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def materialise_wrong(grader: Path, slug: str, name: str, target: Path) -> list[Path]:
+    """Write wrong solution `name` of `slug` into `target` (created if needed): the reference, patched. The files written.
+
+    Never overwrites: a file of the solution already in `target` refuses the whole thing.
+    """
+    names = wrong_solutions(grader, slug)
+    if name not in names:
+        known = ", ".join(names) or "none"
+        raise NotFoundError(f"no wrong solution {name!r} of {slug} (they are: {known})")
+    solutions = grader / "solutions" / slug
+    target = target.expanduser()
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target} exists and is not a folder")
+    with tempfile.TemporaryDirectory(prefix="prep-wrong-") as tmp:
+        work = Path(tmp)
+        _copy_solution(solutions / "reference", work)
+        apply_patch(solutions / "wrong" / name / MISTAKE_PATCH, work)
+        made = sorted(_solution_files(work))
+        existing = [target / n for n in made if (target / n).exists()]
+        if existing:
+            raise InputError(f"{existing[0]} already exists: pick another folder or move it away")
+        target.mkdir(parents=True, exist_ok=True)
+        for n in made:
+            shutil.copyfile(work / n, target / n)
+    return [target / n for n in made]
+
+
+def apply_patch(patch: Path, folder: Path) -> None:
+    """Apply a unified diff (paths a/<file>, b/<file>) to the files in `folder` with `git apply`, or raise PatchError.
+
+    git runs outside any repository and without the user's configuration, so a
+    setting (apply.whitespace=fix) or a repository above `folder` cannot change
+    what is written; it refuses paths that leave `folder`.
+    """
+    if not patch.is_file():
+        raise PatchError(patch, f"{patch.name} is missing")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_CEILING_DIRECTORIES=str(folder.resolve().parent), GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
+    command = ["git", "apply", "--whitespace=nowarn", str(patch.resolve())]
+    try:
+        done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, errors="replace")
+    except FileNotFoundError:
+        raise EnvironmentProblem("git is needed to apply a wrong solution's mistake.patch: install git") from None
+    if done.returncode != 0:
+        said = [line.removeprefix("error: ").strip() for line in done.stderr.splitlines() if line.strip()]
+        reason = "; ".join(said) or f"git apply exited with {done.returncode}"
+        raise PatchError(patch, reason, _failed_line(patch, done.stderr))
+
+
+def _failed_line(patch: Path, stderr: str) -> int:
+    """The line of the patch git complains about: a corrupt line, or the header of the hunk that failed."""
+    corrupt = re.search(r"corrupt patch at line (\d+)", stderr)
+    if corrupt:
+        return int(corrupt.group(1))
+    failed = re.search(r"patch failed: (.+):(\d+)$", stderr, re.M)
+    if not failed:
+        return 1
+    name, start = failed.group(1), failed.group(2)
+    current = None
+    for number, line in enumerate(patch.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if line.startswith("--- "):
+            current = line[4:].strip().removeprefix("a/")
+        elif current == name and re.match(rf"@@ -{start}(,\d+)? ", line):
+            return number
+    return 1
+
+
+def _copy_solution(source: Path, target: Path) -> None:
+    for path in sorted(source.iterdir()):
+        if path.is_file():
+            shutil.copyfile(path, target / path.name)
+
+
+def _solution_files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}

@@ -1,5 +1,6 @@
 """Every exercise, graded in the real sandbox: the reference passes, each wrong
-solution fails the hidden tests its WHY.md names, the starter fails clearly.
+solution (the reference with its mistake.patch applied) fails the hidden tests
+its WHY.md names, the starter fails clearly.
 
 These are the slowest tests of the suite (a few minutes in all): they are what
 proves the hidden tests catch the mistakes they were written for.
@@ -17,9 +18,10 @@ from prep import cards, content, exercises, grading
 from tests.redteam.harness import require_docker
 
 REPO = Path(__file__).resolve().parent.parent
-SOLUTIONS = REPO / "grader" / "solutions"
+GRADER = REPO / "grader"
+SOLUTIONS = GRADER / "solutions"
 SLUGS = sorted(p.parent.name for p in (REPO / "exercises").glob("*/exercise.yaml"))
-WRONG = [(slug, p.name) for slug in SLUGS for p in sorted((SOLUTIONS / slug / "wrong").iterdir()) if p.is_dir()]
+WRONG = [(slug, name) for slug in SLUGS for name in exercises.wrong_solutions(GRADER, slug)]
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +83,11 @@ def test_reference_passes(slug, catalog, docker_backend):
 
 @pytest.mark.docker
 @pytest.mark.parametrize("slug,name", WRONG, ids=[f"{s}/{n}" for s, n in WRONG])
-def test_wrong_solution_fails_for_its_reason(slug, name, catalog, docker_backend):
-    folder = SOLUTIONS / slug / "wrong" / name
-    named = must_fail(folder / "WHY.md")
+def test_wrong_solution_fails_for_its_reason(slug, name, catalog, docker_backend, tmp_path):
+    named = must_fail(SOLUTIONS / slug / "wrong" / name / "WHY.md")
     assert named, f"{slug}/{name}/WHY.md names no hidden test after 'Must fail'"
-    result = grade(catalog, slug, folder, docker_backend)
+    exercises.materialise_wrong(GRADER, slug, name, tmp_path)
+    result = grade(catalog, slug, tmp_path, docker_backend)
     assert result["verdict"] != "passed", f"{slug}/{name} passed every hidden test"
     failing = {t["name"] for t in result["tests"] if t["status"] != "passed"}
     missing = unmet(named, failing)

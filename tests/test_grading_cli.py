@@ -7,6 +7,8 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from prep import content, exercises, store
 
 from tests.conftest import run_cli
@@ -14,7 +16,15 @@ from tests.conftest import run_cli
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO / "grader" / "solutions" / "run-command" / "reference"
 STARTER = REPO / "exercises" / "run-command" / "starter"
-WRONG = REPO / "grader" / "solutions" / "run-command" / "wrong" / "exit-status-only"
+GRADER = REPO / "grader"
+
+
+@pytest.fixture(scope="module")
+def exit_status_only(tmp_path_factory) -> Path:
+    """The wrong solution exit-status-only, materialised: the reference with its mistake.patch applied."""
+    folder = tmp_path_factory.mktemp("exit-status-only")
+    exercises.materialise_wrong(GRADER, "run-command", "exit-status-only", folder)
+    return folder
 
 
 def test_exercise_list_json(runner):
@@ -53,6 +63,30 @@ def test_exercise_start_copies_the_starter_and_never_overwrites(runner, tmp_path
     assert (target / "runcmd.py").read_text() == "# my work\n"
 
 
+def test_exercise_wrong_writes_the_reference_with_its_mistake(runner, tmp_path):
+    listed = run_cli(runner, "exercise", "wrong", "run-command", "--json")
+    assert listed.exit_code == 0
+    assert "exit-status-only" in json.loads(listed.stdout)
+    target = tmp_path / "wrong"
+    made = run_cli(runner, "exercise", "wrong", "run-command", "exit-status-only", str(target))
+    assert made.exit_code == 0
+    assert made.stdout.split() == [str(target / "runcmd.py")]
+    assert f"prep submit run-command {target}" in made.stderr
+    code = (target / "runcmd.py").read_text()
+    assert "return os.WEXITSTATUS(status)  # WRONG" in code and "WIFSIGNALED" not in code
+    reference = (REFERENCE / "runcmd.py").read_text()
+    assert code != reference and code.splitlines()[-5:] == reference.splitlines()[-5:]  # the rest is the reference's
+    (target / "runcmd.py").write_text("# my notes\n")
+    again = run_cli(runner, "exercise", "wrong", "run-command", "exit-status-only", str(target))
+    assert again.exit_code == 1
+    assert f"Error: {target / 'runcmd.py'} already exists: pick another folder or move it away" in again.stderr
+    assert (target / "runcmd.py").read_text() == "# my notes\n"
+    unknown = run_cli(runner, "exercise", "wrong", "run-command", "no-such-mistake", str(tmp_path / "other"))
+    assert unknown.exit_code == 1
+    assert "Error: no wrong solution 'no-such-mistake' of run-command (they are: child-catches-oserror-only, exit-status-only," in unknown.stderr
+    assert not (tmp_path / "other").exists()
+
+
 def test_visible_tests(runner, capfd):
     ok = run_cli(runner, "test", "run-command", str(REFERENCE))
     assert ok.exit_code == 0
@@ -62,7 +96,7 @@ def test_visible_tests(runner, capfd):
     assert "NotImplementedError" in capfd.readouterr().out
 
 
-def test_submit_local_json_and_history(runner):
+def test_submit_local_json_and_history(runner, tmp_path):
     result = run_cli(runner, "submit", "run-command", str(REFERENCE), "--sandbox", "local", "--json")
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
@@ -71,7 +105,8 @@ def test_submit_local_json_and_history(runner):
     assert doc["recorded"]["rating"] == "Good"
     assert "Warning: --sandbox local" in result.stderr
 
-    wrong = run_cli(runner, "submit", "run-command", str(WRONG), "--sandbox", "local")
+    assert run_cli(runner, "exercise", "wrong", "run-command", "exit-status-only", str(tmp_path / "wrong")).exit_code == 0
+    wrong = run_cli(runner, "submit", "run-command", str(tmp_path / "wrong"), "--sandbox", "local")
     assert wrong.exit_code == 1
     assert "Verdict: failed" in wrong.stdout
     assert "must give returncode -15, like subprocess; got 0" in wrong.stdout
@@ -192,6 +227,64 @@ def test_lint_reports_every_problem_with_file_and_line(tmp_path):
     assert any(t.startswith("exercises/run-command/starter:1: run-command: the entry file main.py is missing") for t in text)
 
 
+def lint_texts(root: Path, grader: Path) -> list[str]:
+    return [str(p) for p in exercises.lint_exercises(root, grader)[1]]
+
+
+def test_lint_reports_a_patch_that_does_not_apply_with_its_hunk_and_git_s_reason(tmp_path):
+    root, grader = broken_copy(tmp_path)
+    wrong = grader / "solutions" / "run-command" / "wrong"
+    assert lint_texts(root, grader) == []
+    patch = wrong / "exit-status-only" / "mistake.patch"
+    lines = patch.read_text().splitlines(keepends=True)
+    hunk = next(i for i, line in enumerate(lines, 1) if line.startswith("@@ -20,"))
+    patch.write_text("".join(lines).replace("-    if os.WIFSIGNALED(status):", "-    if os.WIFEXITED(status):"))
+    assert lint_texts(root, grader) == [
+        f"grader/solutions/run-command/wrong/exit-status-only/mistake.patch:{hunk}: run-command: does not apply to the reference:"
+        " patch failed: runcmd.py:20; runcmd.py: patch does not apply"
+    ]
+
+
+def test_lint_wants_a_patch_that_changes_something_and_no_copied_files(tmp_path):
+    root, grader = broken_copy(tmp_path)
+    wrong = grader / "solutions" / "run-command" / "wrong"
+    (wrong / "exit-status-only" / "mistake.patch").unlink()
+    shutil.copy(REFERENCE / "runcmd.py", wrong / "write-then-read" / "runcmd.py")
+    first, *context = (REFERENCE / "runcmd.py").read_text().splitlines()[:4]
+    noop = f"--- a/runcmd.py\n+++ b/runcmd.py\n@@ -1,4 +1,4 @@\n-{first}\n+{first}\n" + "".join(f" {line}\n" for line in context)
+    (wrong / "statuses-in-exit-order" / "mistake.patch").write_text(noop)
+    assert lint_texts(root, grader) == [
+        "grader/solutions/run-command/wrong/exit-status-only:1: run-command: mistake.patch is missing:"
+        " write the mistake as a diff against the reference (see docs/grading.md)",
+        "grader/solutions/run-command/wrong/statuses-in-exit-order/mistake.patch:1: run-command:"
+        " changes nothing in the reference: the mistake is missing",
+        "grader/solutions/run-command/wrong/write-then-read/runcmd.py:1: run-command:"
+        " a wrong solution holds only WHY.md and mistake.patch: put this change in the patch",
+    ]
+
+
+def test_a_patch_may_add_or_remove_a_file(tmp_path):
+    root, grader = broken_copy(tmp_path)
+    yaml_file = root / "run-command" / "exercise.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("files: [runcmd.py]", "files: [runcmd.py, helper.py]"))
+    wrong = grader / "solutions" / "run-command" / "wrong"
+    adds = "diff --git a/helper.py b/helper.py\nnew file mode 100644\n--- /dev/null\n+++ b/helper.py\n@@ -0,0 +1 @@\n+RETRIES = 0\n"
+    (wrong / "exit-status-only" / "mistake.patch").write_text(adds)
+    reference = (REFERENCE / "runcmd.py").read_text().splitlines()
+    removes = (
+        "diff --git a/runcmd.py b/runcmd.py\ndeleted file mode 100644\n--- a/runcmd.py\n+++ /dev/null\n"
+        f"@@ -1,{len(reference)} +0,0 @@\n" + "".join(f"-{line}\n" for line in reference)
+    )
+    (wrong / "write-then-read" / "mistake.patch").write_text(removes)
+    assert lint_texts(root, grader) == [
+        "grader/solutions/run-command/wrong/write-then-read:1: run-command: the entry file runcmd.py is missing"
+    ]
+    written = exercises.materialise_wrong(grader, "run-command", "exit-status-only", tmp_path / "ws")
+    assert sorted(p.name for p in written) == ["helper.py", "runcmd.py"]
+    assert (tmp_path / "ws" / "helper.py").read_text() == "RETRIES = 0\n"
+    assert (tmp_path / "ws" / "runcmd.py").read_text() == (REFERENCE / "runcmd.py").read_text()
+
+
 def test_lint_counts_tests(tmp_path):
     root, grader = broken_copy(tmp_path)
     (root / "run-command" / "tests" / "test_more.py").write_text("def test_a():\n    pass\n")
@@ -223,7 +316,8 @@ def test_schema_file_is_current():
 
 
 def test_every_command_has_help_with_an_example(runner):
-    for args in (["exercise", "list"], ["exercise", "show"], ["exercise", "start"], ["exercise", "lint"], ["exercise", "schema"],
+    for args in (["exercise", "list"], ["exercise", "show"], ["exercise", "start"], ["exercise", "wrong"], ["exercise", "lint"],
+                 ["exercise", "schema"],
                  ["test"], ["submit"], ["history"], ["sandbox", "build"], ["sandbox", "check"]):
         result = run_cli(runner, *args, "--help")
         assert result.exit_code == 0
@@ -284,11 +378,11 @@ def test_first_pass_schedules_the_exercise_days_ahead_and_says_so(runner, monkey
     assert last == "Recorded as submission #1; its 3 linked cards were rated Good. Next re-implementation due: 2026-11-28."
 
 
-def test_every_counted_submission_reviews_the_linked_cards(runner, monkeypatch, db_path):
+def test_every_counted_submission_reviews_the_linked_cards(runner, monkeypatch, db_path, exit_status_only):
     """fail: Again (once per run of failures); pass after failures: Hard; first-try pass: Good."""
     monkeypatch.setenv("PREP_DB", str(db_path))
     lines = []
-    for minute, (folder, code) in enumerate(((WRONG, 1), (WRONG, 1), (REFERENCE, 0), (REFERENCE, 0))):
+    for minute, (folder, code) in enumerate(((exit_status_only, 1), (exit_status_only, 1), (REFERENCE, 0), (REFERENCE, 0))):
         monkeypatch.setenv("PREP_NOW", f"2026-11-26T12:{10 * minute:02d}:00+00:00")  # each run starts the clock anew
         result = run_cli(runner, "submit", "run-command", str(folder), "--sandbox", "local")
         assert result.exit_code == code

@@ -16,8 +16,9 @@ from prep import content, exercises, grading, sandbox
 from tests.redteam.harness import require_docker, target_exercise, TARGET
 
 REPO = Path(__file__).resolve().parent.parent
-SOLUTIONS = REPO / "grader" / "solutions" / "run-command"
-WRONG = sorted(p.name for p in (SOLUTIONS / "wrong").iterdir() if p.is_dir())
+GRADER = REPO / "grader"
+SOLUTIONS = GRADER / "solutions" / "run-command"
+WRONG = exercises.wrong_solutions(GRADER, "run-command")
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +56,12 @@ def test_reference_passes_in_docker(docker_backend):
 
 @pytest.mark.docker
 @pytest.mark.parametrize("name", WRONG)
-def test_wrong_solution_fails_for_its_reason(name, docker_backend):
-    folder = SOLUTIONS / "wrong" / name
-    result = grade(folder, docker_backend)
+def test_wrong_solution_fails_for_its_reason(name, docker_backend, tmp_path):
+    exercises.materialise_wrong(GRADER, "run-command", name, tmp_path)
+    result = grade(tmp_path, docker_backend)
     assert result["verdict"] != "passed"
     failing = {t["name"] for t in result["tests"] if t["status"] != "passed"}
-    named = must_fail(folder / "WHY.md")
+    named = must_fail(SOLUTIONS / "wrong" / name / "WHY.md")
     assert named, f"{name}/WHY.md names no test after 'Must fail'"
     assert named <= failing, f"{name}: WHY.md says {sorted(named - failing)} must fail, but they passed"
 
@@ -77,8 +78,9 @@ def test_starter_fails_clearly_locally():
     assert result["tests"][0]["message"].startswith("run() raised NotImplementedError: not implemented: run: fork")
 
 
-def test_wrong_solution_deadlock_is_a_timeout_locally():
-    result = grade(SOLUTIONS / "wrong" / "write-then-read", sandbox.LocalBackend())
+def test_wrong_solution_deadlock_is_a_timeout_locally(tmp_path):
+    exercises.materialise_wrong(GRADER, "run-command", "write-then-read", tmp_path)
+    result = grade(tmp_path, sandbox.LocalBackend())
     timed_out = [t for t in result["tests"] if t["status"] == "timeout"]
     assert [t["name"] for t in timed_out] == ["test_large_input_and_output_do_not_deadlock"]
     assert timed_out[0]["message"] == "run() did not return within the test's 3 s"

@@ -124,6 +124,42 @@ def start(
     err(f"Next: edit {target / ex.entry}, then `prep test {slug} {target}` and `prep submit {slug} {target}`")
 
 
+@exercise_app.command("wrong")
+def wrong(
+    slug: str = typer.Argument(..., help="The exercise (see `prep exercise list`)."),
+    name: Optional[str] = typer.Argument(
+        None, metavar="[NAME]", help="The wrong solution (a folder of grader/solutions/SLUG/wrong); without it, the list."
+    ),
+    folder: Optional[Path] = typer.Argument(None, metavar="[DIR]", help="Where to write it (default: ./SLUG-NAME)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts (the names, or the files written)."),
+) -> None:
+    """Write one of an exercise's wrong solutions (the reference with its mistake.patch applied) into a folder, for `prep submit`.
+
+    Without NAME, lists the wrong solutions. Never overwrites.
+
+    Example: prep exercise wrong run-command exit-status-only ws && prep submit run-command ws --no-record
+    """
+    ex = catalog().get(slug)
+    grader = content.grader_dir()
+    if name is None:
+        def listed(names: list[str]) -> None:
+            for known in names:
+                out.print(known, markup=False)
+            err(f"`prep exercise wrong {ex.slug} NAME DIR` writes one; its WHY.md says which hidden tests it fails")
+
+        emit(exercises.wrong_solutions(grader, ex.slug), as_json, listed)
+        return
+    target = folder if folder is not None else Path(f"{ex.slug}-{name}")
+    written = [str(path) for path in exercises.materialise_wrong(grader, ex.slug, name, target)]
+
+    def render(paths: list[str]) -> None:
+        for path in paths:
+            out.print(path, markup=False)
+        err(f"Next: prep submit {ex.slug} {target} --no-record")
+
+    emit(written, as_json, render)
+
+
 @exercise_app.command("lint")
 def lint(ctx: typer.Context) -> None:
     """Check every exercise: exercise.yaml, statement, starter, tests, hidden tests, solutions, linked cards.
