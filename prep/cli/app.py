@@ -25,6 +25,22 @@ def err(message: str) -> None:
     errors.print(message, markup=False)
 
 
+def report_lint(problems: list[Any], where: str, clean: str) -> None:
+    """A lint's problems to stdout, one `file:line: id: message` a line, and its verdict to stderr.
+
+    Exit 1 when there are problems ("N problems in WHERE"); else the `clean` line.
+    """
+    import typer
+
+    for problem in problems:
+        out.print(str(problem), markup=False)
+    if problems:
+        noun = "problem" if len(problems) == 1 else "problems"
+        err(f"{len(problems)} {noun} in {where}")
+        raise typer.Exit(1)
+    err(clean)
+
+
 @dataclass
 class State:
     """What every command may need, opened lazily so `--help` stays instant."""

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from .. import cards, content
 from ..cards import Card
-from .app import State, emit, err, out
+from .app import State, emit, err, out, report_lint
 
 bank_app = typer.Typer(help="Look at and check the question bank.", no_args_is_help=True)
 
@@ -49,13 +49,7 @@ def lint(ctx: typer.Context) -> None:
     state: State = ctx.obj
     folder = state.bank_dir()
     bank, problems = cards.lint_bank(folder, content.exercise_slugs())
-    for problem in problems:
-        out.print(str(problem), markup=False)
-    if problems:
-        noun = "problem" if len(problems) == 1 else "problems"
-        err(f"{len(problems)} {noun} in {folder}")
-        raise typer.Exit(1)
-    err(f"{len(bank.cards)} cards in {len(cards.card_files(folder))} files: no problems")
+    report_lint(problems, str(folder), f"{len(bank.cards)} cards in {len(cards.card_files(folder))} files: no problems")
 
 
 @bank_app.command("list")

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from .. import content, exercises, grading, sandbox
 from ..errors import InputError, NotFoundError
-from .app import State, emit, err, errors, out
+from .app import State, emit, err, errors, out, report_lint
 
 exercise_app = typer.Typer(help="List, read, start and check the exercises.", no_args_is_help=True)
 
@@ -174,13 +174,7 @@ def lint(ctx: typer.Context) -> None:
     catalog_, problems = exercises.lint_exercises(
         content.exercises_dir(), content.grader_dir(), set(links), links, set(bank.topics)
     )
-    for problem in problems:
-        out.print(str(problem), markup=False)
-    if problems:
-        noun = "problem" if len(problems) == 1 else "problems"
-        err(f"{len(problems)} {noun} in {len(catalog_.exercises)} exercises")
-        raise typer.Exit(1)
-    err(f"{len(catalog_.exercises)} exercises: no problems")
+    report_lint(problems, f"{len(catalog_.exercises)} exercises", f"{len(catalog_.exercises)} exercises: no problems")
 
 
 @exercise_app.command("schema")
