@@ -21,6 +21,7 @@ from .client import (
     ProcessInfo,
     Program,
     Remote,
+    ThreadInfo,
 )
 
 
@@ -47,5 +48,6 @@ __all__ = [
     "ProcessInfo",
     "Program",
     "Remote",
+    "ThreadInfo",
     "report_performance",
 ]

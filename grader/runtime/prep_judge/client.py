@@ -102,6 +102,18 @@ class ProcessInfo(NamedTuple):
     name: str
 
 
+class ThreadInfo(NamedTuple):
+    """One thread of a learner process, read from /proc/PID/task/TID/stat by the judge.
+
+    `state` is the kernel's letter (R running, S sleeping, D disk sleep, T stopped, Z zombie);
+    `cpu_ticks` the thread's user plus system time in clock ticks (os.sysconf("SC_CLK_TCK") a second)."""
+
+    tid: int
+    state: str
+    name: str
+    cpu_ticks: int
+
+
 _record_types: dict[tuple[str, tuple[str, ...]], type] = {}
 
 
@@ -157,7 +169,7 @@ class Session:
 
     def __init__(self, sock: socket.socket, config: dict) -> None:
         self.config = config
-        self.channel = protocol.BlockingChannel(sock)
+        self.channel = protocol.BlockingChannel(sock, accept_fds=False)  # the driver never sends one
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._futures: dict[int, _Future] = {}
@@ -231,12 +243,10 @@ class Session:
                 frame = self.channel.recv()
                 if frame is None:
                     break
-                message, fds = frame
-                for fd in fds:  # the driver never sends descriptors to the judge
-                    os.close(fd)
+                message, _fds = frame  # none: the channel closes any on arrival
                 self._dispatch(message)
-        except (OSError, protocol.ProtocolError) as exc:
-            reason = f"the connection to the learner side broke: {exc}"
+        except Exception as exc:  # noqa: BLE001 - whatever broke the stream, every waiter hears of it
+            reason = f"the connection to the learner side broke: {type(exc).__name__}: {str(exc)[:200]}"
         self.abandon(reason)
 
     def abandon(self, reason: str) -> None:
@@ -489,9 +499,13 @@ class Learner:
         return self._worker
 
     def _decode(self, raw):
-        return protocol.decode_learner_value(
-            raw, lambda ref, t, r: Remote(self, ref, t, r), _make_record
-        )
+        """A value from the submission's process, as plain Python values. A value the judge cannot
+        read (bad tags, nested too deep) is the submission's error, like an exception it raised."""
+        try:
+            return protocol.decode_learner_value(raw, lambda ref, t, r: Remote(self, ref, t, r), _make_record)
+        except (protocol.ProtocolError, RecursionError, ValueError, TypeError) as exc:
+            raise LearnerError("ProtocolError", f"the submission's process sent a value the judge cannot read: "
+                               f"{str(exc)[:200]}", what="the call") from None
 
     def _call(self, target, name, args, kwargs, thread) -> Pending:
         if not isinstance(name, str) or not name:
@@ -570,6 +584,15 @@ class Learner:
         """The learner processes in state Z (exited, not reaped by their parent)."""
         return [p for p in self.processes() if p.state == "Z"]
 
+    def threads(self, pid: int | None = None) -> list[ThreadInfo]:
+        """The threads of a learner process (default: the one that runs calls), read from /proc by the
+        judge: what the kernel says, which the submission cannot dress up. [] once it has ended."""
+        return read_threads(self.pid if pid is None else int(pid))
+
+    def cpu_ticks(self, pid: int | None = None) -> int:
+        """User plus system CPU time of a learner process, all its threads, in clock ticks (from /proc)."""
+        return sum(t.cpu_ticks for t in self.threads(pid))
+
     def fds(self, pid: int) -> dict[int, str]:
         """The open descriptors of a learner process: {fd: what /proc/PID/fd/FD points to}."""
         raw = self._ask("fds", f"listing the descriptors of {pid}", pid=int(pid))
@@ -613,6 +636,8 @@ class Learner:
                     self._session.abandon(
                         f"the learner side of the sandbox stopped answering (it did not clean up within {CLEANUP_SECONDS:g} s)")
                     return {"driver_stopped": driver_stopped}
+        if done.get("failed"):  # a fresh process for the next test cannot be promised: no next test
+            self._session.abandon(f"the submission's processes could not be ended after a test ({str(done['failed'])[:200]})")
         return {**done, "driver_stopped": driver_stopped} if driver_stopped else done
 
 
@@ -651,6 +676,25 @@ def list_learner_processes(config: dict, driver_pid: int) -> list[ProcessInfo]:
         found.append(infos[pid])
         todo.extend(children.get(pid, []))
     return sorted(found, key=lambda i: i.pid)
+
+
+def read_threads(pid: int) -> list[ThreadInfo]:
+    """Every thread of `pid` from /proc/PID/task (the judge shares the learner's pid namespace)."""
+    found = []
+    try:
+        tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task") if t.isdigit())
+    except OSError:
+        return []
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+                stat = f.read().decode("utf-8", "replace")
+            rest = stat[stat.rindex(")") + 2 :].split()
+            found.append(ThreadInfo(tid, rest[0], stat[stat.index("(") + 1 : stat.rindex(")")],
+                                    int(rest[11]) + int(rest[12])))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
 
 
 def _read_process(pid: int) -> ProcessInfo | None:

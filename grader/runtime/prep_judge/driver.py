@@ -26,6 +26,7 @@ import contextlib
 import ctypes
 import json
 import os
+import secrets
 import select
 import selectors
 import shutil
@@ -87,12 +88,15 @@ def read_pids_max_hits() -> int:
 
 
 class Channel:
-    """A non-blocking framed socket for the selector loop."""
+    """A non-blocking framed socket for the selector loop.
 
-    def __init__(self, sock: socket.socket) -> None:
+    `accept_fds=False` for the worker's socket: the worker never needs to send a descriptor,
+    so whatever it sends is closed on arrival and cannot fill the driver's table."""
+
+    def __init__(self, sock: socket.socket, accept_fds: bool = True) -> None:
         sock.setblocking(False)
         self.sock = sock
-        self.reader = protocol.FrameReader()
+        self.reader = protocol.FrameReader(accept_fds)
         self.out: collections.deque = collections.deque()  # [bytes, fds]
         self.closed = False
 
@@ -134,6 +138,16 @@ class Channel:
             return None
         self.reader.feed(data, fds)
         return list(self.reader.frames())
+
+    def drop(self) -> None:
+        """Close the socket and every descriptor still waiting here, in either direction."""
+        self.closed = True
+        self.reader.close_pending_fds()
+        for _data, fds in self.out:
+            for fd in fds:
+                _close(fd)
+        self.out.clear()
+        self.sock.close()
 
 
 def _close(fd: int) -> None:
@@ -240,7 +254,6 @@ class Driver:
         self.worker: Worker | None = None
         self.programs: dict[int, Program] = {}
         self.fd_owner: dict[int, tuple] = {}
-        self.test_no = 0
         self.program_errors: list[str] = []  # stderr of this test's programs, shown with its record
         self.current_workdir: str | None = None
         self.build: dict | None = None
@@ -461,8 +474,8 @@ class Driver:
 
     def _workdir(self) -> str:
         if self.current_workdir is None:
-            self.test_no += 1
-            path = os.path.join(self.scratch, f"t{self.test_no}")
+            # a random name: a name that counted tests would tell the submission which test is running
+            path = os.path.join(self.scratch, "w" + secrets.token_hex(6))
             os.makedirs(path, mode=0o755, exist_ok=True)
             self.current_workdir = path
         return self.current_workdir
@@ -608,16 +621,26 @@ class Driver:
         self._reply(rid, ok=base64.b64encode(data).decode("ascii"))
 
     def _op_cleanup(self, rid, message, fds) -> None:
+        """End a test: kill every learner process, drop the worker, empty the writable folders.
+
+        What the submission did cannot stop this: the killing needs no descriptor (kill(-1)
+        under Docker), what is observed first is best effort, and the worker is dropped
+        whatever happens, so the next test always gets a fresh process. When the learner's
+        processes cannot be ended, the reply says so (`failed`) and the judge ends the
+        session: every later test is the submission's error."""
         w = self.worker
-        if w is not None:
-            self._read_worker_output(w, drain=True)
-        self._reap()  # the latest stops and continues
-        stopped = self._stopped()
-        at_nproc_limit = self._at_nproc_limit()
-        leftovers = self._kill_all()
+        observed = self._observe_before_cleanup(w)
+        failed = None
+        try:
+            leftovers = self._kill_all(observed.pop("leftovers_seen"))
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the processes were not all ended
+            leftovers, failed = [], f"{type(exc).__name__}: {str(exc)[:200]}"
+        if failed is None and self._learner_pids_or_none() != set():
+            failed = "processes of the submission were still alive after 5 s of SIGKILL"
         output, truncated = "", False
         if w is not None:
-            self._read_worker_output(w, drain=True)
+            with contextlib.suppress(Exception):
+                self._read_worker_output(w, drain=True)
             output = w.output.data.decode("utf-8", "replace")
             truncated = w.output.over
             self._drop_worker()
@@ -625,20 +648,53 @@ class Driver:
         oom = oom_now > self.oom_at_test_start
         self.oom_at_test_start = oom_now
         pids_now = read_pids_max_hits()
-        pids_hit = pids_now > self.pids_at_test_start or at_nproc_limit
+        pids_hit = pids_now > self.pids_at_test_start or observed["at_nproc_limit"]
         self.pids_at_test_start = pids_now
         for prog in list(self.programs.values()):
-            self._finish_program(prog, report=False)
+            with contextlib.suppress(Exception):
+                self._finish_program(prog, report=False)
         self.programs.clear()
         if self.program_errors:
             output = "\n".join(([output.rstrip("\n")] if output else []) + self.program_errors)
             self.program_errors = []
-        if self.current_workdir is not None:
-            shutil.rmtree(self.current_workdir, ignore_errors=True)
-            self.current_workdir = None
+        self.current_workdir = None
         self.stop_signals.clear()
-        self._reply(rid, ok={"output": output, "truncated": truncated, "leftovers": leftovers, "oom": oom,
-                                "pids_limit_hit": pids_hit, "stopped": stopped})
+        self._wipe_learner_state()
+        reply = {"output": output, "truncated": truncated, "leftovers": leftovers, "oom": oom,
+                 "pids_limit_hit": pids_hit, "stopped": observed["stopped"]}
+        if failed is not None:
+            reply["failed"] = failed
+        self._reply(rid, ok=reply)
+
+    def _observe_before_cleanup(self, w: Worker | None) -> dict:
+        """What only a look before the killing can tell (stopped processes, the process limit,
+        processes left running): best effort, never in the way of the cleanup."""
+        observed: dict = {"stopped": [], "at_nproc_limit": False, "leftovers_seen": []}
+        with contextlib.suppress(Exception):
+            if w is not None:
+                self._read_worker_output(w, drain=True)
+            self._reap()  # the latest stops and continues
+            observed["stopped"] = self._stopped()
+            observed["at_nproc_limit"] = self._at_nproc_limit()
+            observed["leftovers_seen"] = self._leftover_names()
+        return observed
+
+    def _learner_pids_or_none(self) -> set[int] | None:
+        try:
+            return self._learner_pids()
+        except OSError:
+            return None
+
+    def _wipe_learner_state(self) -> None:
+        """Empty every place a test could leave something for the next: the scratch folder, /tmp,
+        /dev/shm and POSIX message queues, and (under Docker) the SysV IPC objects of the learner's uid."""
+        folders = [self.scratch, self.env["TMPDIR"]]
+        if self.mode != "local":  # locally these are the machine's own, shared with everything else
+            folders += ["/dev/shm", "/dev/mqueue"]
+        for folder in folders:
+            _empty_folder(folder)
+        if self.mode != "local" and self.identity is not None:
+            _remove_sysv_ipc(self.identity.uid)
 
     def _at_nproc_limit(self) -> bool:
         """Under --sandbox local (no pids cgroup to count refusals): whether forks fail right now,
@@ -705,6 +761,11 @@ class Driver:
         if nproc:
             resource.setrlimit(resource.RLIMIT_NPROC, (int(nproc), int(nproc)))
 
+    def _worker_config(self, fd: int, workdir: str) -> dict:
+        """What the worker needs, and nothing of the driver's (no token, no address of the judge)."""
+        return {"fd": fd, "submission_dir": self.config["submission_dir"], "entry": self.config["entry"],
+                "workdir": workdir, "forbid": list(self.config.get("forbid") or [])}
+
     def _start_worker(self) -> Worker:
         from . import worker as worker_module
 
@@ -730,14 +791,13 @@ class Driver:
                 os.closerange(3, keep)
                 os.closerange(keep + 1, 65536)
                 os.chdir(workdir)
-                sys.stdout.reconfigure(line_buffering=True)
-                sys.stderr.reconfigure(line_buffering=True)
-                worker_module.serve(child_sock, self.config, workdir)
+                os.set_inheritable(keep, True)
+                os.execve(sys.executable, worker_module.command(self._worker_config(keep, workdir)), self.env)
             finally:
                 os._exit(1)
         child_sock.close()
         os.close(out_w)
-        w = Worker(pid, Channel(parent_sock), out_r, self.output_cap, oom_before)
+        w = Worker(pid, Channel(parent_sock, accept_fds=False), out_r, self.output_cap, oom_before)
         os.set_blocking(out_r, False)
         self.sel.register(parent_sock, selectors.EVENT_READ, ("worker", w))
         self.sel.register(out_r, selectors.EVENT_READ, ("worker_out", w))
@@ -751,37 +811,39 @@ class Driver:
             return
         try:
             frames = w.channel.read()
-        except protocol.ProtocolError as exc:
+            for message, _fds in frames or []:  # descriptors from the worker were closed on arrival
+                self._worker_frame(w, message)
+        except Exception as exc:  # noqa: BLE001 - a malformed frame, whatever the way: the submission's
             self._kill_worker(w, None)
-            w.died = {"kind": "died", "reason": "gone", "message": f"the learner process sent garbage: {exc}"}
+            w.died = {"kind": "died", "reason": "gone",
+                      "message": f"the learner process broke the harness's protocol: {str(exc)[:200]}"}
             frames = None
         if frames is None:
             self._unregister(w.channel.sock)
             w.channel.closed = True
+
+    def _worker_frame(self, w: Worker, message: dict) -> None:
+        """One frame from the worker. The worker is the submission's process: what it says is data,
+        and every error it reports is the submission's (`learner` or `import`), never the driver's."""
+        if message.get("event") == "ready" and w.ready is None and w.import_error is None:
+            if "err" in message:
+                w.import_error = learner_error(message["err"], "import")
+                for waiting in w.waiting:
+                    self._reply(waiting, err=w.import_error)
+            else:
+                w.ready = {"pid": w.pid, "workdir": self.current_workdir or ""}
+                for waiting in w.waiting:
+                    self._reply(waiting, ok=w.ready)
+            w.waiting.clear()
             return
-        for message, fds in frames:
-            for fd in fds:
-                _close(fd)
-            if message.get("event") == "ready" and w.ready is None and w.import_error is None:
-                if "err" in message:
-                    err = message["err"] if isinstance(message["err"], dict) else {}
-                    w.import_error = {**err, "kind": "import"}
-                    for waiting in w.waiting:
-                        self._reply(waiting, err=w.import_error)
-                else:
-                    w.ready = {"pid": w.pid, "workdir": str(message.get("workdir", ""))}
-                    for waiting in w.waiting:
-                        self._reply(waiting, ok=w.ready)
-                w.waiting.clear()
-            elif "id" in message and message["id"] in w.inflight:
-                w.inflight.discard(message["id"])
-                reply = {"id": message["id"]}
-                if "err" in message:
-                    err = message["err"] if isinstance(message["err"], dict) else {}
-                    reply["err"] = {**err, "kind": "learner" if err.get("kind") != "driver" else "driver"}
-                else:
-                    reply["ok"] = message.get("ok")
-                self.judge.queue(reply)
+        rid = message.get("id")
+        if not isinstance(rid, int) or isinstance(rid, bool) or rid not in w.inflight:
+            return
+        w.inflight.discard(rid)
+        if "err" in message:
+            self.judge.queue({"id": rid, "err": learner_error(message["err"], "learner")})
+        else:
+            self.judge.queue({"id": rid, "ok": message.get("ok")})
 
     def _read_worker_output(self, w: Worker, drain: bool = False) -> None:
         while w.out_fd >= 0:
@@ -858,7 +920,7 @@ class Driver:
         if w is None:
             return
         self._unregister(w.channel.sock)
-        w.channel.sock.close()
+        w.channel.drop()
         if w.out_fd >= 0:
             self._unregister(w.out_fd)
             _close(w.out_fd)
@@ -1024,18 +1086,28 @@ class Driver:
                 continue
         return live
 
-    def _kill_all(self) -> list[str]:
-        """Kill every learner process (the worker, programs, daemons); reap our children.
-        Returns the names of processes that were still running apart from the worker and programs."""
+    def _leftover_names(self) -> list[str]:
+        """The learner processes running apart from the worker and the programs (daemons, orphans)."""
         known = {self.worker.pid} if self.worker else set()
         known |= set(self.programs)
-        leftovers = []
-        for pid in self._live(self._learner_pids()) - known:
+        names = []
+        for pid in sorted(self._live(self._learner_pids()) - known):
             try:
                 with open(f"/proc/{pid}/comm") as f:
-                    leftovers.append(f"{pid} {f.read().strip()}")
+                    names.append(f"{pid} {f.read().strip()}")
             except OSError:
                 continue
+        return names
+
+    def _kill_all(self, leftovers: list[str] | None = None) -> list[str]:
+        """Kill every learner process (the worker, programs, daemons); reap our children.
+
+        Under Docker the first act is kill(-1, SIGKILL), which needs neither /proc nor a free
+        descriptor. Returns `leftovers` (names seen before, by the caller), or looks them up first
+        when not given (the C build's own cleanup)."""
+        if leftovers is None:
+            with contextlib.suppress(OSError):
+                leftovers = self._leftover_names()
         deadline = time.monotonic() + 5.0
         while True:
             if self.mode == "local":
@@ -1057,13 +1129,80 @@ class Driver:
                 break
             time.sleep(0.002)
         self._reap()
-        return leftovers
+        return leftovers or []
 
     def _unregister(self, fileobj) -> None:
         try:
             self.sel.unregister(fileobj)
         except (KeyError, ValueError):
             pass
+
+
+def learner_error(err, kind: str) -> dict:
+    """An error the worker reported, rebuilt from its plain fields as the submission's (`kind`:
+    learner or import): whatever `kind` the worker claimed, it never becomes the driver's."""
+    err = err if isinstance(err, dict) else {}
+    mro = err.get("mro") if isinstance(err.get("mro"), list) else []
+
+    def text(value, cap: int) -> str:
+        return value[:cap] if isinstance(value, str) else ""
+
+    return {"kind": kind, "type": text(err.get("type"), 100) or "Exception", "message": text(err.get("message"), 4000),
+            "traceback": text(err.get("traceback"), 20000), "mro": [str(m)[:100] for m in mro[:50] if isinstance(m, str)]}
+
+
+def _empty_folder(folder: str, depth: int = 0) -> None:
+    """Remove everything in `folder` (not the folder itself), however the submission left it: a
+    folder it made unreadable is given back its owner's rights first (its uid is ours)."""
+    if depth > 64:
+        return
+    try:
+        entries = list(os.scandir(folder))
+    except PermissionError:
+        try:
+            os.chmod(folder, 0o700)
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+    except OSError:
+        return
+    if depth:  # a folder it made read-only cannot lose its entries otherwise
+        with contextlib.suppress(OSError):
+            os.chmod(folder, 0o700)
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _empty_folder(entry.path, depth + 1)
+                os.rmdir(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            continue
+
+
+IPC_RMID = 0
+
+
+def _remove_sysv_ipc(uid: int) -> None:
+    """Remove the SysV shared memory segments, semaphore sets and message queues of `uid`: they
+    outlive every process, and a test could leave one for the next."""
+    for kind, id_col, uid_col, remove in (
+        ("shm", 1, 7, lambda i: _libc.shmctl(i, IPC_RMID, None)),
+        ("sem", 1, 4, lambda i: _libc.semctl(i, 0, IPC_RMID)),
+        ("msg", 1, 7, lambda i: _libc.msgctl(i, IPC_RMID, None)),
+    ):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            try:
+                if int(fields[uid_col]) == uid:
+                    remove(int(fields[id_col]))
+            except (IndexError, ValueError):
+                continue
 
 
 @contextlib.contextmanager

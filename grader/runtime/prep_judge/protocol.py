@@ -23,12 +23,17 @@ import base64
 import dataclasses
 import json
 import math
+import re
 import socket
 import struct
 
 HEADER = struct.Struct(">IH")
 MAX_FRAME = 16 * 1024 * 1024  # a bigger value is an error, never a memory bomb in the judge
 MAX_FDS = 16
+# JSON nesting a frame may have: a value is at most 100 levels deep (Encoder), each tag adds
+# one JSON level, and the frame's own object one more. Checked before parsing, so a frame
+# nested deeper than the parser's recursion limit is refused, never a RecursionError.
+MAX_JSON_DEPTH = 256
 PROTOCOL_VERSION = 1
 
 
@@ -48,22 +53,73 @@ def encode_frame(message: dict, nfds: int = 0) -> bytes:
     return HEADER.pack(len(payload), nfds) + payload
 
 
-class FrameReader:
-    """Incremental parser: feed bytes and descriptors, take complete frames."""
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
-    def __init__(self) -> None:
+
+def check_depth(payload: bytes, limit: int = MAX_JSON_DEPTH) -> None:
+    """Refuse JSON nested deeper than `limit`, by counting brackets outside strings (no parsing)."""
+    if payload.count(b"[") + payload.count(b"{") <= limit:
+        return  # cannot be deeper than the number of openings: the usual case, at C speed
+    brackets = _STRING.sub(b"", payload).translate(None, _NOT_BRACKETS)
+    # Each pass removes the innermost pairs, one level: wide shallow frames shrink at C speed.
+    passes = 0
+    while passes < 8:
+        reduced = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if len(reduced) == len(brackets):
+            break
+        brackets, passes = reduced, passes + 1
+    depth = passes
+    for byte in brackets:
+        if byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                raise ProtocolError(f"a frame is nested more than {limit} levels deep")
+        else:
+            depth -= 1
+
+
+def parse_payload(payload: bytes) -> dict:
+    """A frame's JSON object; every way it can be wrong is a ProtocolError."""
+    check_depth(payload)
+    try:
+        message = json.loads(payload.decode("utf-8", "surrogatepass"))
+    except (UnicodeDecodeError, ValueError, RecursionError, MemoryError) as exc:
+        raise ProtocolError(f"a frame is not JSON: {type(exc).__name__}: {str(exc)[:200]}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("a frame is not a JSON object")
+    return message
+
+
+class FrameReader:
+    """Incremental parser: feed bytes and descriptors, take complete frames.
+
+    With `accept_fds=False` (a side that never expects descriptors: the driver reading its
+    worker, the judge reading the driver) every descriptor that arrives is closed at once,
+    whatever the frames announce, so a peer cannot fill this process's descriptor table.
+    """
+
+    def __init__(self, accept_fds: bool = True) -> None:
         self._buf = bytearray()
         self._fds: list[int] = []
+        self.accept_fds = accept_fds
 
     def feed(self, data: bytes, fds: list[int] | tuple[int, ...] = ()) -> None:
         self._buf += data
+        if not self.accept_fds:
+            for fd in fds:
+                _close_quietly(fd)
+            return
         self._fds.extend(fds)
+        if len(self._fds) > 4 * MAX_FDS:  # more than any frame in flight could announce
+            self.close_pending_fds()
+            raise ProtocolError("descriptors arrived that no frame announced")
 
     def frames(self):
         """Yield (message, fds) for every complete frame buffered."""
         while len(self._buf) >= HEADER.size:
             length, nfds = HEADER.unpack_from(self._buf)
-            if length > MAX_FRAME or nfds > MAX_FDS:
+            if length > MAX_FRAME or nfds > MAX_FDS or (nfds and not self.accept_fds):
                 raise ProtocolError(f"frame header out of bounds: {length} bytes, {nfds} descriptors")
             if len(self._buf) < HEADER.size + length:
                 return
@@ -73,11 +129,11 @@ class FrameReader:
             del self._buf[: HEADER.size + length]
             fds, self._fds = self._fds[:nfds], self._fds[nfds:]
             try:
-                message = json.loads(payload.decode("utf-8", "surrogatepass"))
-            except (UnicodeDecodeError, ValueError) as exc:
-                raise ProtocolError(f"a frame is not JSON: {exc}") from None
-            if not isinstance(message, dict):
-                raise ProtocolError("a frame is not a JSON object")
+                message = parse_payload(payload)
+            except ProtocolError:
+                for fd in fds:
+                    _close_quietly(fd)
+                raise
             yield message, fds
 
     def close_pending_fds(self) -> None:
@@ -112,11 +168,11 @@ def send_frame(sock: socket.socket, message: dict, fds: list[int] | tuple[int, .
 class BlockingChannel:
     """A socket read frame by frame from one thread, written from any thread."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, accept_fds: bool = True) -> None:
         import threading
 
         self.sock = sock
-        self._reader = FrameReader()
+        self._reader = FrameReader(accept_fds)
         self._pending: list[tuple[dict, list[int]]] = []
         self._send_lock = threading.Lock()
 

@@ -1,15 +1,21 @@
 """Learner side: the process that imports the submission and runs the calls.
 
-The driver forks it once per test (`serve` never returns). It imports the entry
-module, says `ready`, then runs calls: in its main thread for `call` (so the
-submission may install signal handlers), in a new thread for `start`. Anything
-in this process is the submission's to tamper with; the judge trusts nothing it
-says beyond plain JSON values.
+The driver forks it once per test and the child execs a fresh interpreter
+(`command`), so nothing the driver imported (subprocess, ctypes) is loaded
+here unless the submission imports it. `main` installs the exercise's rule
+(an audit hook that refuses the modules and calls the statement forbids), then
+imports the entry module, says `ready`, and runs calls: in its main thread for
+`call` (so the submission may install signal handlers), in a new thread for
+`start`. Anything in this process is the submission's to tamper with; the
+judge trusts nothing it says beyond plain JSON values, and every error it
+reports is the submission's. The audit hook is advisory: the rule that decides
+is checked on the host, on the stored source.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import queue
 import signal
@@ -23,6 +29,58 @@ import types
 from . import protocol
 
 RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
+# forbidden dotted names -> the audit events that give them away
+AUDIT_EVENTS = {
+    "subprocess": ("subprocess.Popen",),
+    "os.system": ("os.system",),
+    "os.popen": ("subprocess.Popen",),
+    "os.posix_spawn": ("os.posix_spawn",),
+    "os.posix_spawnp": ("os.posix_spawn",),
+    "ctypes": ("ctypes.dlopen", "ctypes.dlsym", "ctypes.addressof"),
+}
+
+
+def command(config: dict) -> list[str]:
+    """The argv of a fresh worker interpreter (-I: no environment, no user site, no cwd on the path)."""
+    boot = (f"import sys; sys.path.insert(0, {os.path.dirname(RUNTIME_DIR)!r}); "
+            "from prep_judge.worker import main; main(sys.argv[1])")
+    return [sys.executable, "-I", "-B", "-c", boot, json.dumps(config)]
+
+
+def main(raw: str) -> None:
+    config = json.loads(raw)
+    sys.argv = [os.path.join(config["submission_dir"], config["entry"])]
+    sys.dont_write_bytecode = True
+    if config.get("forbid"):
+        forbid(config["forbid"])
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.stderr.reconfigure(line_buffering=True)
+    fd = int(config["fd"])
+    os.set_inheritable(fd, False)  # inherited across the exec only: the submission's children must not get it
+    try:
+        serve(socket.socket(fileno=fd), config, config["workdir"])
+    finally:
+        os._exit(1)
+
+
+def forbid(names: list[str]) -> None:
+    """Refuse, in this process, the modules and calls the statement forbids (an audit hook: it
+    cannot be removed, and this interpreter has loaded none of them yet)."""
+    modules = tuple(n for n in names if "." not in n)
+    events = {event: name for name in names for event in AUDIT_EVENTS.get(name, ())}
+
+    def refuse(what: str) -> None:
+        raise RuntimeError(f"{what} is not allowed in this exercise: its statement forbids it")
+
+    def hook(event: str, args: tuple) -> None:
+        if event == "import" and args and isinstance(args[0], str):
+            name = args[0]
+            if name in modules or name.startswith(tuple(m + "." for m in modules)):
+                refuse(f"importing {name}")
+        elif event in events:
+            refuse(events[event])
+
+    sys.addaudithook(hook)
 
 
 class _Objects:
