@@ -80,6 +80,16 @@ class Performance(_Strict):
     higher_is_better: bool = Field(True, description="False for times and sizes.")
 
 
+class Rules(_Strict):
+    """What the statement forbids, checked on the host from the source (prep.rules) and refused in
+    the worker at run time."""
+
+    forbid: list[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")]] = Field(
+        min_length=1,
+        description="Modules (`subprocess`) and module functions (`os.system`) a submission may not use.",
+    )
+
+
 class Exercise(_Strict):
     """One exercise. `slug` is its folder name and the key of the learner's submissions."""
 
@@ -96,6 +106,7 @@ class Exercise(_Strict):
     )
     limits: Limits = Field(default_factory=Limits)
     performance: Performance | None = None
+    rules: Rules | None = Field(None, description="What the statement forbids (Python exercises).")
 
     _slug: str = PrivateAttr("")
     _folder: Path = PrivateAttr(Path("."))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import sandbox
+from . import rules, sandbox
 from .errors import InputError
 from .exercises import Exercise
 
@@ -195,17 +195,10 @@ def assemble(raw: sandbox.RawRun, exercise: Exercise) -> dict[str, Any]:
     elif not tests:
         verdict, message = "internal-error", "the exercise has no hidden tests"
     else:
-        verdict = worst(t["status"] for t in tests)
+        verdict, message = _verdict(tests)
         if build is not None and build["status"] != "passed":
             message = _not_compiled(build)  # said once here; each test points to it
-        elif verdict != "passed":
-            bad = [t for t in tests if t["status"] != "passed"]
-            first = next(t for t in tests if t["status"] == verdict)
-            message = f"{len(bad)} of {len(tests)} tests did not pass; {verdict} in {first['name']}"
-    total = sum(t["weight"] for t in tests)
-    score = round(sum(t["weight"] for t in tests if t["status"] == "passed") / total, 4) if total else 0.0
-    if verdict == "internal-error":
-        score = 0.0
+    score = 0.0 if verdict == "internal-error" else _score(tests)
     result: dict[str, Any] = {
         "version": RESULT_VERSION,
         "exercise": exercise.slug,
@@ -226,6 +219,48 @@ def assemble(raw: sandbox.RawRun, exercise: Exercise) -> dict[str, Any]:
             "value": float(performance["value"]),
             "baseline": float(performance["baseline"]) if isinstance(performance.get("baseline"), (int, float)) else None,
         }
+    return result
+
+
+def _verdict(tests: list[dict[str, Any]]) -> tuple[str, str | None]:
+    """The worst status, and a message saying how many tests did not pass and where the worst was."""
+    verdict = worst(t["status"] for t in tests)
+    if verdict == "passed":
+        return verdict, None
+    bad = [t for t in tests if t["status"] != "passed"]
+    first = next(t for t in tests if t["status"] == verdict)
+    return verdict, f"{len(bad)} of {len(tests)} tests did not pass; {verdict} in {first['name']}"
+
+
+def _score(tests: list[dict[str, Any]]) -> float:
+    total = sum(t["weight"] for t in tests)
+    return round(sum(t["weight"] for t in tests if t["status"] == "passed") / total, 4) if total else 0.0
+
+
+def apply_rules(result: dict[str, Any], exercise: Exercise, submission: Submission) -> dict[str, Any]:
+    """Add the statement's rule as a last test, checked here on the stored source (prep.rules).
+
+    A submission that breaks it fails, and scores 0: a mechanism built on what the statement
+    forbids is not the mechanism, however many tests it passes."""
+    if exercise.rules is None or exercise.language != "python":
+        return result
+    forbidden = exercise.rules.forbid
+    findings = rules.check(submission.texts(), forbidden)
+    test = {"name": rules.RULE_TEST, "status": "failed" if findings else "passed",
+            "message": rules.describe(findings, forbidden) if findings else None,
+            "output": "", "duration_ms": 0, "weight": 1.0, "cards": []}
+    tests = [*result["tests"], test]
+    result = {**result, "tests": tests}
+    if result["verdict"] == "internal-error":
+        return result  # the sandbox failed: still no attempt, whatever the source says
+    verdict, message = _verdict(tests)
+    result["verdict"] = verdict
+    if findings:
+        result["score"] = 0.0
+        result["message"] = f"the submission breaks a rule of the statement ({message})"
+    else:
+        result["score"] = _score(tests)
+        result["message"] = message
     return result
 
 
@@ -282,6 +317,7 @@ def job_for(exercise: Exercise, submission_dir: Path, hidden_dir: Path | None = 
         submission_dir=submission_dir,
         hidden_dir=hidden,
         runtime_dir=grader / "runtime",
+        forbid=list(exercise.rules.forbid) if exercise.rules is not None else [],
     )
 
 

@@ -68,6 +68,7 @@ class Job:
     submission_dir: Path
     hidden_dir: Path
     runtime_dir: Path
+    forbid: list[str] = field(default_factory=list)  # what the statement forbids: refused in the worker too
 
 
 @dataclass
@@ -136,6 +137,7 @@ def _driver_config(job: Job, mode: str, token: str, connect: dict, submission_di
         "build_dir": build,
         "build_seconds": build_seconds(job),
         "limits": _limits(job),
+        "forbid": list(job.forbid),
     }
 
 
