@@ -45,6 +45,9 @@ MIN_WRONG_SOLUTIONS = 3
 MIN_CARDS = 2
 WHY_FILE = "WHY.md"
 MISTAKE_PATCH = "mistake.patch"  # a wrong solution's change, a unified diff against the reference
+CORRECT_DIR = "correct"  # alternative correct solutions, kept whole: grader/solutions/<slug>/correct/<name>/
+HOW_FILE = "HOW.md"  # beside an alternative: how it differs from the reference
+PROMISES_FILE = "PROMISES.md"  # the statement's promises, each with the hidden tests that check it
 FORBIDDEN_NAMES = {"conftest.py", "sitecustomize.py", "usercustomize.py", "__init__.py", "pytest.ini", "setup.cfg", "tox.ini", "pyproject.toml"}
 FILE_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 
@@ -321,6 +324,22 @@ def _lint_folder(ex: Exercise, grader, card_ids, card_links, topic_ids, problems
         add(f"grader/solutions/{slug}/wrong", f"{len(wrong)} wrong solutions: write at least {MIN_WRONG_SOLUTIONS}")
     for folder in wrong:
         _lint_wrong(ex, solutions / "reference", folder, f"grader/solutions/{slug}/wrong/{folder.name}", add)
+    for name in correct_solutions(grader, slug):
+        where = f"grader/solutions/{slug}/{CORRECT_DIR}/{name}"
+        folder = solutions / CORRECT_DIR / name
+        if not (folder / HOW_FILE).is_file():
+            add(where, f"{HOW_FILE} is missing: say in a paragraph how this correct solution differs from the reference")
+        _check_files(ex, folder, where, add, also=(HOW_FILE,))
+    promises = solutions / PROMISES_FILE
+    if promises.is_file():
+        known = hidden_test_names(hidden_dir) | ({"test_rule_no_forbidden_modules"} if ex.rules else set())
+        for line, promise, tests in promise_table(promises):
+            where = f"grader/solutions/{slug}/{PROMISES_FILE}"
+            if not tests:
+                add(where, f"the promise {promise[:60]!r} names no hidden test: write one, or take it out of the statement", line)
+            for test in tests:
+                if test.split("[")[0] not in known:
+                    add(where, f"{test} is not a hidden test of {slug}", line)
 
 
 def _lint_wrong(ex: Exercise, reference: Path, folder: Path, where: str, add) -> None:
@@ -352,14 +371,14 @@ def _lint_wrong(ex: Exercise, reference: Path, folder: Path, where: str, add) ->
         _check_files(ex, work, where, add)
 
 
-def _check_files(ex: Exercise, folder: Path, shown: str, add) -> None:
+def _check_files(ex: Exercise, folder: Path, shown: str, add, also: tuple[str, ...] = ()) -> None:
     if not folder.is_dir():
         add(shown, "the folder is missing")
         return
     if not (folder / ex.entry).is_file():
         add(shown, f"the entry file {ex.entry} is missing")
     for path in sorted(folder.iterdir()):
-        if path.name == "__pycache__":
+        if path.name == "__pycache__" or path.name in also:
             continue
         if path.name not in ex.files:
             add(f"{shown}/{path.name}", "not in `files` of exercise.yaml: a submission could not contain it")
@@ -480,6 +499,40 @@ class PatchError(InputError):
     def __init__(self, patch: Path, reason: str, line: int = 1) -> None:
         self.patch, self.reason, self.line = patch, reason, line
         super().__init__(f"{patch}:{line}: does not apply to the reference: {reason}")
+
+
+def correct_solutions(grader: Path, slug: str) -> list[str]:
+    """The names of an exercise's alternative correct solutions (grader/solutions/<slug>/correct/<name>),
+    written from the statement in another style than the reference: they guard against hidden tests
+    that check the reference instead of the statement."""
+    folder = grader / "solutions" / slug / CORRECT_DIR
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def hidden_test_names(hidden_dir: Path) -> set[str]:
+    """The names of the test functions in an exercise's hidden test files."""
+    names: set[str] = set()
+    for path in sorted(hidden_dir.glob("test_*.py")):
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError):
+            continue
+        names |= {node.name for node in ast.walk(tree)
+                  if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")}
+    return names
+
+
+def promise_table(path: Path) -> list[tuple[int, str, list[str]]]:
+    """The rows of a PROMISES.md table: (line, the statement's promise, the hidden tests named for it)."""
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.lstrip().startswith("|") or len(cells) < 2 or set(cells[0]) <= set("-: "):
+            continue
+        if cells[0].lower().startswith("promise"):
+            continue  # the header
+        rows.append((number, cells[0], re.findall(r"`(test_\w+(?:\[[^\]]*\])?)`", " ".join(cells[1:]))))
+    return rows
 
 
 def wrong_solutions(grader: Path, slug: str) -> list[str]:

@@ -22,6 +22,7 @@ GRADER = REPO / "grader"
 SOLUTIONS = GRADER / "solutions"
 SLUGS = sorted(p.parent.name for p in (REPO / "exercises").glob("*/exercise.yaml"))
 WRONG = [(slug, name) for slug in SLUGS for name in exercises.wrong_solutions(GRADER, slug)]
+CORRECT = [(slug, name) for slug in SLUGS for name in exercises.correct_solutions(GRADER, slug)]
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +80,15 @@ def test_reference_passes(slug, catalog, docker_backend):
     result = grade(catalog, slug, SOLUTIONS / slug / "reference", docker_backend)
     assert result["verdict"] == "passed", not_passed(result)
     assert len(result["tests"]) >= 8, f"{slug} has {len(result['tests'])} hidden tests"
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("slug,name", CORRECT, ids=[f"{s}/{n}" for s, n in CORRECT])
+def test_alternative_correct_solution_passes(slug, name, catalog, docker_backend):
+    """Written from the statement in another style than the reference: a hidden test that rejects it
+    checks the reference, not the statement."""
+    result = grade(catalog, slug, SOLUTIONS / slug / "correct" / name, docker_backend)
+    assert result["verdict"] == "passed", f"{slug}/{name}: {not_passed(result)}"
 
 
 @pytest.mark.docker

@@ -513,3 +513,27 @@ def test_history_keeps_a_passing_builds_warnings(runner, tmp_path, monkeypatch):
     assert "gcc: 2 warnings" in again.stdout and again.stdout.count("[-Wsizeof-array-argument]") == 1, again.stdout
     doc = json.loads(run_cli(runner, "history", "--id", "1", "--json").stdout)
     assert doc["build"]["status"] == "passed" and "[-Wincompatible-pointer-types]" in doc["build"]["output"]
+
+
+def test_lint_checks_the_promise_table_and_the_alternative_solutions(tmp_path):
+    root, grader = broken_copy(tmp_path)
+    solutions = grader / "solutions" / "run-command"
+    (solutions / "PROMISES.md").write_text(
+        "| promise of the statement | hidden tests |\n|---|---|\n"
+        "| run() gives the exit status | `test_exit_code` |\n"
+        "| a signal gives -N | `test_killed_by_signal_is_negative[9]`, `test_signal_is_reported` |\n"
+        "| no subprocess | `test_rule_no_forbidden_modules` |\n"
+        "| the child keeps the umask | |\n"
+    )
+    (solutions / "correct" / "with-posix-spawn-style").mkdir(parents=True)
+    shutil.copy(REFERENCE / "runcmd.py", solutions / "correct" / "with-posix-spawn-style" / "runcmd.py")
+    (solutions / "correct" / "with-posix-spawn-style" / "notes.txt").write_text("scratch")
+    assert lint_texts(root, grader) == [
+        "grader/solutions/run-command/PROMISES.md:4: run-command: test_signal_is_reported is not a hidden test of run-command",
+        "grader/solutions/run-command/PROMISES.md:6: run-command: the promise 'the child keeps the umask' names no hidden"
+        " test: write one, or take it out of the statement",
+        "grader/solutions/run-command/correct/with-posix-spawn-style:1: run-command: HOW.md is missing: say in a paragraph"
+        " how this correct solution differs from the reference",
+        "grader/solutions/run-command/correct/with-posix-spawn-style/notes.txt:1: run-command: not in `files` of"
+        " exercise.yaml: a submission could not contain it",
+    ]
