@@ -160,6 +160,7 @@ def assemble(raw: sandbox.RawRun, exercise: Exercise) -> dict[str, Any]:
         name = entry["name"]
         weight = _weight(entry.get("weight"))
         record = by_name.get(name)
+        cards = [str(c)[:100] for c in entry.get("cards") or [] if isinstance(c, str)][:20]
         if record is not None and record.get("status") in STATUSES:
             tests.append(
                 {
@@ -169,6 +170,7 @@ def assemble(raw: sandbox.RawRun, exercise: Exercise) -> dict[str, Any]:
                     "output": _text(record.get("output")) or "",
                     "duration_ms": int(record.get("duration_ms") or 0),
                     "weight": weight,
+                    "cards": cards,
                 }
             )
             continue
@@ -182,7 +184,8 @@ def assemble(raw: sandbox.RawRun, exercise: Exercise) -> dict[str, Any]:
             status, message = "error", "not run: the submission's time limit was reached before this test"
         else:
             status, message = "error", "no result was recorded for this test"
-        tests.append({"name": name, "status": status, "message": message, "output": "", "duration_ms": 0, "weight": weight})
+        tests.append({"name": name, "status": status, "message": message, "output": "", "duration_ms": 0, "weight": weight,
+                      "cards": cards})
 
     message: str | None = None
     if raw.internal_error:
@@ -328,17 +331,51 @@ def grade(exercise: Exercise, submission: Submission, backend, hidden_dir: Path 
         folder.mkdir()
         submission.write(folder)
         raw = backend.run(job_for(exercise, folder, hidden_dir))
-    return assemble(raw, exercise)
+    return apply_rules(assemble(raw, exercise), exercise, submission)
 
 
-def record(db, exercise: Exercise, submission: Submission, result: dict[str, Any], at=None) -> dict[str, Any]:
-    """Store a graded submission, and count it as a review of the exercise's linked cards.
+def cards_to_rate(db, exercise: Exercise, result: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Which linked cards a submission reviews, and why; and which it leaves alone, and why.
+
+    A card never studied (no review yet) or suspended is left alone: a submission does not
+    introduce cards. A pass reviews every other linked card. A failure reviews only the cards
+    whose mechanism a failing test checks (its `cards` marker): a card whose tests all passed,
+    or that no failing test names, keeps its schedule."""
+    from . import store
+
+    passed = result["verdict"] == "passed"
+    failing_for: dict[str, str] = {}
+    for test in result["tests"]:
+        if test["status"] != "passed":
+            for card in test.get("cards") or []:
+                failing_for.setdefault(card, f"{test['name']} {test['status']}")
+    rate, skip = {}, {}
+    for card in exercise.cards:
+        row = store.card_state_row(db, card)
+        if row is None or not row.get("last_review"):
+            skip[card] = "not studied yet"
+        elif row.get("suspended"):
+            skip[card] = "suspended"
+        elif passed:
+            rate[card] = "the submission passed"
+        elif card in failing_for:
+            rate[card] = failing_for[card]
+        else:
+            skip[card] = "no failing test checks it"
+    return rate, skip
+
+
+def record(db, exercise: Exercise, submission: Submission, result: dict[str, Any], at=None,
+           rate: bool = True) -> dict[str, Any]:
+    """Store a graded submission, and count it as a review of the cards it tells about.
 
     Ratings: passed at the first attempt since the last pass, Good; passed after
     failed attempts, Hard; failed, Again (once per run of failures: retrying
-    does not pile up Agains). The exercise gets its own schedule (a due date for
-    re-implementing it) from the same rating, and keeps the best performance.
-    An internal error is stored but counts for nothing.
+    does not pile up Agains). Which cards: cards_to_rate. The exercise gets its
+    own schedule (a due date for re-implementing it) from the same rating, and
+    keeps the best performance. An internal error is stored but counts for
+    nothing; with `rate=False` (a work in progress) the submission is stored and
+    no schedule moves.
     """
     from . import scheduling, store
 
@@ -346,8 +383,12 @@ def record(db, exercise: Exercise, submission: Submission, result: dict[str, Any
     submission_id = store.record_submission(
         db, result, submission.texts(), exercise.slug, submission.code_hash, submitted_at=at
     )
-    recorded: dict[str, Any] = {"submission_id": submission_id, "rating": None, "cards": [], "exercise_due": None}
+    recorded: dict[str, Any] = {"submission_id": submission_id, "rating": None, "cards": [], "exercise_due": None,
+                                "why": {}, "not_rated": {}}
     if not result.get("counts_as_attempt", True):
+        return recorded
+    if not rate:
+        recorded["not_rated"] = {card: "--no-rate" for card in exercise.cards}
         return recorded
     passed = result["verdict"] == "passed"
     failures_since_pass = 0
@@ -363,11 +404,14 @@ def record(db, exercise: Exercise, submission: Submission, result: dict[str, Any
         rating = scheduling.AGAIN
     else:
         _keep_best_performance(db, exercise, result)
+        recorded["not_rated"] = {card: "this run of failures was already rated" for card in exercise.cards}
         return recorded  # this run of failures was already rated
     from .settings import quiz_settings
 
+    to_rate, recorded["not_rated"] = cards_to_rate(db, exercise, result)
+    recorded["why"] = to_rate
     scheduler = scheduling.Scheduler(quiz_settings())  # the learner's retention and steps, as in the quiz
-    for card_id in exercise.cards:
+    for card_id in to_rate:
         before = store.card_state_row(db, card_id)
         state = scheduling.CardState.from_row(before) if before else None
         after = scheduler.review(state, card_id, rating, at)

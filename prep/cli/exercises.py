@@ -233,6 +233,7 @@ def submit(
     as_json: bool = typer.Option(False, "--json", help="Print the result document as JSON."),
     sandbox_name: str = typer.Option("docker", "--sandbox", help="docker (isolated) or local (weaker: runs as you)."),
     no_record: bool = typer.Option(False, "--no-record", help="Do not store this submission in your progress."),
+    no_rate: bool = typer.Option(False, "--no-rate", help="Store it, but review no card and leave the exercise's due date."),
 ) -> None:
     """Grade your code with the hidden tests in the sandbox, and record the verdict.
 
@@ -259,7 +260,7 @@ def submit(
         err("Interrupted: the sandbox was stopped and removed; nothing was recorded.")
         raise typer.Exit(130) from None
     if not no_record:
-        result["recorded"] = grading.record(state.db(), ex, submission, result)
+        result["recorded"] = grading.record(state.db(), ex, submission, result, rate=not no_rate)
     emit(result, as_json, render_result)
     if result["verdict"] == "internal-error":
         raise typer.Exit(3)
@@ -300,15 +301,15 @@ def render_result(result: dict[str, Any]) -> None:
         out.print("The sandbox failed, not your code: this submission does not count. Try again, or `prep sandbox check`.")
     recorded = result.get("recorded")
     if recorded:
-        line = f"Recorded as submission #{recorded['submission_id']}"
-        if recorded.get("rating"):
-            cards = recorded["cards"]
-            line += f"; its {len(cards)} linked card{'s were' if len(cards) != 1 else ' was'} rated {recorded['rating']}"
-        line += "."
+        line = f"Recorded as submission #{recorded['submission_id']}."
         if recorded.get("exercise_due"):
             due = datetime.fromisoformat(recorded["exercise_due"]).astimezone().date()  # the learner's local date
             line += f" Next re-implementation due: {due.isoformat()}."
         out.print(Text(line, style="dim"))
+        for card, why in (recorded.get("why") or {}).items():
+            out.print(Text(f"  rated {recorded['rating']}: {card} ({why})", style="dim"))
+        for card, why in (recorded.get("not_rated") or {}).items():
+            out.print(Text(f"  not rated: {card} ({why})", style="dim"))
 
 
 def render_build(result: dict[str, Any]) -> None:

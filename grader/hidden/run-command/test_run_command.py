@@ -8,30 +8,33 @@ import signal
 import pytest
 from prep_judge import LearnerError
 
-# Helper code run inside the learner's process before a call: it removes the
-# shortcuts the statement forbids. The learner can read it; it holds no expected value.
+# Helper code run inside the learner's process before a call: it removes the os shortcuts the
+# statement forbids (subprocess itself is refused in that process by the exercise's rule, and the
+# rule test checks the source). The learner can read it; it holds no expected value.
 FORBID_SHORTCUTS = """
-import os, subprocess
+import os
 def _forbidden(*args, **kwargs):
     raise RuntimeError("this exercise must not use subprocess, os.system, os.popen or os.posix_spawn")
-subprocess.Popen = subprocess.run = subprocess.call = subprocess.check_output = _forbidden
 os.system = os.popen = os.posix_spawn = os.posix_spawnp = _forbidden
 """
 
 PY_OPEN_FDS = "import os\nfor fd in range(3, 256):\n    try:\n        os.fstat(fd)\n        print(fd)\n    except OSError:\n        pass\n"
 
 
+@pytest.mark.cards("run-command-child-side-order")
 def test_captures_stdout(learner):
     result = learner.call("run", ["echo", "hello", "world"])
     assert result.stdout == b"hello world\n", f"run(['echo', 'hello', 'world']).stdout should be b'hello world\\n', got {result.stdout!r}"
     assert result.returncode == 0, f"echo exits with 0, got returncode {result.returncode}"
 
 
+@pytest.mark.cards("wait-status-killed-by-sigkill")
 def test_exit_code(learner):
     result = learner.call("run", ["sh", "-c", "exit 3"])
     assert result.returncode == 3, f"a command that exits with 3 must give returncode 3, got {result.returncode}"
 
 
+@pytest.mark.cards("wait-status-killed-by-sigkill")
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL])
 def test_killed_by_signal_is_negative(learner, signum):
     result = learner.call("run", ["sh", "-c", f"kill -{int(signum)} $$"])
@@ -41,6 +44,7 @@ def test_killed_by_signal_is_negative(learner, signum):
     )
 
 
+@pytest.mark.cards("exec-failure-exit-127")
 def test_exec_failure_is_127(learner):
     result = learner.call("run", ["/no/such/program", "arg"])
     assert result.returncode == 127, f"when exec fails the child must exit with 127, got {result.returncode}"
@@ -58,6 +62,7 @@ def test_empty_command_raises_value_error(learner):
         raise AssertionError(f"run([]) must raise ValueError (there is no program to run), returned {result!r}")
 
 
+@pytest.mark.cards("exec-failure-exit-127")
 def test_empty_program_name_is_127(learner):
     try:
         result = learner.call("run", [""])
@@ -73,11 +78,13 @@ def test_empty_program_name_is_127(learner):
     assert again.stdout == b"still here\n", "after run(['']), run() must still work in the same process"
 
 
+@pytest.mark.cards("run-command-child-side-order")
 def test_feeds_stdin(learner):
     result = learner.call("run", ["tr", "a-z", "A-Z"], b"shout\n")
     assert result.stdout == b"SHOUT\n", f"stdin must reach the command: tr a-z A-Z on b'shout\\n' gave {result.stdout!r}"
 
 
+@pytest.mark.cards("run-command-child-side-order")
 def test_large_input_and_output_do_not_deadlock(learner):
     data = bytes(range(256)) * 4096  # 1 MiB, far more than a pipe holds
     result = learner.call("run", ["cat"], data)
@@ -88,12 +95,14 @@ def test_large_input_and_output_do_not_deadlock(learner):
     assert result.stdout == data, "cat returned different bytes than it was given"
 
 
+@pytest.mark.cards("run-command-child-side-order")
 def test_does_not_use_subprocess(learner):
     learner.exec(FORBID_SHORTCUTS)
     result = learner.call("run", ["echo", "by hand"])
     assert result.stdout == b"by hand\n", f"run() must work with fork and exec alone, got {result.stdout!r}"
 
 
+@pytest.mark.cards("run-command-child-side-order", "wait-status-killed-by-sigkill")
 def test_no_zombie_and_no_descriptor_left(learner):
     before = learner.fds(learner.pid)
     for argv in (["true"], ["false"], ["sh", "-c", "exit 7"], ["/no/such/program"]):
@@ -106,18 +115,21 @@ def test_no_zombie_and_no_descriptor_left(learner):
     assert not leaked, f"run() and pipeline() must close every descriptor they open: {len(leaked)} left open"
 
 
+@pytest.mark.cards("run-command-child-side-order")
 def test_child_gets_only_stdin_stdout_stderr(learner):
     result = learner.call("run", ["python3", "-c", PY_OPEN_FDS])
     extra = result.stdout.split()
     assert extra == [], f"the command must start with only descriptors 0, 1 and 2 open; it also had {len(extra)} more"
 
 
+@pytest.mark.cards("run-command-child-side-order", "wait-status-killed-by-sigkill")
 def test_pipeline_output_and_statuses(learner):
     result = learner.call("pipeline", [["printf", "b\\na\\nc\\n"], ["sort"], ["head", "-n", "1"]])
     assert result.stdout == b"a\n", f"printf | sort | head -n 1 should print b'a\\n', got {result.stdout!r}"
     assert list(result.returncodes) == [0, 0, 0], f"every stage exits with 0, got {list(result.returncodes)}"
 
 
+@pytest.mark.cards("wait-status-killed-by-sigkill")
 def test_pipeline_status_of_every_stage_in_order(learner):
     result = learner.call("pipeline", [["sh", "-c", "sleep 0.3; exit 2"], ["sh", "-c", "exit 5"]])
     assert list(result.returncodes) == [2, 5], (
@@ -126,6 +138,7 @@ def test_pipeline_status_of_every_stage_in_order(learner):
     )
 
 
+@pytest.mark.cards("run-command-child-side-order", "wait-status-killed-by-sigkill")
 def test_pipeline_early_exit_ends_writer_with_sigpipe(learner):
     pending = learner.start("pipeline", [["yes"], ["head", "-n", "1"]])
     result = pending.result(timeout=5)
@@ -136,12 +149,14 @@ def test_pipeline_early_exit_ends_writer_with_sigpipe(learner):
     )
 
 
+@pytest.mark.cards("exec-failure-exit-127")
 def test_pipeline_stage_that_cannot_start(learner):
     result = learner.call("pipeline", [["/no/such/program"], ["cat"]], b"ignored")
     assert list(result.returncodes) == [127, 0], f"a stage whose exec fails exits 127, cat then sees EOF: got {list(result.returncodes)}"
     assert result.stdout == b"", f"nothing reaches cat, got {result.stdout!r}"
 
 
+@pytest.mark.cards("run-command-child-side-order")
 def test_pipeline_feeds_the_first_stage(learner):
     result = learner.call("pipeline", [["cat"], ["wc", "-c"]], b"12345")
     assert result.stdout.strip() == b"5", f"stdin goes to the first stage: cat | wc -c on 5 bytes printed {result.stdout!r}"

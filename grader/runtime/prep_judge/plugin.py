@@ -68,6 +68,8 @@ class JudgePlugin:
 
     def pytest_configure(self, config) -> None:
         config.addinivalue_line("markers", "weight(n): this test counts n times in the score (default 1)")
+        config.addinivalue_line("markers", "cards(*ids): the bank's cards whose mechanism this test checks "
+                                           "(a failure rates only those)")
 
     def pytest_collectreport(self, report) -> None:
         if report.failed:
@@ -85,7 +87,7 @@ class JudgePlugin:
         for item in session.items:
             name = item.name if counts[item.name] == 1 else item.nodeid.split("/")[-1]
             self.names[item.nodeid] = name
-            plan.append({"name": name, "weight": _weight(item)})
+            plan.append({"name": name, "weight": _weight(item), "cards": _cards(item)})
         self.emit({"kind": "plan", "tests": plan})
         if self.config.get("language") == "c" and session.items:
             self._build()
@@ -290,6 +292,14 @@ def _skip_reason(report) -> str:
         return str(report.longrepr[2])[:300]
     except (TypeError, IndexError):
         return ""
+
+
+def _cards(item) -> list[str]:
+    """The card ids of the test's `cards` markers (on the test, its class or its module)."""
+    found: list[str] = []
+    for marker in item.iter_markers("cards"):
+        found += [str(card) for card in marker.args if str(card) not in found]
+    return found
 
 
 def _weight(item) -> float:
