@@ -413,7 +413,7 @@ class DockerBackend:
             ulimits=[Ulimit(name="core", soft=0, hard=0), Ulimit(name="nofile", soft=1024, hard=1024)],
             shm_size="16m",
             detach=True,
-            labels={LABEL: "1", f"{LABEL}.run": run_id, f"{LABEL}.exercise": job.slug},
+            labels={LABEL: "1", f"{LABEL}.run": run_id, f"{LABEL}.exercise": job.slug, **_owner_labels(limits)},
             environment={"LANG": "C.UTF-8"},
         )
         containers = []
@@ -538,6 +538,13 @@ def _wait_exit(container, seconds: float) -> bool:
             return True
 
 
+def _owner_labels(limits: dict) -> dict[str, str]:
+    """Who waits for a run's containers, and until when: `prep sandbox check` tells a grading in
+    progress from a container an interrupted run left behind."""
+    deadline = time.time() + float(limits["run_seconds"]) + STARTUP_SECONDS + 60
+    return {f"{LABEL}.host": socket.gethostname(), f"{LABEL}.pid": str(os.getpid()), f"{LABEL}.until": str(int(deadline))}
+
+
 def _kill(container) -> None:
     docker = _docker_module()
     try:
@@ -557,6 +564,7 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    blocking: bool = True  # False: worth saying, but grading works all the same
 
 
 def check(image: str = IMAGE) -> list[Check]:
@@ -596,17 +604,38 @@ def check(image: str = IMAGE) -> list[Check]:
         checks.append(Check("container", True, f"runs as uid {LEARNER_UID}: Python {py}, pytest {pt}"))
     except Exception as exc:  # anything here means the sandbox cannot run
         checks.append(Check("container", False, f"a test container failed: {str(exc)[:200]}", "prep sandbox build"))
-    stale_containers = [c for c in client.containers.list(all=True, filters={"label": LABEL}) if _abandoned(c)]
-    if stale_containers:
-        checks.append(Check("leftovers", False, f"{len(stale_containers)} sandbox container(s) left by an interrupted run",
-                            "docker rm -f $(docker ps -aq --filter label=org.prep.sandbox)"))
+    containers = client.containers.list(all=True, filters={"label": LABEL})
+    stale = [c for c in containers if _abandoned(c)]
+    running = len(containers) - len(stale)
+    if running:
+        checks.append(Check("gradings", True, f"{running} sandbox container(s) of gradings in progress", blocking=False))
+    if stale:
+        ids = " ".join(c.id[:12] for c in stale)
+        checks.append(Check("leftovers", False, f"{len(stale)} sandbox container(s) left by interrupted runs (grading still works)",
+                            f"docker rm -f {ids}", blocking=False))
     return checks
 
 
 def _abandoned(container) -> bool:
-    """A sandbox container no run is waiting for: stopped, or running far past any run's limit."""
+    """A sandbox container no run is waiting for: its run's process is gone, or its run's time is long past.
+
+    A run labels its containers with the host, the pid of the process that waits for them and a
+    deadline (_owner_labels); containers of older versions have none, and count as left when
+    stopped or running for more than 15 minutes."""
     from datetime import datetime, timezone
 
+    labels = container.labels or {}
+    try:
+        until = float(labels[f"{LABEL}.until"])
+        pid = int(labels[f"{LABEL}.pid"])
+    except (KeyError, ValueError):
+        until, pid = None, None
+    if until is not None:
+        if time.time() > until:
+            return True
+        if labels.get(f"{LABEL}.host") == socket.gethostname():
+            return not _process_alive(pid)
+        return False  # another machine's run, still within its time
     state = container.attrs.get("State", {})
     if not state.get("Running"):
         return True
@@ -615,6 +644,16 @@ def _abandoned(container) -> bool:
     except ValueError:
         return False
     return (datetime.now(timezone.utc) - started).total_seconds() > 900
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def dockerfile_path() -> Path:

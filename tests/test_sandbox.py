@@ -6,7 +6,10 @@ says which), and fail under CI=true.
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -412,3 +415,34 @@ def test_frames_survive_any_split_and_carry_descriptors():
         list(reader.frames())
     with pytest.raises(protocol.ProtocolError, match="unknown or malformed tag"):
         protocol.decode_learner_value({"$eval": "1"}, None, None)
+
+
+@pytest.mark.docker
+def test_check_tells_a_grading_in_progress_from_a_leftover(docker_backend, tmp_path):
+    """While a submission is being graded its containers are not leftovers, and nothing suggests
+    removing them; a container whose run's process is gone is, and the fix names only it."""
+    import threading
+
+    started = threading.Event()
+    backend = sandbox.DockerBackend()
+    backend.on_started = lambda judge, learner: started.set()
+    (tmp_path / "runcmd.py").write_text("import time\ndef run(argv, stdin=b''):\n    time.sleep(30)\n")
+    exercise = exercises.load_catalog(REPO / "exercises").get("run-command")
+    grading_thread = threading.Thread(
+        target=grading.grade, args=(exercise, grading.collect(exercise, tmp_path), backend), daemon=True)
+    grading_thread.start()
+    assert started.wait(60), "the grading never started its containers"
+    client = docker_backend.client
+    orphan = client.containers.create(sandbox.IMAGE, ["true"], labels={
+        sandbox.LABEL: "1", f"{sandbox.LABEL}.host": socket.gethostname(), f"{sandbox.LABEL}.pid": "999999999",
+        f"{sandbox.LABEL}.until": str(int(time.time()) + 600)})
+    try:
+        checks = {c.name: c for c in sandbox.check()}
+        assert checks["gradings"].ok and "2 sandbox container(s) of gradings in progress" in checks["gradings"].detail
+        assert checks["leftovers"].fix == f"docker rm -f {orphan.id[:12]}", checks["leftovers"]
+        assert not checks["leftovers"].blocking
+    finally:
+        orphan.remove(force=True)
+        for container in client.containers.list(all=True, filters={"label": f"{sandbox.LABEL}.pid={os.getpid()}"}):
+            container.kill()
+        grading_thread.join(60)

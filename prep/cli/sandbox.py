@@ -56,7 +56,10 @@ def check(as_json: bool = typer.Option(False, "--json", help="Print JSON for scr
     def render(data: list[dict[str, Any]]) -> None:
         for row in data:
             line = Text()
-            line.append(" ✓ " if row["ok"] else " ✗ ", style="green" if row["ok"] else "red")
+            if row["ok"]:
+                line.append(" ✓ ", style="green")
+            else:
+                line.append(" ✗ " if row["blocking"] else " ! ", style="red" if row["blocking"] else "yellow")
             line.append(f"{row['name']}: ", style="bold")
             line.append(row["detail"])
             out.print(line)
@@ -64,7 +67,7 @@ def check(as_json: bool = typer.Option(False, "--json", help="Print JSON for scr
                 out.print(Text(f"     do: {row['fix']}", style="yellow"))
 
     emit(rows, as_json, render)
-    ready = all(c.ok for c in checks) and any(c.name == "container" for c in checks)
+    ready = all(c.ok or not c.blocking for c in checks) and any(c.name == "container" for c in checks)
     if not ready:
         err("The Docker sandbox is not ready; meanwhile `prep submit SLUG PATH --sandbox local` grades with weaker isolation.")
         raise typer.Exit(3)
