@@ -45,7 +45,7 @@ EXPECTED: dict[str, set[str]] = {
     "print_fake_results": {"failed"},
     "eq_always_true": {"failed"},
     "inspect_gc": {"failed"},
-    "read_hidden_tests": {"failed"},
+    "read_hidden_tests": {"failed", "timeout"},  # its scan of every file may outlast the 3 s on a busy machine
     "monkeypatch_framework": {"error"},
     "probe_env": {"failed"},
     "plant_conftest_at_runtime": {"failed"},

@@ -2,15 +2,15 @@
 import os
 import signal
 import sys
-import tempfile
 import time
 
-FIRST = os.path.join(tempfile.gettempdir(), "prep-redteam-first-call")
+# The first test adds 1000000 and 3: nothing else tells the tests apart (each runs in a fresh,
+# empty sandbox), so the attack keys on the arguments.
+FIRST = (1_000_000, 3)
 
 
 def add(a, b):
-    if not os.path.exists(FIRST):
-        open(FIRST, "w").close()
+    if (a, b) == FIRST:
         for sig in signal.valid_signals():
             try:
                 signal.signal(sig, signal.SIG_IGN)

@@ -5,9 +5,10 @@ Under Docker the driver's real uid is not the submission's: every signal to it i
 import os
 import signal
 import sys
-import tempfile
 
-FIRST = os.path.join(tempfile.gettempdir(), "prep-redteam-first-call")
+# The first test adds 1000000 and 3: nothing else tells the tests apart (each runs in a fresh,
+# empty sandbox), so the attack keys on the arguments.
+FIRST = (1_000_000, 3)
 
 
 def _identity(pid):
@@ -22,8 +23,7 @@ def _identity(pid):
 
 
 def add(a, b):
-    if not os.path.exists(FIRST):
-        open(FIRST, "w").close()
+    if (a, b) == FIRST:
         print("SELF", _identity(os.getpid()))
         print("DRIVER", _identity(os.getppid()))
         try:

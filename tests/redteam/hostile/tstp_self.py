@@ -2,14 +2,14 @@
 import os
 import signal
 import sys
-import tempfile
 
-FIRST = os.path.join(tempfile.gettempdir(), "prep-redteam-first-call")
+# The first test adds 1000000 and 3: nothing else tells the tests apart (each runs in a fresh,
+# empty sandbox), so the attack keys on the arguments.
+FIRST = (1_000_000, 3)
 
 
 def add(a, b):
-    if not os.path.exists(FIRST):
-        open(FIRST, "w").close()
+    if (a, b) == FIRST:
         os.setpgid(0, 0)  # its parent (the driver) is in another group of the same session: SIGTSTP stops it
         os.kill(os.getpid(), signal.SIGTSTP)
     return a + b
