@@ -156,7 +156,7 @@ def test_a_test_without_record_is_an_error_never_a_pass():
     assert result["verdict"] == "error"
     assert result["tests"][1] == {
         "name": "test_b", "status": "error", "message": "no result was recorded for this test",
-        "output": "", "duration_ms": 0, "weight": 3.0,
+        "output": "", "duration_ms": 0, "weight": 3.0, "cards": [],
     }
 
 

@@ -157,7 +157,8 @@ def test_bad_sandbox_name_is_a_usage_error(runner):
 def fake_result(verdict: str) -> dict:
     return {"version": 1, "verdict": verdict, "score": 1.0 if verdict == "passed" else 0.0, "message": None,
             "duration_ms": 900, "backend": "local", "counts_as_attempt": verdict != "internal-error",
-            "performance": None, "tests": [{"name": "t", "status": verdict, "message": None, "output": "", "duration_ms": 1, "weight": 1.0}]}
+            "performance": None, "tests": [{"name": "t", "status": verdict, "message": None, "output": "", "duration_ms": 1,
+                                            "weight": 1.0, "cards": ["exec-failure-exit-127"]}]}
 
 
 def test_submissions_rate_the_linked_cards(db_path):
@@ -165,6 +166,7 @@ def test_submissions_rate_the_linked_cards(db_path):
 
     from prep import grading
 
+    study(db_path, ["exec-failure-exit-127"], at="2026-02-20T12:00:00+00:00")
     db = store.open_db(db_path)
     ex = exercises.load_catalog(content.exercises_dir()).get("run-command")
     sub = grading.Submission(files={"runcmd.py": b"x = 1\n"})
@@ -174,8 +176,8 @@ def test_submissions_rate_the_linked_cards(db_path):
         ratings.append(grading.record(db, ex, sub, fake_result(verdict), at=t0 + timedelta(minutes=i))["rating"])
     assert ratings == [None, "Again", None, "Hard", "Good"]
     reviews = store.reviews_of(db, "exec-failure-exit-127")
-    assert [r["rating"] for r in reviews] == [1, 2, 3]
-    assert {r["kind"] for r in reviews} == {"submission"}
+    assert [r["rating"] for r in reviews] == [3, 1, 2, 3]  # studied once in the quiz, then the submissions
+    assert [r["kind"] for r in reviews] == ["quiz", "submission", "submission", "submission"]
     state = db["exercise_state"].get("run-command")
     assert state["due"] > (t0 + timedelta(minutes=4)).isoformat()
     rows = store.submissions(db, "run-command")
