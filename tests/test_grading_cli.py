@@ -577,6 +577,7 @@ def test_lint_checks_the_promise_table_and_the_alternative_solutions(tmp_path):
         "| a signal gives -N | `test_killed_by_signal_is_negative[9]`, `test_signal_is_reported` |\n"
         "| no subprocess | `test_rule_no_forbidden_modules` |\n"
         "| the child keeps the umask | |\n"
+        "| the child keeps the cwd | (none yet) |\n"
     )
     (solutions / "correct" / "with-posix-spawn-style").mkdir(parents=True)
     shutil.copy(REFERENCE / "runcmd.py", solutions / "correct" / "with-posix-spawn-style" / "runcmd.py")
@@ -584,7 +585,7 @@ def test_lint_checks_the_promise_table_and_the_alternative_solutions(tmp_path):
     assert lint_texts(root, grader) == [
         "grader/solutions/run-command/PROMISES.md:4: run-command: test_signal_is_reported is not a hidden test of run-command",
         "grader/solutions/run-command/PROMISES.md:6: run-command: the promise 'the child keeps the umask' names no hidden"
-        " test: write one, or take it out of the statement",
+        " test: write one, take it out of the statement, or say (none yet) to leave the gap in sight",
         "grader/solutions/run-command/correct/with-posix-spawn-style:1: run-command: HOW.md is missing: say in a paragraph"
         " how this correct solution differs from the reference",
         "grader/solutions/run-command/correct/with-posix-spawn-style/notes.txt:1: run-command: not in `files` of"
