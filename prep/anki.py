@@ -127,7 +127,7 @@ def build_package(cards: Iterable["Card"], topics: dict[str, str]) -> "object":
         deck.add_note(genanki.Note(
             model=model,
             fields=[front(card), back(card), card.id, card.topic,
-                    f"notes {card.source.section}, line {', '.join(map(str, card.source.lines))}"],
+                    f"notes {card.source.section}, line {', '.join(map(str, card.source.lines))}" if card.source else "canon"],
             tags=tags,
             guid=note_guid(card.id),
         ))
@@ -137,7 +137,7 @@ def build_package(cards: Iterable["Card"], topics: dict[str, str]) -> "object":
 
 
 def export_anki(cards: list["Card"], topics: dict[str, str], path: Path) -> int:
-    """Write the .apkg; returns the number of notes."""
+    """Write the .apkg; returns the number of notes. The cards' texts are plain strings (`Card.in_lang`)."""
     if path.suffix != ".apkg":
         raise InputError(f"{path}: give a file name ending in .apkg")
     package = build_package(cards, topics)

@@ -495,7 +495,7 @@ def _load_card_file(
         if card.source is None and not canon:
             problems.append(Problem(shown, line_at(node, card_loc), card.id,
                                     "`source` is missing (only cards of a `canon: true` topic have none)"))
-        for loc, message in card.missing_sides(languages):
+        for loc, message in card.missing_sides(languages if not card.draft else ()):  # a draft is unfinished anyway
             problems.append(Problem(shown, line_at(node, (*card_loc, *loc)), card.id, message, language=True))
         card._topic = str(topic or "")
         card._file = shown
