@@ -340,7 +340,9 @@
     if (!card) return id;
     const box = document.createElement("div");
     box.innerHTML = card.title;
-    return box.textContent;
+    const lang = window.PrepLang ? window.PrepLang.current() : "en";
+    const side = box.querySelector(".l-" + lang);  // a card in two languages: the one shown
+    return (side || box).textContent;
   }
 
   function describe(action) {
@@ -489,7 +491,8 @@
     setup.hidden = true; done.hidden = true; study.hidden = false;
     const entry = doc.cards[card.id];
     const topic = site.topics.find(function (t) { return t.id === card.topic; });
-    $("fc-topic").textContent = topic ? topic.title : card.topic;
+    const lang = window.PrepLang ? window.PrepLang.current() : "en";
+    $("fc-topic").textContent = topic ? ((topic.titles && topic.titles[lang]) || topic.title) : card.topic;
     $("fc-state").textContent = entry ? STATE_NAMES[entry.state] : "new";
     $("fc-open").href = card.url;
     fill($("fc-prompt"), card.title);
