@@ -42,21 +42,21 @@ def test_bad_yaml_is_reported_with_its_line(tiny_bank):
 
 
 def test_missing_field(tiny_bank):
-    replace(tiny_bank / "processes.yaml", "    prompt: What is a zombie process?\n", "")
+    replace(tiny_bank / "processes.yaml", "    prompt:\n      en: What is a zombie process?\n      zh: 什么是僵尸进程？\n", "")
     assert lint(tiny_bank) == ["processes.yaml:21: zombie-definition: `prompt` is missing"]
 
 
 def test_mistyped_field(tiny_bank):
     replace(tiny_bank / "processes.yaml", "    difficulty: easy\n    refs: [\"wait(2)\"]", "    difficulty: trivial\n    refs: [\"wait(2)\"]")
     assert lint(tiny_bank) == [
-        "processes.yaml:27: zombie-definition: `difficulty`: input should be 'easy', 'medium' or 'hard', not 'trivial'"
+        "processes.yaml:31: zombie-definition: `difficulty`: input should be 'easy', 'medium' or 'hard', not 'trivial'"
     ]
 
 
 def test_unknown_field(tiny_bank):
     replace(tiny_bank / "processes.yaml", "    zh: [僵尸进程]", "    zh: [僵尸进程]\n    hint: think of ghosts")
     assert lint(tiny_bank) == [
-        "processes.yaml:31: zombie-definition: unknown field `hint` (see docs/cards.md for the fields)"
+        "processes.yaml:35: zombie-definition: unknown field `hint` (see docs/cards.md for the fields)"
     ]
 
 

@@ -165,7 +165,7 @@ def test_quiz_with_a_broken_card_warns_and_reviews_the_rest(tiny_bank, tmp_path)
     child = pexpect.spawn(sys.executable, ["-m", "prep", "quiz", "--topic", "processes"], env=env,
                           encoding="utf-8", timeout=20, dimensions=(40, 160))
     child.expect(r"Warning: 1 problem in the bank")
-    child.expect(r"processes.yaml:27: zombie-definition: `difficulty`")
+    child.expect(r"processes.yaml:31: zombie-definition: `difficulty`")
     child.expect(r"fork's return value")  # the other card of the topic is shown
     child.send("q")
     child.expect(pexpect.EOF)

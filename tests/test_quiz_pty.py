@@ -27,11 +27,24 @@ from .quizkit import T0, fsrs_replay, log_review, put_state
 KEYS_LINE = r"q quit"
 
 
-def bank_cards(bank: Path) -> dict[str, dict]:
+def in_lang(value, lang: str):
+    """A text field of a card file as the learner sees it in `lang` (a plain string is English)."""
+    if isinstance(value, dict) and set(value) <= {"en", "zh"}:
+        return value.get(lang) or value.get("en") or value.get("zh")
+    return value
+
+
+def bank_cards(bank: Path, lang: str = "en") -> dict[str, dict]:
+    """The raw cards of the bank, their texts in `lang`."""
     cards = {}
     for path in sorted(bank.glob("*.yaml")):
         data = yaml.safe_load(path.read_text())
         for card in (data or {}).get("cards", []) if isinstance(data, dict) else []:
+            card = {k: in_lang(v, lang) for k, v in card.items()}
+            if card.get("choices"):
+                card["choices"] = [{k: in_lang(v, lang) for k, v in c.items()} for c in card["choices"]]
+            if card.get("items"):
+                card["items"] = [in_lang(i, lang) for i in card["items"]]
             cards[card["id"]] = card
     return cards
 
@@ -40,7 +53,7 @@ class Learner:
     """Spawns `python -m prep quiz ...` and plays the learner's part."""
 
     def __init__(self, bank: Path, db: Path, tmp: Path, *args: str, settings: str = "fuzz = false\neasy_seconds = 600\n", now=T0,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, lang: str = "en") -> None:
         config = tmp / "settings.toml"
         config.write_text("[quiz]\n" + settings)
         env = {
@@ -49,7 +62,7 @@ class Learner:
             "PREP_NOW": now.isoformat(), "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "220", "LINES": "60",
             **(env or {}),
         }
-        self.cards = bank_cards(bank)
+        self.cards = bank_cards(bank, lang)
         self.by_prompt = {c["prompt"].strip(): card_id for card_id, c in self.cards.items()}
         self.child = pexpect.spawn(sys.executable, ["-m", "prep", "quiz", *args], env=env, dimensions=(60, 220),
                                    encoding="utf-8", timeout=20, cwd=str(tmp))

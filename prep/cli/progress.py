@@ -85,8 +85,8 @@ def export_anki(
     state: State = ctx.obj
     chosen = chosen_lang(lang)
     bank = state.load_bank()
-    cards = [c.in_lang(chosen) for c in bank.select(topic=topic, tag=tag)]
-    count = write_deck(cards, {t.id: bank.topic_title(t.id, chosen) for t in bank.topics.values()}, file)
+    cards = bank.select(topic=topic, tag=tag)
+    count = write_deck(cards, {t.id: bank.topic_title(t.id, chosen) for t in bank.topics.values()}, file, chosen)
     err(f"wrote {count} notes to {file}")
 
 
