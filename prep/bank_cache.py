@@ -190,7 +190,7 @@ class CardView(_View):
         if data.get("items") is not None:
             data["items"] = [text_in(i, lang) for i in data["items"]]
         record = {"topic": self._where[0], "file": self._where[1], "line": self._where[2]}
-        return CardView(data, record, (*text_sides(self._data.get("answer")).values(), *self._answers))
+        return CardView(data, record, tuple(dict.fromkeys((*text_sides(self._data.get("answer")).values(), *self._answers))))
 
     topic = property(lambda self: self._where[0])
     file = property(lambda self: self._where[1])

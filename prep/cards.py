@@ -196,7 +196,7 @@ class Card(_Strict):
         if self.items is not None:
             update["items"] = [text_in(i, lang) for i in self.items]
         copy = self.model_copy(update=update)
-        copy._answers = (*text_sides(self.answer).values(), *self._answers)
+        copy._answers = tuple(dict.fromkeys((*text_sides(self.answer).values(), *self._answers)))
         return copy
 
     def languages(self) -> set[str]:
@@ -392,6 +392,35 @@ def line_at(node: yaml.Node | None, loc: Iterable[str | int]) -> int:
     return line
 
 
+_BRANCHES = {"str", "constrained-str", "Text"}  # how pydantic names the sides of `str | Text` in a location
+
+
+def clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A text field's errors for the form that was written: a string's, or {en, zh}'s; never both.
+
+    Pydantic tries a value against both forms of `str | Text` and reports both failures,
+    under locations such as `prompt.constrained-str` and `prompt.Text`.
+    """
+    def split(error: dict[str, Any]) -> tuple[tuple[Any, ...], str | None, tuple[Any, ...]]:
+        loc = tuple(error["loc"])
+        for i, step in enumerate(loc):
+            if step in _BRANCHES or (isinstance(step, str) and step.startswith("function-") and step.endswith("Text]")):
+                return loc[:i], "str" if "str" in step else "text", loc[i + 1:]
+        return loc, None, ()
+
+    was_mapping = {split(e)[0] for e in errors if split(e)[1] == "str" and e["type"] == "string_type"}
+    kept = []
+    for error in errors:
+        base, branch, rest = split(error)
+        if branch is None:
+            kept.append(error)
+        elif (branch == "text") == (base in was_mapping):
+            if error["type"] == "model_type":  # neither a string nor a mapping
+                error = {**error, "msg": "Input should be a string or {en: ..., zh: ...}"}
+            kept.append({**error, "loc": (*base, *rest)})
+    return kept
+
+
 def describe_error(error: dict[str, Any], docs: str = "docs/cards.md") -> str:
     """One validation error of pydantic in words, pointing at `docs` for the fields."""
     where = ".".join(str(p) for p in error["loc"] if not isinstance(p, str) or not p.startswith("function-"))
@@ -431,7 +460,7 @@ def _load_registry(bank: Path, problems: list[Problem]) -> tuple[dict[str, Topic
         try:
             topic = Topic.model_validate(entry)
         except ValidationError as exc:
-            for err in exc.errors():
+            for err in clean_errors(exc.errors()):
                 line = line_at(node, ("topics", i, *err["loc"]))
                 problems.append(Problem(TOPICS_FILE, line, str((entry or {}).get("id", "-")), describe_error(err)))
             continue
@@ -486,7 +515,7 @@ def _load_card_file(
         try:
             card = Card.model_validate(raw)
         except ValidationError as exc:
-            for err in exc.errors():
+            for err in clean_errors(exc.errors()):
                 problems.append(Problem(shown, line_at(node, (*card_loc, *err["loc"])), card_id, describe_error(err)))
             continue
         for loc, message in card.problems():

@@ -543,3 +543,53 @@ def test_an_editor_that_cannot_run_is_named_and_the_session_goes_on(learner, db_
     me.send("4")
     me.finish()
     assert ratings(db_path) == [("zombie-definition", 4)]
+
+
+# --- languages -------------------------------------------------------------------------------
+
+
+def test_quiz_in_chinese_and_l_shows_the_card_in_the_other_language(learner, db_path):
+    me = learner("--card", "zombie-definition", "--lang", "zh", lang="zh")
+    assert me.next_card() == "zombie-definition"
+    assert "什么是僵尸进程？" in me.screen and "l English · q quit" in me.screen
+    me.send("l")  # before the answer: the same card, in English
+    screen = me.expect(KEYS_LINE)
+    assert "What is a zombie process?" in screen and "什么是僵尸进程" not in screen and "l 中文 · q quit" in screen
+    me.send("l")
+    assert "什么是僵尸进程？" in me.expect(KEYS_LINE)
+    me.send(" ")
+    screen = me.expect("1-4 rate")
+    assert "已经退出、但父进程还没有 wait 它的子进程。" in screen and "中文: 僵尸进程" in screen
+    me.send("l")  # on the answer screen: the answer again, in English, nothing rated
+    screen = me.expect("1-4 rate")
+    assert "A child that has exited but has not been waited for." in screen
+    me.send("4")
+    out = me.finish()
+    assert "Reviewed 1 card" in out and "Traceback" not in "".join(me.transcript)
+    assert ratings(db_path) == [("zombie-definition", 4)]
+
+
+def test_the_lang_setting_and_a_card_without_its_chinese_side(learner, db_path):
+    me = learner("--topic", "processes", settings='fuzz = false\neasy_seconds = 600\nlang = "zh"\n', lang="zh")
+    seen = []
+    for _ in range(2):
+        card_id = me.next_card()  # fork-return-values is in English only: shown in English
+        seen.append(card_id)
+        if card_id == "zombie-definition":
+            assert "什么是僵尸进程？" in me.screen
+            me.send(" ")
+            me.expect("1-4 rate")
+            me.send("4")
+        else:
+            assert "Which are true of fork's return value?" in me.screen
+            me.choose(card_id, right=True)
+            me.expect("Enter next")
+            me.send("\r")
+    me.finish()
+    assert sorted(seen) == ["fork-return-values", "zombie-definition"]
+
+
+def test_a_bad_lang_is_an_input_error(learner):
+    me = learner("--lang", "fr")
+    out = me.finish()
+    assert "Error: --lang must be en or zh, not 'fr'" in out
