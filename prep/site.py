@@ -884,7 +884,7 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
             "missing_cards": [c for c in ex.cards if c not in views.card_ids],
             "submissions": subs,
         })
-    corrections = sorted((v for v in card_views if v["corrects"]),
+    corrections = sorted((v for v in card_views if v["corrects"] and v["note_lines"]),  # canon cards: not the notes
                          key=lambda v: (v["note_lines"][0]["number"] if v["note_lines"] else 0, v["id"]))
     common = {
         "built_at": now.strftime("%Y-%m-%d %H:%M UTC"),
