@@ -873,7 +873,7 @@ def test_flashcards_show_the_chosen_language(served, page):
     assert shown_card(page) == "zombie-definition"
     assert page.inner_text("#fc-prompt") == "什么是僵尸进程？" and page.inner_text("#fc-topic") == "进程"
     page.click("#lang-switch")
-    assert page.inner_text("#fc-prompt") == "What is a zombie process?"
+    assert page.inner_text("#fc-prompt") == "What is a zombie process?" and page.inner_text("#fc-topic") == "Processes"
 
 
 def test_search_finds_a_card_by_its_chinese_text(served, page):
