@@ -97,7 +97,7 @@ class CardIndex:
         ]
 
     def topic_title(self, topic: str, lang: str | None = None) -> str:
-        from .cards import text_in
+        from .texts import text_in
 
         meta = self.topics.get(topic)
         return (text_in(meta["title"], lang or self.lang) or topic) if meta else topic
@@ -180,7 +180,7 @@ class CardView(_View):
 
     def in_lang(self, lang: str) -> "CardView":
         """As `cards.Card.in_lang`: the texts as plain strings in `lang`, or the other side where it is missing."""
-        from .cards import TEXT_FIELDS, text_in, text_sides
+        from .texts import TEXT_FIELDS, text_in, text_sides
 
         data = dict(self._data)
         for name in TEXT_FIELDS:

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, WithJsonSchema, model_validator
 
 from .errors import BankError, NotFoundError
+from .texts import LANG_NAMES, LANGS, TEXT_FIELDS, text_in, text_sides  # noqa: F401 - also used as cards.text_in
 
 try:  # the C loader is several times faster; fall back when libyaml is absent
     from yaml import CSafeLoader as _Loader
@@ -33,11 +34,6 @@ TOPICS_FILE = "topics.yaml"
 SKIPS_FILE = "skips.yaml"
 SCHEMA_FILE = "cards.schema.json"
 RESERVED_FILES = {TOPICS_FILE, SKIPS_FILE}
-
-
-LANGS = ("en", "zh")
-LANG_NAMES = {"en": "English", "zh": "Chinese"}
-TEXT_FIELDS = ("prompt", "answer", "explanation", "corrects")
 
 
 class _Strict(BaseModel):
@@ -62,33 +58,6 @@ class Text(_Strict):
 
 # A text field: a plain string (English only: a learner's own bank) or {en, zh}.
 TextField = NonEmpty | Text
-
-
-def text_in(value: "str | Text | None", lang: str) -> str | None:
-    """The text in `lang`, or the other side when that one is missing; a plain string is English."""
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, dict):  # a card read back from the cache
-        value = Text(**value)
-    first = getattr(value, lang, None) if lang in LANGS else None
-    return first if first is not None else (value.en if value.en is not None else value.zh)
-
-
-def text_sides(value: "str | Text | None") -> dict[str, str]:
-    """The languages a text has: {"en": ..., "zh": ...}; a plain string is English."""
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        return {"en": value} if value else {}
-    if isinstance(value, dict):
-        return {k: v for k, v in value.items() if k in LANGS and v}
-    return {lang: getattr(value, lang) for lang in LANGS if getattr(value, lang)}
-
-
-def check_lang(lang: str) -> str:
-    if lang not in LANGS:
-        raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGS)}")
-    return lang
 
 
 class Choice(_Strict):
