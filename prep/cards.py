@@ -562,6 +562,10 @@ def load_usable_cards(bank: Path, exercise_slugs: set[str] | None = None) -> tup
 def card_file_schema() -> dict[str, Any]:
     """The JSON Schema of a card file, from the same model the loader validates with."""
     schema = CardFile.model_json_schema()
+    text = schema["$defs"]["Text"]  # in a file a side is a string or absent (never null), and one is needed
+    for lang in LANGS:
+        text["properties"][lang] = {"type": "string", "minLength": 1, "description": text["properties"][lang]["description"]}
+    text["minProperties"] = 1
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "prep card file",
