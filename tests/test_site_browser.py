@@ -117,6 +117,17 @@ def page(context):
     return context.new_page()
 
 
+def sides(text) -> str:
+    """Both languages of a text of a card (the pages carry both), or the one it has."""
+    return " ".join(cards.text_sides(text).values())
+
+
+def card_text(c) -> str:
+    """Every text of a card, in every language it has, with its Chinese terms."""
+    return " ".join([sides(c.prompt), sides(c.answer), sides(c.explanation), *c.zh, *map(sides, c.items or []),
+                     *(sides(x.text) for x in c.choices or []), *(sides(x.why) for x in c.choices or [])])
+
+
 def result_links(page, base: str, query: str) -> list[str]:
     page.goto(f"{base}search.html?q={quote(query)}")
     page.wait_for_function("document.getElementById('search-status').textContent.match(/result|No card/)")
@@ -150,8 +161,7 @@ def test_search_on_the_shipped_bank(shipped, page):
     for term in ("TIME_WAIT", "僵尸进程"):
         holders = {
             f"cards/{c.id}.html" for c in shipped.bank.select()
-            if term in " ".join([c.prompt, c.answer, c.explanation, *c.zh, *(c.items or []),
-                                 *(x.text for x in c.choices or []), *(x.why or "" for x in c.choices or [])])
+            if term in card_text(c)
         }
         assert holders, f"no card of the shipped bank says {term}"
         searched += 1
@@ -183,8 +193,7 @@ def test_shipped_site_pages_have_no_console_errors(shipped, page, context):
 def test_a_query_mixing_latin_and_chinese_searches_both_indexes(shipped, served, page):
     """TIME_WAIT状态: the zh index alone found 4 of the cards saying TIME_WAIT; both, merged, find them all."""
     holders = {f"cards/{c.id}.html" for c in shipped.bank.select()
-               if "TIME_WAIT" in " ".join([c.prompt, c.answer, c.explanation, *c.zh, *(c.items or []),
-                                           *(x.text for x in c.choices or []), *(x.why or "" for x in c.choices or [])])}
+               if "TIME_WAIT" in card_text(c)}
     assert len(holders) > 4
     found = result_links(page, shipped.base, "TIME_WAIT状态")
     assert holders <= set(found), sorted(holders - set(found))
@@ -209,9 +218,9 @@ def holds(text: str, word: str) -> bool:
 
 def card_parts(bank, card) -> tuple[str, str, str]:
     """What the offline search reads of a card: title and prompt with the Chinese terms; tags and topic; the rest."""
-    body = [card.answer, card.explanation, *(card.items or []), *(c.text for c in card.choices or []),
-            *(c.why or "" for c in card.choices or [])]
-    return (" ".join([card.prompt, *card.zh]), " ".join([*card.tags, card.topic, bank.topics[card.topic].title]),
+    body = [sides(card.answer), sides(card.explanation), *map(sides, card.items or []),
+            *(sides(c.text) for c in card.choices or []), *(sides(c.why) for c in card.choices or [])]
+    return (" ".join([sides(card.prompt), *card.zh]), " ".join([*card.tags, card.topic, sides(bank.topics[card.topic].title)]),
             " ".join(body))
 
 
