@@ -486,8 +486,8 @@ class _Views:
             return Markup("")
         if len(parts) == 1 or len({str(h) for h in parts.values()}) == 1:
             return next(iter(parts.values()))
-        # spans apart by a space: where both are read as text (a search result's title), they stay two phrases
-        return Markup(" " if tag == "span" else "").join(
+        # spans apart by a space never shown (site.css): read as text (a search result's title), two phrases
+        return Markup('<span class="l-sep"> </span>' if tag == "span" else "").join(
             Markup('<{0} class="l-{1}" lang="{1}">').format(Markup(tag), lang) + html_ + Markup(f"</{tag}>")
             for lang, html_ in parts.items()
         )

@@ -599,14 +599,14 @@ def test_card_pages_do_not_always_put_the_right_choice_first(tmp_path):
 def test_a_card_in_two_languages_has_both_on_its_one_page(built):
     out, _ = built
     page = read(out, "cards/zombie-definition.html")
-    assert '<span class="l-en" lang="en">What is a zombie process?</span> <span class="l-zh" lang="zh">什么是僵尸进程？</span>' in page
+    assert '<span class="l-en" lang="en">What is a zombie process?</span><span class="l-sep"> </span><span class="l-zh" lang="zh">什么是僵尸进程？</span>' in page
     assert '<div class="l-zh" lang="zh"><p>已经退出、但父进程还没有 wait 它的子进程。</p>\n</div>' in page
     assert 'id="lang-switch"' in page and 'localStorage.getItem("prep-lang")' in page
     english_only = read(out, "cards/time-wait-duration.html")
     assert 'class="l-zh"' not in english_only.split("</header>")[1]  # one side: written once, shown in both languages
     assert 'id="lang-switch"' in english_only
     assert not (out / "zh").exists()  # one URL a card
-    assert '<span class="l-en" lang="en">Processes</span> <span class="l-zh" lang="zh">进程</span>' in read(out, "index.html")
+    assert '<span class="l-en" lang="en">Processes</span><span class="l-sep"> </span><span class="l-zh" lang="zh">进程</span>' in read(out, "index.html")
     text = read(out, "data/cards.js")
     data = json.loads(text[len("window.PREP_SITE = "):].rstrip().rstrip(";"))
     zombie = next(c for c in data["cards"] if c["id"] == "zombie-definition")
