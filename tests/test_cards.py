@@ -131,6 +131,11 @@ def test_schema_validates_the_tiny_bank_and_rejects_a_bad_card(tiny_bank):
         jsonschema.validate(data, schema)
 
 
+def test_shipped_bank_declares_both_languages():
+    bank, _ = cards.lint_bank(REPO / "bank", set())
+    assert bank.languages == ("en", "zh")
+
+
 def test_shipped_bank_is_clean():
     from prep import content
 
