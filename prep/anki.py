@@ -55,7 +55,8 @@ def to_html(text: str) -> str:
     return text.replace("\n\n", "<br><br>").replace("\n", " ")
 
 
-def front(card: "Card") -> str:
+def front(card: "Card", lang: str = "en") -> str:
+    card = card.in_lang(lang)
     parts = [to_html(card.prompt)]
     if card.choices:
         hint = "Choose every right answer." if card.type == "multi" else "Choose one."
@@ -72,7 +73,8 @@ def front(card: "Card") -> str:
     return "".join(parts)
 
 
-def back(card: "Card") -> str:
+def back(card: "Card", lang: str = "en") -> str:
+    card = card.in_lang(lang)
     parts = []
     if card.choices:
         rows = []
@@ -101,8 +103,8 @@ def back(card: "Card") -> str:
     return "".join(parts)
 
 
-def build_package(cards: Iterable["Card"], topics: dict[str, str]) -> "object":
-    """A genanki Package: a subdeck per topic, a note per card with a guid from its id."""
+def build_package(cards: Iterable["Card"], topics: dict[str, str], lang: str = "en") -> "object":
+    """A genanki Package: a subdeck per topic, a note per card with a guid from its id; the texts in `lang`."""
     import genanki
 
     model = genanki.Model(
@@ -118,7 +120,7 @@ def build_package(cards: Iterable["Card"], topics: dict[str, str]) -> "object":
         sort_field_index=2,
     )
     decks: dict[str, genanki.Deck] = {}
-    for card in cards:
+    for card in (c.in_lang(lang) for c in cards):
         deck = decks.get(card.topic)
         if deck is None:
             name = f"{DECK_ROOT}::{topics.get(card.topic, card.topic)}"
@@ -127,7 +129,7 @@ def build_package(cards: Iterable["Card"], topics: dict[str, str]) -> "object":
         deck.add_note(genanki.Note(
             model=model,
             fields=[front(card), back(card), card.id, card.topic,
-                    f"notes {card.source.section}, line {', '.join(map(str, card.source.lines))}"],
+                    f"notes {card.source.section}, line {', '.join(map(str, card.source.lines))}" if card.source else "canon"],
             tags=tags,
             guid=note_guid(card.id),
         ))
@@ -136,11 +138,15 @@ def build_package(cards: Iterable["Card"], topics: dict[str, str]) -> "object":
     return genanki.Package(list(decks.values()))
 
 
-def export_anki(cards: list["Card"], topics: dict[str, str], path: Path) -> int:
-    """Write the .apkg; returns the number of notes."""
+def export_anki(cards: list["Card"], topics: dict[str, str], path: Path, lang: str = "en") -> int:
+    """Write the .apkg in `lang` (a side that is missing falls back to the other); returns the number of notes.
+
+    The note guids come from the card ids only: a deck exported in the other language
+    updates the same notes when imported.
+    """
     if path.suffix != ".apkg":
         raise InputError(f"{path}: give a file name ending in .apkg")
-    package = build_package(cards, topics)
+    package = build_package(cards, topics, lang)
     tmp = path.with_name(f".{path.name}.tmp.apkg")
     try:
         package.write_to_file(str(tmp))  # type: ignore[attr-defined]

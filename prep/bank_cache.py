@@ -22,7 +22,7 @@ from .errors import NotFoundError
 if TYPE_CHECKING:
     from .cards import Bank, Card, Problem
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 CACHE_ENV = "PREP_CACHE_DIR"
 
 
@@ -56,11 +56,14 @@ class CardIndex:
         self._by_id = {r["id"]: r for r in records}
         self._load = load
         self._cards: dict[str, Card] = dict(cards or {})
+        self._localized: dict[tuple[str, str], Card] = {}
         self.problems: list[Problem] = []  # why cards were left out (see load_index's keep_going)
+        self.lang = "en"  # the language `card` gives a card in
 
     @classmethod
     def from_bank(cls, bank: "Bank") -> "CardIndex":
-        topics = {t.id: {"title": t.title, "description": t.description} for t in bank.topics.values()}
+        # title and description as written: a string, or {en, zh} (see cards.text_in)
+        topics = {t.id: t.model_dump(mode="json", include={"title", "description"}) for t in bank.topics.values()}
         records = [_record(card) for card in bank.cards]
         return cls(bank.root, topics, records, cards={card.id: card for card in bank.cards})
 
@@ -93,8 +96,32 @@ class CardIndex:
             and (tag is None or tag in r["tags"])
         ]
 
-    def card(self, card_id: str) -> "Card":
-        """The card: a `cards.Card`, or from the cache a read-only view with the same attributes.
+    def topic_title(self, topic: str, lang: str | None = None) -> str:
+        from .texts import text_in
+
+        meta = self.topics.get(topic)
+        return (text_in(meta["title"], lang or self.lang) or topic) if meta else topic
+
+    def card(self, card_id: str, lang: str | None = None) -> "Card":
+        """The card with its texts in `lang` (default: the index's `lang`), as plain strings.
+
+        See `cards.Card.in_lang`: a side that is missing falls back to the other one.
+        """
+        lang = lang or self.lang
+        key = (card_id, lang)
+        found = self._localized.get(key)
+        if found is None:
+            found = self._localized[key] = self.stored_card(card_id).in_lang(lang)
+        return found
+
+    def forget(self, card_id: str) -> None:
+        """Drop the localized copies of a card (its file changed)."""
+        self._cards.pop(card_id, None)
+        for key in [k for k in self._localized if k[0] == card_id]:
+            del self._localized[key]
+
+    def stored_card(self, card_id: str) -> "Card":
+        """The card as the bank holds it: a `cards.Card`, or from the cache a read-only view with the same attributes.
 
         The cache holds only cards the loader validated, so a view skips building the
         pydantic models (tens of milliseconds before the first card).
@@ -142,13 +169,28 @@ class _View:
 
 
 class CardView(_View):
-    """A card read from the bank cache: the attributes of `cards.Card`, and `accepts`."""
+    """A card read from the bank cache: the attributes of `cards.Card`, `accepts` and `in_lang`."""
 
-    __slots__ = ("_where",)
+    __slots__ = ("_where", "_answers")
 
-    def __init__(self, data: dict[str, Any], record: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, Any], record: dict[str, Any], answers: tuple[str, ...] = ()) -> None:
         super().__init__(data)
         object.__setattr__(self, "_where", (record["topic"], record["file"], record["line"]))
+        object.__setattr__(self, "_answers", answers)
+
+    def in_lang(self, lang: str) -> "CardView":
+        """As `cards.Card.in_lang`: the texts as plain strings in `lang`, or the other side where it is missing."""
+        from .texts import TEXT_FIELDS, text_in, text_sides
+
+        data = dict(self._data)
+        for name in TEXT_FIELDS:
+            data[name] = text_in(data.get(name), lang)
+        if data.get("choices") is not None:
+            data["choices"] = [{**c, "text": text_in(c["text"], lang), "why": text_in(c.get("why"), lang)} for c in data["choices"]]
+        if data.get("items") is not None:
+            data["items"] = [text_in(i, lang) for i in data["items"]]
+        record = {"topic": self._where[0], "file": self._where[1], "line": self._where[2]}
+        return CardView(data, record, tuple(dict.fromkeys((*text_sides(self._data.get("answer")).values(), *self._answers))))
 
     topic = property(lambda self: self._where[0])
     file = property(lambda self: self._where[1])

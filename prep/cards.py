@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, WithJsonSchema, model_validator
 
 from .errors import BankError, NotFoundError
+from .texts import LANG_NAMES, LANGS, TEXT_FIELDS, text_in, text_sides  # noqa: F401 - also used as cards.text_in
 
 try:  # the C loader is several times faster; fall back when libyaml is absent
     from yaml import CSafeLoader as _Loader
@@ -39,10 +40,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class Text(_Strict):
+    """A text in both languages side by side: `{en: ..., zh: ...}` (one side may be missing)."""
+
+    en: NonEmpty | None = Field(None, description="The English text.")
+    zh: NonEmpty | None = Field(None, description="The Chinese text.")
+
+    @model_validator(mode="after")
+    def _one_side(self) -> "Text":
+        if self.en is None and self.zh is None:
+            raise ValueError("a text needs `en` or `zh` (or both)")
+        return self
+
+
+# A text field: a plain string (English only: a learner's own bank) or {en, zh}.
+TextField = NonEmpty | Text
+
+
 class Choice(_Strict):
-    text: str = Field(min_length=1, description="What the learner sees.")
+    text: TextField = Field(description="What the learner sees.")
     correct: bool = Field(False, description="Whether this choice is right.")
-    why: str | None = Field(None, description="Why it is right or, required for wrong choices, the misconception.")
+    why: TextField | None = Field(None, description="Why it is right or, required for wrong choices, the misconception.")
 
 
 class Ref(_Strict):
@@ -80,25 +101,26 @@ class Card(_Strict):
 
     id: Slug = Field(description="Stable slug; progress is keyed on it.")
     type: CardType
-    prompt: str = Field(min_length=1)
-    answer: str = Field("", description="At most three short sentences; for `short`, the canonical answer.")
-    explanation: str = Field("", description="Why the answer is right.")
+    prompt: TextField = Field(description="The question: a string (English) or {en, zh}.")
+    answer: str | Text = Field("", description="At most three short sentences; for `short`, the canonical answer.")
+    explanation: str | Text = Field("", description="Why the answer is right.")
     tags: list[Slug] = Field(default_factory=list)
     difficulty: Difficulty = "medium"
     # Written as a string or {title, url}; validated as Ref objects (see _refs_as_objects).
     refs: Annotated[list[Ref], WithJsonSchema(_REFS_SCHEMA)] = Field(default_factory=list)
-    source: Source
+    source: Source | None = Field(None, description="Where in the notes the fact comes from; required except for cards of a `canon` topic.")
     zh: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list, description="Chinese key terms of the notes.")
     choices: list[Choice] | None = None
-    accept: list[str] = Field(default_factory=list, description="Other accepted short answers.")
-    items: list[str] | None = Field(None, description="For `order`: the items in their right order.")
-    corrects: str | None = Field(None, description="The notes' wrong claim that this card corrects.")
+    accept: list[str] = Field(default_factory=list, description="Other accepted short answers, in either language.")
+    items: list[TextField] | None = Field(None, description="For `order`: the items in their right order.")
+    corrects: TextField | None = Field(None, description="The notes' wrong claim that this card corrects.")
     exercise: Slug | None = Field(None, description="Slug of the exercise practising the same mechanism.")
     draft: bool = Field(False, description="An unfinished card: kept out of the quiz and the site.")
 
     _topic: str = PrivateAttr("")
     _file: str = PrivateAttr("")
     _line: int = PrivateAttr(0)
+    _answers: tuple[str, ...] = PrivateAttr(())  # on a localized copy: every side of the answer
 
     @model_validator(mode="before")
     @classmethod
@@ -125,9 +147,47 @@ class Card(_Strict):
         return list(self.refs)
 
     def accepts(self, typed: str) -> bool:
-        """Whether a typed short answer matches the answer or one of its aliases."""
-        wanted = {normalise_answer(a) for a in [self.answer, *self.accept]}
+        """Whether a typed short answer matches the answer (either language) or one of its aliases."""
+        answers = [*text_sides(self.answer).values(), *self._answers, *self.accept]
+        wanted = {normalise_answer(a) for a in answers}
         return normalise_answer(typed) in wanted
+
+    def in_lang(self, lang: str) -> "Card":
+        """A copy whose text fields are plain strings in `lang` (the other side where `lang` is missing).
+
+        The copy keeps accepting a short answer in either language.
+        """
+        update: dict[str, Any] = {name: text_in(getattr(self, name), lang) for name in TEXT_FIELDS}
+        if self.choices is not None:
+            update["choices"] = [
+                c.model_copy(update={"text": text_in(c.text, lang), "why": text_in(c.why, lang)}) for c in self.choices
+            ]
+        if self.items is not None:
+            update["items"] = [text_in(i, lang) for i in self.items]
+        copy = self.model_copy(update=update)
+        copy._answers = tuple(dict.fromkeys((*text_sides(self.answer).values(), *self._answers)))
+        return copy
+
+    def languages(self) -> set[str]:
+        """The languages every text field of the card has."""
+        return {lang for lang in LANGS if not self.missing_sides((lang,))}
+
+    def missing_sides(self, langs: Iterable[str]) -> list[tuple[tuple[str | int, ...], str]]:
+        """The text fields that lack a side in one of `langs`, as (location, message)."""
+        texts: list[tuple[tuple[str | int, ...], Any]] = [((name,), getattr(self, name)) for name in TEXT_FIELDS]
+        for i, choice in enumerate(self.choices or []):
+            texts += [(("choices", i, "text"), choice.text), (("choices", i, "why"), choice.why)]
+        texts += [(("items", i), item) for i, item in enumerate(self.items or [])]
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        for loc, value in texts:
+            if value is None or value == "":
+                continue
+            have = text_sides(value)
+            where = ".".join(map(str, loc))
+            for lang in langs:
+                if lang not in have:
+                    found.append(((*loc, lang), f"`{where}` has no {LANG_NAMES[lang]} side (`{lang}:`)"))
+        return found
 
     def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Rules across fields that the shape alone cannot say, as (location, message)."""
@@ -161,7 +221,7 @@ class Card(_Strict):
         if len(right) == len(self.choices):
             found.append((("choices",), "every choice is correct: add a wrong one"))
         for i, choice in enumerate(self.choices):
-            if not choice.correct and not (choice.why or "").strip():
+            if not choice.correct and not any(t.strip() for t in text_sides(choice.why).values()):
                 found.append((("choices", i, "why"), "a wrong choice needs `why` (the misconception)"))
         return found
 
@@ -175,8 +235,12 @@ class CardFile(_Strict):
 
 class Topic(_Strict):
     id: Slug
-    title: str = Field(min_length=1)
-    description: str = Field(min_length=1)
+    title: TextField
+    description: TextField
+    canon: bool = Field(False, description="Beyond the notes: its cards have no `source` and cite primary references.")
+
+    def in_lang(self, lang: str) -> "Topic":
+        return self.model_copy(update={"title": text_in(self.title, lang), "description": text_in(self.description, lang)})
 
 
 class Skip(_Strict):
@@ -199,6 +263,7 @@ class Problem:
     line: int
     card_id: str
     message: str
+    language: bool = False  # only a missing translation: the card is still usable (the other side is shown)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.card_id}: {self.message}"
@@ -210,9 +275,14 @@ class Bank:
     topics: dict[str, Topic]
     cards: list[Card]
     skips: list[Skip] = field(default_factory=list)
+    languages: tuple[str, ...] = ()  # declared in topics.yaml; () means English (or either) only
 
     def __post_init__(self) -> None:
         self.by_id = {card.id: card for card in self.cards}
+
+    def topic_title(self, topic: str, lang: str = "en") -> str:
+        found = self.topics.get(topic)
+        return text_in(found.title, lang) or topic if found else topic
 
     def card(self, card_id: str) -> Card:
         try:
@@ -291,6 +361,35 @@ def line_at(node: yaml.Node | None, loc: Iterable[str | int]) -> int:
     return line
 
 
+_BRANCHES = {"str", "constrained-str", "Text"}  # how pydantic names the sides of `str | Text` in a location
+
+
+def clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A text field's errors for the form that was written: a string's, or {en, zh}'s; never both.
+
+    Pydantic tries a value against both forms of `str | Text` and reports both failures,
+    under locations such as `prompt.constrained-str` and `prompt.Text`.
+    """
+    def split(error: dict[str, Any]) -> tuple[tuple[Any, ...], str | None, tuple[Any, ...]]:
+        loc = tuple(error["loc"])
+        for i, step in enumerate(loc):
+            if step in _BRANCHES or (isinstance(step, str) and step.startswith("function-") and step.endswith("Text]")):
+                return loc[:i], "str" if "str" in step else "text", loc[i + 1:]
+        return loc, None, ()
+
+    was_mapping = {split(e)[0] for e in errors if split(e)[1] == "str" and e["type"] == "string_type"}
+    kept = []
+    for error in errors:
+        base, branch, rest = split(error)
+        if branch is None:
+            kept.append(error)
+        elif (branch == "text") == (base in was_mapping):
+            if error["type"] == "model_type":  # neither a string nor a mapping
+                error = {**error, "msg": "Input should be a string or {en: ..., zh: ...}"}
+            kept.append({**error, "loc": (*base, *rest)})
+    return kept
+
+
 def describe_error(error: dict[str, Any], docs: str = "docs/cards.md") -> str:
     """One validation error of pydantic in words, pointing at `docs` for the fields."""
     where = ".".join(str(p) for p in error["loc"] if not isinstance(p, str) or not p.startswith("function-"))
@@ -304,27 +403,38 @@ def describe_error(error: dict[str, Any], docs: str = "docs/cards.md") -> str:
     return f"`{where}`: {error['msg']}" if where else error["msg"]
 
 
-def _load_registry(bank: Path, problems: list[Problem]) -> dict[str, Topic]:
+def _load_registry(bank: Path, problems: list[Problem]) -> tuple[dict[str, Topic], tuple[str, ...]]:
     path = bank / TOPICS_FILE
     if not path.is_file():
         problems.append(Problem(TOPICS_FILE, 1, "-", "the topic registry is missing"))
-        return {}
+        return {}, ()
     node, data = compose_yaml(path, TOPICS_FILE, problems)
     topics: dict[str, Topic] = {}
+    languages: tuple[str, ...] = ()
+    if isinstance(data, dict):
+        for key in sorted(set(data) - {"topics", "languages"}):
+            problems.append(Problem(TOPICS_FILE, line_at(node, (key,)), "-", f"unknown top-level field `{key}`"))
+        declared = data.get("languages")
+        if declared is not None:
+            if isinstance(declared, list) and declared and all(lang in LANGS for lang in declared):
+                languages = tuple(lang for lang in LANGS if lang in declared)
+            else:
+                problems.append(Problem(TOPICS_FILE, line_at(node, ("languages",)), "-",
+                                        f"`languages` must be a list of {' and '.join(LANGS)}, e.g. [en, zh]"))
     entries = data.get("topics") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         problems.append(Problem(TOPICS_FILE, 1, "-", "expected `topics:` with a list of {id, title, description}"))
-        return {}
+        return {}, languages
     for i, entry in enumerate(entries):
         try:
             topic = Topic.model_validate(entry)
         except ValidationError as exc:
-            for err in exc.errors():
+            for err in clean_errors(exc.errors()):
                 line = line_at(node, ("topics", i, *err["loc"]))
                 problems.append(Problem(TOPICS_FILE, line, str((entry or {}).get("id", "-")), describe_error(err)))
             continue
         topics[topic.id] = topic
-    return topics
+    return topics, languages
 
 
 def _load_skips(bank: Path, problems: list[Problem]) -> list[Skip]:
@@ -343,7 +453,9 @@ def _load_skips(bank: Path, problems: list[Problem]) -> list[Skip]:
     return skips
 
 
-def _load_card_file(path: Path, shown: str, topics: dict[str, Topic], problems: list[Problem]) -> list[Card]:
+def _load_card_file(
+    path: Path, shown: str, topics: dict[str, Topic], problems: list[Problem], languages: tuple[str, ...] = ()
+) -> list[Card]:
     node, data = compose_yaml(path, shown, problems)
     if node is None and data is None:
         if not any(p.file == shown for p in problems):
@@ -372,11 +484,17 @@ def _load_card_file(path: Path, shown: str, topics: dict[str, Topic], problems: 
         try:
             card = Card.model_validate(raw)
         except ValidationError as exc:
-            for err in exc.errors():
+            for err in clean_errors(exc.errors()):
                 problems.append(Problem(shown, line_at(node, (*card_loc, *err["loc"])), card_id, describe_error(err)))
             continue
         for loc, message in card.problems():
             problems.append(Problem(shown, line_at(node, (*card_loc, *loc)), card.id, message))
+        canon = topic in topics and topics[topic].canon
+        if card.source is None and not canon:
+            problems.append(Problem(shown, line_at(node, card_loc), card.id,
+                                    "`source` is missing (only cards of a `canon: true` topic have none)"))
+        for loc, message in card.missing_sides(languages if not card.draft else ()):  # a draft is unfinished anyway
+            problems.append(Problem(shown, line_at(node, (*card_loc, *loc)), card.id, message, language=True))
         card._topic = str(topic or "")
         card._file = shown
         card._line = line_at(node, card_loc)
@@ -391,12 +509,12 @@ def card_files(bank: Path) -> list[Path]:
 def lint_bank(bank: Path, exercise_slugs: set[str] | None = None) -> tuple[Bank, list[Problem]]:
     """Load every file of a bank and return it with every problem found."""
     problems: list[Problem] = []
-    topics = _load_registry(bank, problems)
+    topics, languages = _load_registry(bank, problems)
     skips = _load_skips(bank, problems)
     cards: list[Card] = []
     seen: dict[str, Card] = {}
     for path in card_files(bank):
-        for card in _load_card_file(path, path.name, topics, problems):
+        for card in _load_card_file(path, path.name, topics, problems, languages):
             first = seen.get(card.id)
             if first is not None:
                 problems.append(
@@ -414,7 +532,7 @@ def lint_bank(bank: Path, exercise_slugs: set[str] | None = None) -> tuple[Bank,
     if not cards and not problems:
         problems.append(Problem(str(bank), 1, "-", "no card files (*.yaml) in this folder"))
     problems.sort(key=lambda p: (p.file, p.line))
-    return Bank(root=bank, topics=topics, cards=cards, skips=skips), problems
+    return Bank(root=bank, topics=topics, cards=cards, skips=skips, languages=languages), problems
 
 
 def load_bank(bank: Path, exercise_slugs: set[str] | None = None) -> Bank:
@@ -434,16 +552,20 @@ def load_usable_cards(bank: Path, exercise_slugs: set[str] | None = None) -> tup
     """
     loaded, problems = lint_bank(bank, exercise_slugs)
     broken_files = {p.file for p in problems if p.card_id == "-"}
-    broken_cards = {(p.file, p.card_id) for p in problems}
+    broken_cards = {(p.file, p.card_id) for p in problems if not p.language}  # a missing side shows the other one
     usable = [c for c in loaded.cards if c.file not in broken_files and (c.file, c.id) not in broken_cards]
     if problems and not usable:
         raise BankError(problems)
-    return Bank(root=loaded.root, topics=loaded.topics, cards=usable, skips=loaded.skips), problems
+    return Bank(root=loaded.root, topics=loaded.topics, cards=usable, skips=loaded.skips, languages=loaded.languages), problems
 
 
 def card_file_schema() -> dict[str, Any]:
     """The JSON Schema of a card file, from the same model the loader validates with."""
     schema = CardFile.model_json_schema()
+    text = schema["$defs"]["Text"]  # in a file a side is a string or absent (never null), and one is needed
+    for lang in LANGS:
+        text["properties"][lang] = {"type": "string", "minLength": 1, "description": text["properties"][lang]["description"]}
+    text["minProperties"] = 1
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "prep card file",

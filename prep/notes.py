@@ -67,7 +67,7 @@ def read_notes(path: Path) -> Notes:
 def answering_cards(bank: Bank, include_drafts: bool = False) -> dict[int, list[Card]]:
     by_line: dict[int, list[Card]] = {}
     for card in bank.cards:
-        if card.draft and not include_drafts:
+        if (card.draft and not include_drafts) or card.source is None:
             continue
         for number in card.source.lines:
             by_line.setdefault(number, []).append(card)
@@ -114,12 +114,14 @@ def coverage(notes: Notes, bank: Bank) -> Coverage:
     return report
 
 
-def corrections(notes: Notes, bank: Bank) -> list[dict[str, Any]]:
-    """The note lines that cards correct, with what the card says instead."""
+def corrections(notes: Notes, bank: Bank, lang: str = "en") -> list[dict[str, Any]]:
+    """The note lines that cards correct, with what the card says instead (in `lang`)."""
     found = []
-    for card in bank.cards:
-        if not card.corrects or card.draft:
+    for stored in bank.cards:
+        if not stored.corrects or stored.draft or stored.source is None:
             continue
+        card = stored.in_lang(lang)
+        assert card.source is not None
         for number in card.source.lines:
             line = notes.line(number)
             found.append(

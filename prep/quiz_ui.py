@@ -10,6 +10,7 @@ Keys
   !            suspend the card (again on a suspended card: unsuspend it)
   e            edit the card: in $VISUAL or $EDITOR at its line, then shown as edited
                (without either, its file and line are printed)
+  l            show the card in the other language (English / 中文); later cards follow
   q            quit; Ctrl-C works at any moment, and every rating given is kept
 
 Typed answers (short, order) go to a line editor: Enter checks, Enter alone shows
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
     from .cards import Card
 
 RATING_STYLES = {1: "red", 2: "yellow", 3: "green", 4: "cyan"}
+LANG_KEY = "l"
+LANG_LABELS = {"en": "English", "zh": "中文"}
 
 
 class Quit(Exception):
@@ -301,6 +304,8 @@ class QuizUI:
         self.notice = ""
         self._warmed = False
         self._order: list[int] = []
+        self._keep_order = False  # the same card again in the other language: the same order of choices
+        self.lang = getattr(session.index, "lang", "en")
 
     # -- plumbing
 
@@ -326,7 +331,8 @@ class QuizUI:
     # -- one card
 
     def show(self, card_id: str, queue: str) -> None:
-        card = self.session.index.card(card_id)
+        self._keep_order = False
+        card = self.session.index.card(card_id, self.lang)
         while True:
             try:
                 self.ask(card, queue)
@@ -379,6 +385,9 @@ class QuizUI:
         if key == "e":
             self.edit(card)  # raises Edited when the editor ran
             return False
+        if key == LANG_KEY:
+            self.switch_lang(card)  # raises Edited: the card again, in the other language
+            return False
         if key == "u":
             undone = session.undo()
             if undone is None:
@@ -399,6 +408,20 @@ class QuizUI:
                 self.notice = f"[yellow]Suspended[/] {escape(card.id)}: it stays out of every session. u brings it back."
             return True
         return False
+
+    # -- languages
+
+    def other_lang(self) -> str:
+        return "zh" if self.lang == "en" else "en"
+
+    def switch_lang(self, card: "Card") -> None:
+        """Show the card (and the cards after it) in the other language."""
+        self.lang = self.other_lang()
+        index = self.session.index
+        index.lang = self.lang
+        self._keep_order = True
+        self.notice = f"[dim]{LANG_LABELS[self.lang]} ({LANG_KEY} switches back)[/]"
+        raise Edited(index.card(card.id, self.lang))
 
     # -- editing
 
@@ -445,6 +468,7 @@ class QuizUI:
         if card.id not in index:
             problems = [str(p) for p in index.problems if str(p.file) == str(card.file) and p.card_id in (card.id, "-")]
             return card, self.not_reloaded(card, problems or [f"{card.file}: no card with id {card.id} any more (was its id changed?)"])
+        index.lang = self.lang
         self.session.use_index(index)
         fresh = index.card(card.id)
         message = f"[green]Reloaded[/] {escape(card.id)} from {escape(where)}."
@@ -461,7 +485,12 @@ class QuizUI:
         return "\n".join(lines)
 
     def keys_line(self, first: str) -> None:
-        self.hint(f"{first} · u undo · b bury · ! suspend · e edit · q quit")
+        self.hint(f"{first} · u undo · b bury · ! suspend · e edit · {LANG_KEY} {LANG_LABELS[self.other_lang()]} · q quit")
+
+    def same_order(self, count: int) -> bool:
+        """After a language switch, keep the order the card was shown in (once)."""
+        keep, self._keep_order = self._keep_order, False
+        return keep and sorted(self._order) == list(range(count))
 
     # -- free recall
 
@@ -478,8 +507,11 @@ class QuizUI:
 
     def ask_choice(self, card: "Card", started: float) -> Outcome | None:
         assert card.choices
-        order = list(range(len(card.choices)))
-        self.rng.shuffle(order)
+        if self.same_order(len(card.choices)):
+            order = self._order
+        else:
+            order = list(range(len(card.choices)))
+            self.rng.shuffle(order)
         self._order = order
         for n, i in enumerate(order, 1):
             self.say(f"  [bold]{n}.[/] {inline(card.choices[i].text)}")
@@ -543,13 +575,14 @@ class QuizUI:
                 continue
             if key == "esc":
                 self.say()
-                self.hint("command: u undo · b bury · ! suspend · e edit · q quit · any other key: back to typing")
+                self.hint(f"command: u undo · b bury · ! suspend · e edit · {LANG_KEY} {LANG_LABELS[self.other_lang()]} · q quit"
+                          " · any other key: back to typing")
                 command = self.keys.key()
                 if self.command(command, card):
                     return None
                 self.console.print("[bold]>[/] " + escape("".join(buffer)), end="")
                 self.console.file.flush()
-                if len(command) != 1 or command in "ubeq!":
+                if len(command) != 1 or command in "ubeq!" + LANG_KEY:
                     continue
                 key = command  # not a command: it is typed
             if key == "space":
@@ -562,9 +595,12 @@ class QuizUI:
     def ask_typed(self, card: "Card", started: float) -> Outcome | None:
         if card.type == "order":
             assert card.items
-            order = list(range(len(card.items)))
-            while len(order) > 1 and order == sorted(order):
-                self.rng.shuffle(order)
+            if self.same_order(len(card.items)):
+                order = self._order
+            else:
+                order = list(range(len(card.items)))
+                while len(order) > 1 and order == sorted(order):
+                    self.rng.shuffle(order)
             self._order = order
             for n, i in enumerate(order, 1):
                 self.say(f"  [bold]{n}.[/] {inline(card.items[i])}")
@@ -615,6 +651,8 @@ class QuizUI:
         refs = "; ".join(r.title for r in card.ref_list)
         if refs:
             self.say(f"[dim]Refs: {escape(refs)}[/]")
+        if card.zh:
+            self.say(f"[dim]中文:[/] {escape('、'.join(card.zh))}")
         self.say()
 
     def buttons(self, card_id: str, chosen: int | None = None) -> str:

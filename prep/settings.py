@@ -22,6 +22,7 @@ from .errors import InputError
 
 SETTINGS_ENV = "PREP_CONFIG"
 SETTINGS_FILE = "settings.toml"
+LANGS = ("en", "zh")  # the languages of a bilingual bank (as prep.cards.LANGS, without importing the card model)
 LEECH_ACTIONS = ("suspend", "flag")  # Anki's two leech actions: suspend the card, or only tag it
 
 
@@ -92,6 +93,7 @@ class QuizSettings:
     easy_seconds: float = 8.0
     day_starts_at: int = 4
     learn_ahead_minutes: int = 20
+    lang: str = "en"
 
     DOC = {
         "desired_retention": "the probability of recall FSRS aims for when it schedules (0.7 to 0.99)",
@@ -106,6 +108,8 @@ class QuizSettings:
         "easy_seconds": "a right choice, short or order answer given within this many seconds is rated Easy, else Good",
         "day_starts_at": "the hour (local time) at which a new day starts for limits, burying and stats",
         "learn_ahead_minutes": "when nothing else is left, show learning cards due within this many minutes",
+        "lang": "the language cards are shown in: \"en\" or \"zh\" (--lang overrides it; l switches in the quiz; "
+                "also the default of bank show, card info, notes check and the Anki export)",
     }
 
     @classmethod
@@ -161,6 +165,11 @@ class QuizSettings:
             else:
                 allowed = " or ".join(f'"{a}"' for a in LEECH_ACTIONS)
                 problems.append(f"`leech_action` must be {allowed}, not {data['leech_action']!r}")
+        if "lang" in data:
+            if data["lang"] in LANGS:
+                values["lang"] = data["lang"]
+            else:
+                problems.append(f"`lang` must be {' or '.join(repr(x) for x in LANGS)}, not {data['lang']!r}")
         if "fuzz" in data:
             if isinstance(data["fuzz"], bool):
                 values["fuzz"] = data["fuzz"]
@@ -176,6 +185,15 @@ class QuizSettings:
             value = getattr(self, f.name)
             data[f.name] = [format_duration(v) for v in value] if f.name.endswith("_steps") else value
         return data
+
+
+def chosen_lang(flag: str | None, path: Path | None = None) -> str:
+    """--lang when given, else `lang` of the [quiz] settings (English by default)."""
+    if flag is not None:
+        if flag not in LANGS:
+            raise InputError(f"--lang must be {' or '.join(LANGS)}, not {flag!r}")
+        return flag
+    return quiz_settings(path).lang
 
 
 def quiz_settings(path: Path | None = None) -> QuizSettings:

@@ -19,6 +19,13 @@ Pagefind loads its index with fetch, which browsers refuse on file://; there, an
 whenever Pagefind fails to load, the search page searches the card data written
 for the flashcards instead (site/static/offline-search.js), which a <script> tag loads.
 
+Both languages of a bilingual bank are on the same page (one URL a card): a text
+with two different sides is written twice, as `<span class="l-en" lang="en">` and
+`<span class="l-zh" lang="zh">` (`div` for blocks), and the switch in the header
+sets `data-lang` on <html> (remembered in localStorage), which hides the other
+side (site.css). Pagefind indexes both sides, so a card is found by its Chinese
+text too; the flashcards and the offline search read the same HTML. See docs/site.md.
+
 Short answers are checked in the browser by a port of `cards.normalise_answer`
 (site/static/answers.js). Python's white space and case folding (`str.strip`,
 `re`'s white space class, `str.casefold`) are wider than JavaScript's (`trim`, `toLowerCase`),
@@ -59,7 +66,7 @@ from pygments.lexers.special import TextLexer
 from pygments.util import ClassNotFound
 
 from . import content
-from .cards import SLUG, Bank, Card, choice_order
+from .cards import SLUG, Bank, Card, choice_order, text_in, text_sides
 from .errors import EnvironmentProblem, InputError, NotFoundError
 
 SEARCH_BUNDLES = (("zh", "pagefind"), ("en", "pagefind-en"))  # (forced language, folder); see the docstring
@@ -471,8 +478,33 @@ class _Views:
     def inline(self, text: str) -> Markup:
         return Markup(self.md.renderInline(text)) if text else Markup("")
 
+    @staticmethod
+    def both(parts: dict[str, Markup], tag: str = "span") -> Markup:
+        """One piece of HTML a language, each marked with its language; one piece alone when the sides agree."""
+        parts = {lang: html_ for lang, html_ in parts.items()}
+        if not parts:
+            return Markup("")
+        if len(parts) == 1 or len({str(h) for h in parts.values()}) == 1:
+            return next(iter(parts.values()))
+        # spans apart by a space never shown (site.css): read as text (a search result's title), two phrases
+        return Markup('<span class="l-sep"> </span>' if tag == "span" else "").join(
+            Markup('<{0} class="l-{1}" lang="{1}">').format(Markup(tag), lang) + html_ + Markup(f"</{tag}>")
+            for lang, html_ in parts.items()
+        )
+
+    def inline_both(self, value: Any) -> Markup:
+        return self.both({lang: self.inline(text) for lang, text in text_sides(value).items()})
+
+    def block_both(self, value: Any) -> Markup:
+        return self.both({lang: self.block(text) for lang, text in text_sides(value).items()}, "div")
+
+    def topic_title(self, topic: str) -> Markup:
+        found = self.bank.topics.get(topic)
+        return self.inline_both(found.title) if found else Markup(_e(topic))
+
     def card(self, card: Card) -> dict[str, Any]:
-        head, rest = _split_prompt(card.prompt)
+        prompts = {lang: _split_prompt(text) for lang, text in text_sides(card.prompt).items()}
+        head, rest = _split_prompt(text_in(card.prompt, "en") or "")
         exercise = self.exercises.get(card.exercise) if card.exercise else None
         if exercise is None and not card.exercise:
             exercise = self.linked.get(card.id)  # the exercise names the card, the card does not name it
@@ -483,7 +515,7 @@ class _Views:
             while shuffled == items:
                 rng.shuffle(shuffled)
         note_lines = []
-        for number in card.source.lines:
+        for number in card.source.lines if card.source else []:
             line = self.notes.line(number) if self.notes is not None else None
             note_lines.append({"number": number, "text": line.text.strip() if line else None})
         state = None
@@ -500,28 +532,30 @@ class _Views:
         return {
             "id": card.id,
             "topic": card.topic,
-            "topic_title": self.bank.topics[card.topic].title if card.topic in self.bank.topics else card.topic,
+            "topic_title": self.topic_title(card.topic),
             "type": card.type,
             "difficulty": card.difficulty,
             "tags": list(card.tags),
-            "title": self.inline(head) if head else Markup(_e(card.id)),
+            "title": self.both({lang: self.inline(h) if h else Markup(_e(card.id)) for lang, (h, _) in prompts.items()}),
             "title_text": head or card.id,
-            "prompt_rest": self.block(rest),
-            "answer": self.block(card.answer),
-            "explanation": self.block(card.explanation),
+            "prompt_rest": self.both({lang: self.block(r) for lang, (_, r) in prompts.items() if r}, "div"),
+            "answer": self.block_both(card.answer),
+            "explanation": self.block_both(card.explanation),
             "choices": [
-                {"html": self.inline(c.text), "text": c.text, "correct": c.correct, "why": self.inline(c.why or "")}
+                {"html": self.inline_both(c.text), "text": text_in(c.text, "en"), "correct": c.correct,
+                 "why": self.inline_both(c.why)}
                 for c in (card.choices[i] for i in choice_order(card))
             ],
-            "items_text": items,
-            "order": [self.inline(i) for i in items],
-            "shuffled": [self.inline(i) for i in shuffled],
-            "accept": [card.answer, *card.accept] if card.type == "short" else [],
+            "items_text": [text_in(i, "en") for i in items],
+            "order": [self.inline_both(i) for i in items],
+            "shuffled": [self.inline_both(i) for i in shuffled],
+            # the answer in either language, then the aliases (as Card.accepts)
+            "accept": list(dict.fromkeys([*text_sides(card.answer).values(), *card.accept])) if card.type == "short" else [],
             "refs": [{"title": r.title, "url": r.url} for r in card.ref_list],
-            "section": card.source.section,
+            "section": card.source.section if card.source else None,
             "note_lines": note_lines,
             "zh": list(card.zh),
-            "corrects": self.inline(card.corrects) if card.corrects else None,
+            "corrects": self.inline_both(card.corrects) if card.corrects else None,
             "exercise": {"slug": exercise.slug, "title": exercise.title} if exercise else None,
             "exercise_missing": card.exercise if card.exercise and not exercise else None,
             "file": card.file,
@@ -826,7 +860,8 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
         for tag in view["tags"]:
             by_tag[tag].append(view)
     topics = [
-        {"id": t.id, "title": t.title, "description": t.description, "cards": by_topic[t.id]}
+        {"id": t.id, "title": views.inline_both(t.title), "title_text": text_in(t.title, "en"),
+         "titles": text_sides(t.title), "description": views.inline_both(t.description), "cards": by_topic[t.id]}
         for t in bank.topics.values() if by_topic.get(t.id)
     ]
     counts = due_counts(cards, progress, now) if progress is not None else None
@@ -839,7 +874,7 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
         exercise_views.append({
             "slug": ex.slug,
             "title": ex.title,
-            "topics": [{"id": t, "title": bank.topics[t].title if t in bank.topics else t,
+            "topics": [{"id": t, "title": views.topic_title(t),
                         "linked": bool(by_topic.get(t))} for t in ex.topics],
             "difficulty": ex.difficulty,
             "language": ex.language,
@@ -850,8 +885,8 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
             "missing_cards": [c for c in ex.cards if c not in views.card_ids],
             "submissions": subs,
         })
-    corrections = sorted((v for v in card_views if v["corrects"]),
-                         key=lambda v: (v["note_lines"][0]["number"], v["id"]))
+    corrections = sorted((v for v in card_views if v["corrects"] and v["note_lines"]),  # canon cards: not the notes
+                         key=lambda v: (v["note_lines"][0]["number"] if v["note_lines"] else 0, v["id"]))
     common = {
         "built_at": now.strftime("%Y-%m-%d %H:%M UTC"),
         "card_count": len(card_views),
@@ -880,7 +915,7 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
     data = {
         "built_at": _iso(now),
         "scheduler": scheduler,
-        "topics": [{"id": t["id"], "title": t["title"], "count": len(t["cards"])} for t in topics],
+        "topics": [{"id": t["id"], "title": t["title_text"], "titles": t["titles"], "count": len(t["cards"])} for t in topics],
         "cards": [views.script_card(v) for v in card_views],
         "terminal": progress.document if progress is not None else None,
     }
@@ -892,7 +927,7 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
     page("index.html", "index.html", title="Study site", topics=topics, counts=counts,
          exercises=exercise_views, corrections=len(corrections), tags=len(by_tag))
     for topic in topics:
-        page("topic.html", f"topics/{topic['id']}.html", title=topic["title"], topic=topic,
+        page("topic.html", f"topics/{topic['id']}.html", title=topic["title_text"], topic=topic,
              counts=(counts or {}).get(topic["id"]))
     for view in card_views:
         page("card.html", f"cards/{view['id']}.html", title=view["title_text"], card=view)

@@ -162,7 +162,7 @@ def compute(
         ids = index.select(topic_id)
         if topic is not None and topic_id != topic:
             continue
-        row = {"id": topic_id, "title": meta["title"], "cards": len(ids), "new": 0, "learning": 0, "young": 0,
+        row = {"id": topic_id, "title": index.topic_title(topic_id), "cards": len(ids), "new": 0, "learning": 0, "young": 0,
                "mature": 0, "suspended": 0, "recall": None}
         recall = 0.0
         for card_id in ids:
@@ -287,6 +287,8 @@ def card_info(db: sqlite_utils.Database, index: CardIndex, settings: QuizSetting
         "in_bank": in_bank,
         "location": index.location(card_id) if in_bank else None,
         "topic": index.topic_of(card_id),
+        "lang": index.lang,
+        "prompt": index.card(card_id).prompt if in_bank else None,
         "state": STATE_NAMES[st.state] if st else STATE_NAMES[NEW],
         "suspended": bool(st and st.suspended),
         "buried_until": st.buried_until.isoformat() if st and st.buried_until and st.buried_until > now else None,

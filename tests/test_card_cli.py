@@ -84,3 +84,12 @@ def test_info_of_a_card_gone_from_the_bank_keeps_its_history(runner, tiny_bank, 
     assert (d["in_bank"], d["location"], len(d["log"])) == (False, None, 1)
     missing = run_cli(runner, "card", "info", "never-was", env=env_for(tiny_bank, db_path))
     assert missing.exit_code == 1 and "no card with id 'never-was'" in missing.stderr
+
+
+def test_info_and_due_show_the_prompt_in_the_chosen_language(runner, tiny_bank, db_path):
+    env = env_for(tiny_bank, db_path)
+    d = json.loads(run_cli(runner, "card", "info", "zombie-definition", "--json", "--lang", "zh", env=env).stdout)
+    assert (d["prompt"], d["lang"]) == ("什么是僵尸进程？", "zh")
+    assert "What is a zombie process?" in run_cli(runner, "card", "info", "zombie-definition", env=env).stdout
+    rows = json.loads(run_cli(runner, "due", "--json", "--lang", "zh", env=env).stdout)["cards"]
+    assert {r["id"]: r["prompt"] for r in rows}["zombie-definition"] == "什么是僵尸进程？"

@@ -42,21 +42,21 @@ def test_bad_yaml_is_reported_with_its_line(tiny_bank):
 
 
 def test_missing_field(tiny_bank):
-    replace(tiny_bank / "processes.yaml", "    prompt: What is a zombie process?\n", "")
+    replace(tiny_bank / "processes.yaml", "    prompt:\n      en: What is a zombie process?\n      zh: 什么是僵尸进程？\n", "")
     assert lint(tiny_bank) == ["processes.yaml:21: zombie-definition: `prompt` is missing"]
 
 
 def test_mistyped_field(tiny_bank):
     replace(tiny_bank / "processes.yaml", "    difficulty: easy\n    refs: [\"wait(2)\"]", "    difficulty: trivial\n    refs: [\"wait(2)\"]")
     assert lint(tiny_bank) == [
-        "processes.yaml:27: zombie-definition: `difficulty`: input should be 'easy', 'medium' or 'hard', not 'trivial'"
+        "processes.yaml:31: zombie-definition: `difficulty`: input should be 'easy', 'medium' or 'hard', not 'trivial'"
     ]
 
 
 def test_unknown_field(tiny_bank):
     replace(tiny_bank / "processes.yaml", "    zh: [僵尸进程]", "    zh: [僵尸进程]\n    hint: think of ghosts")
     assert lint(tiny_bank) == [
-        "processes.yaml:31: zombie-definition: unknown field `hint` (see docs/cards.md for the fields)"
+        "processes.yaml:35: zombie-definition: unknown field `hint` (see docs/cards.md for the fields)"
     ]
 
 
@@ -131,8 +131,130 @@ def test_schema_validates_the_tiny_bank_and_rejects_a_bad_card(tiny_bank):
         jsonschema.validate(data, schema)
 
 
+def test_shipped_bank_declares_both_languages():
+    bank, _ = cards.lint_bank(REPO / "bank", set())
+    assert bank.languages == ("en", "zh")
+
+
 def test_shipped_bank_is_clean():
     from prep import content
 
     _, problems = cards.lint_bank(REPO / "bank", content.exercise_slugs())
     assert [str(p) for p in problems] == []
+
+
+# --- two languages ------------------------------------------------------------------------
+
+
+def declare_languages(bank: Path, languages: str = "[en, zh]") -> None:
+    topics = bank / "topics.yaml"
+    topics.write_text(f"languages: {languages}\n" + topics.read_text())
+
+
+def test_in_lang_gives_plain_strings_and_falls_back_to_the_other_side(tiny_bank):
+    bank = cards.load_bank(tiny_bank, set())
+    zombie = bank.card("zombie-definition")
+    assert isinstance(zombie.prompt, cards.Text)
+    zh = zombie.in_lang("zh")
+    assert (zh.prompt, zh.answer) == ("什么是僵尸进程？", "已经退出、但父进程还没有 wait 它的子进程。")
+    assert zh.in_lang("zh").model_dump() == zh.model_dump() and zh.id == zombie.id and (zh.file, zh.line, zh.topic) == (zombie.file, zombie.line, zombie.topic)
+    assert zombie.in_lang("en").prompt == "What is a zombie process?"
+    fork = bank.card("fork-return-values").in_lang("zh")  # English only: English it is
+    assert fork.prompt == "Which are true of fork's return value?"
+    assert [c.text for c in fork.choices][0] == "The child sees 0"
+    one_side = cards.Card.model_validate({**zombie.model_dump(), "answer": {"zh": "只有中文"}})
+    assert one_side.in_lang("en").answer == "只有中文"
+    assert bank.topic_title("processes", "zh") == "进程" and bank.topic_title("tcp", "zh") == "TCP"
+    assert zombie.languages() == {"en", "zh"} and bank.card("time-wait-duration").languages() == {"en"}
+
+
+def test_a_text_needs_a_side(tiny_bank):
+    replace(tiny_bank / "processes.yaml", "      en: What is a zombie process?\n      zh: 什么是僵尸进程？\n", "      {}\n")
+    assert lint(tiny_bank) == ["processes.yaml:23: zombie-definition: `prompt`: Value error, a text needs `en` or `zh` (or both)"]
+
+
+def test_a_text_field_reports_the_form_that_was_written(tiny_bank):
+    replace(tiny_bank / "processes.yaml", "      en: What is a zombie process?\n", "      en: \"\"\n      fr: x\n")
+    replace(tiny_bank / "processes.yaml", "    tags: [zombie]", "    tags: [zombie]\n    corrects: 3")
+    assert lint(tiny_bank) == [
+        "processes.yaml:24: zombie-definition: `prompt.en`: String should have at least 1 character",
+        "processes.yaml:25: zombie-definition: unknown field `prompt.fr` (see docs/cards.md for the fields)",
+        "processes.yaml:32: zombie-definition: `corrects`: Input should be a string or {en: ..., zh: ...}",
+    ]
+
+
+def test_a_bank_declaring_both_languages_reports_every_missing_side_with_its_line(tiny_bank):
+    declare_languages(tiny_bank)
+    problems = lint(tiny_bank)
+    assert "processes.yaml:6: fork-return-values: `prompt` has no Chinese side (`zh:`)" in problems
+    assert "processes.yaml:19: fork-return-values: `choices.2.text` has no Chinese side (`zh:`)" in problems
+    assert "processes.yaml:20: fork-return-values: `choices.2.why` has no Chinese side (`zh:`)" in problems
+    assert "tcp.yaml:16: time-wait-duration: `corrects` has no Chinese side (`zh:`)" in problems
+    assert "tcp.yaml:50: handshake-order: `items.0` has no Chinese side (`zh:`)" in problems
+    assert not [p for p in problems if "zombie-definition" in p]  # in both languages
+    replace(tiny_bank / "processes.yaml", "      zh: 什么是僵尸进程？\n", "")
+    assert "processes.yaml:23: zombie-definition: `prompt` has no Chinese side (`zh:`)" in lint(tiny_bank)
+    with pytest.raises(BankError):
+        cards.load_bank(tiny_bank, set())
+    usable, _ = cards.load_usable_cards(tiny_bank, set())  # the quiz shows them, in the side they have
+    assert len(usable.cards) == 6 and usable.languages == ("en", "zh")
+
+
+def test_a_missing_english_side_is_reported_too(tiny_bank):
+    declare_languages(tiny_bank, "[zh, en]")
+    replace(tiny_bank / "processes.yaml", "      en: What is a zombie process?\n", "")
+    assert "processes.yaml:23: zombie-definition: `prompt` has no English side (`en:`)" in lint(tiny_bank)
+
+
+def test_bad_languages_declaration(tiny_bank):
+    declare_languages(tiny_bank, "[en, fr]")
+    assert lint(tiny_bank) == ["topics.yaml:1: -: `languages` must be a list of en and zh, e.g. [en, zh]"]
+
+
+def test_a_canon_topic_needs_no_source_and_others_do(tiny_bank):
+    (tiny_bank / "topics.yaml").write_text((tiny_bank / "topics.yaml").read_text() + (
+        "  - id: cpp-canon\n    title: {en: C++ beyond the notes, zh: 笔记之外的 C++}\n"
+        "    description: Virtual tables and smart pointers.\n    canon: true\n"))
+    (tiny_bank / "cpp-canon.yaml").write_text("""topic: cpp-canon
+cards:
+  - id: vtable-per-class
+    type: recall
+    prompt: {en: How many vtables does a polymorphic class have?, zh: 一个多态类有几张虚函数表？}
+    answer: {en: One per class (per subobject with multiple bases)., zh: 每个类一张（多重继承时每个子对象一张）。}
+    explanation: {en: Objects share it through their vptr., zh: 对象通过 vptr 共享它。}
+    tags: [vtable]
+    refs: ["Itanium C++ ABI §2.5"]
+    zh: [虚函数表]
+""")
+    assert lint(tiny_bank) == []
+    bank = cards.load_bank(tiny_bank, set())
+    assert bank.card("vtable-per-class").source is None and bank.topics["cpp-canon"].canon
+    replace(tiny_bank / "processes.yaml", '    source: {section: "3/19", lines: [7]}\n', "")
+    assert lint(tiny_bank) == ["processes.yaml:21: zombie-definition: `source` is missing (only cards of a `canon: true` topic have none)"]
+
+
+def test_accepts_a_short_answer_in_either_language(tiny_bank):
+    card = cards.Card.model_validate({
+        "id": "shut-wr", "type": "short", "prompt": {"en": "Which how?", "zh": "哪个 how？"},
+        "answer": {"en": "SHUT_WR", "zh": "写半关闭"}, "accept": ["关闭写端", "1"], "explanation": "x", "tags": ["t"],
+        "refs": ["shutdown(2)"], "source": {"section": "3/19", "lines": [6]}, "zh": ["半关闭"],
+    })
+    for shown in (card, card.in_lang("en"), card.in_lang("zh")):
+        for typed in ("SHUT_WR", " `shut_wr`. ", "写半关闭", "写半关闭.", "“写半关闭”" [1:-1], " 关闭写端 ", "1"):
+            assert shown.accepts(typed), (typed, shown.answer)
+        assert not shown.accepts("半关闭") and not shown.accepts("")
+    assert card.in_lang("zh").answer == "写半关闭" and card.in_lang("en").answer == "SHUT_WR"
+
+
+def test_the_cache_gives_cards_in_either_language(tiny_bank):
+    from prep import bank_cache
+
+    bank_cache.load_index(tiny_bank)
+    cached = bank_cache.load_index(tiny_bank)  # from the cache: read-only views
+    zh = cached.card("zombie-definition", "zh")
+    assert type(zh).__name__ == "CardView" and zh.prompt == "什么是僵尸进程？"
+    assert cached.card("zombie-definition").prompt == "What is a zombie process?"
+    cached.lang = "zh"
+    assert cached.card("zombie-definition").answer.startswith("已经退出")
+    assert cached.card("fork-return-values").choices[0].text == "The child sees 0"
+    assert cached.topic_title("processes") == "进程"

@@ -165,10 +165,53 @@ def test_quiz_with_a_broken_card_warns_and_reviews_the_rest(tiny_bank, tmp_path)
     child = pexpect.spawn(sys.executable, ["-m", "prep", "quiz", "--topic", "processes"], env=env,
                           encoding="utf-8", timeout=20, dimensions=(40, 160))
     child.expect(r"Warning: 1 problem in the bank")
-    child.expect(r"processes.yaml:27: zombie-definition: `difficulty`")
+    child.expect(r"processes.yaml:31: zombie-definition: `difficulty`")
     child.expect(r"fork's return value")  # the other card of the topic is shown
     child.send("q")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
     assert "zombie" not in child.before.lower()
+
+
+# --- languages ------------------------------------------------------------------------------
+
+
+def test_show_list_and_topics_follow_lang_and_the_setting(runner, tiny_bank, tmp_path):
+    shown = run_cli(runner, "--bank", str(tiny_bank), "bank", "show", "zombie-definition", "--lang", "zh")
+    assert "什么是僵尸进程？" in shown.stdout and "已经退出" in shown.stdout and "What is a zombie" not in shown.stdout
+    english = run_cli(runner, "--bank", str(tiny_bank), "bank", "show", "zombie-definition")
+    assert "What is a zombie process?" in english.stdout and "什么是僵尸进程" not in english.stdout
+    as_written = json.loads(run_cli(runner, "--bank", str(tiny_bank), "bank", "show", "zombie-definition", "--json").stdout)
+    assert as_written["prompt"] == {"en": "What is a zombie process?", "zh": "什么是僵尸进程？"}
+    in_zh = json.loads(run_cli(runner, "--bank", str(tiny_bank), "bank", "show", "zombie-definition", "--json", "--lang", "zh").stdout)
+    assert in_zh["prompt"] == "什么是僵尸进程？" and in_zh["lang"] == "zh" and in_zh["languages"] == ["en", "zh"]
+    settings = tmp_path / "settings.toml"
+    settings.write_text('[quiz]\nlang = "zh"\n')
+    env = {"PREP_CONFIG": str(settings)}
+    rows = json.loads(run_cli(runner, "--bank", str(tiny_bank), "bank", "list", "--json", "--topic", "processes", env=env).stdout)
+    assert [r["prompt"] for r in rows] == ["Which are true of fork's return value?", "什么是僵尸进程？"]  # English only: English
+    topics = json.loads(run_cli(runner, "--bank", str(tiny_bank), "bank", "topics", "--json", env=env).stdout)
+    assert [t["title"] for t in topics] == ["TCP", "进程", "Inbox"]
+    assert run_cli(runner, "--bank", str(tiny_bank), "bank", "show", "zombie-definition", "--lang", "fr").exit_code == 1
+    settings.write_text('[quiz]\nlang = "fr"\n')
+    bad = run_cli(runner, "--bank", str(tiny_bank), "bank", "list", env=env)
+    assert bad.exit_code == 1 and "`lang` must be 'en' or 'zh', not 'fr'" in bad.stderr
+
+
+def test_stats_counts_the_cards_in_each_language(runner, tiny_bank):
+    data = json.loads(run_cli(runner, "--bank", str(tiny_bank), "bank", "stats", "--json").stdout)
+    assert data["languages"] == {"en": 6, "zh": 1} and data["declared_languages"] == []
+    text = run_cli(runner, "--bank", str(tiny_bank), "bank", "stats").stdout
+    assert "in en: 6/6, zh: 1/6" in text
+
+
+def test_lint_of_a_bank_in_two_languages_names_each_missing_side(runner, tiny_bank):
+    topics = tiny_bank / "topics.yaml"
+    topics.write_text("languages: [en, zh]\n" + topics.read_text())
+    result = run_cli(runner, "--bank", str(tiny_bank), "bank", "lint")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert "processes.yaml:6: fork-return-values: `prompt` has no Chinese side (`zh:`)" in lines
+    assert "tcp.yaml:6: time-wait-duration: `prompt` has no Chinese side (`zh:`)" in lines
+    assert not [line for line in lines if "zombie-definition" in line]

@@ -61,3 +61,18 @@ def test_notes_file_errors(runner, tiny_bank, tmp_path):
     latin.write_bytes("caf\xe9 ??\n".encode("latin-1"))
     bad = run_cli(runner, "--bank", str(tiny_bank), "notes", "coverage", str(latin))
     assert bad.exit_code == 1 and "not UTF-8 text (byte 3); save the notes as UTF-8" in bad.stderr
+
+
+def test_check_follows_the_language(runner, tiny_bank, notes_file):
+    path = tiny_bank / "tcp.yaml"
+    text = path.read_text()
+    text = text.replace("    corrects: TIME_WAIT lasts tcp_fin_timeout\n",
+                        "    corrects: {en: TIME_WAIT lasts tcp_fin_timeout, zh: TIME_WAIT 持续 tcp_fin_timeout 秒}\n")
+    text = text.replace("    answer: 60 seconds, fixed by TCP_TIMEWAIT_LEN.\n",
+                        "    answer: {en: \"60 seconds, fixed by TCP_TIMEWAIT_LEN.\", zh: 60 秒，由 TCP_TIMEWAIT_LEN 写死。}\n")
+    path.write_text(text)
+    result = run_cli(runner, "--bank", str(tiny_bank), "notes", "check", str(notes_file), "--json", "--lang", "zh")
+    [row] = json.loads(result.stdout)
+    assert (row["notes_claim"], row["correction"]) == ("TIME_WAIT 持续 tcp_fin_timeout 秒", "60 秒，由 TCP_TIMEWAIT_LEN 写死。")
+    result = run_cli(runner, "--bank", str(tiny_bank), "notes", "check", str(notes_file), "--json")
+    assert json.loads(result.stdout)[0]["notes_claim"] == "TIME_WAIT lasts tcp_fin_timeout"

@@ -679,3 +679,16 @@ def test_typed_numbers_read_ascii_digits_only():
     assert typed_numbers("12 3") == [12, 3]
     assert typed_numbers("123", single_digits=False) == [123]
     assert typed_numbers("²") == [] and typed_numbers("٣١٢") == [] and typed_numbers("") == []
+
+
+def test_a_card_from_the_cache_comes_in_either_language_without_the_card_model(tiny_bank, tmp_path):
+    """The first card of the quiz, in Chinese too, is shown without importing pydantic (prep.texts, not prep.cards)."""
+    env = {**os.environ, "PREP_CACHE_DIR": str(tmp_path / "cache")}
+    warm = "from pathlib import Path; from prep import bank_cache; bank_cache.load_index(Path({bank!r}))"
+    subprocess.run([sys.executable, "-c", warm.format(bank=str(tiny_bank))], env=env, check=True)
+    probe = ("import sys; from pathlib import Path; from prep import bank_cache; "
+             "i = bank_cache.load_index(Path({bank!r})); c = i.card('zombie-definition', 'zh'); "
+             "print(c.prompt, type(c).__name__, 'prep.cards' in sys.modules, 'pydantic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe.format(bank=str(tiny_bank))], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    assert out.split() == ["什么是僵尸进程？", "CardView", "False", "False"]

@@ -27,11 +27,24 @@ from .quizkit import T0, fsrs_replay, log_review, put_state
 KEYS_LINE = r"q quit"
 
 
-def bank_cards(bank: Path) -> dict[str, dict]:
+def in_lang(value, lang: str):
+    """A text field of a card file as the learner sees it in `lang` (a plain string is English)."""
+    if isinstance(value, dict) and set(value) <= {"en", "zh"}:
+        return value.get(lang) or value.get("en") or value.get("zh")
+    return value
+
+
+def bank_cards(bank: Path, lang: str = "en") -> dict[str, dict]:
+    """The raw cards of the bank, their texts in `lang`."""
     cards = {}
     for path in sorted(bank.glob("*.yaml")):
         data = yaml.safe_load(path.read_text())
         for card in (data or {}).get("cards", []) if isinstance(data, dict) else []:
+            card = {k: in_lang(v, lang) for k, v in card.items()}
+            if card.get("choices"):
+                card["choices"] = [{k: in_lang(v, lang) for k, v in c.items()} for c in card["choices"]]
+            if card.get("items"):
+                card["items"] = [in_lang(i, lang) for i in card["items"]]
             cards[card["id"]] = card
     return cards
 
@@ -40,7 +53,7 @@ class Learner:
     """Spawns `python -m prep quiz ...` and plays the learner's part."""
 
     def __init__(self, bank: Path, db: Path, tmp: Path, *args: str, settings: str = "fuzz = false\neasy_seconds = 600\n", now=T0,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, lang: str = "en") -> None:
         config = tmp / "settings.toml"
         config.write_text("[quiz]\n" + settings)
         env = {
@@ -49,7 +62,7 @@ class Learner:
             "PREP_NOW": now.isoformat(), "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "220", "LINES": "60",
             **(env or {}),
         }
-        self.cards = bank_cards(bank)
+        self.cards = bank_cards(bank, lang)
         self.by_prompt = {c["prompt"].strip(): card_id for card_id, c in self.cards.items()}
         self.child = pexpect.spawn(sys.executable, ["-m", "prep", "quiz", *args], env=env, dimensions=(60, 220),
                                    encoding="utf-8", timeout=20, cwd=str(tmp))
@@ -530,3 +543,53 @@ def test_an_editor_that_cannot_run_is_named_and_the_session_goes_on(learner, db_
     me.send("4")
     me.finish()
     assert ratings(db_path) == [("zombie-definition", 4)]
+
+
+# --- languages -------------------------------------------------------------------------------
+
+
+def test_quiz_in_chinese_and_l_shows_the_card_in_the_other_language(learner, db_path):
+    me = learner("--card", "zombie-definition", "--lang", "zh", lang="zh")
+    assert me.next_card() == "zombie-definition"
+    assert "什么是僵尸进程？" in me.screen and "l English · q quit" in me.screen
+    me.send("l")  # before the answer: the same card, in English
+    screen = me.expect(KEYS_LINE)
+    assert "What is a zombie process?" in screen and "什么是僵尸进程" not in screen and "l 中文 · q quit" in screen
+    me.send("l")
+    assert "什么是僵尸进程？" in me.expect(KEYS_LINE)
+    me.send(" ")
+    screen = me.expect("1-4 rate")
+    assert "已经退出、但父进程还没有 wait 它的子进程。" in screen and "中文: 僵尸进程" in screen
+    me.send("l")  # on the answer screen: the answer again, in English, nothing rated
+    screen = me.expect("1-4 rate")
+    assert "A child that has exited but has not been waited for." in screen
+    me.send("4")
+    out = me.finish()
+    assert "Reviewed 1 card" in out and "Traceback" not in "".join(me.transcript)
+    assert ratings(db_path) == [("zombie-definition", 4)]
+
+
+def test_the_lang_setting_and_a_card_without_its_chinese_side(learner, db_path):
+    me = learner("--topic", "processes", settings='fuzz = false\neasy_seconds = 600\nlang = "zh"\n', lang="zh")
+    seen = []
+    for _ in range(2):
+        card_id = me.next_card()  # fork-return-values is in English only: shown in English
+        seen.append(card_id)
+        if card_id == "zombie-definition":
+            assert "什么是僵尸进程？" in me.screen
+            me.send(" ")
+            me.expect("1-4 rate")
+            me.send("4")
+        else:
+            assert "Which are true of fork's return value?" in me.screen
+            me.choose(card_id, right=True)
+            me.expect("Enter next")
+            me.send("\r")
+    me.finish()
+    assert sorted(seen) == ["fork-return-values", "zombie-definition"]
+
+
+def test_a_bad_lang_is_an_input_error(learner):
+    me = learner("--lang", "fr")
+    out = me.finish()
+    assert "Error: --lang must be en or zh, not 'fr'" in out

@@ -591,3 +591,40 @@ def test_card_pages_do_not_always_put_the_right_choice_first(tmp_path):
         first_right += marks[0] == "true"
     assert len(singles) > 100
     assert first_right < len(singles) * 0.5, f"the right choice comes first on {first_right} of {len(singles)} pages"
+
+
+# --- two languages ---------------------------------------------------------------------------
+
+
+def test_a_card_in_two_languages_has_both_on_its_one_page(built):
+    out, _ = built
+    page = read(out, "cards/zombie-definition.html")
+    assert '<span class="l-en" lang="en">What is a zombie process?</span><span class="l-sep"> </span><span class="l-zh" lang="zh">什么是僵尸进程？</span>' in page
+    assert '<div class="l-zh" lang="zh"><p>已经退出、但父进程还没有 wait 它的子进程。</p>\n</div>' in page
+    assert 'id="lang-switch"' in page and 'localStorage.getItem("prep-lang")' in page
+    english_only = read(out, "cards/time-wait-duration.html")
+    assert 'class="l-zh"' not in english_only.split("</header>")[1]  # one side: written once, shown in both languages
+    assert 'id="lang-switch"' in english_only
+    assert not (out / "zh").exists()  # one URL a card
+    assert '<span class="l-en" lang="en">Processes</span><span class="l-sep"> </span><span class="l-zh" lang="zh">进程</span>' in read(out, "index.html")
+    text = read(out, "data/cards.js")
+    data = json.loads(text[len("window.PREP_SITE = "):].rstrip().rstrip(";"))
+    zombie = next(c for c in data["cards"] if c["id"] == "zombie-definition")
+    assert "什么是僵尸进程？" in zombie["title"] and "内核保留它的退出状态" in zombie["explanation"]
+    assert next(t for t in data["topics"] if t["id"] == "processes")["titles"] == {"en": "Processes", "zh": "进程"}
+
+
+def test_a_canon_card_has_no_notes_section(tmp_path):
+    bank_dir = tmp_path / "bank"
+    shutil.copytree(FIXTURES / "bank", bank_dir)
+    topics = bank_dir / "topics.yaml"
+    topics.write_text(topics.read_text() + "  - id: canon\n    title: Canon\n    description: Beyond the notes.\n    canon: true\n")
+    (bank_dir / "canon.yaml").write_text(
+        "topic: canon\ncards:\n  - id: canon-card\n    type: recall\n    prompt: {en: Why?, zh: 为什么？}\n"
+        "    answer: Because.\n    explanation: It is so.\n    tags: [why]\n    refs: [\"man(1)\"]\n    zh: [为什么]\n"
+        "    corrects: a claim\n")
+    result = site.build(cards.load_bank(bank_dir, set()), tmp_path / "site", notes=notes.read_notes(FIXTURES / "notes.txt"),
+                        search=False, now=NOW)
+    page = read(result.out, "cards/canon-card.html")
+    assert "From the notes" not in page and "为什么？" in page
+    assert "canon-card" not in read(result.out, "corrections.html")  # what the notes got wrong: not a canon card's claim

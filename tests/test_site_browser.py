@@ -117,6 +117,17 @@ def page(context):
     return context.new_page()
 
 
+def sides(text) -> str:
+    """Both languages of a text of a card (the pages carry both), or the one it has."""
+    return " ".join(cards.text_sides(text).values())
+
+
+def card_text(c) -> str:
+    """Every text of a card, in every language it has, with its Chinese terms."""
+    return " ".join([sides(c.prompt), sides(c.answer), sides(c.explanation), *c.zh, *map(sides, c.items or []),
+                     *(sides(x.text) for x in c.choices or []), *(sides(x.why) for x in c.choices or [])])
+
+
 def result_links(page, base: str, query: str) -> list[str]:
     page.goto(f"{base}search.html?q={quote(query)}")
     page.wait_for_function("document.getElementById('search-status').textContent.match(/result|No card/)")
@@ -150,8 +161,7 @@ def test_search_on_the_shipped_bank(shipped, page):
     for term in ("TIME_WAIT", "僵尸进程"):
         holders = {
             f"cards/{c.id}.html" for c in shipped.bank.select()
-            if term in " ".join([c.prompt, c.answer, c.explanation, *c.zh, *(c.items or []),
-                                 *(x.text for x in c.choices or []), *(x.why or "" for x in c.choices or [])])
+            if term in card_text(c)
         }
         assert holders, f"no card of the shipped bank says {term}"
         searched += 1
@@ -183,8 +193,7 @@ def test_shipped_site_pages_have_no_console_errors(shipped, page, context):
 def test_a_query_mixing_latin_and_chinese_searches_both_indexes(shipped, served, page):
     """TIME_WAIT状态: the zh index alone found 4 of the cards saying TIME_WAIT; both, merged, find them all."""
     holders = {f"cards/{c.id}.html" for c in shipped.bank.select()
-               if "TIME_WAIT" in " ".join([c.prompt, c.answer, c.explanation, *c.zh, *(c.items or []),
-                                           *(x.text for x in c.choices or []), *(x.why or "" for x in c.choices or [])])}
+               if "TIME_WAIT" in card_text(c)}
     assert len(holders) > 4
     found = result_links(page, shipped.base, "TIME_WAIT状态")
     assert holders <= set(found), sorted(holders - set(found))
@@ -209,9 +218,9 @@ def holds(text: str, word: str) -> bool:
 
 def card_parts(bank, card) -> tuple[str, str, str]:
     """What the offline search reads of a card: title and prompt with the Chinese terms; tags and topic; the rest."""
-    body = [card.answer, card.explanation, *(card.items or []), *(c.text for c in card.choices or []),
-            *(c.why or "" for c in card.choices or [])]
-    return (" ".join([card.prompt, *card.zh]), " ".join([*card.tags, card.topic, bank.topics[card.topic].title]),
+    body = [sides(card.answer), sides(card.explanation), *map(sides, card.items or []),
+            *(sides(c.text) for c in card.choices or []), *(sides(c.why) for c in card.choices or [])]
+    return (" ".join([sides(card.prompt), *card.zh]), " ".join([*card.tags, card.topic, sides(bank.topics[card.topic].title)]),
             " ".join(body))
 
 
@@ -598,9 +607,10 @@ def test_short_answers_normalise_as_the_python_checker_on_every_code_point(serve
     for card in shipped.bank.select():
         if card.type != "short":
             continue
-        for text in [card.answer, *card.accept]:
+        accepted = list(dict.fromkeys([*cards.text_sides(card.answer).values(), *card.accept]))  # as the site writes it
+        for text in accepted:
             for typed in (text, f" `{text.upper()}`. ", text.lower() + "..", f'"{text}"', text.replace(" ", "  "), text + "x", " "):
-                cases.append([card.id, [card.answer, *card.accept], typed, bool(typed.strip()) and card.accepts(typed)])
+                cases.append([card.id, accepted, typed, bool(typed.strip()) and card.accepts(typed)])
     assert len(cases) > 50
     browser = page.evaluate("cs => cs.map(c => window.PrepAnswers.checkShort(c[1], c[2]))", cases)
     assert [(c[0], c[2], b) for c, b in zip(cases, browser)] == [(c[0], c[2], c[3]) for c in cases]
@@ -835,3 +845,47 @@ def test_screenshots(served, shipped, browser):
         ctx.close()
     for shot in shots:
         assert shot.stat().st_size > 10_000, shot
+
+
+# --- two languages ---------------------------------------------------------------------------
+
+
+def test_the_language_switch_keeps_the_card_and_is_remembered(served, page):
+    page.goto(served.base + "cards/zombie-definition.html")
+    assert page.inner_text("h1") == "What is a zombie process?"
+    assert page.inner_text("#lang-switch") == "中文"
+    page.click("#lang-switch")
+    assert page.inner_text("h1") == "什么是僵尸进程？"  # the same card, the same URL
+    assert page.url == served.base + "cards/zombie-definition.html"
+    assert page.evaluate("document.documentElement.lang") == "zh" and page.inner_text("#lang-switch") == "English"
+    page.click("button.reveal")
+    answer = page.inner_text("#answer")
+    assert "已经退出、但父进程还没有 wait 它的子进程。" in answer and "A child that" not in answer
+    page.goto(served.base + "cards/time-wait-duration.html")  # English only: shown in English whatever the choice
+    assert page.inner_text("h1") == "How long does a socket stay in TIME_WAIT on Linux?"
+    page.goto(served.base + "index.html")
+    assert "进程" in page.inner_text(".topic-grid") and "Processes" not in page.inner_text(".topic-grid")
+    page.goto(served.base + "cards/zombie-definition.html")  # remembered
+    assert page.inner_text("h1") == "什么是僵尸进程？"
+    page.click("#lang-switch")
+    assert page.inner_text("h1") == "What is a zombie process?"
+
+
+def test_flashcards_show_the_chosen_language(served, page):
+    page.goto(served.base + "index.html")
+    page.click("#lang-switch")
+    start(page, served.base, "processes")
+    for _ in range(2):
+        if shown_card(page) == "zombie-definition":
+            break
+        page.keyboard.press("b")  # bury the other card
+    assert shown_card(page) == "zombie-definition"
+    assert page.inner_text("#fc-prompt") == "什么是僵尸进程？" and page.inner_text("#fc-topic") == "进程"
+    page.click("#lang-switch")
+    assert page.inner_text("#fc-prompt") == "What is a zombie process?" and page.inner_text("#fc-topic") == "Processes"
+
+
+def test_search_finds_a_card_by_its_chinese_text(served, page):
+    # 回收 and 父进程 are only in the Chinese explanation and answer (not in the card's zh terms)
+    assert "cards/zombie-definition.html" in result_links(page, served.base, "回收")
+    assert offline_links(page, served.out, "回收") == ["cards/zombie-definition.html"]

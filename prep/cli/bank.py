@@ -15,6 +15,8 @@ from .. import cards, content
 from ..cards import Card
 from .app import State, emit, err, out, report_lint
 
+LANG = typer.Option(None, "--lang", metavar="en|zh", help="English or Chinese (default: `lang` of the \\[quiz] settings, else en).")
+
 bank_app = typer.Typer(help="Look at and check the question bank.", no_args_is_help=True)
 
 
@@ -32,10 +34,13 @@ def card_summary(card: Card) -> dict[str, Any]:
     }
 
 
-def card_document(card: Card) -> dict[str, Any]:
-    data = card.model_dump(mode="json", exclude_none=True)
+def card_document(card: Card, lang: str | None = None) -> dict[str, Any]:
+    """The card as JSON: its texts in `lang` (plain strings), or as written ({en, zh}) without one."""
+    shown = card.in_lang(lang) if lang else card
+    data = shown.model_dump(mode="json", exclude_none=True)
     data["refs"] = [r.model_dump(exclude_none=True) for r in card.ref_list]
-    return {"topic": card.topic, **data, "file": card.file, "line": card.line}
+    extra = {"lang": lang, "languages": sorted(card.languages())} if lang else {}
+    return {"topic": card.topic, **data, **extra, "file": card.file, "line": card.line}
 
 
 @bank_app.command("lint")
@@ -58,13 +63,17 @@ def list_cards(
     topic: Optional[str] = typer.Option(None, "--topic", "-t", help="Only this topic (see `prep bank topics`)."),
     tag: Optional[str] = typer.Option(None, "--tag", "-g", help="Only cards with this tag."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    lang: Optional[str] = LANG,
 ) -> None:
     """List the cards, one a line.
 
     Example: prep bank list --topic tcp
     """
+    from ..settings import chosen_lang
+
     state: State = ctx.obj
-    selected = state.load_bank().select(topic=topic, tag=tag)
+    chosen = chosen_lang(lang)
+    selected = [c.in_lang(chosen) for c in state.load_bank().select(topic=topic, tag=tag)]
 
     def render(rows: list[dict[str, Any]]) -> None:
         table = Table(box=None, pad_edge=False, show_edge=False)
@@ -83,17 +92,24 @@ def show(
     ctx: typer.Context,
     card_id: str = typer.Argument(..., metavar="ID", help="The card's id."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    lang: Optional[str] = LANG,
 ) -> None:
-    """Show one card whole: prompt, answer, explanation, refs, source.
+    """Show one card whole: prompt, answer, explanation, refs, source, in English or Chinese.
 
-    Example: prep bank show time-wait-duration-linux
+    With --json and no --lang, the texts as written ({en, zh}).
+
+    Example: prep bank show time-wait-duration-linux --lang zh
     """
+    from ..settings import chosen_lang
+
     state: State = ctx.obj
     card = state.load_bank().card(card_id)
-    emit(card_document(card), as_json, lambda _: render_card(card))
+    chosen = chosen_lang(lang)
+    emit(card_document(card, lang if as_json else chosen), as_json, lambda _: render_card(card.in_lang(chosen)))
 
 
 def render_card(card: Card) -> None:
+    """A card whose texts are plain strings (see Card.in_lang)."""
     out.print(Panel(Markdown(card.prompt), title=f"{card.id}  [dim]{card.topic} · {card.type} · {card.difficulty}[/]"))
     if card.choices:
         for i, choice in enumerate(card.choices, 1):
@@ -113,22 +129,31 @@ def render_card(card: Card) -> None:
     if card.corrects:
         out.print(f"[yellow]The notes said:[/] {card.corrects}")
     out.print("[dim]Refs:[/] " + "; ".join(r.title + (f" <{r.url}>" if r.url else "") for r in card.ref_list))
-    out.print(f"[dim]Source:[/] notes {card.source.section}, line {', '.join(map(str, card.source.lines))}"
-              f"   [dim]中文:[/] {'、'.join(card.zh)}")
+    source = (f"notes {card.source.section}, line {', '.join(map(str, card.source.lines))}" if card.source
+              else "canon (beyond the notes)")
+    out.print(f"[dim]Source:[/] {source}   [dim]中文:[/] {'、'.join(card.zh)}")
     if card.exercise:
         out.print(f"[dim]Exercise:[/] prep exercise show {card.exercise}")
     out.print(f"[dim]{card.file}:{card.line}[/]")
 
 
 @bank_app.command("topics")
-def topics(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+def topics(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    lang: Optional[str] = LANG,
+) -> None:
     """List the topics with their card counts.
 
     Example: prep bank topics
     """
+    from ..settings import chosen_lang
+
     bank = ctx.obj.load_bank()
+    chosen = chosen_lang(lang)
     counts = Counter(c.topic for c in bank.cards if not c.draft)
-    rows = [{"id": t.id, "title": t.title, "cards": counts[t.id], "description": t.description} for t in bank.topics.values()]
+    rows = [{"id": t.id, "title": t.title, "cards": counts[t.id], "description": t.description, "canon": t.canon}
+            for t in (t.in_lang(chosen) for t in bank.topics.values())]
 
     def render(data: list[dict[str, Any]]) -> None:
         table = Table(box=None, pad_edge=False)
@@ -155,6 +180,7 @@ def stats(
 
     bank = ctx.obj.load_bank()
     live = [c for c in bank.cards if not c.draft]
+    languages = [c.languages() for c in live]
     data: dict[str, Any] = {
         "cards": len(live),
         "drafts": len(bank.cards) - len(live),
@@ -165,6 +191,9 @@ def stats(
         "with_corrects": sum(bool(c.corrects) for c in live),
         "without_refs": [c.id for c in live if not c.refs],
         "without_zh": [c.id for c in live if not c.zh],
+        # cards whose every text has that language's side (a plain string is English)
+        "languages": {lang: sum(lang in langs for langs in languages) for lang in cards.LANGS},
+        "declared_languages": list(bank.languages),
     }
     if notes is not None:
         report = notes_lib.coverage(notes_lib.read_notes(notes), bank)
@@ -180,6 +209,8 @@ def stats(
             for name, count in d[key].items():
                 table.add_row(name, str(count))
             out.print(table)
+        out.print("in " + ", ".join(f"{lang}: {n}/{d['cards']}" for lang, n in d["languages"].items())
+                  + (f" (the bank declares {', '.join(d['declared_languages'])})" if d["declared_languages"] else ""))
         out.print(f"cards without refs: {len(d['without_refs'])}" + (f" ({', '.join(d['without_refs'])})" if d["without_refs"] else ""))
         if "notes" in d:
             n = d["notes"]

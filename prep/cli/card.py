@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
 from .app import State, emit, err, out
-from .quiz import review_context
+from .quiz import LANG, review_context
 
 card_app = typer.Typer(help="One card's progress (like Anki's Card Info), and suspending cards outside a session.",
                        no_args_is_help=True)
@@ -20,6 +20,7 @@ def info(
     ctx: typer.Context,
     card_id: str = typer.Argument(..., metavar="ID", help="The card's id."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    lang: Optional[str] = LANG,
 ) -> None:
     """A card's schedule and its whole review log: due, interval, stability, difficulty, recall now, lapses.
 
@@ -28,7 +29,7 @@ def info(
     from ..stats import card_info
 
     state: State = ctx.obj
-    settings, clock, index = review_context(state)
+    settings, clock, index = review_context(state, lang)
     data = card_info(state.db(), index, settings, card_id, clock())
     emit(data, as_json, render_info)
 
@@ -42,6 +43,8 @@ def render_info(d: dict[str, Any]) -> None:
     held = " · suspended" if d["suspended"] else (f" · buried until {d['buried_until'][:16]}" if d["buried_until"] else "")
     out.print(f"[bold]{escape(d['id'])}[/]  {d['state']}{held}")
     out.print(f"  {escape(d['location'] or 'no longer in the bank (its history is kept)')}")
+    if d.get("prompt"):
+        out.print(f"  {escape(d['prompt'].strip().splitlines()[0])}")
     facts = [
         ("due", (d["due"] or "")[:16].replace("T", " ") or "new: not scheduled yet"),
         ("interval", f"{d['interval_days']} days" if d["interval_days"] is not None else "-"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
@@ -56,13 +56,16 @@ def check(
     ctx: typer.Context,
     notes_file: Path = NOTES_ARG,
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    lang: Optional[str] = typer.Option(None, "--lang", metavar="en|zh", help="The language of the claims and corrections (default: `lang` of the \\[quiz] settings, else en)."),
 ) -> None:
     """List the lines of the notes that cards correct, with the correction.
 
-    Example: prep notes check systems-notes.zh.txt
+    Example: prep notes check systems-notes.zh.txt --lang zh
     """
+    from ..settings import chosen_lang
+
     state: State = ctx.obj
-    rows = notes_lib.corrections(notes_lib.read_notes(notes_file), state.load_bank())
+    rows = notes_lib.corrections(notes_lib.read_notes(notes_file), state.load_bank(), chosen_lang(lang))
 
     def render(data: list[dict[str, Any]]) -> None:
         for row in data:

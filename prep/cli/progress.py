@@ -70,19 +70,23 @@ def export_anki(
     file: Path = typer.Argument(..., metavar="FILE.apkg", help="The Anki package to write."),
     topic: Optional[str] = typer.Option(None, "--topic", "-t", help="Only this topic."),
     tag: Optional[str] = typer.Option(None, "--tag", "-g", help="Only cards with this tag."),
+    lang: Optional[str] = typer.Option(None, "--lang", metavar="en|zh", help="The deck's language (default: `lang` of the \\[quiz] settings, else en)."),
 ) -> None:
     """Write the bank as an Anki deck (a subdeck per topic; note guids stable across exports).
 
-    Re-importing a newer export into Anki updates the notes in place.
+    Re-importing a newer export into Anki updates the notes in place (also an
+    export in the other language: the notes are the same, their text changes).
 
     Example: prep bank export-anki prep.apkg
     """
     from ..anki import export_anki as write_deck
+    from ..settings import chosen_lang
 
     state: State = ctx.obj
+    chosen = chosen_lang(lang)
     bank = state.load_bank()
     cards = bank.select(topic=topic, tag=tag)
-    count = write_deck(cards, {t.id: t.title for t in bank.topics.values()}, file)
+    count = write_deck(cards, {t.id: bank.topic_title(t.id, chosen) for t in bank.topics.values()}, file, chosen)
     err(f"wrote {count} notes to {file}")
 
 

@@ -15,6 +15,7 @@ from .app import State, emit, err, out
 
 TOPIC = typer.Option(None, "--topic", "-t", help="Only this topic (see `prep bank topics`).")
 TAG = typer.Option(None, "--tag", "-g", help="Only cards with this tag.")
+LANG = typer.Option(None, "--lang", metavar="en|zh", help="Show the cards in English or Chinese (default: `lang` of the \\[quiz] settings, else en).")
 
 
 def _settings_help() -> str:
@@ -27,16 +28,21 @@ def _settings_help() -> str:
     return "\n\n".join(paragraphs)
 
 
-def review_context(state: State) -> tuple[Any, Any, Any]:
-    """Settings, the clock ($PREP_NOW pins it, for tests and demos) and the bank's card index."""
+def review_context(state: State, lang: str | None = None) -> tuple[Any, Any, Any]:
+    """Settings, the clock ($PREP_NOW pins it, for tests and demos) and the bank's card index.
+
+    The index gives cards in `lang` (--lang), else in the `lang` of the settings.
+    """
     from .. import content
     from ..bank_cache import load_index
     from ..scheduling import clock_from_env
-    from ..settings import quiz_settings
+    from ..settings import chosen_lang, quiz_settings
 
     settings = quiz_settings()
+    chosen = chosen_lang(lang) if lang is not None else settings.lang
     clock = clock_from_env()
     index = load_index(state.bank_dir(), content.exercise_slugs(), keep_going=True)
+    index.lang = chosen
     warn_left_out(index.problems, state.bank_dir())
     return settings, clock, index
 
@@ -53,7 +59,11 @@ SHOWN_PROBLEMS = 5
 
 
 def warn_left_out(problems: list[Any], bank_dir: Any) -> None:
-    """Say which cards a broken bank keeps out of today's review, and how to see the rest."""
+    """Say which cards a broken bank keeps out of today's review, and how to see the rest.
+
+    A missing translation keeps no card out (the other language is shown): it is `prep bank lint`'s business.
+    """
+    problems = [p for p in problems if not getattr(p, "language", False)]
     if not problems:
         return
     noun = "problem" if len(problems) == 1 else "problems"
@@ -73,6 +83,7 @@ def quiz(
     cram: bool = typer.Option(False, "--cram", help="Review every selected card, weakest first, without touching the schedule."),
     card: Optional[str] = typer.Option(None, "--card", metavar="ID", help="Review this one card now (also how to reach a suspended card: ! unsuspends it)."),
     show_settings: bool = typer.Option(False, "--settings", help="Print the \\[quiz] settings in use and where they come from, then exit."),
+    lang: Optional[str] = LANG,
 ) -> None:
     """Review the cards due today, like Anki in the terminal.
 
@@ -81,7 +92,8 @@ def quiz(
     Good / Easy (each shows its interval); choices are picked by number and short
     answers typed, then rated for you (wrong: Again; right: Good, or Easy when
     quick), and 1-4 changes that rating. u undo, b bury until tomorrow, !
-    suspend, e edit the card in $EDITOR (or show its file:line), q quit. Every
+    suspend, e edit the card in $EDITOR (or show its file:line), l show the
+    card in the other language (English / Chinese), q quit. Every
     rating is saved at once: q or Ctrl-C at any moment keeps them, and a summary
     follows. A card that lapses leech_lapses times is suspended as a leech.
 
@@ -100,7 +112,7 @@ def quiz(
 
         emit({"file": str(settings_path()), "quiz": quiz_settings().to_dict()}, True, lambda _: None)
         return
-    settings, clock, index = review_context(state)
+    settings, clock, index = review_context(state, lang)
     options = Options(topic=topic, tag=tag, limit=limit, new=new, cram=cram, card=card)
     session = Session(state.db(), index, settings, options, clock)
     console = Console(highlight=False)
@@ -128,6 +140,7 @@ def due(
     topic: Optional[str] = TOPIC,
     tag: Optional[str] = TAG,
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    lang: Optional[str] = LANG,
 ) -> None:
     """List what is due now: learning cards, today's reviews and new cards, and exercises to redo.
 
@@ -137,7 +150,7 @@ def due(
     from ..stats import due_now
 
     state: State = ctx.obj
-    settings, clock, index = review_context(state)
+    settings, clock, index = review_context(state, lang)
     data = due_now(state.db(), index, settings, clock(), Options(topic=topic, tag=tag))
 
     def render(d: dict[str, Any]) -> None:

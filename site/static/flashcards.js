@@ -340,7 +340,9 @@
     if (!card) return id;
     const box = document.createElement("div");
     box.innerHTML = card.title;
-    return box.textContent;
+    const lang = window.PrepLang ? window.PrepLang.current() : "en";
+    const side = box.querySelector(".l-" + lang);  // a card in two languages: the one shown
+    return (side || box).textContent;
   }
 
   function describe(action) {
@@ -479,6 +481,15 @@
     order: "Type the numbers in the right order (312 or 3 1 2), or click the items in order; Enter checks.",
   };
 
+  function topicTitle(id) {
+    const topic = site.topics.find(function (t) { return t.id === id; });
+    const lang = window.PrepLang ? window.PrepLang.current() : "en";
+    return topic ? ((topic.titles && topic.titles[lang]) || topic.title) : id;
+  }
+
+  // the switch in the header: the card's texts follow through CSS, the topic line here
+  document.addEventListener("prep-lang", function () { if (current) $("fc-topic").textContent = topicTitle(current.topic); });
+
   function show(card, now) {
     current = card;
     phase = "question";
@@ -488,8 +499,7 @@
     noticeFresh = false;
     setup.hidden = true; done.hidden = true; study.hidden = false;
     const entry = doc.cards[card.id];
-    const topic = site.topics.find(function (t) { return t.id === card.topic; });
-    $("fc-topic").textContent = topic ? topic.title : card.topic;
+    $("fc-topic").textContent = topicTitle(card.topic);
     $("fc-state").textContent = entry ? STATE_NAMES[entry.state] : "new";
     $("fc-open").href = card.url;
     fill($("fc-prompt"), card.title);

@@ -3,6 +3,25 @@
 (function () {
   "use strict";
 
+  /* The language switch: both languages are on the page, <html data-lang> shows one (site.css).
+     The choice is kept in localStorage, so every page and the flashcards follow it. */
+  const LANG_KEY = "prep-lang";
+  function currentLang() { return document.documentElement.dataset.lang === "zh" ? "zh" : "en"; }
+  function setLang(lang) {
+    document.documentElement.dataset.lang = lang;
+    document.documentElement.lang = lang;
+    try { localStorage.setItem(LANG_KEY, lang); } catch (e) { /* private mode: this page only */ }
+    const button = document.getElementById("lang-switch");
+    if (button) button.setAttribute("aria-label", lang === "zh" ? "语言：中文；切换到英文" : "Language: English; switch to Chinese");
+    document.dispatchEvent(new CustomEvent("prep-lang", { detail: lang }));
+  }
+  window.PrepLang = { current: currentLang, set: setLang };
+  const langButton = document.getElementById("lang-switch");
+  if (langButton) {
+    setLang(currentLang());
+    langButton.addEventListener("click", function () { setLang(currentLang() === "zh" ? "en" : "zh"); });
+  }
+
   function revealCard(article) {
     const button = article.querySelector("button.reveal[aria-controls]");
     if (!button || button.getAttribute("aria-expanded") === "true") return false;
