@@ -276,6 +276,7 @@ class Bank:
     cards: list[Card]
     skips: list[Skip] = field(default_factory=list)
     languages: tuple[str, ...] = ()  # declared in topics.yaml; () means English (or either) only
+    notes_sha256: str | None = None  # the notes the cards' `source` lines count in (skips.yaml `notes`)
 
     def __post_init__(self) -> None:
         self.by_id = {card.id: card for card in self.cards}
@@ -437,6 +438,21 @@ def _load_registry(bank: Path, problems: list[Problem]) -> tuple[dict[str, Topic
     return topics, languages
 
 
+def _load_notes_fingerprint(bank: Path) -> str | None:
+    """The sha256 of the notes file whose lines the cards' `source` and the skips count (skips.yaml
+    `notes: {sha256: ...}`): a learner's file with the same content is matched by line number."""
+    path = bank / SKIPS_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except (OSError, yaml.YAMLError):
+        return None  # _load_skips reports it
+    notes = data.get("notes") if isinstance(data, dict) else None
+    digest = notes.get("sha256") if isinstance(notes, dict) else None
+    return digest if isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest) else None
+
+
 def _load_skips(bank: Path, problems: list[Problem]) -> list[Skip]:
     path = bank / SKIPS_FILE
     if not path.is_file():
@@ -532,7 +548,8 @@ def lint_bank(bank: Path, exercise_slugs: set[str] | None = None) -> tuple[Bank,
     if not cards and not problems:
         problems.append(Problem(str(bank), 1, "-", "no card files (*.yaml) in this folder"))
     problems.sort(key=lambda p: (p.file, p.line))
-    return Bank(root=bank, topics=topics, cards=cards, skips=skips, languages=languages), problems
+    return Bank(root=bank, topics=topics, cards=cards, skips=skips, languages=languages,
+                notes_sha256=_load_notes_fingerprint(bank)), problems
 
 
 def load_bank(bank: Path, exercise_slugs: set[str] | None = None) -> Bank:
@@ -556,7 +573,8 @@ def load_usable_cards(bank: Path, exercise_slugs: set[str] | None = None) -> tup
     usable = [c for c in loaded.cards if c.file not in broken_files and (c.file, c.id) not in broken_cards]
     if problems and not usable:
         raise BankError(problems)
-    return Bank(root=loaded.root, topics=loaded.topics, cards=usable, skips=loaded.skips, languages=loaded.languages), problems
+    return Bank(root=loaded.root, topics=loaded.topics, cards=usable, skips=loaded.skips, languages=loaded.languages,
+                notes_sha256=loaded.notes_sha256), problems
 
 
 def card_file_schema() -> dict[str, Any]:

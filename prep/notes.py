@@ -2,11 +2,21 @@
 
 A notes file is plain text in dated sections (a line such as `3/19日` opens one).
 A line carrying `??` or `？？` is a question its author meant to look up.
+
+Which cards answer a line: when the file is the notes the bank was written from
+(recognised by its content's sha256, skips.yaml `notes`), the cards whose `source`
+names that line. Any other file is matched by what its lines say: the English
+words and identifiers of a line against the cards' texts and key terms, its Chinese
+against the cards' Chinese key terms and texts, each term weighted by how few cards
+carry it. A line that matches nothing is said to.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +44,7 @@ class NoteLine:
 class Notes:
     path: Path
     lines: list[NoteLine]
+    sha256: str = ""  # of the text, line endings and trailing spaces aside
 
     def flagged(self) -> list[NoteLine]:
         return [line for line in self.lines if line.flagged]
@@ -61,7 +72,112 @@ def read_notes(path: Path) -> Notes:
         if heading:
             section = heading.group(1)
         lines.append(NoteLine(number, content.rstrip(), section))
-    return Notes(Path(path), lines)
+    return Notes(Path(path), lines, fingerprint(text))
+
+
+def fingerprint(text: str) -> str:
+    """The sha256 of notes text, whatever its line endings and trailing spaces."""
+    normal = "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
+
+
+def is_source_of(notes: Notes, bank: Bank) -> bool:
+    """Whether `notes` is the file the bank's `source` lines count in."""
+    return bank.notes_sha256 is not None and notes.sha256 == bank.notes_sha256
+
+
+# ---------------------------------------------------------------- matching a line by what it says
+
+WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[./+-][A-Za-z0-9_]+)*|\d{3,}")
+HAN = re.compile(r"[\u4e00-\u9fff]+")
+STOPWORDS = set("""
+a an and are as at be but by can do does for from has have how i if in into is it its may not of on or so
+than that the their then there these this to use used using vs was what when where which who why will with
+you your about after before between both each more most other same such than too very
+""".split())
+MAX_MATCHES = 3
+
+
+def _words(text: str) -> set[str]:
+    """Lowercase words and identifiers, and the parts of an identifier (io_uring: io_uring, uring)."""
+    found = set()
+    for word in WORD.findall(text):
+        for part in {word, *re.split(r"[_./+-]", word)}:
+            if len(part) >= 3 and part.lower() not in STOPWORDS:
+                found.add(part.lower())
+    return found
+
+
+def _bigrams(text: str) -> set[str]:
+    return {run[i:i + 2] for run in HAN.findall(text) for i in range(len(run) - 1)}
+
+
+@dataclass
+class CardIndex:
+    """What each card says, in terms a note line can be matched on, and how rare each term is."""
+
+    terms: dict[str, set[str]]  # card id -> its terms: "key:" words of its id, tags and key terms; words of
+    # its prompt and answer; "zh:" Chinese key terms; "bi:" Chinese bigrams of its texts
+    weight: dict[str, float]  # term -> idf
+
+    @classmethod
+    def of(cls, bank: Bank, claims: bool = False) -> "CardIndex":
+        """With `claims`, only the cards that correct a claim, indexed on the claim too."""
+        terms: dict[str, set[str]] = {}
+        for stored in bank.cards:
+            if stored.draft or (claims and not stored.corrects):
+                continue
+            en, zh = stored.in_lang("en"), stored.in_lang("zh")
+            if claims:  # the claim, and the wrong choices: the misconceptions a note may state
+                wrong_en = " ".join(c.text for c in en.choices or [] if not c.correct)
+                wrong_zh = " ".join(c.text for c in zh.choices or [] if not c.correct)
+                en = en.model_copy(update={"answer": f"{en.answer} {en.corrects} {wrong_en}"})
+                zh = zh.model_copy(update={"answer": f"{zh.answer} {zh.corrects} {wrong_zh}"})
+            curated = " ".join([stored.id.replace("-", " "), " ".join(stored.tags).replace("-", " "), " ".join(stored.zh)])
+            found = {f"key:{w}" for w in _words(curated)} | _words(en.prompt + " " + en.answer)
+            found |= {f"zh:{t}" for t in stored.zh if HAN.search(t) and len(t) >= 2}
+            found |= {f"bi:{b}" for b in _bigrams(zh.prompt + " " + zh.answer + " " + " ".join(stored.zh))}
+            terms[stored.id] = found
+        counts = Counter(t for found in terms.values() for t in found)
+        total = max(len(terms), 1)
+        return cls(terms, {t: math.log((1 + total) / (1 + n)) for t, n in counts.items()})
+
+    def match(self, text: str, strict: bool = False) -> list[tuple[str, list[str]]]:
+        """The cards a line's words point to, best first, with the terms that matched (at most 3).
+
+        `strict`: a card must share an identifier (io_uring, TIME_WAIT) or a Chinese key term with the
+        line, and one more term: for telling a claim a card corrects, where a near miss misleads."""
+        words = _words(text)
+        # a word that is surely a term of the trade on its own: an identifier (io_uring, TIME_WAIT, 2MSL)
+        identifiers = {w.lower() for w in WORD.findall(text) if re.search(r"[_0-9]|[A-Z]{2}", w)}
+        keys = {f"key:{w}" for w in words}
+        bigrams = {f"bi:{b}" for b in _bigrams(text)}
+        scored = []
+        for card_id, terms in self.terms.items():
+            key_hits, hits = keys & terms, words & terms
+            zh_hits = {t for t in terms if t.startswith("zh:") and t[3:] in text}
+            bi_hits = bigrams & terms
+            score = (sum(self.weight[t] for t in key_hits | zh_hits) + 0.5 * sum(self.weight[t] for t in hits)
+                     + 0.35 * sum(self.weight[t] for t in bi_hits))
+            matched_words = {t[4:] for t in key_hits} | hits
+            score += len(matched_words) + len(zh_hits)  # a card that covers more of the line's words is closer
+            if strict:
+                strong = bool(matched_words & identifiers or zh_hits) and len(matched_words) + len(zh_hits) >= 2
+            else:
+                strong = bool(zh_hits or len(matched_words) >= 2 or matched_words & identifiers or len(bi_hits) >= 3)
+            if strong:
+                shown = sorted(matched_words) + sorted(t[3:] for t in zh_hits)
+                scored.append((score, card_id, shown or ["(similar wording)"]))
+        if not scored:
+            return []
+        scored.sort(key=lambda x: (-x[0], x[1]))
+        best = scored[0][0]
+        if best < MIN_SCORE:
+            return []
+        return [(card_id, shown) for score, card_id, shown in scored[:MAX_MATCHES] if score >= 0.6 * best]
+
+
+MIN_SCORE = 2.5  # below this, a line shares only common words with the cards: it matches nothing
 
 
 def answering_cards(bank: Bank, include_drafts: bool = False) -> dict[int, list[Card]]:
@@ -97,25 +213,33 @@ class Coverage:
 
 
 def coverage(notes: Notes, bank: Bank) -> Coverage:
-    """Every flagged line with the cards whose source points at it, or the skip reason."""
-    by_line = answering_cards(bank)
-    skips = {s.line: s.reason for s in bank.skips}
+    """Every flagged line with the cards that answer it and how they were found (`matched`:
+    "line" in the bank's own notes, "words" elsewhere, with the words in `terms`), or the skip reason."""
+    if is_source_of(notes, bank):
+        by_line = answering_cards(bank)
+        skips = {s.line: s.reason for s in bank.skips}
+        rows = [{"cards": [c.id for c in by_line.get(line.number, [])], "skipped": skips.get(line.number),
+                 "matched": "line", "terms": []} for line in notes.flagged()]
+    else:
+        index = CardIndex.of(bank)
+        rows = []
+        for line in notes.flagged():
+            found = index.match(FLAG.sub(" ", line.text))
+            rows.append({"cards": [card for card, _ in found], "skipped": None,
+                         "matched": "words" if found else None, "terms": sorted({t for _, ts in found for t in ts})})
     report = Coverage()
-    for line in notes.flagged():
-        report.rows.append(
-            {
-                "line": line.number,
-                "section": line.section,
-                "text": line.text.strip(),
-                "cards": [c.id for c in by_line.get(line.number, [])],
-                "skipped": skips.get(line.number),
-            }
-        )
+    for line, row in zip(notes.flagged(), rows):
+        report.rows.append({"line": line.number, "section": line.section, "text": line.text.strip(), **row})
     return report
 
 
 def corrections(notes: Notes, bank: Bank, lang: str = "en") -> list[dict[str, Any]]:
-    """The note lines that cards correct, with what the card says instead (in `lang`)."""
+    """The note lines that cards correct, with what the card says instead (in `lang`).
+
+    In the bank's own notes, the lines the correcting cards cite; in any other file, each line
+    that states something (not a flagged question) whose words match a correcting card."""
+    if not is_source_of(notes, bank):
+        return _corrections_by_words(notes, bank, lang)
     found = []
     for stored in bank.cards:
         if not stored.corrects or stored.draft or stored.source is None:
@@ -135,6 +259,20 @@ def corrections(notes: Notes, bank: Bank, lang: str = "en") -> list[dict[str, An
                 }
             )
     return sorted(found, key=lambda r: (r["line"], r["card"]))
+
+
+def _corrections_by_words(notes: Notes, bank: Bank, lang: str) -> list[dict[str, Any]]:
+    correcting = {c.id: c for c in bank.cards if c.corrects and not c.draft}
+    index = CardIndex.of(bank, claims=True)
+    found = []
+    for line in notes.lines:
+        if not line.text.strip() or SECTION.match(line.text) or line.flagged:
+            continue  # a flagged line is a question, not a claim to correct
+        for card_id, _terms in index.match(line.text, strict=True)[:1]:
+            card = correcting[card_id].in_lang(lang)
+            found.append({"line": line.number, "section": line.section, "text": line.text.strip(), "card": card.id,
+                          "notes_claim": card.corrects, "correction": card.answer})
+    return found
 
 
 def draft_id(number: int) -> str:
@@ -164,14 +302,13 @@ def extract_drafts(notes: Notes, bank: Bank, target: Path, topic: str = INBOX_TO
     """Append a draft card to `target` for each flagged line no card answers and no skip covers."""
     if topic not in bank.topics:
         raise InputError(f"unknown topic {topic!r}: choose one of {', '.join(sorted(bank.topics))}")
-    answered = answering_cards(bank, include_drafts=True)
-    skipped = {s.line for s in bank.skips}
     existing = target.read_text(encoding="utf-8") if target.exists() else ""
-    todo = [
-        line
-        for line in notes.flagged()
-        if line.number not in answered and line.number not in skipped and draft_id(line.number) not in existing
-    ]
+    if is_source_of(notes, bank):
+        answered = set(answering_cards(bank, include_drafts=True)) | {s.line for s in bank.skips}
+    else:
+        covered = coverage(notes, bank)
+        answered = {row["line"] for row in covered.rows if row["cards"]}
+    todo = [line for line in notes.flagged() if line.number not in answered and draft_id(line.number) not in existing]
     if not todo:
         return []
     header = "" if existing else (

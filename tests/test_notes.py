@@ -76,3 +76,40 @@ def test_check_follows_the_language(runner, tiny_bank, notes_file):
     assert (row["notes_claim"], row["correction"]) == ("TIME_WAIT 持续 tcp_fin_timeout 秒", "60 秒，由 TCP_TIMEWAIT_LEN 写死。")
     result = run_cli(runner, "--bank", str(tiny_bank), "notes", "check", str(notes_file), "--json")
     assert json.loads(result.stdout)[0]["notes_claim"] == "TIME_WAIT lasts tcp_fin_timeout"
+
+
+def test_your_own_notes_are_matched_by_what_their_lines_say(runner, tiny_bank, tmp_path):
+    """Not by line number: line 5 here is not line 5 of the notes the bank was written from."""
+    mine = tmp_path / "mine.txt"
+    mine.write_text("12/1日\nwhat is io_uring??\n僵尸进程到底是什么？？\nhow long does TIME_WAIT last??\n"
+                    "TCP 的三次握手顺序??\nmy cat's name??\n", encoding="utf-8")
+    result = run_cli(runner, "--bank", str(tiny_bank), "notes", "coverage", str(mine), "--json")
+    assert result.exit_code == 1
+    rows = {row["line"]: row for row in json.loads(result.stdout)["lines"]}
+    assert rows[2]["cards"] == [] and rows[2]["matched"] is None, "io_uring: no card of this bank says it"
+    assert rows[3]["cards"] == ["zombie-definition"] and rows[3]["terms"] == ["僵尸进程"]
+    assert rows[4]["cards"][0] == "time-wait-duration" and "time_wait" in rows[4]["terms"]
+    assert rows[5]["cards"] == ["handshake-order"] and rows[5]["matched"] == "words"
+    assert rows[6]["cards"] == [], "a line that shares no term of the trade matches nothing"
+    shown = run_cli(runner, "--bank", str(tiny_bank), "notes", "coverage", str(mine))
+    assert "matches no card" in shown.stdout and "(by: 僵尸进程)" in shown.stdout
+
+
+def test_the_banks_own_notes_are_recognised_by_content_not_name(runner, tiny_bank, notes_file, tmp_path):
+    renamed = tmp_path / "whatever-name.txt"
+    renamed.write_text(notes_file.read_text(encoding="utf-8").replace("\n", "\r\n"), encoding="utf-8")
+    result = run_cli(runner, "--bank", str(tiny_bank), "notes", "coverage", str(renamed), "--json")
+    rows = {row["line"]: row for row in json.loads(result.stdout)["lines"]}
+    assert rows[6]["cards"] == ["close-shared-socket", "shutdown-write-constant"] and rows[6]["matched"] == "line"
+    changed = tmp_path / "changed.txt"
+    changed.write_text("3/1日\n" + notes_file.read_text(encoding="utf-8"), encoding="utf-8")  # every line moves down
+    moved = {row["line"]: row for row in json.loads(run_cli(
+        runner, "--bank", str(tiny_bank), "notes", "coverage", str(changed), "--json").stdout)["lines"]}
+    assert moved[6]["matched"] == "words" and "time-wait-duration" in moved[6]["cards"], moved[6]
+
+
+def test_check_on_your_own_notes_finds_the_claims_a_card_corrects(runner, tiny_bank, tmp_path):
+    mine = tmp_path / "mine.txt"
+    mine.write_text("12/1日\nTIME_WAIT 持续 tcp_fin_timeout 秒\nTIME_WAIT 要多久??\n", encoding="utf-8")
+    rows = json.loads(run_cli(runner, "--bank", str(tiny_bank), "notes", "check", str(mine), "--json").stdout)
+    assert [(r["line"], r["card"]) for r in rows] == [(2, "time-wait-duration")], "a flagged question is not a claim"

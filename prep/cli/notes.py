@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from .. import notes as notes_lib
@@ -24,7 +25,9 @@ def coverage(
 ) -> None:
     """List every flagged line (?? or ？？) with the cards that answer it.
 
-    Exits 1 when a flagged line is neither answered nor skipped.
+    In the notes the bank was written from, the cards that cite the line; in your own notes,
+    the cards its words point to (shown with the words). Exits 1 when a flagged line is
+    neither answered nor skipped.
 
     Example: prep notes coverage systems-notes.zh.txt
     """
@@ -37,8 +40,15 @@ def coverage(
         table.add_column("note", overflow="fold", ratio=3)
         table.add_column("answered by", overflow="fold", ratio=2)
         for row in data["lines"]:
-            answer = ", ".join(row["cards"]) or (f"[dim]skipped: {row['skipped']}[/]" if row["skipped"] else "[red]open[/]")
-            table.add_row(str(row["line"]), row["text"], answer)
+            if row["cards"]:
+                answer = ", ".join(row["cards"])
+                if row["matched"] == "words":
+                    answer += f" [dim](by: {', '.join(row['terms'][:4])})[/]"
+            elif row["skipped"]:
+                answer = f"[dim]skipped: {row['skipped']}[/]"
+            else:
+                answer = "[red]matches no card[/]"
+            table.add_row(str(row["line"]), escape(row["text"]), answer)
         out.print(table)
         t = data["totals"]
         err(f"{t['flagged']} flagged lines: {t['answered']} answered, {t['skipped']} skipped, "
@@ -46,8 +56,12 @@ def coverage(
 
     emit({"file": str(notes_file), "lines": report.rows, "totals": report.totals()}, as_json, render)
     if report.open_lines:
-        err("answer the open lines with cards whose `source.lines` name them, or add them to skips.yaml "
-            "(`prep notes extract` writes drafts)")
+        if any(row["matched"] == "line" for row in report.rows):
+            err("answer the open lines with cards whose `source.lines` name them, or add them to skips.yaml "
+                "(`prep notes extract` writes drafts)")
+        else:
+            err("no card answers the lines that match none: `prep notes extract` writes a draft card for each, "
+                "to complete in a bank of your own")
         raise typer.Exit(1)
 
 
