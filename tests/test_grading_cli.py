@@ -591,3 +591,31 @@ def test_lint_checks_the_promise_table_and_the_alternative_solutions(tmp_path):
         "grader/solutions/run-command/correct/with-posix-spawn-style/notes.txt:1: run-command: not in `files` of"
         " exercise.yaml: a submission could not contain it",
     ]
+
+
+def test_history_slug_n_shows_that_submission_with_a_header(runner, monkeypatch, db_path, tmp_path, exit_status_only):
+    monkeypatch.setenv("PREP_DB", str(db_path))
+    monkeypatch.setenv("TZ", "UTC")
+    for minute, folder in enumerate((exit_status_only, REFERENCE)):
+        monkeypatch.setenv("PREP_NOW", f"2026-11-26T12:0{minute}:00+00:00")
+        run_cli(runner, "submit", "run-command", str(folder), "--sandbox", "local")
+    second = run_cli(runner, "history", "run-command", "2")
+    assert second.exit_code == 0
+    assert second.stdout.splitlines()[0].split() == [
+        "Submission", "#2", "of", "run-command", "2026-11-26", "12:01", "passed", "score", "1.00"]
+    first = run_cli(runner, "history", "run-command", "1", "--json")
+    assert json.loads(first.stdout)["verdict"] == "failed"
+    beyond = run_cli(runner, "history", "run-command", "3")
+    assert beyond.exit_code == 1
+    assert beyond.stderr == "Error: run-command has 2 submissions: N is 1 to 2 (see `prep history run-command`)\n"
+
+
+def test_submit_does_not_warn_about_the_statement_exercise_start_put_there(runner, tmp_path):
+    workspace = tmp_path / "ws"
+    assert run_cli(runner, "exercise", "start", "run-command", str(workspace)).exit_code == 0
+    shutil.copy(REFERENCE / "runcmd.py", workspace / "runcmd.py")
+    (workspace / "notes.txt").write_text("mine\n")
+    result = run_cli(runner, "submit", "run-command", str(workspace), "--sandbox", "local", "--no-record")
+    assert result.exit_code == 0
+    assert "not submitted (not in the exercise's files): notes.txt" in result.stderr
+    assert "README.md" not in result.stderr

@@ -246,8 +246,9 @@ def submit(
         raise typer.BadParameter("use docker or local", param_hint="--sandbox")
     ex = catalog().get(slug)
     submission = grading.collect(ex, _submission_path(path))
-    if submission.ignored and not as_json:
-        err(f"not submitted (not in the exercise's files): {', '.join(submission.ignored)}")
+    ignored = [name for name in submission.ignored if name != "README.md"]  # the statement `exercise start` put there
+    if ignored and not as_json:
+        err(f"not submitted (not in the exercise's files): {', '.join(ignored)}")
     backend = sandbox.backend(sandbox_name)
     if sandbox_name == "docker":
         backend.ensure_ready()
@@ -344,16 +345,28 @@ def _first_lines(text: str) -> str:
 def history(
     ctx: typer.Context,
     slug: Optional[str] = typer.Argument(None, help="Only this exercise."),
-    submission_id: Optional[int] = typer.Option(None, "--id", help="Show one submission's tests."),
+    number: Optional[int] = typer.Argument(None, metavar="[N]", help="Show that submission of the exercise (1 is its first)."),
+    submission_id: Optional[int] = typer.Option(None, "--id", help="Show one submission's tests, by its id."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """List your submissions, newest first, or one submission's per-test results.
 
-    Example: prep history run-command
+    Example: prep history run-command 2
     """
     from .. import store
 
     db = ctx.obj.db()
+    if number is not None:
+        if slug is None:
+            raise typer.BadParameter("give the exercise too: prep history SLUG N")
+        mine = list(reversed(store.submissions(db, slug)))  # oldest first: N counts from the first
+        if not mine:
+            _check_known(slug)
+        if not 1 <= number <= len(mine):
+            raise InputError(f"{slug} has {len(mine)} submission{'s' if len(mine) != 1 else ''}: "
+                             f"N is 1 to {len(mine)} (see `prep history {slug}`)" if mine else
+                             f"{slug} has no submission yet: submit one with `prep submit {slug} PATH`")
+        submission_id = mine[number - 1]["id"]
     if submission_id is not None:
         rows = [r for r in store.submissions(db) if r["id"] == submission_id]
         if not rows:
@@ -363,7 +376,7 @@ def history(
         row["tests"] = store.submission_tests(db, submission_id)
         row["performance"] = json.loads(row["performance"]) if row.get("performance") else None
         row["build"] = json.loads(row["build"]) if row.get("build") else None
-        emit(row, as_json, render_result_row)
+        emit(row, as_json, render_result_header_and_row)
         return
     found = store.submissions(db, slug)
     if slug is not None and not found:
@@ -401,6 +414,19 @@ def _check_known(slug: str) -> None:
         if slug.isdigit():
             raise NotFoundError(f"{exc}; to show submission #{slug}: prep history --id {slug}") from None
         raise
+
+
+def render_result_header_and_row(row: dict[str, Any]) -> None:
+    """One stored submission: a header line (which, when, verdict, score), then its tests."""
+    when = datetime.fromisoformat(row["submitted_at"]).astimezone().strftime("%Y-%m-%d %H:%M")
+    _, colour = STATUS_STYLE.get(row["verdict"], ("?", "white"))
+    header = Text()
+    header.append(f"Submission #{row['id']} of {row['exercise']}", style="bold")
+    header.append(f"   {when}   ")
+    header.append(row["verdict"], style=f"bold {colour}")
+    header.append(f"   score {row['score'] or 0.0:.2f}")
+    out.print(header)
+    render_result_row(row)
 
 
 def render_result_row(row: dict[str, Any]) -> None:
