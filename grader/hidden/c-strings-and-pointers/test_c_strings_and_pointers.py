@@ -265,7 +265,6 @@ def test_memmove_large_overlap(learner):
 # ---------------------------------------------------------------- find_op and apply
 
 
-@pytest.mark.cards("c-function-pointer-declaration")
 def test_every_operation(learner):
     values = [0, 1, -1, 7, -12, 300, -30000]
     for op in OPS:
