@@ -11,6 +11,8 @@ Canary (the red-team tests check this text never reaches the learner): PREP-CANA
 import random
 import signal
 
+import pytest
+
 PROGRAM_SECONDS = 10.0  # one run of the program; it takes milliseconds (gcc runs before the tests, not in them)
 SHOWN = 60  # characters of an input or an output quoted in a message
 OPS = {
@@ -301,6 +303,7 @@ def check_rows(learner, rows: list[list[int]]) -> None:
     assert got == want, f"{case} on {short(rows)} should give {want[5:][:SHOWN]!r}, main printed {got[:SHOWN + 5]!r}"
 
 
+@pytest.mark.cards("c-pointer-to-array-vs-array-of-pointers")
 def test_row_sums(learner):
     rng = random.Random(42)
     check_rows(learner, [[1, 2, 3, 4]])
@@ -310,6 +313,7 @@ def test_row_sums(learner):
     check_rows(learner, [[rng.randint(-10**6, 10**6) for _ in range(4)] for _ in range(50)])
 
 
+@pytest.mark.cards("c-address-of-array-plus-one", "c-pointer-to-array-vs-array-of-pointers")
 def test_last_element(learner):
     rng = random.Random(5)
     for nrows in (1, 2, 7):

@@ -221,6 +221,7 @@ def test_get_files_with_length_type_and_etag(learner, site):
     c.finish()
 
 
+@pytest.mark.cards("http-content-length-counts-octets")
 def test_content_length_counts_bytes_of_a_utf8_file(learner, site):
     c = connect(learner, site)
     c.send(get("/unicode.txt") + get("/caf%C3%A9.txt") + get("/hello.txt"))
@@ -239,6 +240,7 @@ def test_content_length_counts_bytes_of_a_utf8_file(learner, site):
     c.finish()
 
 
+@pytest.mark.cards("http-message-framing-persistent")
 def test_head_sends_the_get_headers_without_a_body(learner, site):
     c = connect(learner, site)
     c.send(get("/big.bin", method="HEAD") + get("/nope.txt", method="HEAD") + get("/hello.txt"))
@@ -341,6 +343,7 @@ def test_malformed_requests_get_400_and_close(learner, site):
         c.finish()
 
 
+@pytest.mark.cards("http11-host-header-required")
 def test_host_header_rules(learner, site):
     c = connect(learner, site)
     c.send(b"GET /hello.txt HTTP/1.1\r\nAccept: */*\r\n\r\n")
@@ -455,6 +458,7 @@ def test_unsupported_versions_get_505(learner, site):
     c.finish()
 
 
+@pytest.mark.cards("http10-vs-http11-persistent-default")
 def test_http10_closes_unless_keep_alive(learner, site):
     c = connect(learner, site)
     c.send(get("/hello.txt", version="HTTP/1.0"))
@@ -474,6 +478,7 @@ def test_http10_closes_unless_keep_alive(learner, site):
     c.finish()
 
 
+@pytest.mark.cards("http10-vs-http11-persistent-default")
 def test_http11_stays_open_until_connection_close(learner, site):
     c = connect(learner, site)
     for i in range(3):
@@ -496,6 +501,7 @@ def test_http11_stays_open_until_connection_close(learner, site):
     c.finish()
 
 
+@pytest.mark.cards("http-message-framing-persistent")
 def test_pipelined_requests_are_answered_in_order(learner, site):
     rng = random.Random(66)
     choices = [("/hello.txt", 200, HELLO), ("/index.html", 200, INDEX), ("/big.bin", 200, BIG),

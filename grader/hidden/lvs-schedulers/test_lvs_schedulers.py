@@ -14,6 +14,8 @@ from __future__ import annotations
 import collections
 import random
 
+import pytest
+
 from prep_judge import LearnerError
 
 HELPERS = r'''
@@ -126,6 +128,7 @@ def expect_error(learner_fn, kinds, what):
 # ------------------------------------------------------------------ round robin
 
 
+@pytest.mark.cards("ipvs-scheduler-algorithms")
 def test_round_robin_cycles_in_order_and_instances_are_independent(learner):
     h = helpers(learner)
     one = learner.call("RoundRobin", ["s1", "s2", "s3", "s4"])
@@ -145,6 +148,7 @@ def test_round_robin_cycles_in_order_and_instances_are_independent(learner):
 # ------------------------------------------------------------------ smooth weighted round robin
 
 
+@pytest.mark.cards("smooth-weighted-round-robin-sequence")
 def test_smooth_wrr_interleaves_5_1_1(learner):
     h = helpers(learner)
     wrr = learner.call("SmoothWeightedRoundRobin", {"a": 5, "b": 1, "c": 1})
@@ -156,6 +160,7 @@ def test_smooth_wrr_interleaves_5_1_1(learner):
     )
 
 
+@pytest.mark.cards("smooth-weighted-round-robin-sequence")
 def test_smooth_wrr_matches_the_algorithm_on_random_weights(learner):
     h = helpers(learner)
     rnd = random.Random(2024)
@@ -175,6 +180,7 @@ def test_smooth_wrr_matches_the_algorithm_on_random_weights(learner):
             )
 
 
+@pytest.mark.cards("ipvs-scheduler-algorithms", "smooth-weighted-round-robin-sequence")
 def test_smooth_wrr_shares_follow_the_weights_without_bursts(learner):
     h = helpers(learner)
     weights = {"big": 6, "mid": 3, "small": 1}
@@ -250,6 +256,7 @@ def test_smooth_wrr_weights_changed_at_run_time(learner):
 # ------------------------------------------------------------------ least connections
 
 
+@pytest.mark.cards("ipvs-scheduler-algorithms")
 def test_least_connections_follows_changing_counts(learner):
     servers = ["r1", "r2", "r3", "r4"]
     active = {s: 0 for s in servers}
@@ -274,6 +281,7 @@ def test_least_connections_follows_changing_counts(learner):
     assert none is None, f"with no server, least_connections must return None, got {none!r}"
 
 
+@pytest.mark.cards("ipvs-scheduler-algorithms")
 def test_weighted_least_connections(learner):
     rnd = random.Random(11)
     cases, wants = [], []
@@ -299,6 +307,7 @@ def test_weighted_least_connections(learner):
 # ------------------------------------------------------------------ consistent hashing
 
 
+@pytest.mark.cards("consistent-hashing-minimal-remap")
 def test_ring_remove_moves_only_the_removed_nodes_keys(learner):
     h = helpers(learner)
     nodes = [f"cache-{i}" for i in range(8)]
@@ -322,6 +331,7 @@ def test_ring_remove_moves_only_the_removed_nodes_keys(learner):
         raise AssertionError("removing a node that is not there must raise KeyError")
 
 
+@pytest.mark.cards("consistent-hashing-minimal-remap")
 def test_ring_add_moves_about_one_in_n_keys_all_to_the_new_node(learner):
     h = helpers(learner)
     nodes = [f"node-{i}" for i in range(10)]

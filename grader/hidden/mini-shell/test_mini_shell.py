@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 
+import pytest
 from prep_judge import LearnerError, LearnerTimeout
 
 CALL_SECONDS = 3.0
@@ -290,6 +291,7 @@ def test_words_and_quotes(learner):
         assert (status, out) == (0, b""), f"run({line!r}) (nothing to run) must return 0 and print nothing, got {status} and {out!r}"
 
 
+@pytest.mark.cards("bash-and-or-equal-precedence")
 def test_and_or_have_equal_precedence_left_to_right(learner):
     shell = Shell(learner)
     for line in [
@@ -311,6 +313,7 @@ def test_semicolons_run_everything_in_order(learner):
         check_like_bash(shell, line)
 
 
+@pytest.mark.cards("bash-pipeline-exit-status")
 def test_pipeline_status_is_the_last_stage(learner):
     shell = Shell(learner)
     for line in [
@@ -361,6 +364,7 @@ def test_syntax_errors_run_nothing_and_return_2(learner):
         assert err.strip(), f"run({line!r}) is a syntax error: say so on stderr (fd 2), like bash; nothing was written there"
 
 
+@pytest.mark.cards("bash-and-or-chain-dir-exists")
 def test_cd_chain_when_the_directory_exists(learner):
     shell = Shell(learner)
     line = CD_LINE
@@ -372,6 +376,7 @@ def test_cd_chain_when_the_directory_exists(learner):
         )
 
 
+@pytest.mark.cards("bash-and-or-chain-dir-missing")
 def test_cd_chain_when_the_directory_is_missing(learner):
     shell = Shell(learner)
     line = CD_LINE
@@ -410,6 +415,7 @@ def test_stages_run_at_the_same_time(learner):
     check_like_bash(shell, "seq 1 200000 | wc -l")
 
 
+@pytest.mark.cards("bash-pipeline-exit-status")
 def test_every_stage_is_waited_for(learner):
     shell = Shell(learner)
     scene = ((), ())

@@ -149,7 +149,12 @@ def random_strings(seed, count, pages=8, length=(20, 90)):
 # ---------------------------------------------------------------- the tests
 
 
-@pytest.mark.parametrize("algorithm", ["fifo", "clock"])
+@pytest.mark.cards("page-replacement-stack-algorithms")
+@pytest.mark.parametrize("algorithm", [
+    pytest.param("fifo", marks=pytest.mark.cards("fifo-belady-anomaly-four-frames")),
+    # on this string every fault finds all use bits set: Clock sweeps a whole turn and degrades to FIFO
+    pytest.param("clock", marks=pytest.mark.cards("clock-replacement-all-use-bits-set")),
+])
 def test_belady_anomaly(learner, algorithm):
     three = faults(learner, algorithm, BELADY, 3)
     four = faults(learner, algorithm, BELADY, 4)
@@ -183,6 +188,7 @@ def test_lru_updates_recency_on_every_hit(learner):
     assert got == 8, f"LRU with 4 frames on 1,2,3,4,1,2,5,1,2,3,4,5 takes 8 faults, got {got}"
 
 
+@pytest.mark.cards("opt-page-replacement-unrealizable")
 def test_opt_evicts_the_page_used_furthest_in_the_future(learner):
     refs = [1, 2, 3, 4, 1, 2, 3]
     rows = trace(learner, "opt", refs, 3)
@@ -210,6 +216,7 @@ def test_clock_gives_a_second_chance(learner):
     )
 
 
+@pytest.mark.cards("clock-replacement-all-use-bits-set")
 def test_clock_with_every_use_bit_set_is_fifo(learner):
     refs = [1, 2, 3, 1, 4]
     rows = trace(learner, "clock", refs, 3)
@@ -243,6 +250,7 @@ def test_random_strings_against_the_model(learner, algorithm):
         )
 
 
+@pytest.mark.cards("opt-page-replacement-unrealizable")
 def test_opt_is_never_worse_than_the_others(learner):
     for k, refs in enumerate(random_strings(2718, 10, pages=7, length=(30, 80))):
         frames = 2 + k % 4
@@ -255,6 +263,7 @@ def test_opt_is_never_worse_than_the_others(learner):
         )
 
 
+@pytest.mark.cards("page-replacement-stack-algorithms")
 @pytest.mark.parametrize("algorithm", ["lru", "opt"])
 def test_stack_algorithms_never_fault_more_with_more_frames(learner, algorithm):
     for refs in random_strings(31 + ALGORITHMS.index(algorithm), 4, pages=9, length=(60, 120)):

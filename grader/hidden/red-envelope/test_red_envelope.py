@@ -46,6 +46,7 @@ def expect_value_error(learner, total, n, seed, why):
         raise AssertionError(f"split({total!r}, {n}, {seed}) {why}: expected ValueError, but it returned shares")
 
 
+@pytest.mark.cards("red-envelope-exact-sum")
 def test_sum_is_exact_over_many_envelopes(learner):
     rng = random.Random(20261126)
     for _ in range(300):
@@ -55,12 +56,14 @@ def test_sum_is_exact_over_many_envelopes(learner):
         check_envelope(learner, total, n, rng.randint(0, 10**9))
 
 
+@pytest.mark.cards("red-envelope-money-in-cents")
 def test_amounts_that_floats_cannot_hold(learner):
     for total, n in [("0.30", 3), ("0.10", 10), ("1.10", 11), ("0.70", 7), ("99999.99", 3), ("0.3", 2)]:
         for seed in range(25):
             check_envelope(learner, total, n, seed)
 
 
+@pytest.mark.cards("red-envelope-exact-sum")
 def test_tight_envelopes_still_give_everyone_a_fen(learner):
     for n in range(2, 12):
         for extra in range(0, 4):
@@ -71,11 +74,13 @@ def test_tight_envelopes_still_give_everyone_a_fen(learner):
     assert values == [FEN] * 5, f"split('0.05', 5, 3): five people and five fen leave one fen each, got {values}"
 
 
+@pytest.mark.cards("red-envelope-exact-sum")
 def test_single_share_takes_everything(learner):
     values = check_envelope(learner, "88.8", 1, 7)
     assert values == [Decimal("88.80")], f"split('88.8', 1, 7): one person takes the whole 88.80, got {values}"
 
 
+@pytest.mark.cards("red-envelope-double-average")
 def test_every_position_expects_the_same_share(learner):
     n, total, rounds = 5, Decimal("100.00"), 1500
     sums = [Decimal(0)] * n
@@ -114,11 +119,13 @@ def test_rejects_bad_share_counts(learner):
     expect_value_error(learner, "10", -2, 1, "has a negative number of people")
 
 
+@pytest.mark.cards("red-envelope-exact-sum")
 def test_too_little_money_for_everyone(learner):
     expect_value_error(learner, "0.02", 3, 1, "cannot give three people 0.01 each")
     expect_value_error(learner, "0.99", 100, 1, "cannot give a hundred people 0.01 each")
 
 
+@pytest.mark.cards("red-envelope-money-in-cents", "red-envelope-exact-sum")
 def test_large_envelope(learner):
     check_envelope(learner, "200000", 100, 5)
     check_envelope(learner, "200000.01", 3, 6)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import signal
 
+import pytest
+
 from prep_judge import LearnerTimeout
 
 HELPERS = r'''
@@ -382,6 +384,7 @@ def test_exec_failure_is_127(learner):
 # ================================================================ bursts
 
 
+@pytest.mark.cards("sigchld-handler-loop-wnohang")
 def test_burst_of_killed_children_leaves_no_zombie(learner):
     ns, reaper = start_reaper(learner)
     n = 25
@@ -401,6 +404,7 @@ def test_burst_of_killed_children_leaves_no_zombie(learner):
     assert not wrong, f"every child killed by SIGKILL must have status -9; {len(wrong)} had {sorted(set(map(str, wrong)))}"
 
 
+@pytest.mark.cards("sigchld-handler-loop-wnohang")
 def test_burst_of_exits_all_recorded(learner):
     ns, reaper = start_reaper(learner)
     codes = [(i * 7) % 256 for i in range(20)]
@@ -422,6 +426,7 @@ def test_burst_of_exits_all_recorded(learner):
 # ================================================================ the handler and the main thread
 
 
+@pytest.mark.cards("sigchld-handler-loop-wnohang")
 def test_running_child_does_not_block_the_handler(learner):
     ns, reaper = start_reaper(learner)
     stuck = (
@@ -454,6 +459,7 @@ def test_running_child_does_not_block_the_handler(learner):
     assert reaper.call("statuses").get(slow) == -signal.SIGTERM, "the child killed by SIGTERM must have status -15"
 
 
+@pytest.mark.cards("sigchld-handler-saves-errno")
 def test_main_loop_keeps_running_through_sigchld(learner):
     ns, reaper = start_reaper(learner)
     try:

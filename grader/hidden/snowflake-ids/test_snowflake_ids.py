@@ -14,6 +14,8 @@ from __future__ import annotations
 import random
 import time
 
+import pytest
+
 from prep_judge import LearnerError, LearnerTimeout
 
 E = 1288834974657  # the documented DEFAULT_EPOCH_MS
@@ -141,6 +143,7 @@ def expect_error(fn, kinds, what):
         raise AssertionError(f"{what} must raise {' or '.join(kinds)}, it returned normally")
 
 
+@pytest.mark.cards("snowflake-id-layout")
 def test_layout_of_the_first_ids(learner):
     h = helpers(learner)
     ms = 123_456_789
@@ -163,6 +166,7 @@ def test_layout_of_the_first_ids(learner):
     )
 
 
+@pytest.mark.cards("snowflake-id-layout")
 def test_parse_round_trip(learner):
     rnd = random.Random(61)
     values = [make_id(rnd.getrandbits(41), rnd.getrandbits(10), rnd.getrandbits(12)) for _ in range(300)]
@@ -191,6 +195,7 @@ def test_default_epoch_and_real_clock(learner):
     assert b > a, f"the second id ({b}) must be greater than the first ({a})"
 
 
+@pytest.mark.cards("snowflake-ids-per-millisecond")
 def test_sequence_counts_up_and_restarts_each_millisecond(learner):
     h = helpers(learner)
     start_ms = 10_000_000
@@ -216,6 +221,7 @@ def test_sequence_counts_up_and_restarts_each_millisecond(learner):
         prev = value
 
 
+@pytest.mark.cards("snowflake-ids-per-millisecond")
 def test_sequence_overflow_waits_for_the_next_millisecond(learner):
     h = helpers(learner)
     ms = 20_000_000
@@ -252,6 +258,7 @@ def test_sequence_overflow_waits_for_the_next_millisecond(learner):
     )
 
 
+@pytest.mark.cards("snowflake-clock-moved-backwards")
 def test_clock_one_millisecond_back_is_waited_out(learner):
     h = helpers(learner)
     ms = 30_000_000
@@ -277,6 +284,7 @@ def test_clock_one_millisecond_back_is_waited_out(learner):
     assert fields(after[0])[0] >= ms, f"after the clock went back, an id was stamped {fields(after[0])[0]}, before {ms}"
 
 
+@pytest.mark.cards("snowflake-clock-moved-backwards")
 def test_clock_ten_seconds_back_raises_and_recovers(learner):
     h = helpers(learner)
     ms = 40_000_000
@@ -345,6 +353,7 @@ def _far_back_while_waiting(gen, clock, last_ms, why):
         )
 
 
+@pytest.mark.cards("snowflake-clock-moved-backwards")
 def test_clock_jumping_far_back_while_waiting_raises(learner):
     h = helpers(learner)
     ms = 45_000_000
@@ -389,6 +398,7 @@ def test_threads_sharing_one_generator_get_unique_increasing_ids(learner):
     assert all(fields(v)[1] == 300 for v in every), "every id of Generator(300, ...) must carry worker 300"
 
 
+@pytest.mark.cards("snowflake-id-layout")
 def test_processes_with_distinct_workers_never_collide(learner):
     h = helpers(learner)
     workers = [0, 1, 512, 1023]
@@ -417,6 +427,7 @@ def test_invalid_worker_ids(learner):
         assert fields(value) == (99, good, 0), f"Generator({good}) must work: expected fields (99, {good}, 0), got {fields(value)}"
 
 
+@pytest.mark.cards("snowflake-id-layout")
 def test_times_outside_the_41_bits(learner):
     h = helpers(learner)
     early = learner.call("Generator", 1, clock=h.call("Clock", (E - 5) * NS), epoch_ms=E)

@@ -460,6 +460,7 @@ HANDSHAKE = [
 # ---------------------------------------------------------------- the tests
 
 
+@pytest.mark.cards("tcp-handshake-segments-order")
 def test_three_way_handshake(learner):
     wired(learner, "three-way handshake (A connects, B listens)", HANDSHAKE)
 
@@ -497,6 +498,7 @@ def test_connection_refused_and_stray_segments(learner):
     ], hint="an RST in SYN_RECEIVED reached from LISTEN returns to LISTEN; LISTEN answers any segment carrying an acknowledgment with RST; CLOSED ignores an RST")
 
 
+@pytest.mark.cards("tcp-active-close-states-order", "tcp-passive-close-states-order")
 def test_active_closer_waits_and_passive_closer_does_not(learner):
     wired(learner, "A closes first, then B", HANDSHAKE + [
         ("A.close()", "FIN_WAIT_1", "ESTABLISHED", ["FIN"]),
@@ -512,6 +514,7 @@ def test_active_closer_waits_and_passive_closer_does_not(learner):
             "the passive closer CLOSE_WAIT, LAST_ACK, and the ACK of its FIN closes it: it never enters TIME_WAIT")
 
 
+@pytest.mark.cards("tcp-passive-close-states-order")
 def test_close_wait_waits_for_the_application(learner):
     hint = ("receiving FIN, the kernel ACKs it at once and enters CLOSE_WAIT; its own FIN goes out only when the "
             "application calls close(), and until then it may still send: CLOSE_WAIT has no timer")
@@ -569,6 +572,7 @@ def test_time_wait_lasts_two_msl(learner, msl):
           hint="only a retransmitted FIN restarts the timer: an ACK is ignored, a SYN gets a challenge ACK")
 
 
+@pytest.mark.cards("time-wait-purposes")
 def test_retransmitted_fin_in_time_wait_is_acked_and_restarts_the_timer(learner):
     hint = ("in TIME_WAIT a FIN means the peer did not get our last ACK: ACK it again and restart the 2*MSL "
             "timer, RFC 9293 section 3.10.7.4; this is why TIME_WAIT exists")
