@@ -505,6 +505,7 @@ class _Views:
     def card(self, card: Card) -> dict[str, Any]:
         prompts = {lang: _split_prompt(text) for lang, text in text_sides(card.prompt).items()}
         head, rest = _split_prompt(text_in(card.prompt, "en") or "")
+        head_zh = _split_prompt(text_in(card.prompt, "zh") or "")[0]
         exercise = self.exercises.get(card.exercise) if card.exercise else None
         if exercise is None and not card.exercise:
             exercise = self.linked.get(card.id)  # the exercise names the card, the card does not name it
@@ -538,6 +539,7 @@ class _Views:
             "tags": list(card.tags),
             "title": self.both({lang: self.inline(h) if h else Markup(_e(card.id)) for lang, (h, _) in prompts.items()}),
             "title_text": head or card.id,
+            "title_text_zh": head_zh or head or card.id,
             "prompt_rest": self.both({lang: self.block(r) for lang, (_, r) in prompts.items() if r}, "div"),
             "answer": self.block_both(card.answer),
             "explanation": self.block_both(card.explanation),
@@ -861,6 +863,7 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
             by_tag[tag].append(view)
     topics = [
         {"id": t.id, "title": views.inline_both(t.title), "title_text": text_in(t.title, "en"),
+         "title_text_zh": text_in(t.title, "zh"),
          "titles": text_sides(t.title), "description": views.inline_both(t.description), "cards": by_topic[t.id]}
         for t in bank.topics.values() if by_topic.get(t.id)
     ]
@@ -924,24 +927,24 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
         "window.PREP_SITE = " + json.dumps(data, ensure_ascii=False, separators=(",", ":")) + ";\n", encoding="utf-8"
     )
 
-    page("index.html", "index.html", title="Study site", topics=topics, counts=counts,
+    page("index.html", "index.html", title="Study site", title_zh="学习站点", topics=topics, counts=counts,
          exercises=exercise_views, corrections=len(corrections), tags=len(by_tag))
     for topic in topics:
-        page("topic.html", f"topics/{topic['id']}.html", title=topic["title_text"], topic=topic,
+        page("topic.html", f"topics/{topic['id']}.html", title=topic["title_text"], title_zh=topic["title_text_zh"], topic=topic,
              counts=(counts or {}).get(topic["id"]))
     for view in card_views:
-        page("card.html", f"cards/{view['id']}.html", title=view["title_text"], card=view)
-    page("exercises.html", "exercises/index.html", title="Exercises", exercises=exercise_views)
+        page("card.html", f"cards/{view['id']}.html", title=view["title_text"], title_zh=view["title_text_zh"], card=view)
+    page("exercises.html", "exercises/index.html", title="Exercises", title_zh="练习", exercises=exercise_views)
     for ex in exercise_views:
         page("exercise.html", f"exercises/{ex['slug']}.html", title=ex["title"], exercise=ex)
     tag_rows = sorted(((tag, views_) for tag, views_ in by_tag.items()), key=lambda kv: kv[0])
-    page("tags.html", "tags/index.html", title="Tags", tags=[(t, len(v)) for t, v in tag_rows])
+    page("tags.html", "tags/index.html", title="Tags", title_zh="标签", tags=[(t, len(v)) for t, v in tag_rows])
     for tag, tagged in tag_rows:
-        page("tag.html", f"tags/{tag}.html", title=f"Tag: {tag}", tag=tag, cards=tagged)
-    page("corrections.html", "corrections.html", title="What the notes got wrong", cards=corrections)
-    page("flashcards.html", "flashcards.html", title="Flashcards", topics=topics)
-    page("search.html", "search.html", title="Search")
-    page("about.html", "about.html", title="About this site")
+        page("tag.html", f"tags/{tag}.html", title=f"Tag: {tag}", title_zh=f"标签：{tag}", tag=tag, cards=tagged)
+    page("corrections.html", "corrections.html", title="What the notes got wrong", title_zh="笔记里的错误", cards=corrections)
+    page("flashcards.html", "flashcards.html", title="Flashcards", title_zh="闪卡", topics=topics)
+    page("search.html", "search.html", title="Search", title_zh="搜索")
+    page("about.html", "about.html", title="About this site", title_zh="关于本站")
     if progress is not None:
         stats = dashboard(cards, progress, now)
         today = date.fromisoformat(stats["today"])
@@ -966,7 +969,7 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
             "mastery": Markup(mastery_svg(stats["topics"])),
             "verdicts": Markup(verdicts_svg(stats["exercises"], titles)),
         }
-        page("dashboard.html", "dashboard.html", title="Your progress", stats=stats, charts=charts,
+        page("dashboard.html", "dashboard.html", title="Your progress", title_zh="学习进度", stats=stats, charts=charts,
              exercise_titles=titles)
     report("pages", writer.pages, writer.pages)
     return writer.pages

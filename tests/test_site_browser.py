@@ -859,8 +859,10 @@ def test_the_language_switch_keeps_the_card_and_is_remembered(served, page):
     page.goto(served.base + "cards/zombie-definition.html")
     assert page.inner_text("h1") == "What is a zombie process?"
     assert page.inner_text("#lang-switch") == "中文"
+    assert page.title() == "What is a zombie process? · prep"
     page.click("#lang-switch")
     assert page.inner_text("h1") == "什么是僵尸进程？"  # the same card, the same URL
+    assert page.title() == "什么是僵尸进程？ · prep", "the tab and bookmarks follow the switch"
     assert page.url == served.base + "cards/zombie-definition.html"
     assert page.evaluate("document.documentElement.lang") == "zh" and page.inner_text("#lang-switch") == "English"
     page.click("button.reveal")
@@ -870,8 +872,9 @@ def test_the_language_switch_keeps_the_card_and_is_remembered(served, page):
     assert page.inner_text("h1") == "How long does a socket stay in TIME_WAIT on Linux?"
     page.goto(served.base + "index.html")
     assert "进程" in page.inner_text(".topic-grid") and "Processes" not in page.inner_text(".topic-grid")
+    assert page.title() == "学习站点 · prep"
     page.goto(served.base + "cards/zombie-definition.html")  # remembered
-    assert page.inner_text("h1") == "什么是僵尸进程？"
+    assert page.inner_text("h1") == "什么是僵尸进程？" and page.title() == "什么是僵尸进程？ · prep"
     page.click("#lang-switch")
     assert page.inner_text("h1") == "What is a zombie process?"
 

@@ -13,6 +13,8 @@
     try { localStorage.setItem(LANG_KEY, lang); } catch (e) { /* private mode: this page only */ }
     const button = document.getElementById("lang-switch");
     if (button) button.setAttribute("aria-label", lang === "zh" ? "语言：中文；切换到英文" : "Language: English; switch to Chinese");
+    const title = document.querySelector("title");
+    if (title && title.dataset[lang]) document.title = title.dataset[lang]; // tabs and bookmarks follow the switch
     document.dispatchEvent(new CustomEvent("prep-lang", { detail: lang }));
   }
   window.PrepLang = { current: currentLang, set: setLang };
