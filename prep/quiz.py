@@ -201,7 +201,7 @@ class Summary:
     learning_later: int = 0  # learning cards falling due later today (after `left`)
     next_learning: datetime | None = None  # when the first of them does
     card: str | None = None  # the one card of a `--card` session
-    card_due: datetime | None = None  # ... when it falls due
+    card_due: datetime | None = None  # ... when it falls due (None: still new, never rated)
     card_suspended: bool = False  # ... and whether it is (still) suspended
 
     @property
@@ -606,6 +606,10 @@ class Session:
                 soonest = when
         return soonest
 
+    def _is_new(self, card_id: str) -> bool:
+        st = self.states.get(card_id)
+        return st is None or st.is_new
+
     def _due_of(self, card_id: str) -> datetime | None:
         """When a card next falls due for a session; None while it is suspended."""
         now = self.clock()
@@ -636,7 +640,7 @@ class Session:
             learning_later=len(later),
             next_learning=min((self.states[c].due for c in later), default=None),
             card=card,
-            card_due=None if card is None else self._due_of(card),
+            card_due=None if card is None or self._is_new(card) else self._due_of(card),
             card_suspended=card is not None and self.is_suspended(card),
         )
 

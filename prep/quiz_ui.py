@@ -600,7 +600,7 @@ class QuizUI:
 
     def typing_line(self, first: str) -> None:
         """The footer of a text prompt: letters are typed there, so it names no letter key."""
-        self.hint(f"{first} · Enter check (alone: show the answer) · Backspace · Esc for the command keys (undo, bury, quit...)")
+        self.hint(f"{first} · Enter check (alone: show the answer) · Esc for commands (undo, bury, quit...)")
 
     def same_order(self, count: int) -> bool:
         """After a language switch, keep the order the card was shown in (once)."""
@@ -628,7 +628,7 @@ class QuizUI:
 
     def choice_footer(self, card: "Card", count: int, multi: bool, many: bool) -> None:
         if multi:
-            self.keys_line(f"1-{count} pick or unpick every right one, Enter check" if not many
+            self.keys_line(f"1-{count} pick or unpick, Enter check" if not many
                            else "type the numbers, Enter check", card)
         elif many:
             self.typing_line(f"type the number (1-{count})")
@@ -645,7 +645,7 @@ class QuizUI:
         self._order = order
         multi = card.type == "multi"
         many = len(order) > 9
-        boxes = multi and not many
+        boxes = multi and not many and self.can_redraw()  # ticked in place; elsewhere the "chosen:" line says it
         self.choice_lines(card, order, [] if boxes else None)
         self.say()
         self.choice_footer(card, len(order), multi, many)
@@ -962,21 +962,19 @@ def render_summary(console: Console, summary: Summary, now: datetime, interrupte
         card_id = escape(summary.card)
         if summary.card_suspended:
             console.print(f"{card_id} stays suspended: `prep card unsuspend {card_id}` brings it back.")
+        elif summary.card_due is None:
+            console.print(f"{card_id}: still new, not rated yet.")
         else:
             console.print(f"{card_id}: next due {when(summary.card_due, now, day_starts_at)}.")
     left = {k: v for k, v in summary.left.items() if v and k != "cram"}
-    later = ""
-    if summary.learning_later:
-        cards = "card comes" if summary.learning_later == 1 else "cards come"
-        later = (f"{summary.learning_later} learning {cards} back later today "
-                 f"(the first {when(summary.next_learning, now, day_starts_at)})")
     if left:  # counted as `prep due` counts
         parts = ", ".join(f"{n} {name}" for name, n in left.items())
-        console.print(f"Still to do today: {parts}" + (f"; {later}" if later else "")
-                      + " (`prep quiz` goes on where you stopped).")
-    else:
-        if later:
-            console.print(f"Nothing left for now; {later}.")
+        console.print(f"Still to do today: {parts} (`prep quiz` goes on where you stopped).")
+    if summary.learning_later:
+        cards = "card comes" if summary.learning_later == 1 else "cards come"
+        console.print(f"Later today: {summary.learning_later} learning {cards} back, "
+                      f"the first {when(summary.next_learning, now, day_starts_at)}.")
+    if not left:
         console.print(f"Next card due: {when(summary.next_due, now, day_starts_at)}.")
     suspended = set(summary.suspended_leeches)
     for card_id in summary.leeches:

@@ -127,11 +127,16 @@ def quiz(
     options = Options(topic=topic, tag=tag, limit=limit, new=new, cram=cram, card=card)
     first = new_database(state)
     session = Session(state.db(), index, settings, options, clock)
-    if first is not None:  # the first session ever: where its progress goes, once
-        err(f"Your progress is kept in {first} (a new database; `prep progress export` makes a backup).")
+
+    def where_kept() -> None:
+        """The first session ever (no database before it): where its progress is, once, last (the quiz clears the screen)."""
+        if first is not None:
+            err(f"Your progress is kept in {first} (a new database; `prep progress export` makes a backup).")
+
     console = Console(highlight=False)
     if not session.has_work():
         nothing_due(console, session, clock())
+        where_kept()
         return
     session.ensure_session()  # an unwritable database fails here, before the first answer, not after it
     ui = QuizUI(session, console, reload_bank=lambda: _reload_index(state))
@@ -140,13 +145,16 @@ def quiz(
     except KeyboardInterrupt:
         console.print()
         render_summary(console, session.close(), clock(), interrupted=True, day_starts_at=settings.day_starts_at)
+        where_kept()
         raise typer.Exit(130) from None
     except PrepError:
         console.print()
         render_summary(console, session.summary(), clock(), interrupted=True, day_starts_at=settings.day_starts_at)
+        where_kept()
         raise
     console.print()
     render_summary(console, summary, clock(), day_starts_at=settings.day_starts_at)
+    where_kept()
 
 
 def due(
