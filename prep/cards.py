@@ -248,12 +248,22 @@ class Skip(_Strict):
     reason: str = Field(min_length=1)
 
 
+_SPACE_AROUND_PUNCTUATION = re.compile(r"\s*([!-/:-@\[-^`{-~])\s*")  # ASCII punctuation, `_` aside
+
+
 def normalise_answer(text: str) -> str:
-    """Case, outer quotes/backticks, a trailing full stop and runs of spaces do not matter."""
+    """Case, outer quotes/backticks, a trailing full stop or `;` and white space do not matter.
+
+    Runs of white space count as one space, and white space beside ASCII
+    punctuation (code's `(`, `,`, `|`, `*`...) as none, so `shutdown(fd,SHUT_WR)`
+    is `shutdown(fd, SHUT_WR)` and `a | b` is `a|b`; between two words it stays
+    one space (`unsigned int` is not `unsignedint`).
+    """
     previous = None
     while previous != text:
         previous = text
-        text = text.strip().strip("`'\"").rstrip(".")
+        text = text.strip().strip("`'\"").rstrip(".;")
+    text = _SPACE_AROUND_PUNCTUATION.sub(r"\1", text)
     return re.sub(r"\s+", " ", text).casefold()
 
 

@@ -196,8 +196,13 @@ class Summary:
     session_id: int | None
     again: int
     leeches: list[str]
-    left: dict[str, int] = field(default_factory=dict)  # still queued for today, by queue
+    left: dict[str, int] = field(default_factory=dict)  # still to do today, counted as `prep due` counts
     suspended_leeches: list[str] = field(default_factory=list)  # leeches this session suspended
+    learning_later: int = 0  # learning cards falling due later today (after `left`)
+    next_learning: datetime | None = None  # when the first of them does
+    card: str | None = None  # the one card of a `--card` session
+    card_due: datetime | None = None  # ... when it falls due (None: still new, never rated)
+    card_suspended: bool = False  # ... and whether it is (still) suspended
 
     @property
     def correct_share(self) -> float | None:
@@ -215,6 +220,13 @@ class Summary:
             "leeches": self.leeches,
             "suspended_leeches": self.suspended_leeches,
             "left": self.left,
+            "learning_later_today": self.learning_later,
+            "next_learning": self.next_learning.isoformat() if self.next_learning else None,
+            "card": None if self.card is None else {
+                "id": self.card,
+                "due": self.card_due.isoformat() if self.card_due else None,
+                "suspended": self.card_suspended,
+            },
         }
 
 
@@ -422,6 +434,10 @@ class Session:
         """The interval each rating would give the card now (unfuzzed, as on Anki's buttons)."""
         return self.scheduler.preview(self.states.get(card_id), card_id, self.clock())
 
+    def preview_spans(self, card_id: str) -> dict[int, tuple[timedelta, timedelta]]:
+        """The shortest and longest interval each rating may give now, with the fuzz of the settings."""
+        return self.scheduler.preview_spans(self.states.get(card_id), card_id, self.clock())
+
     # --- what the learner does --------------------------------------------------------
 
     def ensure_session(self) -> int:
@@ -577,31 +593,40 @@ class Session:
     # --- the end ----------------------------------------------------------------------
 
     def next_due(self) -> datetime | None:
-        """When the next card of this selection falls due (a new card counts from tomorrow)."""
-        now = self.clock()
-        tomorrow = next_day_start(now, self.settings.day_starts_at)
+        """When the next card of this selection falls due (a new card counts from tomorrow).
+
+        A `--card` session selects the whole bank here: after the one card, the next
+        card is the one `prep quiz` would show.
+        """
+        scope: Iterable[str] = self.index.select(self.options.topic, self.options.tag)
         soonest: datetime | None = None
-        if self.options.card is not None:
-            scope: Iterable[str] = [self.options.card]
-        else:
-            scope = self.index.select(self.options.topic, self.options.tag)
         for card_id in scope:
-            st = self.states.get(card_id)
-            if st is not None and st.suspended:
-                continue
-            if st is None or st.is_new:
-                when = tomorrow
-            else:
-                when = st.due
-            if st is not None and st.buried_until and st.buried_until > when:
-                when = st.buried_until
-            if st is not None and st.state == REVIEW and when < tomorrow:
-                when = max(when, now)
-            if soonest is None or when < soonest:
+            when = self._due_of(card_id)
+            if when is not None and (soonest is None or when < soonest):
                 soonest = when
         return soonest
 
+    def _is_new(self, card_id: str) -> bool:
+        st = self.states.get(card_id)
+        return st is None or st.is_new
+
+    def _due_of(self, card_id: str) -> datetime | None:
+        """When a card next falls due for a session; None while it is suspended."""
+        now = self.clock()
+        tomorrow = next_day_start(now, self.settings.day_starts_at)
+        st = self.states.get(card_id)
+        if st is not None and st.suspended:
+            return None
+        when = tomorrow if st is None or st.is_new else st.due
+        if st is not None and st.buried_until and st.buried_until > when:
+            when = st.buried_until
+        if st is not None and st.state == REVIEW and when < tomorrow:
+            when = max(when, now)
+        return when
+
     def summary(self) -> Summary:
+        left, later = self._left_today()
+        card = self.options.card
         return Summary(
             reviewed=self.reviewed,
             correct=self.correct,
@@ -610,19 +635,33 @@ class Session:
             session_id=self.session_id,
             again=self.again,
             leeches=list(self.leeches),
-            left=self._left_today(),
+            left=left,
             suspended_leeches=list(self.suspended_leeches),
+            learning_later=len(later),
+            next_learning=min((self.states[c].due for c in later), default=None),
+            card=card,
+            card_due=None if card is None or self._is_new(card) else self._due_of(card),
+            card_suspended=card is not None and self.is_suspended(card),
         )
 
-    def _left_today(self) -> dict[str, int]:
-        """What is still queued, counting the card on screen when the learner quit before rating it."""
-        left = self.counts()
-        item = self.current
-        if item is not None and item.queue in ("review", "new"):
-            st = self.states.get(item.card_id)
-            unrated = (st is None or st.is_new) if item.queue == "new" else (st is not None and st.due <= self.clock())
-            left[item.queue] += int(unrated)
-        return left
+    def _left_today(self) -> tuple[dict[str, int], list[str]]:
+        """What is still to do today, and the learning cards due later today, counted as `prep due` counts.
+
+        The day's plan made again from the database as it now is (the card on
+        screen, not rated, is still to do), for the selection's topic and tag:
+        a --limit, --new or --card session stops early, the day's work does not.
+        A cram session counts its own queue.
+        """
+        if self.cram:
+            left = {"cram": sum(1 for _, queue in self.queue if queue == "cram")}
+            if self.current is not None and self.current.queue == "cram":
+                left["cram"] += 1
+            return left, []
+        now = self.clock()
+        plan = make_plan(self.db, self.index, self.settings, Options(topic=self.options.topic, tag=self.options.tag), now, self.states)
+        learning_now = [c for c in plan.learning if self.states[c].due <= now]
+        later = [c for c in plan.learning if self.states[c].due > now]
+        return {"learning": len(learning_now), "review": len(plan.reviews), "new": len(plan.new)}, later
 
     def close(self) -> Summary:
         summary = self.summary()

@@ -11,10 +11,12 @@ Keys
   e            edit the card: in $VISUAL or $EDITOR at its line, then shown as edited
                (without either, its file and line are printed)
   l            show the card in the other language (English / 中文); later cards follow
+  ?            these keys
   q            quit; Ctrl-C works at any moment, and every rating given is kept
 
 Typed answers (short, order) go to a line editor: Enter checks, Enter alone shows
-the answer, Esc gives the command keys above.
+the answer, Esc gives the command keys above. An answer that is exactly a command
+key ("q") is asked about (quit, or answer "q"?), never graded as it stands.
 
 This module is the only one that reads keys or draws; the session's logic is
 prep.quiz, which commits every rating before the next key is read.
@@ -37,12 +39,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 
 from .errors import PrepError
 from .quiz import Rated, Session, Summary
-from .scheduling import AGAIN, EASY, GOOD, RATING_NAMES, format_interval, local_day
+from .scheduling import AGAIN, EASY, GOOD, RATING_NAMES, format_interval, format_span, local_day
 
 if TYPE_CHECKING:
     from .bank_cache import CardIndex
@@ -51,6 +54,29 @@ if TYPE_CHECKING:
 RATING_STYLES = {1: "red", 2: "yellow", 3: "green", 4: "cyan"}
 LANG_KEY = "l"
 LANG_LABELS = {"en": "English", "zh": "中文"}
+HELP_KEY = "?"
+COMMAND_KEYS = ("q", "u", "b", "!", "e", LANG_KEY, HELP_KEY)  # what a typed answer must not be taken for silently
+ACCEPTED_SHOWN = 3  # "Also accepted:" names this many, then "+N more"
+KEYS_HELP = (
+    "Keys: Space/Enter show the answer · 1-4 rate Again/Hard/Good/Easy · 1-9 pick a choice (several, then Enter) · "
+    "typed answers: Enter checks, Esc for the command keys · u undo · b bury until tomorrow · ! suspend (unsuspend) · "
+    "e edit the card · l the other language · ? these keys · q quit (every rating is already saved)"
+)
+
+
+class LineCounter:
+    """The console's output, counting the lines written: how far the question has scrolled."""
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+        self.lines = 0
+
+    def write(self, text: str) -> int:
+        self.lines += text.count("\n")
+        return self._file.write(text)
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding...
+        return getattr(self._file, name)
 
 
 class Quit(Exception):
@@ -283,6 +309,66 @@ class Outcome:
     correct: bool
     answer: str
     seconds: float
+    picked: frozenset[int] | None = None  # a choice card: the choices picked (indices in the card)
+
+
+def pick_note(correct: bool, picked: frozenset[int] | None, index: int) -> str:
+    """After a choice card is checked: what the learner did with this choice."""
+    if picked is None:
+        return ""
+    if index in picked:
+        return "  [bold green]← your pick, right[/]" if correct else "  [bold red]← your pick, wrong[/]"
+    return "  [bold yellow]← missed[/]" if correct else ""
+
+
+def accepted_list(accept: list[str], shown: int = ACCEPTED_SHOWN) -> str:
+    """The other accepted answers, the first few of them: "a, b, c +4 more"."""
+    text = ", ".join(escape(a) for a in accept[:shown])
+    return text + (f" [dim]+{len(accept) - shown} more[/]" if len(accept) > shown else "")
+
+
+def example_order(count: int) -> str:
+    """An example ordering answer for `count` items: 312, or 3 1 2 4 ... when there are more than nine."""
+    numbers = [3, 1, 2, *range(4, count + 1)] if count >= 3 else list(range(count, 0, -1))
+    return "".join(map(str, numbers)) if count <= 9 else " ".join(map(str, numbers[:4])) + " ..."
+
+
+def _numbers_text(numbers: list[int]) -> str:
+    return ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}" if len(numbers) > 1 else str(numbers[0])
+
+
+def order_problem(text: str, numbers: list[int], count: int) -> str | None:
+    """Why a typed ordering is not an ordering of the `count` items (to ask again, not grade), or None."""
+    typed = text.strip()
+    if not numbers:
+        return f"{typed!r} has no item numbers: type each of 1-{count} once, in order (e.g. {example_order(count)})."
+    problems = []
+    outside = sorted({n for n in numbers if not 1 <= n <= count})
+    if outside:
+        problems.append(f"{_numbers_text(outside)} {'is not an item' if len(outside) == 1 else 'are not items'} (1-{count})")
+    twice = sorted({n for n in numbers if 1 <= n <= count and numbers.count(n) > 1})
+    if twice:
+        problems.append(f"{_numbers_text(twice)} {'comes' if len(twice) == 1 else 'come'} more than once")
+    missing = [n for n in range(1, count + 1) if n not in numbers]
+    if missing:
+        problems.append(f"{_numbers_text(missing)} {'is' if len(missing) == 1 else 'are'} missing")
+    if not problems:
+        return None
+    return f"{typed}: " + "; ".join(problems) + f". Type each of 1-{count} once, in order."
+
+
+def choice_problem(text: str, numbers: list[int], count: int, multi: bool) -> str | None:
+    """Why typed choice numbers cannot be checked (to ask again), or None. Empty text is no answer, checked."""
+    if not text.strip():
+        return None
+    if not numbers:
+        return f"{text.strip()!r} has no choice numbers (1-{count})."
+    outside = sorted({n for n in numbers if not 1 <= n <= count})
+    if outside:
+        return f"{text.strip()}: {_numbers_text(outside)} {'is not a choice' if len(outside) == 1 else 'are not choices'} (1-{count})."
+    if not multi and len(set(numbers)) > 1:
+        return f"{text.strip()}: one choice only."
+    return None
 
 
 class QuizUI:
@@ -306,6 +392,9 @@ class QuizUI:
         self._order: list[int] = []
         self._keep_order = False  # the same card again in the other language: the same order of choices
         self.lang = getattr(session.index, "lang", "en")
+        self.out = LineCounter(self.console.file)
+        self.console.file = self.out  # type: ignore[assignment]
+        self._prompt_at = 0  # self.out.lines when the prompt was drawn
 
     # -- plumbing
 
@@ -374,8 +463,24 @@ class QuizUI:
         if self.session.is_suspended(card.id):
             self.say("[yellow]This card is suspended: ! unsuspends it.[/]")
         self.say()
+        self._prompt_at = self.out.lines
         self.say(inline(card.prompt))
         self.say()
+
+    def can_redraw(self) -> bool:
+        """Whether the screen can be cleared and drawn again (a terminal that is not dumb)."""
+        return self.console.is_terminal and not self.console.is_dumb_terminal
+
+    def under_the_question(self, card: "Card", draw: Callable[[], None]) -> None:
+        """Print what `draw` prints (the rating lines), with the question again above it when the question
+        would otherwise have scrolled off the top of the screen (a small terminal, 80x24, a long answer)."""
+        with self.console.capture() as captured:
+            draw()
+        text = captured.get()
+        if self.out.lines - self._prompt_at + text.count("\n") >= self.console.height:
+            self.say(f"[dim]Question:[/] {inline(card.prompt)}")
+        self.console.file.write(text)
+        self.console.file.flush()
 
     def command(self, key: str, card: "Card") -> bool:
         """The keys every screen shares. True when the card leaves the screen."""
@@ -399,10 +504,14 @@ class QuizUI:
             until = session.bury(card.id)
             self.notice = f"[yellow]Buried[/] {escape(card.id)} until {until.astimezone():%a %H:%M}. u brings it back."
             return True
+        if key == HELP_KEY:
+            self.hint(KEYS_HELP)
+            return False
         if key == "!":
             if session.is_suspended(card.id):
                 session.unsuspend(card.id)
-                self.notice = f"[yellow]Unsuspended[/] {escape(card.id)}."
+                self.notice = f"[yellow]Unsuspended[/] {escape(card.id)}: it is back in your sessions (u suspends it again)."
+                raise Edited(card)  # it stays on screen, to be answered, and ! now suspends
             else:
                 session.suspend(card.id)
                 self.notice = f"[yellow]Suspended[/] {escape(card.id)}: it stays out of every session. u brings it back."
@@ -484,8 +593,14 @@ class QuizUI:
         lines.append("The card is shown as it was; fix the file and press e again.")
         return "\n".join(lines)
 
-    def keys_line(self, first: str) -> None:
-        self.hint(f"{first} · u undo · b bury · ! suspend · e edit · {LANG_KEY} {LANG_LABELS[self.other_lang()]} · q quit")
+    def keys_line(self, first: str, card: "Card") -> None:
+        """The footer: the keys that work on this screen, and what ! does to this card."""
+        bang = "! unsuspend" if self.session.is_suspended(card.id) else "! suspend"
+        self.hint(f"{first} · u undo · b bury · {bang} · e edit · {LANG_KEY} {LANG_LABELS[self.other_lang()]} · ? keys · q quit")
+
+    def typing_line(self, first: str) -> None:
+        """The footer of a text prompt: letters are typed there, so it names no letter key."""
+        self.hint(f"{first} · Enter check (alone: show the answer) · Esc for commands (undo, bury, quit...)")
 
     def same_order(self, count: int) -> bool:
         """After a language switch, keep the order the card was shown in (once)."""
@@ -495,7 +610,7 @@ class QuizUI:
     # -- free recall
 
     def wait_reveal(self, card: "Card") -> bool:
-        self.keys_line("Space/Enter show the answer")
+        self.keys_line("Space/Enter show the answer", card)
         while True:
             key = self.keys.key()
             if key in ("space", "enter"):
@@ -505,6 +620,21 @@ class QuizUI:
 
     # -- choices
 
+    def choice_lines(self, card: "Card", order: list[int], picked: list[int] | None) -> None:
+        """The choices, numbered as shown; on a multiple-choice card each with its box, ticked when picked."""
+        for n, i in enumerate(order, 1):
+            box = "" if picked is None else ("[bold]\\[x][/] " if n in picked else "\\[ ] ")
+            self.say(f"  [bold]{n}.[/] {box}{inline(card.choices[i].text)}")  # type: ignore[index]
+
+    def choice_footer(self, card: "Card", count: int, multi: bool, many: bool) -> None:
+        if multi:
+            self.keys_line(f"1-{count} pick or unpick, Enter check" if not many
+                           else "type the numbers, Enter check", card)
+        elif many:
+            self.typing_line(f"type the number (1-{count})")
+        else:
+            self.keys_line(f"1-{count} answer", card)
+
     def ask_choice(self, card: "Card", started: float) -> Outcome | None:
         assert card.choices
         if self.same_order(len(card.choices)):
@@ -513,21 +643,24 @@ class QuizUI:
             order = list(range(len(card.choices)))
             self.rng.shuffle(order)
         self._order = order
-        for n, i in enumerate(order, 1):
-            self.say(f"  [bold]{n}.[/] {inline(card.choices[i].text)}")
-        self.say()
         multi = card.type == "multi"
         many = len(order) > 9
-        if multi:
-            self.keys_line(f"1-{len(order)} choose every right one, Enter check" if not many else "type the numbers, Enter check")
-        else:
-            self.keys_line(f"1-{len(order)} answer" if not many else "type the number, Enter check")
+        boxes = multi and not many and self.can_redraw()  # ticked in place; elsewhere the "chosen:" line says it
+        self.choice_lines(card, order, [] if boxes else None)
+        self.say()
+        self.choice_footer(card, len(order), multi, many)
         picked: list[int] = []
         if many:
-            text = self.read_line(card)
-            if text is None:
-                return None
-            picked = [n for n in typed_numbers(text, single_digits=False) if 1 <= n <= len(order)]
+            while True:
+                text = self.read_line(card)
+                if text is None:
+                    return None
+                numbers = typed_numbers(text, single_digits=False)
+                problem = choice_problem(text, numbers, len(order), multi)
+                if problem is None:
+                    picked = numbers
+                    break
+                self.say(f"[yellow]{escape(problem)}[/]")
         else:
             while True:
                 key = self.keys.key()
@@ -537,52 +670,87 @@ class QuizUI:
                         picked = [n]
                         break
                     picked = [p for p in picked if p != n] if n in picked else sorted([*picked, n])
-                    self.console.print(f"\r[dim]chosen:[/] {' '.join(map(str, picked)) or '-'}   ", end="")
+                    self.show_picks(card, order, picked)
                     continue
                 if key == "enter" and multi and picked:
                     self.say()
                     break
+                if key == "enter" and multi:
+                    self.console.print("\r[yellow]Pick one or more first (1-9), then Enter.[/]   ", end="")
+                    continue
                 if self.command(key, card):
                     return None
         seconds = time.monotonic() - started
         chosen = {order[n - 1] for n in picked}
         right = {i for i, c in enumerate(card.choices) if c.correct}
         answer = " | ".join(card.choices[i].text for i in sorted(chosen))
-        return Outcome(chosen == right, answer, seconds)
+        return Outcome(chosen == right, answer, seconds, frozenset(chosen))
+
+    def show_picks(self, card: "Card", order: list[int], picked: list[int]) -> None:
+        """The selection so far, in place: the question drawn again with its boxes ticked, or (without a
+        screen to draw on) one status line written over itself."""
+        if self.can_redraw():
+            item = self.session.current
+            self.draw_question(card, item.queue if item else "")
+            self.choice_lines(card, order, picked)
+            self.say()
+            self.choice_footer(card, len(order), True, False)
+        chosen = " ".join(map(str, picked)) or "-"
+        self.console.print(f"\r[dim]chosen:[/] {chosen}   ", end="")
+        self.console.file.flush()
 
     # -- typed answers
 
     def read_line(self, card: "Card") -> str | None:
-        """A line typed by the learner, or None when a command key took the card off the screen."""
+        """A line typed by the learner, or None when a command key took the card off the screen.
+
+        Backspace and Ctrl-U erase as many columns as the characters took (two for 中文).
+        An answer that is exactly a command key is asked about before it is returned.
+        """
         buffer: list[str] = []
-        self.console.print("[bold]>[/] ", end="")
-        self.console.file.flush()
+
+        def prompt() -> None:
+            self.console.print("[bold]>[/] " + escape("".join(buffer)), end="")
+            self.console.file.flush()
+
+        def erase(chars: list[str]) -> None:
+            width = sum(cell_len(c) for c in chars)
+            self.console.file.write("\b" * width + " " * width + "\b" * width)
+            self.console.file.flush()
+
+        prompt()
         while True:
             key = self.keys.key()
             if key == "enter":
                 self.say()
-                return "".join(buffer)
+                text = "".join(buffer)
+                word = text.strip().casefold()
+                if word not in COMMAND_KEYS:
+                    return text
+                choice = self.ask_command_or_answer(word, card)
+                if choice == "answer":
+                    return text
+                if choice == "left":
+                    return None
+                prompt()  # back to typing, the text kept
+                continue
             if key == "backspace":
                 if buffer:
-                    buffer.pop()
-                    self.console.file.write("\b \b")
-                    self.console.file.flush()
+                    erase([buffer.pop()])
                 continue
             if key == "kill":
-                self.console.file.write("\b \b" * len(buffer))
-                self.console.file.flush()
+                erase(buffer)
                 buffer.clear()
                 continue
             if key == "esc":
                 self.say()
-                self.hint(f"command: u undo · b bury · ! suspend · e edit · {LANG_KEY} {LANG_LABELS[self.other_lang()]} · q quit"
-                          " · any other key: back to typing")
+                self.hint(f"command: u undo · b bury · ! {'unsuspend' if self.session.is_suspended(card.id) else 'suspend'} · "
+                          f"e edit · {LANG_KEY} {LANG_LABELS[self.other_lang()]} · ? keys · q quit · any other key: back to typing")
                 command = self.keys.key()
                 if self.command(command, card):
                     return None
-                self.console.print("[bold]>[/] " + escape("".join(buffer)), end="")
-                self.console.file.flush()
-                if len(command) != 1 or command in "ubeq!" + LANG_KEY:
+                prompt()
+                if len(command) != 1 or command in COMMAND_KEYS:
                     continue
                 key = command  # not a command: it is typed
             if key == "space":
@@ -591,6 +759,23 @@ class QuizUI:
                 buffer.append(key)
                 self.console.file.write(key)
                 self.console.file.flush()
+
+    def ask_command_or_answer(self, word: str, card: "Card") -> str:
+        """The typed answer is a command key: do the command, take it as the answer, or go back to typing.
+
+        Returns "answer", "left" (the card left the screen) or "typing".
+        """
+        action = {"q": "quit", "u": "undo", "b": "bury this card", "e": "edit this card", HELP_KEY: "see the keys",
+                  LANG_KEY: f"see it in {LANG_LABELS[self.other_lang()]}",
+                  "!": "unsuspend this card" if self.session.is_suspended(card.id) else "suspend this card"}[word]
+        self.say(f"[yellow]{action[0].upper()}{action[1:]}, or answer {escape(repr(word))}?[/] "
+                 f"[dim]{escape(word)} {action} · Enter answer {escape(repr(word))} · any other key: back to typing[/]")
+        key = self.keys.key()
+        if key == "enter":
+            return "answer"
+        if key.casefold() == word:
+            return "left" if self.command(word, card) else "typing"
+        return "typing"
 
     def ask_typed(self, card: "Card", started: float) -> Outcome | None:
         if card.type == "order":
@@ -605,12 +790,19 @@ class QuizUI:
             for n, i in enumerate(order, 1):
                 self.say(f"  [bold]{n}.[/] {inline(card.items[i])}")
             self.say()
-            self.keys_line("type the numbers in the right order (e.g. 312), Enter check; Enter alone shows the answer; Esc")
+            self.typing_line(f"type the numbers in the right order (e.g. {example_order(len(order))})")
         else:
-            self.keys_line("type the answer, Enter check; Enter alone shows the answer; Esc")
-        text = self.read_line(card)
-        if text is None:
-            return None
+            self.typing_line("type the answer")
+        while True:
+            text = self.read_line(card)
+            if text is None:
+                return None
+            if card.type != "order" or not text.strip():
+                break
+            problem = order_problem(text, typed_numbers(text), len(self._order))
+            if problem is None:
+                break
+            self.say(f"[yellow]{escape(problem)}[/]")  # asked again, not graded
         seconds = time.monotonic() - started
         if card.type == "short":
             return Outcome(bool(text.strip()) and card.accepts(text), text, seconds)
@@ -633,17 +825,18 @@ class QuizUI:
         if card.choices:
             if sorted(self._order) != list(range(len(card.choices))):  # the choices changed in an edit
                 self._order = list(range(len(card.choices)))
+            picked = outcome.picked if outcome is not None else None
             for n, i in enumerate(self._order, 1):
                 choice = card.choices[i]
                 mark = "[green]✓[/]" if choice.correct else "[red]✗[/]"
                 why = f" [dim]— {inline(choice.why)}[/]" if choice.why else ""
-                self.say(f"  {mark} {n}. {inline(choice.text)}{why}")
+                self.say(f"  {mark} {n}. {inline(choice.text)}{pick_note(choice.correct, picked, i)}{why}")
         if card.type == "order" and card.items:
             self.say("[dim]The order:[/] " + " → ".join(inline(i) for i in card.items))
         self.say()
         self.say(f"[bold]Answer.[/] {inline(card.answer)}")
         if card.type == "short" and card.accept:
-            self.say("[dim]Also accepted:[/] " + ", ".join(escape(a) for a in card.accept))
+            self.say("[dim]Also accepted:[/] " + accepted_list(card.accept))
         if card.explanation:
             self.say(inline(card.explanation))
         if card.corrects:
@@ -655,21 +848,34 @@ class QuizUI:
             self.say(f"[dim]中文:[/] {escape('、'.join(card.zh))}")
         self.say()
 
-    def buttons(self, card_id: str, chosen: int | None = None) -> str:
-        preview = self.session.preview(card_id)
+    def buttons(self, card_id: str, chosen: int | None = None) -> tuple[str, str | None]:
+        """The rating buttons, each with the interval it gives (the span fuzz draws it from), and one such span."""
+        spans = self.session.preview_spans(card_id)
         parts = []
+        fuzzed = None
         for rating, name in RATING_NAMES.items():
-            label = f"{rating} {name} {format_interval(preview[rating])}"
+            shown = format_span(*spans[rating])
+            if spans[rating][0] != spans[rating][1]:
+                fuzzed = fuzzed or shown
+            label = f"{rating} {name} {shown}"
             style = RATING_STYLES[rating]
             parts.append(f"[bold reverse {style}]{label}[/]" if rating == chosen else f"[{style}]{label}[/]")
-        return "  ".join(parts)
+        return "  ".join(parts), fuzzed
+
+    def rating_footer(self, first: str, fuzzed: str | None, card: "Card") -> None:
+        """The footer under the buttons; when a button shows a span, what the span means."""
+        self.keys_line(first + (f" · {fuzzed}: fuzz picks the day in the span" if fuzzed else ""), card)
 
     def after_answer(self, card: "Card", queue: str, outcome: Outcome | None, started: float) -> None:
         session = self.session
         self.explain(card, outcome)
         if outcome is None:  # free recall: the learner rates
-            self.say(self.buttons(card.id))
-            self.keys_line("1-4 rate · Enter Good")
+            def recall_lines() -> None:
+                line, fuzzed = self.buttons(card.id)
+                self.say(line)
+                self.rating_footer("1-4 rate · Enter Good", fuzzed, card)
+
+            self.under_the_question(card, recall_lines)
             while True:
                 key = self.keys.key()
                 rating = {"enter": GOOD, "space": GOOD}.get(key) or (int(key) if key in ("1", "2", "3", "4") else None)
@@ -684,10 +890,9 @@ class QuizUI:
                     card = edited.card
                     self.draw_question(card, queue)
                     self.explain(card, None)
-                    self.say(self.buttons(card.id))
-                    self.keys_line("1-4 rate · Enter Good")
+                    self.under_the_question(card, recall_lines)
         rating = AGAIN if not outcome.correct else (EASY if outcome.seconds <= session.settings.easy_seconds else GOOD)
-        preview_line = self.buttons(card.id, rating)  # before rating: the intervals as of now
+        preview_line, fuzzed = self.buttons(card.id, rating)  # before rating: the intervals as of now
         rated = session.rate(
             card.id, rating, duration_ms=int(outcome.seconds * 1000), answer=outcome.answer, correct=outcome.correct, queue=queue
         )
@@ -695,9 +900,9 @@ class QuizUI:
         def rated_lines() -> None:
             self.say(preview_line)
             self.say(f"[dim]Rated[/] [{RATING_STYLES[rating]}]{RATING_NAMES[rating]}[/]{self.interval_text(rated)}.")
-            self.keys_line("Enter next · 1-4 change the rating")
+            self.rating_footer("Enter next · 1-4 change the rating", fuzzed, card)
 
-        rated_lines()
+        self.under_the_question(card, rated_lines)
         while True:
             key = self.keys.key()
             if key in ("enter", "space"):
@@ -719,7 +924,7 @@ class QuizUI:
                 card = edited.card
                 self.draw_question(card, queue)
                 self.explain(card, outcome)
-                rated_lines()
+                self.under_the_question(card, rated_lines)
 
     def interval_text(self, rated: Rated) -> str:
         if rated.interval is None:
@@ -753,11 +958,23 @@ def render_summary(console: Console, summary: Summary, now: datetime, interrupte
         console.print("Reviewed nothing.")
     if interrupted:
         console.print("[dim]Interrupted: every rating given is saved.[/]")
+    if summary.card is not None:
+        card_id = escape(summary.card)
+        if summary.card_suspended:
+            console.print(f"{card_id} stays suspended: `prep card unsuspend {card_id}` brings it back.")
+        elif summary.card_due is None:
+            console.print(f"{card_id}: still new, not rated yet.")
+        else:
+            console.print(f"{card_id}: next due {when(summary.card_due, now, day_starts_at)}.")
     left = {k: v for k, v in summary.left.items() if v and k != "cram"}
-    if left:
+    if left:  # counted as `prep due` counts
         parts = ", ".join(f"{n} {name}" for name, n in left.items())
         console.print(f"Still to do today: {parts} (`prep quiz` goes on where you stopped).")
-    else:
+    if summary.learning_later:
+        cards = "card comes" if summary.learning_later == 1 else "cards come"
+        console.print(f"Later today: {summary.learning_later} learning {cards} back, "
+                      f"the first {when(summary.next_learning, now, day_starts_at)}.")
+    if not left:
         console.print(f"Next card due: {when(summary.next_due, now, day_starts_at)}.")
     suspended = set(summary.suspended_leeches)
     for card_id in summary.leeches:

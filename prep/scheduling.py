@@ -217,12 +217,10 @@ class Scheduler:
             raise ValueError(f"rating must be 1-4, not {rating!r}")
         card, _ = self.fsrs.review_card(self._to_fsrs(state, at), self._fsrs.Rating(rating), review_datetime=at)
         due = card.due
-        if (self.settings.fuzz if fuzz is None else fuzz) and card.state == self._fsrs.State.Review:
-            days = (due - at).days
-            if days >= 3:  # py-fsrs fuzzes intervals of 2.5 days and more
-                low, high = fuzz_range(days, self.settings.maximum_interval)
-                # uniform over [low, high], as py-fsrs intends (its own draw can round to high + 1)
-                due = at + timedelta(days=random.Random(fuzz_seed(card_id, at)).randint(low, high))
+        if (self.settings.fuzz if fuzz is None else fuzz) and (span := self._fuzz_span(card, at)) is not None:
+            low, high = span
+            # uniform over [low, high], as py-fsrs intends (its own draw can round to high + 1)
+            due = at + timedelta(days=random.Random(fuzz_seed(card_id, at)).randint(low, high))
         return CardState(
             card_id=card_id,
             state=int(card.state),
@@ -235,10 +233,37 @@ class Scheduler:
             suspended=state.suspended if state else False,
         )
 
+    def _fuzz_span(self, card: Any, at: datetime) -> tuple[int, int] | None:
+        """The days a fuzzed interval may take, or None when fsrs's interval is not fuzzed (not in review, under 3 days)."""
+        if card.state != self._fsrs.State.Review:
+            return None
+        days = (card.due - at).days
+        if days < 3:  # py-fsrs fuzzes intervals of 2.5 days and more
+            return None
+        return fuzz_range(days, self.settings.maximum_interval)
+
     def preview(self, state: CardState | None, card_id: str, at: datetime) -> dict[int, timedelta]:
         """What each rating would give, before fuzz (as Anki shows on its buttons)."""
         at = utc(at)
         return {r: self.review(state, card_id, r, at, fuzz=False).due - at for r in RATING_NAMES}
+
+    def preview_spans(self, state: CardState | None, card_id: str, at: datetime) -> dict[int, tuple[timedelta, timedelta]]:
+        """The shortest and longest interval each rating may give at `at`, fuzz included.
+
+        Without fuzz (the setting off, or an interval fsrs does not fuzz) both are the
+        interval itself. The fuzz's draw depends on the exact moment of the rating, so
+        a button can say the span, not the day it will pick.
+        """
+        at = utc(at)
+        spans = {}
+        for rating in RATING_NAMES:
+            card, _ = self.fsrs.review_card(self._to_fsrs(state, at), self._fsrs.Rating(rating), review_datetime=at)
+            span = self._fuzz_span(card, at) if self.settings.fuzz else None
+            if span is None:
+                spans[rating] = (card.due - at, card.due - at)
+            else:
+                spans[rating] = (timedelta(days=span[0]), timedelta(days=span[1]))
+        return spans
 
     def retrievability(self, state: CardState | None, at: datetime) -> float:
         if state is None or state.is_new or state.stability is None or state.last_review is None:
@@ -251,6 +276,17 @@ class Scheduler:
         for rating, at in sorted(reviews, key=lambda r: r[1]):
             state = self.review(state, card_id, rating, at)
         return state
+
+
+def format_span(low: timedelta, high: timedelta) -> str:
+    """An interval, or the span fuzz may pick it from: 8d, 7-9d, 1.5-1.8mo, 20d-1mo."""
+    first, last = format_interval(low), format_interval(high)
+    if first == last:
+        return first
+    unit = len(first.rstrip("smhdoy")), len(last.rstrip("smhdoy"))
+    if first[unit[0]:] == last[unit[1]:]:
+        return f"{first[:unit[0]]}-{last}"
+    return f"{first}-{last}"
 
 
 def format_interval(delta: timedelta) -> str:

@@ -102,10 +102,19 @@ def test_every_problem_reported_in_one_run_and_nothing_loaded(tiny_bank):
 
 def test_short_answer_matching_is_forgiving_but_not_wrong(tiny_bank):
     card = cards.load_bank(tiny_bank, set()).card("shutdown-write-constant")
-    for typed in ("SHUT_WR", "shut_wr", " `SHUT_WR`. ", "shutdown(fd,  SHUT_WR)"):
+    for typed in ("SHUT_WR", "shut_wr", " `SHUT_WR`. ", "shutdown(fd,  SHUT_WR)", "shutdown(fd,SHUT_WR)",
+                  "shutdown( fd , SHUT_WR );", "`shutdown(fd, SHUT_WR);`", "SHUT_WR;"):
         assert card.accepts(typed), typed
-    for typed in ("SHUT_RD", "SHUT_RDWR", "", "close"):
+    for typed in ("SHUT_RD", "SHUT_RDWR", "", "close", "shutdown(fd, SHUT_RD)", "shutdownfd,SHUT_WR"):
         assert not card.accepts(typed), typed
+
+
+def test_white_space_beside_code_punctuation_does_not_count_between_words_it_does():
+    n = cards.normalise_answer
+    assert n("waitpid(-1, &status, WNOHANG);") == n("waitpid(-1,&status,WNOHANG)") == "waitpid(-1,&status,wnohang)"
+    assert n("O_RDWR | O_CREAT") == n("o_rdwr|o_creat")
+    assert n("unsigned  int") == "unsigned int" != n("unsignedint")
+    assert n("a _ b") == "a _ b"  # `_` is part of a name, not punctuation
 
 
 def test_committed_schema_is_current():

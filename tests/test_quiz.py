@@ -364,12 +364,30 @@ def test_summary_counts_and_next_due(db, index):
 def test_summary_counts_what_is_left_today_including_the_card_on_screen(db, index):
     clock = Clock()
     s = session(db, index, clock, topic="tcp")
-    assert s.summary().left == {"learning": 0, "review": 0, "new": 4, "cram": 0}
+    assert s.summary().left == {"learning": 0, "review": 0, "new": 4}
     first = s.next_item()
     assert s.summary().left["new"] == 4, "the card on screen, not rated yet, is still to do"
     s.rate(first.card_id, 3)
     s.next_item()
-    assert s.summary().left["new"] == 3, "a rated new card is no longer left"
+    summary = s.summary()
+    assert summary.left["new"] == 3, "a rated new card is no longer left"
+    assert (summary.learning_later, summary.next_learning) == (1, T0 + timedelta(minutes=10)), "back in its 10m step"
+
+
+def test_summary_left_is_the_day_as_prep_due_counts_it_not_the_session_limit(db, index):
+    from prep.stats import due_now
+
+    clock = Clock()
+    s = session(db, index, clock, limit=2)  # a short session stops early; the day's work does not
+    s.rate(s.next_item().card_id, 1)
+    clock.advance(seconds=30)
+    s.rate(s.next_item().card_id, 3)
+    clock.advance(minutes=2)  # the first card's Again step (1m) is over; the second's Good step (10m) is not
+    summary = s.close()
+    due = due_now(db, index, QuizSettings(fuzz=False), clock(), Options())["counts"]
+    assert summary.left == {"learning": due["learning"], "review": due["review"], "new": due["new"]} == {
+        "learning": 1, "review": 0, "new": 4}
+    assert summary.learning_later == due["learning_later_today"] == 1
 
 
 # --- the bank cache ------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import re
 import shlex
 import sqlite3
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pexpect
@@ -24,7 +24,7 @@ from prep.scheduling import LEARNING, RELEARNING, REVIEW
 
 from .quizkit import T0, fsrs_replay, log_review, put_state
 
-KEYS_LINE = r"q quit"
+KEYS_LINE = r"(?:q quit|Esc for commands)"  # the footer of a card: command keys, or a text prompt's
 
 
 def in_lang(value, lang: str):
@@ -53,18 +53,18 @@ class Learner:
     """Spawns `python -m prep quiz ...` and plays the learner's part."""
 
     def __init__(self, bank: Path, db: Path, tmp: Path, *args: str, settings: str = "fuzz = false\neasy_seconds = 600\n", now=T0,
-                 env: dict[str, str] | None = None, lang: str = "en") -> None:
+                 env: dict[str, str] | None = None, lang: str = "en", size: tuple[int, int] = (60, 220)) -> None:
         config = tmp / "settings.toml"
         config.write_text("[quiz]\n" + settings)
         env = {
             "PATH": "/usr/bin:/bin", "HOME": str(tmp), "TZ": "UTC", "LANG": "C.UTF-8",
             "PREP_BANK": str(bank), "PREP_DB": str(db), "PREP_CONFIG": str(config), "PREP_CACHE_DIR": str(tmp / "cache"),
-            "PREP_NOW": now.isoformat(), "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "220", "LINES": "60",
+            "PREP_NOW": now.isoformat(), "NO_COLOR": "1", "TERM": "dumb", "COLUMNS": str(size[1]), "LINES": str(size[0]),
             **(env or {}),
         }
         self.cards = bank_cards(bank, lang)
         self.by_prompt = {c["prompt"].strip(): card_id for card_id, c in self.cards.items()}
-        self.child = pexpect.spawn(sys.executable, ["-m", "prep", "quiz", *args], env=env, dimensions=(60, 220),
+        self.child = pexpect.spawn(sys.executable, ["-m", "prep", "quiz", *args], env=env, dimensions=size,
                                    encoding="utf-8", timeout=20, cwd=str(tmp))
         self.transcript: list[str] = []
         self.screen = ""
@@ -86,7 +86,7 @@ class Learner:
 
     def numbers(self, texts: list[str]) -> dict[str, int]:
         """The number each choice or item got on screen (they are shuffled)."""
-        found = dict((text.strip(), int(n)) for n, text in re.findall(r"^  (\d)\. (.+?)\r?$", self.screen, re.M))
+        found = dict((text.strip(), int(n)) for n, text in re.findall(r"^  (\d)\. (?:\[[ x]\] )?(.+?)\r?$", self.screen, re.M))
         return {t: found[t] for t in texts}
 
     def choose(self, card_id: str, right: bool) -> None:
@@ -551,10 +551,10 @@ def test_an_editor_that_cannot_run_is_named_and_the_session_goes_on(learner, db_
 def test_quiz_in_chinese_and_l_shows_the_card_in_the_other_language(learner, db_path):
     me = learner("--card", "zombie-definition", "--lang", "zh", lang="zh")
     assert me.next_card() == "zombie-definition"
-    assert "什么是僵尸进程？" in me.screen and "l English · q quit" in me.screen
+    assert "什么是僵尸进程？" in me.screen and "l English · ? keys · q quit" in me.screen
     me.send("l")  # before the answer: the same card, in English
     screen = me.expect(KEYS_LINE)
-    assert "What is a zombie process?" in screen and "什么是僵尸进程" not in screen and "l 中文 · q quit" in screen
+    assert "What is a zombie process?" in screen and "什么是僵尸进程" not in screen and "l 中文 · ? keys · q quit" in screen
     me.send("l")
     assert "什么是僵尸进程？" in me.expect(KEYS_LINE)
     me.send(" ")
@@ -593,3 +593,245 @@ def test_a_bad_lang_is_an_input_error(learner):
     me = learner("--lang", "fr")
     out = me.finish()
     assert "Error: --lang must be en or zh, not 'fr'" in out
+
+
+# --- a learner's first week: no surprises --------------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def plain(text: str) -> str:
+    """The text a learner reads: without the terminal's escape sequences and carriage returns."""
+    return ANSI.sub("", text).replace("\r", "")
+
+
+def visible(transcript: str, height: int, width: int) -> list[str]:
+    """The lines on a height x width screen after a dumb terminal printed the transcript (no clearing)."""
+    lines = []
+    for line in plain(transcript).split("\n"):
+        lines += [line[i:i + width] for i in range(0, max(len(line), 1), width)]
+    return lines[-height:]
+
+
+def test_a_typed_command_key_is_asked_about_not_graded(learner, db_path):
+    me = learner("--card", "shutdown-write-constant")
+    assert me.next_card() == "shutdown-write-constant"
+    footer = me.screen.strip().splitlines()[-1]
+    assert footer == "type the answer · Enter check (alone: show the answer) · Esc for commands (undo, bury, quit...)"
+    assert "q quit" not in me.screen  # no letter key: letters are typed here
+    me.send("q\r")
+    assert "Quit, or answer 'q'? q quit · Enter answer 'q' · any other key: back to typing" in me.expect("back to typing")
+    me.send("q")  # q again: quit, nothing graded
+    out = me.finish()
+    assert "Reviewed nothing." in out and ratings(db_path) == []
+
+    me = learner("--card", "shutdown-write-constant")
+    me.next_card()
+    me.send(" u\r")  # the white space around it does not matter
+    assert "Undo, or answer 'u'?" in me.expect("back to typing")
+    me.send("x")  # another key: back to typing, with the text kept
+    me.child.expect(">  u")
+    me.send("\x15SHUT_WR\r")  # Ctrl-U, then the answer
+    assert "✓ Right." in me.expect("Enter next")
+    me.send("\r")
+    me.finish()
+    assert ratings(db_path) == [("shutdown-write-constant", 4)]
+
+    me = learner("--card", "shutdown-write-constant")
+    me.next_card()
+    me.send("!\r")
+    assert "Suspend this card, or answer '!'?" in me.expect("back to typing")
+    me.send("\r")  # Enter: it was the answer after all, and it is graded
+    screen = me.expect("Enter next")
+    assert "You answered: !" in screen and "Rated Again" in screen
+    me.send("\r")
+    assert me.next_card() == "shutdown-write-constant"  # in learning: back within the learn-ahead window
+    me.send("\x1b")  # Esc, then q: quit from a text prompt
+    me.expect("any other key: back to typing")
+    me.send("q")
+    me.finish()
+    assert ratings(db_path)[-1] == ("shutdown-write-constant", 1)
+
+
+def test_code_answers_ignore_spacing_and_a_trailing_semicolon(learner, db_path, tiny_bank):
+    tcp = tiny_bank / "tcp.yaml"
+    tcp.write_text(tcp.read_text().replace('accept: ["shutdown(fd, SHUT_WR)", "1"]',
+                                           'accept: ["shutdown(fd, SHUT_WR)", "1", "shut_wr", "SHUT_WR (1)", "how = SHUT_WR"]'))
+    me = learner("--card", "shutdown-write-constant")
+    assert me.next_card() == "shutdown-write-constant"
+    me.send("shutdown( fd,SHUT_WR );\r")
+    screen = me.expect("Enter next")
+    assert "✓ Right." in screen
+    assert "Also accepted: shutdown(fd, SHUT_WR), 1, shut_wr +2 more" in screen  # the first few, not all
+    me.send("\r")
+    me.finish()
+    assert ratings(db_path) == [("shutdown-write-constant", 4)]
+
+
+def test_an_ordering_that_is_not_one_is_asked_again_with_the_reason(learner, db_path):
+    me = learner("--card", "handshake-order")
+    assert me.next_card() == "handshake-order"
+    me.send("159\r")
+    assert "159: 5 and 9 are not items (1-3); 2 and 3 are missing. Type each of 1-3 once, in order." in me.expect("in order")
+    me.send("1 1 3\r")
+    assert "1 1 3: 1 comes more than once; 2 is missing." in me.expect("in order")
+    me.send("12\r")
+    assert "12: 3 is missing." in me.expect("in order")
+    assert ratings(db_path) == []  # nothing graded yet
+    me.order("handshake-order", right=True)
+    assert "✓ Right." in me.expect("Enter next")
+    me.send("\r")
+    me.finish()
+    assert ratings(db_path) == [("handshake-order", 4)]
+
+
+def test_multiple_choice_shows_the_picks_in_place_then_marks_them(learner, db_path):
+    me = learner("--card", "fork-return-values", env={"TERM": "xterm"})  # a screen that can be drawn again
+    me.child.expect("q quit")
+    me.screen = plain(me.child.before)
+    numbers = me.numbers(["The child sees 0", "The parent sees the child's pid", "The child sees its parent's pid"])
+    assert f"  {numbers['The child sees 0']}. [ ] The child sees 0" in me.screen
+    me.send(str(numbers["The child sees 0"]))
+    me.child.expect(r"chosen:\S*? \d")
+    screen = plain(me.child.before)
+    screen = screen[screen.rindex("Which are true"):]  # the question drawn again, its box ticked
+    assert f"  {numbers['The child sees 0']}. [x] The child sees 0" in screen
+    assert f"  {numbers['The parent sees the child' + chr(39) + 's pid']}. [ ] The parent sees" in screen
+    me.send(str(numbers["The child sees its parent's pid"]))
+    me.child.expect(r"chosen:\S*? \d \d")
+    me.send("\r")
+    me.child.expect("Enter next")
+    screen = plain(me.child.before)
+    assert "✓ {}. The child sees 0  ← your pick, right".format(numbers["The child sees 0"]) in screen
+    assert "✗ {}. The child sees its parent's pid  ← your pick, wrong — getppid".format(
+        numbers["The child sees its parent's pid"]) in screen
+    assert "✓ {}. The parent sees the child's pid  ← missed".format(numbers["The parent sees the child's pid"]) in screen
+    me.send("\r")
+    me.child.expect("q quit")  # failed: back within the learn-ahead window
+    me.send("q")
+    me.finish()
+    assert ratings(db_path) == [("fork-return-values", 1)]
+
+
+def test_backspace_erases_both_columns_of_a_chinese_character(learner, db_path):
+    me = learner("--card", "shutdown-write-constant")
+    me.next_card()
+    me.send("SHUT_WR关")
+    me.child.expect("关")
+    me.send("\x7f")
+    me.child.expect("\b\b  \b\b")  # two columns back, two blanks, two back
+    me.send("闭x\x15")  # Ctrl-U: 闭 takes two columns and x one
+    me.child.expect("x" + "\b" * 10 + " " * 10 + "\b" * 10)  # SHUT_WR is 7 columns, 闭 2, x 1
+    me.send("SHUT_WR\r")
+    assert "✓ Right." in me.expect("Enter next")
+    me.send("\r")
+    me.finish()
+    assert ratings(db_path) == [("shutdown-write-constant", 4)]
+
+
+def test_at_80x24_the_question_stays_on_screen_after_a_choice_card_is_checked(learner, db_path, tiny_bank):
+    tcp = tiny_bank / "tcp.yaml"  # as long as the shipped bank's choice cards: five choices, each wrong one with its why
+    tcp.write_text(tcp.read_text().replace(
+        """        why: that is the RFC's suggestion; Linux uses 60 s.\n""",
+        """        why: that is the RFC's suggestion; Linux uses 60 s.\n"""
+        """      - text: until the application calls close\n"""
+        """        why: the socket is already closed when TIME_WAIT starts; it is the kernel's, not the process's.\n"""
+        """      - text: net.ipv4.tcp_tw_timeout seconds\n"""
+        """        why: there is no such sysctl; the length is compiled in as TCP_TIMEWAIT_LEN.\n"""))
+    me = learner("--card", "time-wait-duration", size=(24, 80))
+    assert me.next_card() == "time-wait-duration"
+    me.choose("time-wait-duration", right=False)
+    me.expect("Enter next")
+    screen = visible("".join(me.transcript), 24, 80)
+    assert any("How long does a socket stay in TIME_WAIT on Linux?" in line for line in screen), "\n".join(screen)
+    assert any(line.startswith("1 Again") for line in screen) and "Rated Again" in "\n".join(screen)
+    me.send("\r")
+    me.send("q")
+    me.finish()
+
+
+def test_the_rating_buttons_say_the_span_fuzz_picks_the_interval_from(learner, db_path):
+    db = store.open_db(db_path)
+    put_state(db, "zombie-definition", REVIEW, T0 - timedelta(hours=1), T0 - timedelta(days=4), stability=4.0)
+    db.conn.close()
+    me = learner("--card", "zombie-definition", settings="fuzz = true\n")
+    me.next_card()
+    me.send(" ")
+    screen = me.expect("1-4 rate")
+    found = re.search(r"3 Good (\d+)-(\d+)d", screen)
+    assert found, screen
+    low, high = map(int, found.groups())
+    assert re.search(r"· \S+-\S+: fuzz picks the day in the span ·", screen)
+    me.send("3")
+    me.finish()
+    row = rows(db_path, "SELECT interval_days FROM reviews")[0]
+    assert low <= row["interval_days"] <= high  # what was given is within what the button said
+
+
+def test_the_summary_counts_what_is_left_as_prep_due_does(learner, db_path, tiny_bank, tmp_path):
+    me = learner("--limit", "2")
+    assert me.next_card() == "fork-return-values"
+    me.choose("fork-return-values", right=False)
+    me.expect("Enter next")
+    me.send("\r")
+    assert me.next_card() == "zombie-definition"
+    me.send(" ")
+    me.expect("1-4 rate")
+    me.send("3")
+    me.next_card()  # back within the learn-ahead window: the learner stops here
+    me.send("q")
+    out = plain(me.finish())
+    assert "Still to do today: 4 new (`prep quiz` goes on where you stopped).\nLater today: 2 learning cards come back, the first in 1m (09:01)." in out
+
+    from typer.testing import CliRunner
+
+    from .conftest import run_cli
+    env = {"PREP_BANK": str(tiny_bank), "PREP_DB": str(db_path), "PREP_NOW": (T0 + timedelta(seconds=20)).isoformat(),
+           "PREP_CONFIG": str(tmp_path / "settings.toml"), "TZ": "UTC"}
+    result = run_cli(CliRunner(), "due", env=env)
+    assert result.stderr.strip() == "0 learning · 0 review · 4 new due now (2 more learning later today): prep quiz"
+
+
+def test_card_on_a_suspended_card_says_what_bang_does_and_when_it_is_due(learner, db_path):
+    db = store.open_db(db_path)
+    put_state(db, "zombie-definition", REVIEW, T0 - timedelta(hours=1), T0 - timedelta(days=20), stability=20.0, suspended=True)
+    db.conn.close()
+    me = learner("--card", "zombie-definition")
+    assert me.next_card() == "zombie-definition"
+    assert "This card is suspended: ! unsuspends it." in me.screen and "· ! unsuspend ·" in me.screen
+    me.send(" ")
+    assert "· ! unsuspend ·" in me.expect("1-4 rate")
+    me.send("3")  # rated, and still suspended
+    out = plain(me.finish())
+    assert "zombie-definition stays suspended: `prep card unsuspend zombie-definition` brings it back." in out
+    assert "Still to do today: 5 new" in out  # the other cards: not "nothing scheduled"
+    assert rows(db_path, "SELECT suspended FROM card_state WHERE card_id = 'zombie-definition'")[0][0] == 1
+
+    me = learner("--card", "zombie-definition", "--topic", "processes")
+    me.next_card()
+    me.send("!")  # unsuspended: the card stays to be answered, and ! now suspends
+    screen = me.expect(KEYS_LINE)
+    assert "Unsuspended zombie-definition: it is back in your sessions" in screen and "· ! suspend ·" in screen
+    me.send(" ")
+    me.expect("1-4 rate")
+    me.send("3")
+    out = plain(me.finish())
+    due = datetime.fromisoformat(rows(db_path, "SELECT due FROM card_state WHERE card_id = 'zombie-definition'")[0][0])
+    assert f"zombie-definition: next due in {(due.date() - T0.date()).days} days ({due:%a %d %b})." in out
+
+
+def test_the_first_quiz_says_where_progress_is_kept(learner, db_path):
+    assert not db_path.exists()
+    me = learner("--card", "zombie-definition")
+    me.next_card()
+    me.send("q")
+    out = plain(me.finish())  # after the summary: a screen cleared for the first card would take a line said before it
+    assert out.endswith("zombie-definition: still new, not rated yet.\n"
+                        "Still to do today: 6 new (`prep quiz` goes on where you stopped).\n"
+                        f"Your progress is kept in {db_path} (a new database; "
+                        "`prep progress export` makes a backup).\n"), out
+    me = learner("--card", "zombie-definition")
+    me.next_card()
+    me.send("q")
+    me.finish()
+    assert "progress is kept" not in "".join(me.transcript)

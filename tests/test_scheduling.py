@@ -118,6 +118,28 @@ def test_preview_is_what_each_rating_gives_before_fuzz():
     assert scheduler.preview(state, "c", later) == {r: plain.review(state, "c", r, later).due - later for r in (1, 2, 3, 4)}
 
 
+def test_preview_spans_hold_every_fuzzed_interval_and_are_exact_without_fuzz():
+    from prep.scheduling import format_span
+
+    fuzzed = Scheduler(QuizSettings())
+    state = fuzzed.review(None, "c", 4, T0)  # in review, due in 8 days
+    at = state.due
+    spans = fuzzed.preview_spans(state, "c", at)
+    assert spans[1][0] == spans[1][1]  # relearning: not fuzzed
+    for rating in (2, 3, 4):
+        low, high = spans[rating]
+        assert low < high
+        for second in range(0, 86400, 3607):  # whatever the moment of the rating, the interval is within the span
+            moment = at + timedelta(seconds=second)
+            given = fuzzed.review(state, "c", rating, moment).due - moment
+            assert low <= given <= high, (rating, given)
+    plain = Scheduler(no_fuzz())
+    assert plain.preview_spans(state, "c", at) == {r: (d, d) for r, d in plain.preview(state, "c", at).items()}
+    assert format_span(timedelta(days=7), timedelta(days=9)) == "7-9d"
+    assert format_span(timedelta(days=28), timedelta(days=33)) == "28d-1.1mo"
+    assert format_span(timedelta(minutes=10), timedelta(minutes=10)) == "10m"
+
+
 def test_bury_and_suspend_survive_a_review():
     scheduler = Scheduler(no_fuzz())
     state = CardState.new("c", T0).with_flags(suspended=True)

@@ -74,6 +74,16 @@ def warn_left_out(problems: list[Any], bank_dir: Any) -> None:
         err(f"  ... and {len(problems) - SHOWN_PROBLEMS} more: `prep bank lint` lists them all")
 
 
+def new_database(state: State) -> Any:
+    """The path of the progress database when there is none yet (the learner's first session), else None."""
+    from pathlib import Path
+
+    from .. import store
+
+    path = Path(state.db_path) if state.db_path else store.default_path()
+    return None if path.exists() else path
+
+
 def quiz(
     ctx: typer.Context,
     topic: Optional[str] = TOPIC,
@@ -93,7 +103,8 @@ def quiz(
     answers typed, then rated for you (wrong: Again; right: Good, or Easy when
     quick), and 1-4 changes that rating. u undo, b bury until tomorrow, !
     suspend, e edit the card in $EDITOR (or show its file:line), l show the
-    card in the other language (English / Chinese), q quit. Every
+    card in the other language (English / Chinese), ? the keys, q quit (in a
+    text prompt letters are typed: Esc first). Every
     rating is saved at once: q or Ctrl-C at any moment keeps them, and a summary
     follows. A card that lapses leech_lapses times is suspended as a leech.
 
@@ -114,10 +125,18 @@ def quiz(
         return
     settings, clock, index = review_context(state, lang)
     options = Options(topic=topic, tag=tag, limit=limit, new=new, cram=cram, card=card)
+    first = new_database(state)
     session = Session(state.db(), index, settings, options, clock)
+
+    def where_kept() -> None:
+        """The first session ever (no database before it): where its progress is, once, last (the quiz clears the screen)."""
+        if first is not None:
+            err(f"Your progress is kept in {first} (a new database; `prep progress export` makes a backup).")
+
     console = Console(highlight=False)
     if not session.has_work():
         nothing_due(console, session, clock())
+        where_kept()
         return
     session.ensure_session()  # an unwritable database fails here, before the first answer, not after it
     ui = QuizUI(session, console, reload_bank=lambda: _reload_index(state))
@@ -126,13 +145,16 @@ def quiz(
     except KeyboardInterrupt:
         console.print()
         render_summary(console, session.close(), clock(), interrupted=True, day_starts_at=settings.day_starts_at)
+        where_kept()
         raise typer.Exit(130) from None
     except PrepError:
         console.print()
         render_summary(console, session.summary(), clock(), interrupted=True, day_starts_at=settings.day_starts_at)
+        where_kept()
         raise
     console.print()
     render_summary(console, summary, clock(), day_starts_at=settings.day_starts_at)
+    where_kept()
 
 
 def due(
