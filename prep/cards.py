@@ -249,20 +249,28 @@ class Skip(_Strict):
 
 
 _SPACE_AROUND_PUNCTUATION = re.compile(r"\s*([!-/:-@\[-^`{-~])\s*")  # ASCII punctuation, `_` aside
+# A Chinese input method types full-width forms: U+FF01..U+FF5E are ASCII's ! to ~ (１４７２ is 1472).
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+OUTER_QUOTES = "`'\"“”‘’「」『』"
+TRAILING_STOPS = ".;。"
 
 
 def normalise_answer(text: str) -> str:
-    """Case, outer quotes/backticks, a trailing full stop or `;` and white space do not matter.
+    """Case, outer quotes, a trailing full stop or `;` and white space do not matter.
 
-    Runs of white space count as one space, and white space beside ASCII
-    punctuation (code's `(`, `,`, `|`, `*`...) as none, so `shutdown(fd,SHUT_WR)`
-    is `shutdown(fd, SHUT_WR)` and `a | b` is `a|b`; between two words it stays
-    one space (`unsigned int` is not `unsignedint`).
+    Full-width letters, digits and punctuation count as their ASCII forms, and
+    Chinese quotes (“” ‘’ 「」 『』) and a trailing 。 as the ASCII ones, so an
+    answer typed with a Chinese input method matches. Runs of white space count
+    as one space, and white space beside ASCII punctuation (code's `(`, `,`,
+    `|`, `*`...) as none, so `shutdown(fd,SHUT_WR)` is `shutdown(fd, SHUT_WR)`
+    and `a | b` is `a|b`; between two words it stays one space (`unsigned int`
+    is not `unsignedint`). site/static/answers.js is the same rule, in the browser.
     """
+    text = text.translate(_FULL_WIDTH)
     previous = None
     while previous != text:
         previous = text
-        text = text.strip().strip("`'\"").rstrip(".;")
+        text = text.strip().strip(OUTER_QUOTES).rstrip(TRAILING_STOPS)
     text = _SPACE_AROUND_PUNCTUATION.sub(r"\1", text)
     return re.sub(r"\s+", " ", text).casefold()
 

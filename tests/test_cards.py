@@ -267,3 +267,11 @@ def test_the_cache_gives_cards_in_either_language(tiny_bank):
     assert cached.card("zombie-definition").answer.startswith("已经退出")
     assert cached.card("fork-return-values").choices[0].text == "The child sees 0"
     assert cached.topic_title("processes") == "进程"
+
+
+def test_an_answer_typed_with_a_chinese_input_method_matches():
+    """Full-width letters and digits, Chinese quotes and a trailing 。 or ； count as their ASCII forms."""
+    assert cards.normalise_answer("“SHUT_WR”。") == cards.normalise_answer("SHUT_WR")
+    assert cards.normalise_answer("１４７２；") == "1472"
+    assert cards.normalise_answer("「连接被对方重置」") == "连接被对方重置"
+    assert cards.normalise_answer("『a』 ， b") != cards.normalise_answer("a b"), "a full-width comma is a comma"

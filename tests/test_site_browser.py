@@ -579,6 +579,7 @@ TRICKY = [
     "SHUT_WR", "  `shut_wr`.  ", "\"'`x`'\"..", "x.`.", "shutdown(fd,\u00a0SHUT_WR)", "a \t\n b", "a\u3000\u3000b",
     "Straße", "STRASSE", "ﬁle", "ΣΊΣΥΦΟΣ", "İstanbul", "ǅ", "ᏸ", "\U00010400", "\u0085SHUT_WR\u001c", "\ufeffSHUT_WR",
     "ＳＨＵＴ＿ＷＲ", "1.", "...", "", "   ", "`", "shut_wr .", "僵尸进程。", "\u200bx",
+    "shutdown( fd,SHUT_WR );", "a , , b", "a | b", "unsigned  int", "“SHUT_WR”。", "「写半关闭」", "１４７２；", "x ;",
 ]
 
 

@@ -16,8 +16,12 @@
   if (!rules) return;
 
   const SPACE = new Set(rules.space);
-  const QUOTES = new Set([0x60, 0x27, 0x22]); // ` ' "
-  const FULL_STOP = new Set([0x2e]);
+  const QUOTES = new Set([0x60, 0x27, 0x22, 0x201c, 0x201d, 0x2018, 0x2019, 0x300c, 0x300d, 0x300e, 0x300f]); // ` ' " “ ” ‘ ’ 「 」 『 』
+  const FULL_STOP = new Set([0x2e, 0x3b, 0x3002]); // . ; 。
+  function isAsciiPunctuation(code) { // [!-/:-@\[-^`{-~]: ASCII punctuation, `_` aside
+    return (code >= 0x21 && code <= 0x2f) || (code >= 0x3a && code <= 0x40) || (code >= 0x5b && code <= 0x5e) ||
+      code === 0x60 || (code >= 0x7b && code <= 0x7e);
+  }
   const FOLD = new Map();
   rules.runs.forEach(function (run) {
     // [first, count, step, delta]: first + k*step folds to itself + delta
@@ -41,17 +45,28 @@
   }
 
   function normalise(text) {
-    // cards.normalise_answer: case, outer quotes/backticks, a trailing full stop and runs of spaces do not matter.
-    let codes = codePoints(text);
+    // cards.normalise_answer: case, full-width forms, outer quotes, a trailing full stop or ; and white space
+    // do not matter; white space beside ASCII punctuation counts as none.
+    let codes = codePoints(text).map(function (code) { return code >= 0xff01 && code <= 0xff5e ? code - 0xfee0 : code; });
     let previous = -1;
     while (previous !== codes.length) { // each pass only removes, so an unchanged length is an unchanged text
       previous = codes.length;
       codes = strip(strip(codes, SPACE, true), QUOTES, true);
       codes = strip(codes, FULL_STOP, false);
     }
+    // re.sub(r"\s*([!-/:-@\[-^`{-~])\s*", r"\1", text): every run of white space that touches such punctuation goes
+    const kept = [];
+    for (let i = 0; i < codes.length;) {
+      if (!SPACE.has(codes[i])) { kept.push(codes[i]); i += 1; continue; }
+      let j = i;
+      while (j < codes.length && SPACE.has(codes[j])) j += 1;
+      const touches = (i > 0 && isAsciiPunctuation(codes[i - 1])) || (j < codes.length && isAsciiPunctuation(codes[j]));
+      if (!touches) for (let k = i; k < j; k += 1) kept.push(codes[k]);
+      i = j;
+    }
     const collapsed = []; // re.sub(r"\s+", " ", text)
     let inSpace = false;
-    codes.forEach(function (code) {
+    kept.forEach(function (code) {
       const space = SPACE.has(code);
       if (!(space && inSpace)) collapsed.push(space ? 0x20 : code);
       inSpace = space;
