@@ -42,8 +42,10 @@ from typing import TYPE_CHECKING, Any
 from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from .errors import PrepError
+from .linebreak import break_offsets, has_wide
 from .quiz import Rated, Session, Summary
 from .scheduling import AGAIN, EASY, GOOD, RATING_NAMES, format_interval, format_span, local_day
 
@@ -273,6 +275,9 @@ _CODE = re.compile(r"`([^`\n]+)`")
 _BOLD = re.compile(r"\*\*([^*\n]+)\*\*")
 
 
+_HANGING = re.compile(r"^\s*(?:[✓✗]\s+)?(?:\d+\.|[-*•])\s+|^\s+")  # where a numbered or bulleted line's text starts
+
+
 def inline(text: str) -> str:
     """Markdown's `code` and **bold** as rich markup; everything else literal."""
     text = escape(text.strip())
@@ -399,7 +404,22 @@ class QuizUI:
     # -- plumbing
 
     def say(self, text: str = "", **kwargs: Any) -> None:
-        self.console.print(text, **kwargs)
+        if not text or kwargs or not has_wide(text):
+            self.console.print(text, **kwargs)
+            return
+        # rich breaks lines only at spaces: Chinese text is broken where Chinese allows (prep.linebreak),
+        # and a numbered line (a choice) keeps its continuation lines under its text
+        rendered = Text.from_markup(text)
+        plain = rendered.plain
+        lead = _HANGING.match(plain)
+        indent = cell_len(lead.group(0)) if lead else 0
+        if indent > self.console.width // 2:
+            indent = 0
+        for n, line in enumerate(rendered.divide(break_offsets(plain, self.console.width, indent))):
+            line.rstrip()
+            if n and indent:
+                line = Text(" " * indent) + line
+            self.console.print(line, no_wrap=True, overflow="ignore", crop=False)
 
     def hint(self, text: str) -> None:
         self.console.print(f"[dim]{text}[/]")

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pexpect
+from rich.cells import cell_len
 import pytest
 import yaml
 
@@ -835,3 +836,28 @@ def test_the_first_quiz_says_where_progress_is_kept(learner, db_path):
     me.send("q")
     me.finish()
     assert "progress is kept" not in "".join(me.transcript)
+
+
+def test_chinese_text_breaks_where_chinese_may_and_keeps_identifiers_whole(learner, tiny_bank):
+    """rich breaks lines only at spaces: a Chinese sentence used to be cut at the terminal's edge, inside
+    `shared_ptr` or before a 。. Now a line breaks between Chinese characters, never before closing
+    punctuation, and an English word or identifier stays whole."""
+    long = ("内核保留它的退出状态和 task_struct，直到父进程调用 waitpid() 回收它；如果父进程一直不回收，"
+            "僵尸进程就一直占着一个 PID，而 shared_ptr 之类的对象早已随进程的地址空间一起释放。")
+    processes = tiny_bank / "processes.yaml"
+    text = processes.read_text(encoding="utf-8")
+    assert "zh: 内核保留它的退出状态，直到父进程回收它。}" in text
+    processes.write_text(text.replace("zh: 内核保留它的退出状态，直到父进程回收它。}", f'zh: "{long}"}}'), encoding="utf-8")
+    me = learner("--card", "zombie-definition", "--lang", "zh", lang="zh", size=(40, 50))
+    assert me.next_card() == "zombie-definition"
+    me.send(" ")
+    screen = me.expect("1-4 rate")
+    lines = [line.rstrip() for line in screen.replace("\r", "").split("\n")]
+    body = [line for line in lines if any("\u4e00" <= ch <= "\u9fff" for ch in line)]
+    assert any("shared_ptr" in line for line in body), "an identifier was cut at the edge:\n" + "\n".join(body)
+    assert any("waitpid()" in line for line in body), "\n".join(body)
+    for line in body:
+        assert not line.lstrip()[:1] in set("。，、；：）"), f"a line starts with closing punctuation: {line!r}"
+        assert cell_len(line) <= 50, f"wider than the terminal: {line!r}"
+    me.send("4")
+    me.finish()
