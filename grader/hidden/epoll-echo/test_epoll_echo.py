@@ -663,7 +663,10 @@ def test_half_close_while_echo_is_still_pending(learner):
         if server_side and client_side:
             read = sent - client_side[0] - server_side[1]
             pending = read - server_side[0] - client_side[1]
-    assert pending >= 256 * 1024, "internal check: the kernel's buffers held the whole echo; nothing was pending"
+    assert pending >= 256 * 1024, (
+        f"a client sent {sent} bytes without reading its echo, and the server never held 256 KiB of it in its own "
+        "buffer while it read on: it blocked in send() instead of keeping what did not fit for EPOLLOUT (or the "
+        "kernel's buffers took everything, and this test cannot check a thing)")
     data = stream[:sent]
     slow.shutdown(socket.SHUT_WR)
     end = time.monotonic() + 3
