@@ -46,6 +46,7 @@ class Receiver:
         self.violations: list[str] = []
         self.complete_at: float | None = None
         self.datagrams = 0
+        self.last_datagram_at = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -64,6 +65,7 @@ class Receiver:
             except OSError:
                 continue
             self.datagrams += 1
+            self.last_datagram_at = time.monotonic()
             self._on(d)
 
     def _on(self, d: bytes) -> None:
@@ -137,11 +139,13 @@ class Sender:
     """A selective-repeat sender run by the judge on socket `sock` (in a thread): start(), then wait()."""
 
     def __init__(self, sock: socket.socket, data: bytes, seed: int, link, window: int = 32, rto: float = 0.04,
-                 fin_last: bool = False) -> None:
+                 fin_last: bool = False, stall: float = 3.0) -> None:
+        """stall: give up once no new segment has been acknowledged for this many seconds."""
         self.sock, self.link = sock, link
         self.pieces = cut(data, random.Random(seed))
         self.total = len(self.pieces) + 1  # the FIN is segment len(pieces)
-        self.window, self.rto, self.fin_last = window, rto, fin_last
+        self.window, self.rto, self.fin_last, self.stall = window, rto, fin_last, stall
+        self.stalled = False
         self.acked = [False] * self.total
         self.violations: list[str] = []
         self.done_at: float | None = None
@@ -164,8 +168,14 @@ class Sender:
     def _run(self) -> None:
         sent_at: dict[int, float] = {}
         base = 0
-        while base < self.total and not self._stop.is_set():
+        progress, acked = time.monotonic(), 0
+        while base < self.total and not self._stop.is_set() and not self.violations:  # a violation is final
             now = time.monotonic()
+            if sum(self.acked) > acked:
+                progress, acked = now, sum(self.acked)
+            elif now - progress > self.stall:
+                self.stalled = True
+                break
             for seq in range(base, min(base + self.window, self.total)):
                 if seq == self.total - 1 and self.fin_last and not all(self.acked[:-1]):
                     continue

@@ -18,6 +18,8 @@ from prep_judge import LearnerTimeout, report_performance
 from _link import Link
 from _peer import Receiver, Sender, stop_and_wait
 
+STALL = 3.0  # seconds without a datagram from send(), or without a new ACK for the judge's sender: it is stuck
+
 
 @pytest.fixture
 def make_link():
@@ -50,12 +52,20 @@ def learner_sends(learner, link: Link, data: bytes, timeout: float = 8.0):
     try:
         started = time.monotonic()
         pending = learner.start("send", link.a, data)
-        try:
-            pending.result(timeout=timeout)
-        except LearnerTimeout:
+        end = started + timeout
+        while True:
+            try:
+                pending.result(timeout=0.1)
+                break
+            except LearnerTimeout:
+                quiet = time.monotonic() - receiver.last_datagram_at
+                if time.monotonic() < end and quiet < STALL:
+                    continue
             held = receiver.data()
             raise AssertionError(
-                f"send() of {len(data)} bytes did not return within {timeout:g} s; the judge's receiver "
+                f"send() of {len(data)} bytes did not return "
+                + (f"within {timeout:g} s" if time.monotonic() >= end else f"and sent nothing for {STALL:g} s")
+                + "; the judge's receiver "
                 + ("held the whole message and acknowledged it" if held == data else
                    f"had {len(receiver.segments)} DATA segment(s) and {'the' if receiver.fin is not None else 'no'} FIN")
                 + (f"; first format problem: {receiver.violations[0]}" if receiver.violations else "")) from None
@@ -83,8 +93,9 @@ def learner_receives(learner, link: Link, data: bytes, seed: int, timeout: float
         unacked = [i for i, a in enumerate(sender.acked) if not a]
         ended = pending.done()
         raise AssertionError(
-            f"the judge's sender did not get every segment acknowledged within {timeout:g} s "
-            f"({len(unacked)} of {sender.total} still unacknowledged, the first {unacked[0]}; segment {sender.total - 1} is the FIN)"
+            f"the judge's sender did not get every segment acknowledged "
+            + (f"(no new ACK for {sender.stall:g} s) " if sender.stalled else f"within {timeout:g} s ")
+            + f"({len(unacked)} of {sender.total} still unacknowledged, the first {unacked[0]}; segment {sender.total - 1} is the FIN)"
             + (": receive() had already returned. Linger after the last datagram, answering retransmissions "
                "(the last ACK may be lost), like TCP's TIME_WAIT" if ended else
                ": answer every DATA and FIN with an ACK, duplicates included (the first ACK may have been lost)"))
