@@ -178,7 +178,7 @@ def test_goodput_under_loss(learner, make_link):
     base_receiver = Receiver(link.b)
     try:
         base_started = time.monotonic()
-        finished = stop_and_wait(link.a, data)
+        finished = stop_and_wait(link.a, data, deadline=5.0)  # past it, the figure goes without its baseline
     finally:
         base_receiver.close()
     baseline = None
