@@ -647,7 +647,7 @@ def test_half_close_while_echo_is_still_pending(learner):
     slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: the echo backs up in the server
     slow.settimeout(3)
     slow.connect(address)
-    stream = stream_of(4 * 2**20)
+    stream = stream_of(8 * 2**20)  # beyond what the kernel's buffers take (tcp_wmem allows the server 4 MiB)
     sent = 0
     pending = 0  # bytes the server has read from this client and not yet written back (its own buffer)
     local = slow.getsockname()
@@ -655,11 +655,11 @@ def test_half_close_while_echo_is_still_pending(learner):
     while pending < 256 * 1024 and sent < len(stream):
         slow.settimeout(max(0.05, end - time.monotonic()))
         try:
-            slow.sendall(stream[sent : sent + 65536])  # the server must keep reading: it holds less than 1 MiB
+            slow.sendall(stream[sent : sent + 262144])  # the server must keep reading: it holds less than 1 MiB
         except socket.timeout:
             raise AssertionError(f"the server stopped reading from a client whose echo had {pending} bytes waiting "
                                  "in the server: it may stop only once 1 MiB is waiting to go out") from None
-        sent += 65536
+        sent += 262144
         time.sleep(0.005)
         server_side, client_side = tcp_queues(address, local), tcp_queues(local, address)
         if server_side and client_side:
