@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import random
+import select
 import selectors
+import signal
 import socket
 import struct
+import subprocess
+import sys
 import time
 
 from prep_judge import LearnerTimeout, report_performance
@@ -518,28 +523,248 @@ def test_no_descriptor_left_after_serve(learner):
     lst.close()
 
 
-# A blocking server with one thread per connection: the baseline, run in the learner's
-# process so that it has the same limits as the submission.
-BASELINE_HELPER = """
-import socket, threading
-def serve(listener, connections):
-    listener.setblocking(True)
-    def echo(conn):
-        with conn:
-            while True:
-                data = conn.recv(65536)
-                if not data:
-                    return
-                conn.sendall(data)
-    threads = []
-    for _ in range(connections):
-        conn, _ = listener.accept()
-        t = threading.Thread(target=echo, args=(conn,), daemon=True)
-        t.start()
-        threads.append(t)
-    for t in threads:
-        t.join()
-    return 0
+
+# ---------------------------------------------------------------- interleavings forced from the judge's side
+
+
+@contextlib.contextmanager
+def server_stopped(learner, pid: int):
+    """The learner's process stopped (SIGSTOP) for the block: whatever the block does to its sockets is
+    waiting for it, all at once, when it continues."""
+    learner.signal(pid, signal.SIGSTOP)
+    try:
+        end = time.monotonic() + 2
+        while time.monotonic() < end:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] in "Tt":
+                        break
+            except OSError:
+                break
+            time.sleep(0.005)
+        yield
+    finally:
+        learner.signal(pid, signal.SIGCONT)
+
+
+def tcp_queues(local, remote) -> tuple[int, int] | None:
+    """(bytes not yet acknowledged by the peer, bytes not yet read by the application) of a TCP socket."""
+    want = (_hexaddr(local), _hexaddr(remote))
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if (fields[1], fields[2]) == want:
+                tx, rx = fields[4].split(":")
+                return int(tx, 16), int(rx, 16)
+    return None
+
+
+def ping(sock: socket.socket, server, msg: bytes, seconds: float, why: str) -> None:
+    sock.sendall(msg)
+    got = b""
+    try:
+        while len(got) < len(msg):
+            chunk = recv_watching(sock, seconds, server)
+            if not chunk:
+                break
+            got += chunk
+    except socket.timeout:
+        raise AssertionError(f"a second client got no echo of {msg!r} within {seconds:g} s {why}") from None
+    assert got == msg, f"a second client expected the echo {msg!r}, got {got!r} ({why})"
+
+
+def test_a_burst_of_connections_while_serving(learner):
+    n = 150
+    lst = make_listener()
+    address = lst.getsockname()
+    server = learner.start("serve", lst, n + 1)
+    first = Peer(address, b"the first client\n", "client 1", shut_when_echoed=True)
+    first.sock.sendall(first.data)
+    first.sent = len(first.data)
+    stalled = drive([first], 3, server=server, quiet=3)  # served: the server is past its first poll now
+    assert len(first.got) == len(first.data), f"the first client got no echo within 3 s: {first.describe()}"
+    # every other client connects, sends and half-closes while the server cannot run: one edge for all
+    with server_stopped(learner, learner.pid):
+        burst = [Peer(address, b"burst client %d\n" % i, f"client {i + 2}") for i in range(n)]
+        for p in burst:
+            p.on_write()
+    stalled = drive([first] + burst, 6, server=server)
+    check_all([first] + burst, stalled, 6, f"{n} clients connected at once while the server was busy: one EPOLLIN "
+              "edge on the listener for all of them. Accept until accept() raises BlockingIOError.")
+    finish(server, 3, f"serve(listener, {n + 1})")
+    for p in [first] + burst:
+        p.close()
+    lst.close()
+
+
+def test_every_ready_client_is_served_after_one_wakeup(learner):
+    rng = random.Random(11)
+    n = 30
+    lst = make_listener()
+    server = learner.start("serve", lst, n)
+    peers = [Peer(lst.getsockname(), payload(rng, 300_000), f"client {i + 1}", shut_when_echoed=True) for i in range(n)]
+    for p in peers:  # one byte each, echoed: every connection is accepted and registered
+        p.sock.send(p.data[:1])
+        p.sent = 1
+    end = time.monotonic() + 4
+    sel = selectors.DefaultSelector()
+    for p in peers:
+        sel.register(p.sock, selectors.EVENT_READ, p)
+    while time.monotonic() < end and any(not p.got for p in peers):
+        if server.done():
+            server.result(timeout=0.1)
+        for key, _ in sel.select(timeout=0.1):
+            try:
+                key.data.got += key.data.sock.recv(10)
+            except BlockingIOError:
+                pass
+    sel.close()
+    late = [p.name for p in peers if not p.got]
+    assert not late, f"{len(late)} of {n} clients got no echo of their first byte within 4 s (the first: {late[0]})"
+    # while the server cannot run, every client fills its socket: all of them ready at once, each with more
+    # than one read's worth
+    with server_stopped(learner, learner.pid):
+        for p in peers:
+            while p.sent < len(p.data):
+                before = p.sent
+                p.on_write()
+                if p.sent == before:
+                    break
+    stalled = drive(peers, 6, server=server)
+    check_all(peers, stalled, 6, "Every client was ready when the server woke up: handle every event that poll() "
+              "returns, and drain each socket until EAGAIN. " + STALL_HINT)
+    finish(server, 3, f"serve(listener, {n})")
+    for p in peers:
+        p.close()
+    lst.close()
+
+
+def test_half_close_while_echo_is_still_pending(learner):
+    lst = make_listener()
+    address = lst.getsockname()
+    server = learner.start("serve", lst, 2)
+    slow = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: the echo backs up in the server
+    slow.settimeout(3)
+    slow.connect(address)
+    stream = stream_of(8 * 2**20)  # beyond what the kernel's buffers take (tcp_wmem allows the server 4 MiB)
+    sent = 0
+    pending = 0  # bytes the server has read from this client and not yet written back (its own buffer)
+    local = slow.getsockname()
+    end = time.monotonic() + 4
+    while pending < 256 * 1024 and sent < len(stream):
+        slow.settimeout(max(0.05, end - time.monotonic()))
+        try:
+            slow.sendall(stream[sent : sent + 262144])  # the server must keep reading: it holds less than 1 MiB
+        except socket.timeout:
+            raise AssertionError(f"the server stopped reading from a client whose echo had {pending} bytes waiting "
+                                 "in the server: it may stop only once 1 MiB is waiting to go out") from None
+        sent += 262144
+        time.sleep(0.005)
+        server_side, client_side = tcp_queues(address, local), tcp_queues(local, address)
+        if server_side and client_side:
+            read = sent - client_side[0] - server_side[1]
+            pending = read - server_side[0] - client_side[1]
+    assert pending >= 256 * 1024, (
+        f"a client sent {sent} bytes without reading its echo, and the server never held 256 KiB of it in its own "
+        "buffer while it read on: it blocked in send() instead of keeping what did not fit for EPOLLOUT (or the "
+        "kernel's buffers took everything, and this test cannot check a thing)")
+    data = stream[:sent]
+    slow.shutdown(socket.SHUT_WR)
+    end = time.monotonic() + 3
+    queues = None
+    while time.monotonic() < end:
+        queues = tcp_queues(address, local)
+        if queues is not None and queues[1] == 0:
+            break  # the server read everything, the FIN included (it reads until EAGAIN)
+        time.sleep(0.01)
+    assert queues is not None and queues[1] == 0, "the server did not read what the client sent within 3 s"
+    time.sleep(0.2)
+    server_side, client_side = tcp_queues(address, local), tcp_queues(local, address)
+    in_kernel = (server_side[0] if server_side else 0) + (client_side[1] if client_side else 0)
+    quick = socket.create_connection(address, timeout=3)
+    for i in range(5):
+        ping(quick, server, b"ping %d\n" % i, 2, "while a client that had half-closed still had "
+             f"{len(data) - in_kernel} bytes of echo waiting in the server: do not block on it (keep its bytes, "
+             "send them on EPOLLOUT)")
+    quick.shutdown(socket.SHUT_WR)
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)  # now it reads, as fast as the window allows
+    got = bytearray()
+    end = time.monotonic() + 5
+    try:
+        while time.monotonic() < end:
+            slow.settimeout(max(0.05, end - time.monotonic()))
+            chunk = slow.recv(262144)
+            if not chunk:
+                break
+            got += chunk
+        else:
+            raise socket.timeout
+    except socket.timeout:
+        raise AssertionError(f"the client that half-closed got {len(got)} of {len(data)} bytes, and no end of "
+                             "stream within 5 s") from None
+    except ConnectionResetError:
+        raise AssertionError(f"the client that half-closed got {len(got)} of {len(data)} bytes, then a reset") from None
+    assert len(got) == len(data), (
+        f"a client that half-closed while {len(data) - in_kernel} bytes of its echo were still waiting in the "
+        f"server got {len(got)} of {len(data)} bytes before the end of stream: after recv() returns b'', send "
+        "everything still pending, then close")
+    assert got == data, "the client that half-closed got its echo's length back, but not the same bytes in order"
+    finish(server, 3, "serve(listener, 2)")
+    quick.close()
+    slow.close()
+    lst.close()
+
+
+def test_reset_while_echo_is_pending(learner):
+    lst = make_listener()
+    address = lst.getsockname()
+    server = learner.start("serve", lst, 2)
+    rude = socket.create_connection(address, timeout=3)
+    pushed = fill_until_blocked(rude, 8 * 2**20)  # never reads: the server holds its echo and stops reading
+    quick = socket.create_connection(address, timeout=3)
+    ping(quick, server, b"before the reset\n", 2, f"while another client had pushed {pushed} bytes without reading")
+    with server_stopped(learner, learner.pid):  # the reset is waiting when the server runs again
+        rude.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        rude.close()
+    for i in range(5):
+        ping(quick, server, b"after the reset %d\n" % i, 2, "after another client reset its connection while its "
+             "echo was pending: ECONNRESET or EPIPE from send, EPOLLERR, EPOLLHUP close that connection only")
+    quick.shutdown(socket.SHUT_WR)
+    try:
+        end = recv_watching(quick, 3, server, 10)
+    except socket.timeout:
+        end = None
+    assert end == b"", "after the second client half-closed, the server must close its side (end of stream)"
+    finish(server, 3, "serve(listener, 2) after one client reset its connection with its echo pending")
+    quick.close()
+    lst.close()
+
+
+# ---------------------------------------------------------------- the figure and its baseline
+
+# A blocking server with one thread per connection: the baseline, run by the judge in a process of its
+# own (never in the learner's, where the submission could slow it down), measured the same way.
+BASELINE_SERVER = """
+import socket, sys, threading
+listener = socket.socket(fileno=int(sys.argv[1]))
+listener.setblocking(True)
+def echo(conn):
+    with conn:
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                return
+            conn.sendall(data)
+threads = []
+print("ready", flush=True)
+for _ in range(int(sys.argv[2])):
+    conn, _ = listener.accept()
+    t = threading.Thread(target=echo, args=(conn,))
+    t.start()
+    threads.append(t)
+for t in threads:
+    t.join()
 """
 
 
@@ -555,10 +780,9 @@ class PingPong:
         self.done_rounds = 0
         self.got = 0
         self.name = name
-        self.finished = False
 
 
-def ping_pong(address, clients: int, rounds: int, seconds: float, server=None) -> tuple[float, int]:
+def ping_pong(address, clients: int, rounds: int, seconds: float, server=None, watch=None) -> tuple[float, int]:
     peers = [PingPong(address, rounds, f"c{i:02d}") for i in range(clients)]
     sel = selectors.DefaultSelector()
     start = time.monotonic()
@@ -567,10 +791,13 @@ def ping_pong(address, clients: int, rounds: int, seconds: float, server=None) -
         sel.register(p.sock, selectors.EVENT_READ, p)
     left = clients
     end = start + seconds
-    last_progress = start
+    last_progress = last_watch = start
     while left and time.monotonic() < end and time.monotonic() - last_progress < 2.0:
         if server is not None and server.done():
             server.result(timeout=0.1)
+        if watch is not None and time.monotonic() - last_watch > 0.1:
+            watch()
+            last_watch = time.monotonic()
         for key, _ in sel.select(timeout=0.1):
             last_progress = time.monotonic()
             p = key.data
@@ -605,34 +832,68 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def baseline_echoes_per_cpu_second(clients: int, rounds: int) -> float | None:
+    """The judge's blocking thread-per-connection server in a process of the judge's own, the same load."""
+    lst = make_listener()
+    proc = subprocess.Popen([sys.executable, "-I", "-c", BASELINE_SERVER, str(lst.fileno()), str(clients)],
+                            pass_fds=[lst.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    try:
+        if not select.select([proc.stdout], [], [], 5)[0] or proc.stdout.readline() != b"ready\n":
+            raise RuntimeError("the baseline server did not start")
+        started_cpu = cpu_seconds(proc.pid)  # its own start-up (the interpreter, imports) is not counted
+        _, echoes = ping_pong(lst.getsockname(), clients, rounds, 6)
+        usage = None
+        end = time.monotonic() + 3
+        while usage is None and time.monotonic() < end:
+            pid, _, rusage = os.wait4(proc.pid, os.WNOHANG)  # its CPU time, as it is reaped
+            if pid:
+                usage = rusage
+                proc.returncode = 0  # reaped here
+            else:
+                time.sleep(0.01)
+    except Exception:  # noqa: BLE001: the figure is then reported without its baseline
+        usage, echoes = None, 0
+    finally:
+        lst.close()
+        if proc.returncode is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    if echoes != clients * rounds or usage is None:
+        return None
+    return echoes / max(usage.ru_utime + usage.ru_stime - started_cpu, 0.01)
+
+
 def test_performance_echoes_per_second(learner):
     # The figure is echoes per second of the server's CPU time: on loopback the load generator
     # (one Python process) limits the wall-clock rate, so CPU time is what tells servers apart.
     clients, rounds = 16, 1500
+    baseline = baseline_echoes_per_cpu_second(clients, rounds)  # before any of the submission's code runs
     lst = make_listener()
     pid = learner.pid
     learner.get("__name__")
+    base_threads = threads_of(pid)
+    others = {p.pid for p in learner.processes()} - {pid}
     cpu0 = cpu_seconds(pid)
     server = learner.start("serve", lst, clients)
-    elapsed, echoes = ping_pong(lst.getsockname(), clients, rounds, 6, server)
+    helpers: list[str] = []
+
+    def watch():
+        extra = [p for p in learner.processes() if p.pid != pid and p.pid not in others]
+        if extra and not helpers:
+            helpers.append(f"process {extra[0].pid} ({extra[0].name})")
+        if threads_of(pid) > base_threads + 1 and not helpers:
+            helpers.append(f"{threads_of(pid)} threads (it had {base_threads}, and one runs serve())")
+
+    elapsed, echoes = ping_pong(lst.getsockname(), clients, rounds, 6, server, watch)
     assert echoes == clients * rounds, (
         f"{clients} clients each waiting for the echo of one 64-byte message before sending the next completed "
         f"{echoes} of {clients * rounds} round trips (stopped after 6 s, or 2 s without an echo)")
     finish(server, 3, f"serve(listener, {clients})")
+    assert not helpers, (
+        f"while serving, the submission ran {helpers[0]} beside the thread of serve(): the server is one thread "
+        "in one process, and its CPU time is the figure")
     value = echoes / max(cpu_seconds(pid) - cpu0, 0.01)
     lst.close()
-    baseline = None
-    lst2 = make_listener()
-    try:
-        helper = learner.exec(BASELINE_HELPER)
-        cpu0 = cpu_seconds(pid)
-        base = helper.start("serve", lst2, clients)
-        b_elapsed, b_echoes = ping_pong(lst2.getsockname(), clients, rounds, 3)
-        base.result(timeout=2)
-        if b_echoes == clients * rounds:
-            baseline = b_echoes / max(cpu_seconds(pid) - cpu0, 0.01)
-    except Exception:  # noqa: BLE001: the figure is reported without its baseline rather than failing the learner
-        baseline = None
-    finally:
-        lst2.close()
     report_performance(round(value), None if baseline is None else round(baseline))

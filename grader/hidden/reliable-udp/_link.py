@@ -1,11 +1,15 @@
-"""An impaired UDP link run by the judge between the learner's two sockets.
+"""An impaired UDP link run by the judge between two sockets.
 
 canary: hidden-test-reliable-udp
 
-The learner gets sockets `a` (sender side) and `b` (receiver side). `a` talks to
-relay socket `ra`, `b` to `rb`; a thread forwards ra -> b ("forward", data) and
-rb -> a ("backward", ACKs), dropping, duplicating and delaying datagrams with a
-seeded generator. The learner's framing is never parsed: the link only counts.
+Socket `a` (the sending end) talks to relay socket `ra`, socket `b` (the receiving
+end) to `rb`; a thread forwards ra -> b ("forward": DATA and FIN) and rb -> a
+("backward": ACKs), dropping, duplicating and delaying datagrams with a seeded
+generator. In every test one end is the judge's own code and only the other end
+is given to the learner: what the learner's end gets or delivers crossed this link.
+
+The link reads the statement's headers (type and number, big-endian) only to count:
+which segments crossed forward, and when an ACK crossed backward.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import threading
 import time
 
 MTU = 1200
+HEAD = struct.Struct("!BI")
+DATA, FIN, ACK = 0, 1, 2
 
 
 def _udp() -> socket.socket:
@@ -30,32 +36,31 @@ def _udp() -> socket.socket:
 
 class Link:
     def __init__(self, seed: int, loss: float = 0.0, dup: float = 0.0, delay: tuple[float, float] = (0.0, 0.0),
-                 ack_blackout_after: int | None = None, blackout_seconds: float = 0.1) -> None:
+                 blackout_on_fin: float = 0.0) -> None:
+        """blackout_on_fin: once a FIN first crosses forward, drop every ACK for this many seconds."""
         self.rng = random.Random(seed)
         self.loss, self.dup, self.delay = loss, dup, delay
-        self.ack_blackout_after, self.blackout_seconds = ack_blackout_after, blackout_seconds
+        self.blackout_on_fin = blackout_on_fin
         self.a, self.b, self.ra, self.rb = _udp(), _udp(), _udp(), _udp()
         self.a.connect(self.ra.getsockname())
         self.ra.connect(self.a.getsockname())
         self.b.connect(self.rb.getsockname())
         self.rb.connect(self.b.getsockname())
         self.oversize = 0
-        self.forward_bytes = 0
-        self.forward_datagrams = 0
-        self.reordered = 0
+        self.oversize_sizes: list[int] = []
         self.duplicated = 0
-        self.distinct_before_first_ack: set[bytes] = set()
+        self.forward_datagrams = 0
+        self.crossed: set[int] = set()        # numbers of DATA/FIN segments delivered to `b`
+        self.before_first_ack: set[int] = set()  # distinct segment numbers sent before any ACK came back
         self.first_ack_seen = False
+        self.acks_delivered: list[tuple[float, int]] = []  # (when, cum) of each ACK delivered to `a`
         self.blackout_until: float | None = None
+        self._lock = threading.Lock()
         self._queue: list[tuple[float, int, socket.socket, bytes]] = []
         self._order = 0
-        self._last_sent_index = {id(self.rb): -1, id(self.ra): -1}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
-
-    def learner_sockets(self) -> tuple[socket.socket, socket.socket]:
-        return self.a, self.b
 
     def _schedule(self, out: socket.socket, payload: bytes) -> None:
         low, high = self.delay
@@ -66,16 +71,17 @@ class Link:
     def _carry(self, data: bytes, forward: bool) -> None:
         if len(data) > MTU:
             self.oversize += 1
+            self.oversize_sizes.append(len(data))
             return
         now = time.monotonic()
         if forward:
-            self.forward_bytes += len(data)
             self.forward_datagrams += 1
-            if not self.first_ack_seen:
-                self.distinct_before_first_ack.add(data)
-            if (self.ack_blackout_after is not None and self.blackout_until is None
-                    and self.forward_bytes >= self.ack_blackout_after):
-                self.blackout_until = now + self.blackout_seconds
+            if len(data) >= HEAD.size:
+                kind, seq = HEAD.unpack_from(data)
+                if not self.first_ack_seen:
+                    self.before_first_ack.add(seq)
+                if kind == FIN and self.blackout_on_fin and self.blackout_until is None:
+                    self.blackout_until = now + self.blackout_on_fin
         else:
             self.first_ack_seen = True
             if self.blackout_until is not None and now < self.blackout_until:
@@ -91,10 +97,16 @@ class Link:
     def _flush(self) -> float | None:
         now = time.monotonic()
         while self._queue and self._queue[0][0] <= now:
-            _, order, out, payload = heapq.heappop(self._queue)
-            if order < self._last_sent_index[id(out)]:
-                self.reordered += 1
-            self._last_sent_index[id(out)] = max(order, self._last_sent_index[id(out)])
+            _, _, out, payload = heapq.heappop(self._queue)
+            with self._lock:
+                if out is self.rb and len(payload) >= HEAD.size:
+                    kind, seq = HEAD.unpack_from(payload)
+                    if kind in (DATA, FIN):
+                        self.crossed.add(seq)
+                elif out is self.ra and len(payload) >= HEAD.size:
+                    kind, cum = HEAD.unpack_from(payload)
+                    if kind == ACK:
+                        self.acks_delivered.append((time.monotonic(), cum))
             try:
                 out.send(payload)
             except OSError:
@@ -112,83 +124,17 @@ class Link:
                     continue
                 self._carry(data, forward=s is self.ra)
 
+    def has_crossed(self, seq: int) -> bool:
+        with self._lock:
+            return seq in self.crossed
+
+    def first_ack_covering(self, number: int) -> float | None:
+        """When an ACK whose cumulative number is above `number` first reached the sending end."""
+        with self._lock:
+            return next((when for when, cum in self.acks_delivered if cum > number), None)
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(2)
         for s in (self.a, self.b, self.ra, self.rb):
             s.close()
-
-
-def payload(size: int, seed: int) -> bytes:
-    return random.Random(seed).randbytes(size)
-
-
-def transfer(learner, link: Link, data: bytes, timeout: float = 8.0) -> tuple[bytes, float]:
-    """Run the learner's receive() and send() over the link; the bytes received and the seconds taken."""
-    a, b = link.learner_sockets()
-    receiving = learner.start("receive", b)
-    started = time.monotonic()
-    sending = learner.start("send", a, data)
-    sending.result(timeout=timeout)
-    took = time.monotonic() - started
-    got = receiving.result(timeout=timeout)
-    assert isinstance(got, bytes), f"receive() must return bytes, got {type(got).__name__}"
-    return got, took
-
-
-def describe(got: bytes, want: bytes) -> str:
-    if len(got) != len(want):
-        return f"received {len(got)} bytes, sent {len(want)}"
-    first = next(i for i in range(len(want)) if got[i] != want[i])
-    return f"same length ({len(want)} bytes) but the bytes differ from offset {first} on"
-
-
-# --- the baseline: stop-and-wait, run by the judge on the same kind of link ---------------------
-
-_HDR = struct.Struct("!BI")
-
-
-def stop_and_wait_goodput(link: Link, data: bytes, rto: float = 0.04) -> float:
-    a, b = link.learner_sockets()
-    done = threading.Event()
-    result: dict[str, bytes] = {}
-
-    def receiver() -> None:
-        chunks: dict[int, bytes] = {}
-        total = None
-        b.settimeout(0.3)
-        while True:
-            try:
-                d = b.recv(2048)
-            except (socket.timeout, ConnectionRefusedError):
-                if total is not None and len(chunks) == total:
-                    break
-                continue
-            kind, seq = _HDR.unpack_from(d)
-            if kind == 0:
-                chunks.setdefault(seq, d[_HDR.size:])
-            else:
-                total = seq
-            b.send(_HDR.pack(2, seq))
-        result["data"] = b"".join(chunks[i] for i in range(total))
-        done.set()
-
-    threading.Thread(target=receiver, daemon=True).start()
-    pieces = [data[i:i + 1100] for i in range(0, len(data), 1100)]
-    packets = [_HDR.pack(0, i) + p for i, p in enumerate(pieces)] + [_HDR.pack(1, len(pieces))]
-    a.settimeout(rto)
-    started = time.monotonic()
-    for seq, packet in enumerate(packets):
-        while True:
-            a.send(packet)
-            try:
-                while True:
-                    kind, acked = _HDR.unpack_from(a.recv(64))
-                    if acked == seq:
-                        break
-                break
-            except (socket.timeout, ConnectionRefusedError):
-                continue
-    took = time.monotonic() - started
-    done.wait(5)
-    return len(data) / took

@@ -8,9 +8,10 @@ import struct
 import time
 
 MAX_DATAGRAM = 1200
-HEADER = struct.Struct("!BI")  # kind, sequence number
+HEADER = struct.Struct("!BI")  # type, number (DATA, FIN) or cum (ACK)
+NUMBER = struct.Struct("!I")   # a segment listed in an ACK
 DATA, FIN, ACK = 0, 1, 2
-CHUNK = 1100
+CHUNK = MAX_DATAGRAM - HEADER.size  # 1195 bytes of payload per DATA segment
 WINDOW = 32
 RTO = 0.04  # seconds; the link delays at most 20 ms each way
 LINGER = 0.3
@@ -41,9 +42,16 @@ def send(sock: socket.socket, data: bytes) -> None:
                 reply = sock.recv(MAX_DATAGRAM, socket.MSG_DONTWAIT)
             except (BlockingIOError, ConnectionRefusedError):
                 break
-            if len(reply) >= HEADER.size:
-                kind, seq = HEADER.unpack_from(reply)
-                if kind == ACK and seq < len(acked):
+            if len(reply) < HEADER.size or (len(reply) - HEADER.size) % NUMBER.size:
+                continue
+            kind, cum = HEADER.unpack_from(reply)
+            if kind != ACK:
+                continue
+            for seq in range(base, min(cum, len(acked))):  # everything below cum arrived
+                acked[seq] = True
+            for offset in range(HEADER.size, len(reply), NUMBER.size):  # and these, above it
+                (seq,) = NUMBER.unpack_from(reply, offset)
+                if seq < len(acked):
                     acked[seq] = True
         while base < len(packets) and acked[base]:
             base += 1
@@ -52,10 +60,11 @@ def send(sock: socket.socket, data: bytes) -> None:
 def receive(sock: socket.socket) -> bytes:
     """Return the whole message sent by send(), in order, without duplicates."""
     chunks: dict[int, bytes] = {}
-    total = None
+    total = None  # the FIN's number: how many DATA segments there are
+    cum = 0       # every segment below this number arrived
     last_seen = time.monotonic()
     while True:
-        complete = total is not None and len(chunks) == total
+        complete = total is not None and cum > total
         wait = LINGER - (time.monotonic() - last_seen) if complete else 1.0
         if complete and wait <= 0:
             return b"".join(chunks[i] for i in range(total))
@@ -76,4 +85,7 @@ def receive(sock: socket.socket) -> bytes:
             total = seq
         else:
             continue
-        sock.send(HEADER.pack(ACK, seq))
+        while cum in chunks or cum == total:
+            cum += 1
+        listed = NUMBER.pack(seq) if seq > cum else b""
+        sock.send(HEADER.pack(ACK, cum) + listed)  # every DATA and FIN is answered, duplicates too
