@@ -98,12 +98,6 @@ def release_n(obj, n):
         sys.setswitchinterval(old)
 
 
-def new_spinlock():
-    """A SpinLock on the TestAndSet that yields after every operation, with frequent thread switches."""
-    sys.setswitchinterval(1e-5)
-    return make_spinlock()[0]
-
-
 def race_try(lock, barrier):
     """Meet the other racers at the barrier, then one try_acquire(): several threads try at the same moment."""
     barrier.wait(3)
@@ -160,6 +154,28 @@ def make_spinlock():
         locks.TestAndSet = given
     prims = [v for v in vars(lock).values() if isinstance(v, YieldingTestAndSet)] if hasattr(lock, "__dict__") else []
     return lock, (prims[0] if prims else None)
+
+
+class WideningTestAndSet(YieldingTestAndSet):
+    """Yields after every operation, and after a load() that saw the flag free lets the others run for
+    20 ms: the gap between looking and taking that an interrupt or another CPU can open at any time."""
+
+    def load(self):
+        value = super().load()
+        if not value:
+            time.sleep(0.02)
+        return value
+
+
+def new_spinlock():
+    """A SpinLock on the widening TestAndSet, with frequent thread switches."""
+    sys.setswitchinterval(1e-5)
+    given = locks.TestAndSet
+    locks.TestAndSet = WideningTestAndSet
+    try:
+        return locks.SpinLock()
+    finally:
+        locks.TestAndSet = given
 
 
 def spin_contention(threads, rounds):
