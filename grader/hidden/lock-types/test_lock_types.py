@@ -3,20 +3,31 @@
 readers-writer lock, a counting semaphore on a condition variable, and an
 optimistic update in SQLite.
 
-Each scenario runs inside the learner's process (helper code sent with
-learner.exec), with its own threads, every wait bounded, and returns a plain
-report; the assertions here judge the report. The helper code holds no
+The learner's process belongs to the submission, which can patch anything
+in it (threading, time, the helper code sent there). So what decides the
+verdict on blocking, waking, ordering and spinning is seen from the judge:
+each acquire is started with `.start()` in its own learner thread and the
+judge sees which call returns and when, and which threads of the process the
+kernel shows asleep, and the CPU time they use (prep_judge.threads, judge
+side). Helper code (sent with learner.exec, with the probes' source, never
+imported there) only drives load: it starts threads, releases several times
+in a row, sends spurious wake-ups. Some scenarios still return a report
+computed there (random load, timeouts, SQLite); the helper code holds no
 expected value.
 """
 
 from __future__ import annotations
 
 import os
+import time
+
+from prep_judge import LearnerError, LearnerTimeout
+from prep_judge.threads import settle, source, wait_asleep, wait_count, wait_done
 
 HELPERS = r'''
 import os, random, sqlite3, sys, threading, time
 
-from prep_judge.threads import Runner, wait_parked as wait_parked_any
+wait_parked_any = wait_parked  # the probe's, defined above from prep_judge.threads' source
 
 locks = sys.modules["locks"]
 
@@ -66,6 +77,31 @@ def spurious_wakeup(obj):
         with cond:
             cond.notify_all()
     return len(conds)
+
+
+def count_conditions(obj):
+    return len(conditions_of(obj))
+
+
+def make_barrier(n):
+    return threading.Barrier(n)
+
+
+def release_n(obj, n):
+    """obj.release() n times in a row, with no other thread let in between (a long switch interval)."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(0.5)
+    try:
+        for _ in range(n):
+            obj.release()
+    finally:
+        sys.setswitchinterval(old)
+
+
+def race_try(lock, barrier):
+    """Meet the other racers at the barrier, then one try_acquire(): several threads try at the same moment."""
+    barrier.wait(3)
+    return lock.try_acquire()
 
 
 def join_all(runners, seconds):
@@ -118,6 +154,28 @@ def make_spinlock():
         locks.TestAndSet = given
     prims = [v for v in vars(lock).values() if isinstance(v, YieldingTestAndSet)] if hasattr(lock, "__dict__") else []
     return lock, (prims[0] if prims else None)
+
+
+class WideningTestAndSet(YieldingTestAndSet):
+    """Yields after every operation, and after a load() that saw the flag free lets the others run for
+    20 ms: the gap between looking and taking that an interrupt or another CPU can open at any time."""
+
+    def load(self):
+        value = super().load()
+        if not value:
+            time.sleep(0.02)
+        return value
+
+
+def new_spinlock():
+    """A SpinLock on the widening TestAndSet, with frequent thread switches."""
+    sys.setswitchinterval(1e-5)
+    given = locks.TestAndSet
+    locks.TestAndSet = WideningTestAndSet
+    try:
+        return locks.SpinLock()
+    finally:
+        locks.TestAndSet = given
 
 
 def spin_contention(threads, rounds):
@@ -294,106 +352,6 @@ def rw_random_load(seed, readers, writers, rounds):
             "max_readers": state["max_r"], "errors": errors_of(runners)}
 
 
-def rw_waiting_writer_blocks_new_readers():
-    lock = locks.RWLock()
-    order = []
-    go = threading.Event()
-    writer_in = threading.Event()
-
-    def writer():
-        lock.acquire_write()
-        order.append("writer in")
-        writer_in.set()
-        go.wait(3)
-        order.append("writer out")
-        lock.release_write()
-
-    def late_reader():
-        lock.acquire_read()
-        order.append("late reader in")
-        lock.release_read()
-
-    first = Runner(lock.acquire_read)
-    first.done.wait(2)
-    if not first.done.is_set() or first.error:
-        return {"setup": f"the first acquire_read() did not return ({first.error or 'still blocked'})"}
-    w = Runner(writer)
-    report = {"writer_parked": wait_parked(w)}
-    report["writer_in_while_reader_held"] = writer_in.is_set()
-    r = Runner(late_reader)
-    report["late_reader_parked"] = wait_parked(r)
-    report["order_before_release"] = list(order)
-    lock.release_read()
-    writer_in.wait(2)
-    report["writer_in_after_release"] = writer_in.is_set()
-    go.set()
-    hung = join_all([w, r], 3)
-    report["order"] = list(order)
-    report["hung"] = len(hung)
-    report["errors"] = errors_of([w, r])
-    return report
-
-
-def rw_writer_under_reader_stream(readers, hold_cap, give_up):
-    lock = locks.RWLock()
-    book = threading.Condition()
-    entries = [0]
-    stop = threading.Event()
-    started = threading.Event()
-
-    def reader():
-        while not stop.is_set():
-            lock.acquire_read()
-            with book:
-                entries[0] += 1
-                mine = entries[0]
-                if mine >= 2 * readers:
-                    started.set()
-                book.notify_all()
-                # stay until a newer reader is in (so the lock is never free between
-                # readers), or hold_cap seconds if no newer reader can get in
-                book.wait_for(lambda: entries[0] > mine or stop.is_set(), timeout=hold_cap)
-            lock.release_read()
-
-    runners = [Runner(reader) for _ in range(readers)]
-    report = {"stream_started": started.wait(2)}
-    t0 = time.monotonic()
-    w = Runner(lambda: (lock.acquire_write(), time.monotonic()))
-    w.done.wait(give_up)
-    report["writer_seconds"] = round(w.value[1] - t0, 3) if w.done.is_set() and w.value else None
-    stop.set()
-    with book:
-        book.notify_all()
-    w.done.wait(2)
-    if w.done.is_set() and not w.error:
-        report["writer_seconds_after_stop"] = round(w.value[1] - t0, 3)
-        lock.release_write()
-    report["writer_error"] = w.error
-    report["hung"] = len(join_all(runners, 2))
-    report["entries"] = entries[0]
-    return report
-
-
-def rw_spurious():
-    lock = locks.RWLock()
-    holder = Runner(lock.acquire_read)
-    holder.done.wait(2)
-    if not holder.done.is_set() or holder.error:
-        return {"setup": f"acquire_read() did not return ({holder.error or 'still blocked'})"}
-    entered = threading.Event()
-    w = Runner(lambda: (lock.acquire_write(), entered.set()))
-    report = {"writer_parked": wait_parked(w, 2.0, lock), "conditions": len(conditions_of(lock))}
-    for _ in range(3):
-        spurious_wakeup(lock)
-        wait_parked(w, 1.0, lock)
-    report["writer_in_beside_reader"] = entered.is_set()
-    lock.release_read()
-    entered.wait(2)
-    report["writer_in_after_release"] = entered.is_set()
-    report["writer_error"] = w.error
-    return report
-
-
 def rw_release_errors():
     report = {}
     for name in ("release_read", "release_write"):
@@ -470,27 +428,6 @@ def sem_holders(seed, permits, threads, rounds):
     return {"phase1_hung": len(phase1_hung), "phase1_errors": phase1_errors, "violations": len(bad),
             "worst": max(bad) if bad else None, "max": state["max"], "hung": len(hung),
             "errors": errors_of(runners), "available_after": left}
-
-
-def sem_spurious():
-    sem = locks.Semaphore(1)
-    first = Runner(sem.acquire)
-    first.done.wait(2)
-    if not first.done.is_set() or first.error:
-        return {"setup": f"the first acquire() did not return ({first.error or 'still blocked'})"}
-    waiter = Runner(sem.acquire)
-    report = {"parked": wait_parked(waiter, 2.0, sem), "conditions": len(conditions_of(sem))}
-    for _ in range(3):
-        spurious_wakeup(sem)
-        wait_parked(waiter, 1.0, sem)
-    report["returned_without_permit"] = waiter.done.is_set()
-    report["available_during"] = sem.available()
-    sem.release()
-    waiter.done.wait(2)
-    report["returned_after_release"] = waiter.done.is_set()
-    report["error"] = waiter.error
-    report["available_after"] = sem.available()
-    return report
 
 
 def sem_timeout(timeout, nagging):
@@ -744,7 +681,7 @@ def occ_processes(path, procs, each):
 
 
 def helpers(learner):
-    return learner.exec(HELPERS)
+    return learner.exec(source() + HELPERS)
 
 
 def db_path(learner, name):
@@ -761,6 +698,30 @@ def said(outcome):
 def _first_error(report):
     errors = report.get("errors") or []
     return f" A thread raised: {errors[0]}." if errors else ""
+
+
+def _outcome(pending):
+    """What a call started with .start() did, in words (it has returned: this does not wait long)."""
+    try:
+        return f"returned {pending.result(0.5)!r}"
+    except LearnerError as exc:
+        return f"raised {exc.type}: {exc.message}"
+    except LearnerTimeout:
+        return "is still running"
+
+
+def assert_waiting(learner, base, calls, what):
+    """Judge side: every call of `calls` ([(pending, message if it returned)]) is blocked, and the
+    learner process is asleep: `base` + one sleeping thread per call, no CPU used, no polling."""
+    pendings = [p for p, _ in calls]
+    quiet = wait_asleep(learner, pendings, base + len(pendings))
+    for p, message in calls:
+        assert not p.done(), message.format(outcome=_outcome(p))
+    assert quiet, (
+        f"{what}: the waiting thread did not go to sleep within 3 s (the judge saw the process keep using CPU, "
+        "or its threads keep waking up). A thread that must wait sleeps in Condition.wait() until it is "
+        "notified; it must not spin or poll"
+    )
 
 
 # ================================================================ 1. spinlock
@@ -825,6 +786,44 @@ def test_spinlock_try_acquire_and_handoff(learner):
     )
 
 
+def test_spinlock_one_waiter_per_release(learner):
+    lock = helpers(learner).call("new_spinlock")
+    lock.call("acquire")
+    waiters = [lock.start("acquire") for _ in range(3)]
+    early = wait_count(waiters, 1, 0.5)
+    assert early == 0, f"{early} of 3 threads spinning in acquire() got the spinlock while another thread held it"
+    for n in range(1, 4):
+        lock.call("release")
+        got = wait_count(waiters, n, 3.0)
+        assert got >= n, (
+            f"after release(), none of the {4 - n} threads spinning in acquire() got the spinlock within 3 s"
+        )
+        got = wait_count(waiters, n + 1, 0.3)
+        assert got == n, (
+            f"one release() let {got - n + 1} threads spinning in acquire() in at once: mutual exclusion broken. "
+            "Checking the flag and then setting it is not atomic: the lock is yours only when test_and_set() "
+            "itself returned False"
+        )
+    lock.call("release")
+
+
+def test_spinlock_try_acquire_race(learner):
+    ns = helpers(learner)
+    lock = ns.call("new_spinlock")
+    for attempt in range(5):
+        barrier = ns.call("make_barrier", 4)
+        tries = [ns.start("race_try", lock, barrier) for _ in range(4)]
+        left = wait_done(tries, 3.0)
+        assert not left, f"{len(left)} of 4 threads calling try_acquire() at the same moment did not return within 3 s"
+        values = [t.result(0.5) for t in tries]
+        assert values.count(True) == 1, (
+            f"4 threads called try_acquire() at the same moment on a free spinlock: exactly one must get True, "
+            f"they got {values} (round {attempt + 1}). Looking at the flag and then setting it lets several "
+            "through: one test_and_set() decides"
+        )
+        lock.call("release")
+
+
 # ================================================================ 2. readers-writer lock
 
 
@@ -852,56 +851,144 @@ def test_rwlock_never_a_reader_beside_a_writer(learner):
 
 
 def test_rwlock_waiting_writer_keeps_new_readers_out(learner):
-    report = helpers(learner).call("rw_waiting_writer_blocks_new_readers")
-    assert "setup" not in report, report.get("setup", "")
-    assert not report["writer_in_while_reader_held"], "acquire_write() returned while a reader held the lock"
-    assert "late reader in" not in report["order_before_release"], (
-        "a new reader got the lock while a writer was waiting for it: that is a readers-preferring lock, and a "
-        "steady stream of readers starves the writer. Once a writer waits, new readers must wait too"
+    lock = learner.call("RWLock")
+    base = settle(learner)
+    lock.call("acquire_read")
+    writer = lock.start("acquire_write")
+    assert_waiting(learner, base, [(writer, "acquire_write() {outcome} while a reader held the lock: a writer "
+                                            "waits while anyone holds it")],
+                   "acquire_write() while a reader holds the lock")
+    reader = lock.start("acquire_read")
+    assert_waiting(learner, base, [
+        (reader, "a new reader got the lock (acquire_read() {outcome}) while a writer was waiting for it: that is "
+                 "a readers-preferring lock, and a steady stream of readers starves the writer. Once a writer "
+                 "waits, new readers must wait too"),
+        (writer, "acquire_write() {outcome} while a reader held the lock")],
+        "a reader arriving while a writer waits")
+    lock.call("release_read")
+    assert not wait_done([writer], 2.0), (
+        "when the only reader released the lock, the waiting writer did not get it within 2 s"
     )
-    assert report["writer_in_after_release"], (
-        "when the last reader released the lock, the waiting writer did not get it within 2 s"
+    writer.result(0.5)
+    assert_waiting(learner, base, [(reader, "the reader that came while the writer waited {outcome} while the "
+                                            "writer held the lock: when the reader left, the waiting writer must "
+                                            "go first, alone")],
+                   "a reader waiting while a writer holds the lock")
+    lock.call("release_write")
+    assert not wait_done([reader], 2.0), (
+        "the reader that waited behind the writer did not get the lock within 2 s of release_write()"
     )
-    assert report["order"][:1] == ["writer in"], (
-        f"when the reader left, the waiting writer must go before the reader that came after it; "
-        f"the order was {report['order']}"
-    )
-    assert report["hung"] == 0 and "late reader in" in report["order"], (
-        f"the reader that waited behind the writer did not get the lock after the writer released it "
-        f"(order {report['order']}).{_first_error(report)}"
-    )
+    reader.result(0.5)
 
 
 def test_rwlock_writer_not_starved_by_stream_of_readers(learner):
-    report = helpers(learner).call("rw_writer_under_reader_stream", 3, 0.2, 3.0)
-    assert report["stream_started"], "3 readers looping on acquire_read()/release_read() could not get started"
-    assert report["writer_error"] is None, f"acquire_write() raised {report['writer_error']}"
-    seconds = report["writer_seconds"]
-    assert seconds is not None and seconds <= 1.5, (
-        "while readers kept arriving (the lock was never free of readers), a writer waited "
-        + (f"{seconds} s" if seconds is not None else "more than 3 s")
-        + " for acquire_write(); it must get the lock within 1.5 s. Writer starvation: new readers must "
-        "wait once a writer is waiting"
+    lock = learner.call("RWLock")
+    lock.call("acquire_read")
+    holding, entered = 1, 0
+    writer = lock.start("acquire_write")
+    t0 = time.monotonic()
+    # a stream of readers, each arriving before the last one leaves: the lock is never free of readers
+    while not writer.done() and time.monotonic() - t0 < 3.0:
+        reader = lock.start("acquire_read")
+        if not wait_done([reader], 0.1):
+            holding += 1
+            entered += 1
+        if holding:
+            lock.call("release_read")
+            holding -= 1
+    seconds = round(time.monotonic() - t0, 2)
+    assert writer.done(), (
+        f"while readers kept arriving (each one before the last one left, so the lock was never free of "
+        f"readers; {entered} of them got in), a writer waited more than 3 s for acquire_write(). Writer "
+        "starvation: new readers must wait once a writer is waiting"
     )
-    assert report["hung"] == 0, f"{report['hung']} reader thread(s) never finished after the writer left"
+    writer.result(0.5)
+    assert seconds <= 1.5, (
+        f"while readers kept arriving, a writer waited {seconds} s for acquire_write() ({entered} readers got in "
+        "meanwhile); it must get the lock within 1.5 s: new readers must wait once a writer is waiting"
+    )
+
+
+def test_rwlock_writer_release_admits_every_waiting_reader(learner):
+    lock = learner.call("RWLock")
+    base = settle(learner)
+    lock.call("acquire_write")
+    readers = [lock.start("acquire_read") for _ in range(3)]
+    assert_waiting(learner, base, [(r, "acquire_read() {outcome} while a writer held the lock") for r in readers],
+                   "3 readers waiting while a writer holds the lock")
+    lock.call("release_write")
+    left = wait_done(readers, 2.0)
+    assert not left, (
+        f"{len(left)} of the 3 readers waiting behind a writer were still waiting 2 s after release_write(), "
+        "though no writer held or wanted the lock and none of them had released it: readers share the lock, "
+        "so a writer's release must wake every waiting reader (notify_all, not notify)"
+    )
+    for r in readers:
+        r.result(0.5)
+
+
+def test_rwlock_two_waiting_writers_go_before_readers(learner):
+    lock = learner.call("RWLock")
+    base = settle(learner)
+    lock.call("acquire_read")
+    writers = [lock.start("acquire_write") for _ in range(2)]
+    assert_waiting(learner, base, [(w, "acquire_write() {outcome} while a reader held the lock") for w in writers],
+                   "2 writers waiting while a reader holds the lock")
+    reader = lock.start("acquire_read")
+    assert_waiting(learner, base, [(reader, "a new reader got the lock (acquire_read() {outcome}) while 2 writers "
+                                            "were waiting for it: once a writer waits, new readers wait too")]
+                   + [(w, "acquire_write() {outcome} while a reader held the lock") for w in writers],
+                   "a reader arriving while 2 writers wait")
+    lock.call("release_read")
+    got = wait_count(writers, 1, 2.0)
+    assert got >= 1, "when the only reader released the lock, neither of the 2 waiting writers got it within 2 s"
+    first = next(w for w in writers if w.done())
+    first.result(0.5)
+    second = next(w for w in writers if w is not first)
+    assert_waiting(learner, base, [
+        (second, "both waiting writers got the lock at once (the second acquire_write() {outcome}): a writer "
+                 "holds it alone"),
+        (reader, "a reader got the lock (acquire_read() {outcome}) beside a writer")],
+        "a writer and a reader waiting while a writer holds the lock")
+    lock.call("release_write")
+    assert not wait_done([second], 2.0), (
+        "when the first writer released the lock, the second waiting writer did not get it within 2 s"
+        + (f" (the reader that came after both writers got it first: acquire_read() {_outcome(reader)}; a "
+           "waiting writer, the second one too, keeps new readers out: count the waiting writers, a flag is "
+           "cleared by the first)" if reader.done() else "")
+    )
+    second.result(0.5)
+    assert_waiting(learner, base, [(reader, "the reader got the lock (acquire_read() {outcome}) while the second "
+                                            "writer held it")],
+                   "a reader waiting while the second writer holds the lock")
+    lock.call("release_write")
+    assert not wait_done([reader], 2.0), (
+        "once both writers had released the lock, the waiting reader did not get it within 2 s"
+    )
 
 
 def test_rwlock_survives_spurious_wakeups(learner):
-    report = helpers(learner).call("rw_spurious")
-    assert "setup" not in report, report.get("setup", "")
-    assert report["conditions"] > 0, (
+    ns = helpers(learner)
+    lock = learner.call("RWLock")
+    assert ns.call("count_conditions", lock) > 0, (
         "no threading.Condition was found among the RWLock's attributes: build it on a Condition kept as an "
         "attribute (the test needs it to send spurious wake-ups)"
     )
-    assert not report["writer_in_beside_reader"], (
-        "after notify_all() on the lock's condition with a reader still holding the lock (a spurious wake-up), "
-        "the waiting writer went in beside the reader: re-test the condition in a while loop around wait(), "
-        "not an if"
-    )
-    assert report["writer_in_after_release"], (
-        f"the writer did not get the lock within 2 s of the reader's release"
-        f"{' (it raised ' + report['writer_error'] + ')' if report['writer_error'] else ''}"
-    )
+    base = settle(learner)
+    lock.call("acquire_read")
+    writer = lock.start("acquire_write")
+    assert_waiting(learner, base, [(writer, "acquire_write() {outcome} while a reader held the lock")],
+                   "acquire_write() while a reader holds the lock")
+    for _ in range(3):
+        ns.call("spurious_wakeup", lock)
+        assert_waiting(learner, base, [
+            (writer, "after notify_all() on the lock's condition with a reader still holding the lock (a spurious "
+                     "wake-up), the waiting writer went in beside the reader (acquire_write() {outcome}): re-test "
+                     "the condition in a while loop around wait(), not an if")],
+            "a writer woken by notify_all() with nothing changed")
+    lock.call("release_read")
+    assert not wait_done([writer], 2.0), "the writer did not get the lock within 2 s of the reader's release"
+    writer.result(0.5)
 
 
 def test_rwlock_release_without_holding_raises(learner):
@@ -937,24 +1024,71 @@ def test_semaphore_never_more_holders_than_permits(learner):
 
 
 def test_semaphore_survives_spurious_wakeups(learner):
-    report = helpers(learner).call("sem_spurious")
-    assert "setup" not in report, report.get("setup", "")
-    assert report["conditions"] > 0, (
+    ns = helpers(learner)
+    sem = learner.call("Semaphore", 1)
+    assert ns.call("count_conditions", sem) > 0, (
         "no threading.Condition was found among the Semaphore's attributes: build it on a Condition kept as "
         "an attribute (the test needs it to send spurious wake-ups)"
     )
-    assert not report["returned_without_permit"], (
-        "with no permit free, notify_all() on the semaphore's condition (a spurious wake-up) made a waiting "
-        "acquire() return: wait in a while loop that re-tests the count, not an if"
+    base = settle(learner)
+    assert sem.call("acquire") is True, "acquire() on a Semaphore(1) must return True"
+    waiter = sem.start("acquire")
+    assert_waiting(learner, base, [(waiter, "acquire() on a Semaphore(1) whose permit was taken {outcome}")],
+                   "acquire() with no permit free")
+    for _ in range(3):
+        ns.call("spurious_wakeup", sem)
+        assert_waiting(learner, base, [
+            (waiter, "with no permit free, notify_all() on the semaphore's condition (a spurious wake-up) made a "
+                     "waiting acquire() return ({outcome}): wait in a while loop that re-tests the count, not an if")],
+            "acquire() woken by notify_all() with no permit free")
+    available = sem.call("available")
+    assert available == 0, f"available() must be 0 while the only permit is held, got {available!r}"
+    sem.call("release")
+    assert not wait_done([waiter], 2.0), "the waiting acquire() did not return within 2 s of a release()"
+    assert waiter.result(0.5) is True, f"the waiting acquire() must return True once it has the permit"
+    available = sem.call("available")
+    assert available == 0, f"the permit released went to the waiter, so available() must be 0, got {available!r}"
+
+
+def test_semaphore_one_waiter_per_release(learner):
+    sem = learner.call("Semaphore", 2)
+    base = settle(learner)
+    holders = [sem.start("acquire") for _ in range(2)]
+    assert not wait_done(holders, 2.0), "2 acquire() calls on a Semaphore(2) did not both return within 2 s"
+    waiters = [sem.start("acquire") for _ in range(2)]
+    assert_waiting(learner, base, [(w, "a third acquire() on a Semaphore(2) whose 2 permits were held {outcome}: "
+                                       "never more holders than permits") for w in waiters],
+                   "2 acquire() calls with every permit held")
+    sem.call("release")
+    assert wait_count(waiters, 1, 2.0) >= 1, "after a release(), neither of the 2 waiting acquire() calls returned within 2 s"
+    still = [w for w in waiters if not w.done()]
+    assert_waiting(learner, base, [(w, "one release() let both waiting acquire() calls return: one permit, one "
+                                       "holder (the second one {outcome})") for w in still],
+                   "an acquire() still waiting after another took the released permit")
+    sem.call("release")
+    assert not wait_done(waiters, 2.0), "after a second release(), the other waiting acquire() did not return within 2 s"
+    available = sem.call("available")
+    assert available == 0, f"both released permits went to waiters, so available() must be 0, got {available!r}"
+
+
+def test_semaphore_back_to_back_releases_wake_every_waiter(learner):
+    ns = helpers(learner)
+    sem = learner.call("Semaphore", 0)
+    base = settle(learner)
+    waiters = [sem.start("acquire") for _ in range(3)]
+    assert_waiting(learner, base, [(w, "acquire() on a Semaphore(0) {outcome} with no permit free") for w in waiters],
+                   "3 acquire() calls on a Semaphore(0)")
+    ns.call("release_n", sem, 3)  # 3 releases in a row, before any waiter runs
+    left = wait_done(waiters, 2.0)
+    available = sem.call("available")
+    assert not left, (
+        f"3 threads waited in acquire() and release() was called 3 times in a row: {len(left)} of them were still "
+        f"waiting 2 s later, with available() = {available!r}. Every release() must wake a waiter, even when "
+        "the count was already above 0 (the woken ones had not run yet)"
     )
-    assert report["available_during"] == 0, f"available() must be 0 while the only permit is held, got {report['available_during']}"
-    assert report["returned_after_release"] and report["error"] is None, (
-        "the waiting acquire() did not return within 2 s of a release()"
-        + (f" (it raised {report['error']})" if report["error"] else "")
-    )
-    assert report["available_after"] == 0, (
-        f"the permit released went to the waiter, so available() must be 0, got {report['available_after']}"
-    )
+    for w in waiters:
+        assert w.result(0.5) is True, f"acquire() that got a permit must return True, it {_outcome(w)}"
+    assert available == 0, f"3 permits released to 3 waiters leave available() at 0, got {available!r}"
 
 
 def test_semaphore_acquire_timeout(learner):

@@ -1,18 +1,25 @@
 # canary: hidden-test-thread-pool
 """Hidden tests of thread-pool: a fixed-size pool, a bounded queue, futures, graceful shutdown.
 
-Each scenario runs inside the learner's process (helper code sent with
-learner.exec), with its own threads and every wait bounded, and returns a
-plain report that the assertions here judge. The helper code holds no expected
-value.
+The learner's process belongs to the submission, which can patch anything
+in it (threading, os.times, the helper code sent there). So what decides the
+verdict on threads, sleeping and spinning is seen from the judge: the learner
+process's threads as /proc shows them (how many, asleep or not, the CPU time
+and context switches they use) and which calls started with `.start()` have
+returned, and when (prep_judge.threads, judge side). Helper code (sent with
+learner.exec, with the probes' source, never imported there) drives load:
+tasks that block on a gate, submits in a row, spurious wake-ups. Some
+scenarios still return a report computed there (results, order, exceptions);
+the helper code holds no expected value.
 """
 
 from __future__ import annotations
 
+from prep_judge import LearnerError, LearnerTimeout
+from prep_judge.threads import cpu_seconds_over, live_threads, settle, source, wait_asleep, wait_done, wait_threads
+
 HELPERS = r'''
 import os, sys, threading, time
-
-from prep_judge.threads import Runner, parked, wait_parked, wait_until
 
 threadpool = sys.modules["threadpool"]
 
@@ -124,30 +131,6 @@ def thread_count(workers):
     return report
 
 
-def bounded_queue(workers, size):
-    pool, _mine, _n = make_pool(workers, size)
-    gate = Gate()
-    running = [pool.submit(gate.task, f"run{i}") for i in range(workers)]
-    report = {"workers_busy": wait_until(lambda: gate.running == workers, 2)}
-    queued = []
-    fill = Runner(lambda: [queued.append(pool.submit(gate.task, f"q{i}")) for i in range(size)])
-    fill.done.wait(2)
-    report["fill_returned"] = fill.done.is_set()
-    report["fill_error"] = fill.error
-    extra = Runner(lambda: pool.submit(gate.task, "extra"))
-    report["extra_parked"] = wait_parked(extra, 1.0)
-    report["extra_returned_while_full"] = extra.done.is_set()
-    report["nonblocking"] = call(lambda: pool.submit(gate.task, "nb", block=False) and "a Future")
-    gate.open.set()
-    extra.done.wait(3)
-    report["extra_returned_after"] = extra.done.is_set()
-    report["extra_error"] = extra.error
-    everything = running + queued + ([extra.value] if extra.value is not None else [])
-    report["results"] = [call(lambda f=f: f.result(4)) for f in everything]
-    report["shutdown"] = shutdown_bounded(pool, 3)
-    return report
-
-
 class Boom(ValueError):
     pass
 
@@ -202,40 +185,6 @@ def result_timeout():
     report["late"] = call(lambda: future.result(3))
     report["done_after"] = future.done()
     report["shutdown"] = shutdown_bounded(pool, 3)
-    return report
-
-
-def drains(workers, queued):
-    pool, mine, _n = make_pool(workers, queued + 2)
-    gate = Gate()
-    futures = [pool.submit(gate.task, i) for i in range(workers + queued)]
-    wait_until(lambda: gate.running == workers, 2)
-    stopper = Runner(lambda: pool.shutdown(wait=True))
-    report = {"returned_before_work_done": stopper.done.is_set() or wait_until(stopper.done.is_set, 0.2)}
-    report["submit_during_shutdown"] = call(lambda: pool.submit(gate.task, "late") and "a Future")
-    gate.open.set()
-    stopper.done.wait(4)
-    report["shutdown_returned"] = stopper.done.is_set()
-    report["shutdown_error"] = stopper.error
-    report["all_done_when_returned"] = all(f.done() for f in futures) if stopper.done.is_set() else None
-    report["results"] = [call(lambda f=f: f.result(1)) for f in futures]
-    report["started"] = sorted(gate.started, key=str)
-    report["threads_alive"] = alive(mine)
-    report["pool_threads"] = len(mine)
-    report["submit_after"] = call(lambda: pool.submit(gate.task, "after") and "a Future")
-    return report
-
-
-def idle_shutdown(workers):
-    pool, mine, _n = make_pool(workers, 4)
-    warm = [pool.submit(lambda i=i: i) for i in range(workers)]
-    report = {"warm": [call(lambda f=f: f.result(3)) for f in warm]}
-    # every worker is idle now, waiting for work
-    report["idle_parked"] = wait_until(lambda: all(parked(t) or not t.is_alive() for t in mine), 3.0)
-    report["shutdown"] = shutdown_bounded(pool, 2.5, wait=True)
-    report["threads_alive"] = alive(mine)
-    report["pool_threads"] = len(mine)
-    report["second_shutdown"] = shutdown_bounded(pool, 2, wait=True)
     return report
 
 
@@ -300,48 +249,6 @@ def shutdown_from_task():
     return report
 
 
-def blocked_producer_at_shutdown():
-    pool, mine, _n = make_pool(1, 1)
-    gate = Gate()
-    first = pool.submit(gate.task, "first")
-    wait_until(lambda: gate.running == 1, 2)
-    second = pool.submit(gate.task, "second")
-    blocked = Runner(lambda: pool.submit(gate.task, "third"))
-    report = {"producer_parked": wait_parked(blocked, 1.0), "producer_returned_while_full": blocked.done.is_set()}
-    report["shutdown"] = shutdown_bounded(pool, 2, wait=False)
-    blocked.done.wait(2)
-    report["producer_woken"] = blocked.done.is_set()
-    report["producer_error"] = blocked.error
-    report["producer_value"] = "a Future" if blocked.value is not None else None
-    gate.open.set()
-    report["results"] = [call(lambda: first.result(3)), call(lambda: second.result(3))]
-    for t in mine:
-        t.join(2)
-    report["threads_alive"] = alive(mine)
-    report["started"] = list(gate.started)
-    return report
-
-
-def cpu_while_idle(workers, seconds):
-    pool, _mine, _n = make_pool(workers, 8)
-    gate = Gate()
-    warm = [pool.submit(lambda i=i: i) for i in range(workers)]
-    for f in warm:
-        call(lambda f=f: f.result(3))
-    slow = pool.submit(gate.task, "slow")
-    wait_until(lambda: gate.running == 1, 2)
-    # one worker is blocked in a task, the others are idle, and this thread waits on a future
-    t0 = os.times()
-    w0 = time.monotonic()
-    waited = call(lambda: slow.result(seconds))
-    used = (os.times().user - t0.user) + (os.times().system - t0.system)
-    report = {"cpu": round(used, 3), "wall": round(time.monotonic() - w0, 3), "waited": waited}
-    gate.open.set()
-    report["late"] = call(lambda: slow.result(3))
-    report["shutdown"] = shutdown_bounded(pool, 3)
-    return report
-
-
 def bad_sizes():
     return {"workers0": call(lambda: threadpool.Pool(0, 4) and "a Pool"),
             "queue0": call(lambda: threadpool.Pool(2, 0) and "a Pool")}
@@ -394,11 +301,65 @@ def ready_made_parts():
     report = {"found": sorted(found), "future_type": type(future).__name__}
     report["shutdown"] = shutdown_bounded(pool, 3)
     return report
+
+# ------------------------------------------------------------ load for the judge-side tests
+
+def identity(x):
+    return x
+
+
+def wait_running(gate, n, seconds):
+    return wait_until(lambda: gate.running >= n, seconds)
+
+
+def barrier_tasks(pool, n):
+    """n tasks that wait for each other at a barrier, submitted back to back (no thread switch between)."""
+    barrier = threading.Barrier(n, timeout=2)
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(0.5)
+    try:
+        return [pool.submit(barrier.wait) for _ in range(n)]
+    finally:
+        sys.setswitchinterval(old)
+
+
+def conditions_in(obj, depth=0, seen=None):
+    """The threading.Condition objects reachable from obj's attributes (and containers), 3 levels deep."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or depth > 3:
+        return []
+    seen.add(id(obj))
+    if isinstance(obj, threading.Condition):
+        return [obj]
+    if isinstance(obj, (threading.Thread, type)):
+        return []
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        items = list(obj)[:50]
+    elif isinstance(obj, dict):
+        items = list(obj.values())[:50]
+    elif hasattr(obj, "__dict__"):
+        items = list(vars(obj).values())
+    else:
+        items = []
+    found = []
+    for item in items:
+        found += [c for c in conditions_in(item, depth + 1, seen) if all(c is not f for f in found)]
+    return found
+
+
+def spurious_wakeup(obj):
+    """notify_all() on every Condition reachable from obj, with nothing changed: a spurious wake-up."""
+    conds = conditions_in(obj)
+    for cond in conds:
+        with cond:
+            cond.notify_all()
+    return len(conds)
+
 '''
 
 
 def helpers(learner):
-    return learner.exec(HELPERS)
+    return learner.exec(source() + HELPERS)
 
 
 def said(outcome):
@@ -415,6 +376,64 @@ def check_shutdown(report, what="shutdown()"):
         "send. Wake every idle worker (notify_all) when the pool shuts down"
     )
     assert error is None, f"{what} raised {error}"
+
+
+def _outcome(pending):
+    """What a call started with .start() did, in words (it has returned: this does not wait long)."""
+    try:
+        value = pending.result(0.5)
+    except LearnerError as exc:
+        return f"raised {exc.type}: {exc.message}"
+    except LearnerTimeout:
+        return "is still running"
+    return f"returned {'a Future' if type(value).__name__ == 'Remote' else repr(value)}"
+
+
+def _future_outcome(future, timeout=3.0):
+    """future.result(timeout) called in the learner's main thread: ("value", v) or ("raised", "Type: message")."""
+    try:
+        return ("value", future.call("result", timeout))
+    except LearnerError as exc:
+        return ("raised", f"{exc.type}: {exc.message}")
+
+
+def assert_waiting(learner, base, calls, what):
+    """Judge side: every call of `calls` ([(pending, message if it returned)]) is blocked, and the
+    learner process is asleep: `base` + one sleeping thread per call, no CPU used, no polling."""
+    pendings = [p for p, _ in calls]
+    quiet = wait_asleep(learner, pendings, base + len(pendings))
+    for p, message in calls:
+        assert not p.done(), message.format(outcome=_outcome(p))
+    assert quiet, (
+        f"{what}: the waiting thread did not go to sleep within 3 s (the judge saw the process keep using CPU, "
+        "or its threads keep waking up). A thread that must wait sleeps in Condition.wait() until it is "
+        "notified; it must not spin or poll"
+    )
+
+
+def make_pool(learner, workers, queue_size):
+    """Pool(workers, queue_size) in the learner's main thread; (pool, threads before, threads it started),
+    the threads counted from /proc by the judge."""
+    before = live_threads(learner)
+    pool = learner.call("Pool", workers, queue_size)
+    return pool, before, live_threads(learner) - before
+
+
+def shutdown(pool, seconds, **kwargs):
+    """pool.shutdown(**kwargs) in a learner thread, waited for at most `seconds`: its Pending."""
+    stop = pool.start("shutdown", **kwargs)
+    wait_done([stop], seconds)
+    return stop
+
+
+def assert_workers_gone(learner, before, workers, what):
+    """Judge side: the learner process is back to its threads from before the pool (a moment allowed for
+    the threads that ran the judge's calls to end)."""
+    n = wait_threads(learner, lambda n: n <= before, 0.5)
+    assert n <= before, (
+        f"{n - before} of the pool's {workers} worker thread(s) were still alive (the judge counted the "
+        f"process's threads in /proc) {what}"
+    )
 
 
 # ================================================================ tests
@@ -468,29 +487,45 @@ def test_exactly_workers_threads_run_the_tasks(learner):
 
 
 def test_bounded_queue_blocks_the_producer(learner):
-    report = helpers(learner).call("bounded_queue", 2, 3)
-    assert report["workers_busy"], "2 tasks submitted to Pool(2, 3) did not both start within 2 s"
-    assert report["fill_returned"] and report["fill_error"] is None, (
-        "submitting 3 tasks into the empty queue of Pool(2, 3) (both workers busy) must not block"
-        + (f"; it raised {report['fill_error']}" if report["fill_error"] else "")
+    ns = helpers(learner)
+    pool, _before, _started = make_pool(learner, 2, 3)
+    gate = ns.call("Gate")
+    task = gate.get("task")
+    base = settle(learner)
+    running = [pool.call("submit", task, f"run{i}") for i in range(2)]
+    assert ns.call("wait_running", gate, 2, 2.0), "2 tasks submitted to Pool(2, 3) did not both start within 2 s"
+    fill = [pool.start("submit", task, f"q{i}") for i in range(3)]
+    left = wait_done(fill, 2.0)
+    assert not left, (
+        f"submitting 3 tasks into the empty queue of Pool(2, 3) (both workers busy) must not block; {len(left)} of "
+        "the submit() calls were still waiting after 2 s"
     )
-    assert not report["extra_returned_while_full"], (
-        "with both workers busy and 3 tasks queued, Pool(2, 3).submit() returned at once: the queue must be "
-        "bounded, and submit() must block until there is room"
+    queued = [f.result(0.5) for f in fill]
+    extra = pool.start("submit", task, "extra")
+    assert_waiting(learner, base, [(extra, "with both workers busy and 3 tasks queued, Pool(2, 3).submit() "
+                                           "{outcome} at once: the queue must be bounded, and submit() must block "
+                                           "until there is room")],
+                   "submit() on a full queue")
+    nonblocking = pool.start("submit", task, "nb", block=False)
+    assert not wait_done([nonblocking], 2.0), "submit(fn, block=False) on a full queue did not return within 2 s"
+    try:
+        nonblocking.result(0.5)
+    except LearnerError as exc:
+        assert exc.is_a("QueueFull"), f"submit(fn, block=False) on a full queue must raise QueueFull; it raised {exc.type}"
+    else:
+        raise AssertionError("submit(fn, block=False) on a full queue must raise QueueFull; it returned a Future")
+    gate.get("open").call("set")
+    assert not wait_done([extra], 3.0), (
+        "once the workers took tasks from the queue, the blocked submit() must return a Future; it was still "
+        "blocked after 3 s"
     )
-    nb = report["nonblocking"]
-    assert "QueueFull" in nb.get("mro", []), (
-        f"submit(fn, block=False) on a full queue must raise QueueFull; it {said(nb)}"
+    everything = running + queued + [extra.result(0.5)]
+    outcomes = [_future_outcome(f, 4.0) for f in everything]
+    assert all(kind == "value" for kind, _ in outcomes), (
+        f"every accepted task must run; one future's result() raised {next(v for k, v in outcomes if k != 'value')}"
     )
-    assert report["extra_returned_after"] and report["extra_error"] is None, (
-        "once the workers took tasks from the queue, the blocked submit() must return a Future"
-        + (f"; it raised {report['extra_error']}" if report["extra_error"] else " (it was still blocked after 3 s)")
-    )
-    assert all("value" in r for r in report["results"]), (
-        f"every accepted task must run; one future {said(next(r for r in report['results'] if 'value' not in r))}"
-    )
-    check_shutdown(report)
-
+    stop = shutdown(pool, 3.0)
+    assert stop.done(), "shutdown() did not return within 3 s: wake every idle worker (notify_all) when the pool shuts down"
 
 def test_task_exception_reaches_the_caller(learner):
     workers = 2
@@ -554,57 +589,80 @@ def test_result_timeout_while_task_runs(learner):
 
 
 def test_shutdown_finishes_queued_work_and_joins_workers(learner):
-    report = helpers(learner).call("drains", 2, 6)
-    assert not report["returned_before_work_done"], (
-        "shutdown(wait=True) returned while tasks were still running or queued: it must wait for them"
+    ns = helpers(learner)
+    workers, queued = 2, 6
+    pool, before, _started = make_pool(learner, workers, queued + 2)
+    gate = ns.call("Gate")
+    task = gate.get("task")
+    futures = [pool.call("submit", task, i) for i in range(workers + queued)]
+    assert ns.call("wait_running", gate, workers, 2.0), f"{workers} tasks did not start within 2 s"
+    stop = pool.start("shutdown", wait=True)
+    early = not wait_done([stop], 0.3)
+    assert not early, (
+        f"shutdown(wait=True) {_outcome(stop)} while tasks were still running or queued: it must wait for them"
     )
-    late = report["submit_during_shutdown"]
-    assert "RuntimeError" in late.get("mro", []), (
-        f"submit() after shutdown() was called must raise RuntimeError; it {said(late)}"
+    late = pool.start("submit", task, "late")
+    assert not wait_done([late], 2.0), "submit() after shutdown() was called did not return within 2 s"
+    try:
+        late.result(0.5)
+    except LearnerError as exc:
+        assert exc.is_a("RuntimeError"), f"submit() after shutdown() was called must raise RuntimeError; it raised {exc.type}"
+    else:
+        raise AssertionError("submit() after shutdown() was called must raise RuntimeError; it returned a Future")
+    gate.get("open").call("set")
+    assert not wait_done([stop], 4.0), (
+        "shutdown(wait=True) did not return within 4 s after the tasks could finish: every worker must wake up, "
+        "see the pool is closed once the queue is empty, and exit"
     )
-    assert report["shutdown_returned"], (
-        "shutdown(wait=True) did not return within 4 s after the tasks could finish: every worker must "
-        "wake up, see the pool is closed once the queue is empty, and exit"
+    stop.result(0.5)
+    done = [f.call("done") for f in futures]
+    assert all(done), (
+        f"shutdown(wait=True) returned before every accepted task had finished ({done.count(False)} of "
+        f"{len(done)} not done): a graceful shutdown drains the queue"
     )
-    assert report["shutdown_error"] is None, f"shutdown(wait=True) raised {report['shutdown_error']}"
-    assert report["all_done_when_returned"], (
-        "shutdown(wait=True) returned before every queued task had finished: a graceful shutdown drains the queue"
+    outcomes = [_future_outcome(f, 1.0) for f in futures]
+    assert all(kind == "value" for kind, _ in outcomes), (
+        f"all {workers + queued} accepted tasks ({workers} running, {queued} queued) must run to the end; one "
+        f"future's result() raised {next(v for k, v in outcomes if k != 'value')}"
     )
-    assert len(report["started"]) == 8 and all("value" in r for r in report["results"]), (
-        f"all 8 accepted tasks (2 running, 6 queued) must run to the end; {len(report['started'])} started"
-    )
-    assert report["threads_alive"] == 0, (
-        f"{report['threads_alive']} of the pool's {report['pool_threads']} worker threads were still alive "
-        "after shutdown(wait=True) returned: join every worker"
-    )
-    assert "RuntimeError" in report["submit_after"].get("mro", []), (
-        f"submit() after shutdown must raise RuntimeError; it {said(report['submit_after'])}"
-    )
-
+    assert_workers_gone(learner, before, workers, "after shutdown(wait=True) returned: join every worker")
+    after = pool.start("submit", task, "after")
+    wait_done([after], 2.0)
+    try:
+        after.result(0.5)
+    except LearnerError as exc:
+        assert exc.is_a("RuntimeError"), f"submit() after shutdown must raise RuntimeError; it raised {exc.type}"
+    else:
+        raise AssertionError("submit() after shutdown must raise RuntimeError; it returned a Future")
 
 def test_shutdown_wakes_idle_workers(learner):
-    report = helpers(learner).call("idle_shutdown", 4)
-    assert all("value" in r for r in report["warm"]), "4 quick tasks on Pool(4, 4) did not all finish"
-    returned, error, seconds = report["shutdown"]
-    assert returned, (
+    ns = helpers(learner)
+    workers = 4
+    base = settle(learner)
+    pool, before, started = make_pool(learner, workers, 4)
+    warm = [pool.call("submit", ns.get("identity"), i) for i in range(workers)]
+    outcomes = [_future_outcome(f, 3.0) for f in warm]
+    assert outcomes == [("value", i) for i in range(workers)], f"4 quick tasks on Pool(4, 4) gave {outcomes}"
+    assert wait_asleep(learner, (), base + workers), (
+        f"the {workers} idle workers of Pool(4, 4) did not go to sleep within 3 s (the judge saw the process keep "
+        "using CPU, or its threads keep waking up): an idle worker sleeps in Condition.wait() until work arrives"
+    )
+    stop = shutdown(pool, 2.5, wait=True)
+    assert stop.done(), (
         "shutdown(wait=True) on a pool whose 4 workers were idle (sleeping until work arrives) did not return "
         "within 2.5 s: the workers were never woken. Set the closed flag and notify_all() the condition they "
         "wait on (one notify() or one sentinel wakes only one worker)"
     )
-    assert error is None, f"shutdown(wait=True) raised {error}"
-    assert report["threads_alive"] == 0, (
-        f"{report['threads_alive']} of {report['pool_threads']} worker threads were still alive after "
-        "shutdown(wait=True) returned"
-    )
-    returned, error, _s = report["second_shutdown"]
-    assert returned and error is None, (
-        "a second shutdown(wait=True) once the workers have exited must return at once"
-        + (f"; it raised {error}" if error else "; it blocked for 2 s")
-    )
-
+    stop.result(0.5)
+    assert_workers_gone(learner, before, workers, "after shutdown(wait=True) returned")
+    again = shutdown(pool, 2.0, wait=True)
+    assert again.done(), "a second shutdown(wait=True) once the workers have exited must return at once; it blocked for 2 s"
+    again.result(0.5)
 
 def test_cancel_pending_cancels_queued_tasks(learner):
-    report = helpers(learner).call("cancel_pending")
+    ns = helpers(learner)
+    before = live_threads(learner)
+    report = ns.call("cancel_pending")
     returned, error, seconds = report["shutdown"]
     assert returned and error is None, (
         "shutdown(wait=False, cancel_pending=True) must return at once"
@@ -624,10 +682,14 @@ def test_cancel_pending_cancels_queued_tasks(learner):
         f"cancelled tasks must never run; these started: {report['started']}"
     )
     assert report["threads_alive"] == 0, f"{report['threads_alive']} worker(s) still alive 2 s after the running task ended"
+    assert_workers_gone(learner, before, 1,
+                        "2 s after the running task ended")
 
 
 def test_shutdown_called_again_applies_its_own_arguments(learner):
-    report = helpers(learner).call("shutdown_again")
+    ns = helpers(learner)
+    before = live_threads(learner)
+    report = ns.call("shutdown_again")
     for key, what in (("first_shutdown", "shutdown(wait=False)"),
                       ("second_shutdown", "a second shutdown(wait=False, cancel_pending=True)")):
         returned, error, seconds = report[key]
@@ -654,10 +716,14 @@ def test_shutdown_called_again_applies_its_own_arguments(learner):
         f"the running task must finish and no cancelled task may run: result() {said(report['first_result'])}, "
         f"started {report['started']}"
     )
+    assert_workers_gone(learner, before, 1,
+                        "after the later shutdown(wait=True) returned")
 
 
 def test_shutdown_from_inside_a_task(learner):
-    report = helpers(learner).call("shutdown_from_task")
+    ns = helpers(learner)
+    before = live_threads(learner)
+    report = ns.call("shutdown_from_task")
     assert report["result"] == {"value": "stopped"}, (
         f"a task that calls pool.shutdown(wait=True) and then returns 'stopped': its result() {said(report['result'])}. "
         "Called from a worker, shutdown(wait=True) must join every other worker but not its own thread "
@@ -670,44 +736,85 @@ def test_shutdown_from_inside_a_task(learner):
     assert "RuntimeError" in report["submit_after"].get("mro", []), (
         f"submit() after a task shut the pool down must raise RuntimeError; it {said(report['submit_after'])}"
     )
+    assert_workers_gone(learner, before, 2,
+                        "2 s after a task shut the pool down: the calling worker must exit once its task returns")
 
 
 def test_producer_blocked_on_full_queue_is_released_by_shutdown(learner):
-    report = helpers(learner).call("blocked_producer_at_shutdown")
-    assert not report["producer_returned_while_full"], (
-        "submit() on a full Pool(1, 1) returned at once: the queue must be bounded"
-    )
-    returned, error, _s = report["shutdown"]
-    assert returned and error is None, "shutdown(wait=False) must return at once" + (f"; it raised {error}" if error else "")
-    assert report["producer_woken"], (
+    ns = helpers(learner)
+    pool, before, _started = make_pool(learner, 1, 1)
+    gate = ns.call("Gate")
+    task = gate.get("task")
+    base = settle(learner)
+    first = pool.call("submit", task, "first")
+    assert ns.call("wait_running", gate, 1, 2.0), "the first task did not start within 2 s"
+    second = pool.call("submit", task, "second")
+    blocked = pool.start("submit", task, "third")
+    assert_waiting(learner, base, [(blocked, "submit() on a full Pool(1, 1) {outcome} at once: the queue must be "
+                                             "bounded")],
+                   "submit() on a full queue")
+    stop = shutdown(pool, 2.0, wait=False)
+    assert stop.done(), "shutdown(wait=False) must return at once; it was still running after 2 s"
+    stop.result(0.5)
+    assert not wait_done([blocked], 2.0), (
         "a submit() blocked on the full queue was still blocked 2 s after shutdown(): shutdown must wake the "
         "producers too, and their submit() raise RuntimeError"
     )
-    assert report["producer_error"] is not None and report["producer_error"].startswith("RuntimeError"), (
-        f"a submit() woken by shutdown() must raise RuntimeError (its task was not accepted); it "
-        + (f"raised {report['producer_error']}" if report["producer_error"] else "returned a Future")
+    try:
+        blocked.result(0.5)
+    except LearnerError as exc:
+        assert exc.is_a("RuntimeError"), (
+            f"a submit() woken by shutdown() must raise RuntimeError (its task was not accepted); it raised {exc.type}"
+        )
+    else:
+        raise AssertionError("a submit() woken by shutdown() must raise RuntimeError (its task was not accepted); "
+                             "it returned a Future")
+    gate.get("open").call("set")
+    outcomes = [_future_outcome(first), _future_outcome(second)]
+    assert outcomes == [("value", "first"), ("value", "second")], (
+        f"the running and the queued task were accepted before shutdown and must both finish: {outcomes}"
     )
-    assert report["results"] == [{"value": "first"}, {"value": "second"}], (
-        f"the running and the queued task were accepted before shutdown and must both finish: "
-        f"{[said(r) for r in report['results']]}"
-    )
-    assert report["started"] == ["first", "second"], f"only the accepted tasks may run, in order: {report['started']}"
-    assert report["threads_alive"] == 0, "the worker must exit once the accepted tasks are done"
-
+    started = gate.get("started")
+    assert started == ["first", "second"], f"only the accepted tasks may run, in order: {started}"
+    assert_workers_gone(learner, before, 1, "2 s after the accepted tasks were done: the worker must exit then")
 
 def test_no_busy_waiting(learner):
-    report = helpers(learner).call("cpu_while_idle", 4, 1.0)
-    assert "TimeoutError" in report["waited"].get("mro", []), (
-        f"result(timeout=1.0) on a blocked task must raise TimeoutError; it {said(report['waited'])}"
-    )
-    assert report["cpu"] <= 0.1, (
-        f"with 3 idle workers, 1 busy worker and one caller in result(timeout=1.0), the process used "
-        f"{report['cpu']} s of CPU in {report['wall']} s: something spins. Idle workers and waiting callers "
+    ns = helpers(learner)
+    workers = 4
+    base = settle(learner)
+    pool, _before, _started = make_pool(learner, workers, 8)
+    warm = [pool.call("submit", ns.get("identity"), i) for i in range(workers)]
+    for f in warm:
+        _future_outcome(f)
+    gate = ns.call("Gate")
+    slow = pool.call("submit", gate.get("task"), "slow")
+    assert ns.call("wait_running", gate, 1, 2.0), "a task did not start within 2 s"
+    # one worker is blocked in a task, the others are idle, and one caller waits in result()
+    waiting = slow.start("result", 2.0)
+    cpu = cpu_seconds_over(learner, 0.8)
+    assert cpu <= 0.08, (
+        f"with 3 idle workers, 1 busy worker and one caller in result(timeout=2.0), the process used {cpu:.2f} s "
+        "of CPU in 0.8 s (measured by the judge from /proc): something spins. Idle workers and waiting callers "
         "must sleep in Condition.wait() until notified"
     )
-    assert report["late"] == {"value": "slow"}, f"the task must then finish: result() {said(report['late'])}"
-    check_shutdown(report)
-
+    quiet = wait_asleep(learner, [waiting], base + workers + 1, seconds=1.0)
+    assert not waiting.done() or quiet, f"result(timeout=2.0) on a blocked task {_outcome(waiting)} within 1 s"
+    assert quiet, (
+        "with 3 idle workers, 1 busy worker and one caller in result(timeout=2.0), the judge did not see the "
+        "process asleep: its threads keep waking up (polling a flag with short sleeps is busy waiting too)"
+    )
+    assert not wait_done([waiting], 2.0), "result(timeout=2.0) on a blocked task did not return within 3 s"
+    try:
+        waiting.result(0.5)
+    except LearnerError as exc:
+        assert exc.is_a("TimeoutError"), f"result(timeout=2.0) on a blocked task must raise TimeoutError; it raised {exc.type}"
+    else:
+        raise AssertionError("result(timeout=2.0) on a task still blocked must raise TimeoutError; it returned")
+    gate.get("open").call("set")
+    late = _future_outcome(slow)
+    assert late == ("value", "slow"), f"the task must then finish: result() gave {late}"
+    stop = shutdown(pool, 3.0)
+    assert stop.done(), "shutdown() did not return within 3 s: wake every idle worker (notify_all) when the pool shuts down"
 
 def test_rejects_bad_sizes(learner):
     report = helpers(learner).call("bad_sizes")
@@ -722,3 +829,114 @@ def test_builds_its_own_queue_and_future(learner):
         "Future yourself on threading.Condition (queue, concurrent.futures and multiprocessing are not allowed)"
     )
     check_shutdown(report)
+
+
+def test_worker_threads_seen_from_outside(learner):
+    ns = helpers(learner)
+    workers = 3
+    pool, before, started = make_pool(learner, workers, 20)
+    assert started == workers, (
+        f"Pool({workers}, 20) must start exactly {workers} worker threads in its constructor; the judge counted "
+        f"{started} new threads of the process (in /proc) when it returned"
+    )
+    gate = ns.call("Gate")
+    futures = [pool.call("submit", gate.get("task"), i) for i in range(workers + 5)]
+    assert ns.call("wait_running", gate, workers, 2.0), f"{workers} of {workers + 5} blocked tasks did not start within 2 s"
+    extra = live_threads(learner) - before - workers
+    assert extra <= 0, (
+        f"with {workers + 5} tasks submitted to a busy Pool({workers}, 20), the process had {extra} thread(s) more "
+        "than the pool's workers: the pool must run tasks on its fixed workers, never a thread per task"
+    )
+    gate.get("open").call("set")
+    outcomes = [_future_outcome(f, 4.0) for f in futures]
+    assert all(kind == "value" for kind, _ in outcomes), (
+        f"every task must finish once its gate opens; one future's result() raised "
+        f"{next(v for k, v in outcomes if k != 'value')}"
+    )
+    stop = shutdown(pool, 3.0, wait=True)
+    assert stop.done(), "shutdown(wait=True) did not return within 3 s"
+    stop.result(0.5)
+    assert_workers_gone(learner, before, workers, "after shutdown(wait=True) returned: join every worker")
+
+
+def test_back_to_back_submits_wake_every_idle_worker(learner):
+    ns = helpers(learner)
+    workers = 3
+    base = settle(learner)
+    pool, _before, _started = make_pool(learner, workers, 6)
+    assert wait_asleep(learner, (), base + workers), (
+        f"the {workers} idle workers of a new Pool({workers}, 6) did not go to sleep within 3 s: an idle worker "
+        "sleeps in Condition.wait() until work arrives"
+    )
+    futures = ns.call("barrier_tasks", pool, workers)  # submitted in a row, before any worker runs
+    outcomes = [_future_outcome(f, 4.0) for f in futures]
+    failed = [v for k, v in outcomes if k != "value"]
+    assert not failed, (
+        f"{workers} tasks that wait for each other (a barrier, 2 s) were submitted in a row to {workers} idle "
+        f"workers, and they did not all run at once: {failed[0]}. Every submit() must wake an idle worker, even "
+        "when the queue was not empty (the workers woken before had not run yet)"
+    )
+    stop = shutdown(pool, 3.0)
+    assert stop.done(), "shutdown() did not return within 3 s"
+
+
+def test_spurious_wakeup_keeps_a_producer_waiting(learner):
+    ns = helpers(learner)
+    pool, _before, _started = make_pool(learner, 1, 1)
+    assert ns.call("spurious_wakeup", pool) > 0, (
+        "no threading.Condition was found in the Pool's attributes (or in the objects they hold): build the queue "
+        "on Conditions kept there (the test needs them to send spurious wake-ups)"
+    )
+    gate = ns.call("Gate")
+    task = gate.get("task")
+    base = settle(learner)
+    first = pool.call("submit", task, "first")
+    assert ns.call("wait_running", gate, 1, 2.0), "the first task did not start within 2 s"
+    second = pool.call("submit", task, "second")
+    blocked = pool.start("submit", task, "third")
+    assert_waiting(learner, base, [(blocked, "submit() on a full Pool(1, 1) {outcome} at once: the queue must be "
+                                             "bounded")],
+                   "submit() on a full queue")
+    for _ in range(3):
+        ns.call("spurious_wakeup", pool)
+        assert_waiting(learner, base, [
+            (blocked, "with the queue still full, notify_all() on the pool's conditions (a spurious wake-up) made a "
+                      "blocked submit() return ({outcome}): the queue now holds more than queue_size tasks. Wait in "
+                      "a while loop that re-tests the room, not an if")],
+            "submit() woken by notify_all() with the queue still full")
+    gate.get("open").call("set")
+    assert not wait_done([blocked], 3.0), "once the worker took a task from the queue, the blocked submit() did not return within 3 s"
+    third = blocked.result(0.5)
+    outcomes = [_future_outcome(f) for f in (first, second, third)]
+    assert outcomes == [("value", "first"), ("value", "second"), ("value", "third")], (
+        f"the three accepted tasks must all finish, in order: {outcomes}"
+    )
+    stop = shutdown(pool, 3.0)
+    assert stop.done(), "shutdown() did not return within 3 s"
+
+
+def test_spurious_wakeup_keeps_idle_workers(learner):
+    ns = helpers(learner)
+    workers = 2
+    base = settle(learner)
+    pool, before, _started = make_pool(learner, workers, 4)
+    assert wait_asleep(learner, (), base + workers), f"the {workers} idle workers did not go to sleep within 3 s"
+    for _ in range(3):
+        ns.call("spurious_wakeup", pool)
+        assert wait_asleep(learner, (), base + workers), (
+            "after notify_all() on the pool's conditions with no task queued and no shutdown (a spurious wake-up), "
+            "the idle workers did not go back to sleep within 3 s"
+        )
+    alive = live_threads(learner) - before
+    assert alive == workers, (
+        f"after spurious wake-ups of an idle Pool({workers}, 4), {alive} of its {workers} worker threads were left "
+        "(the judge counted them in /proc): a worker woken with nothing queued and the pool open must wait again "
+        "(a while loop), not exit or crash"
+    )
+    futures = ns.call("barrier_tasks", pool, workers)
+    outcomes = [_future_outcome(f, 4.0) for f in futures]
+    assert all(k == "value" for k, _ in outcomes), (
+        f"after spurious wake-ups, {workers} tasks that wait for each other must still run at once: {outcomes}"
+    )
+    stop = shutdown(pool, 3.0)
+    assert stop.done(), "shutdown() did not return within 3 s"
