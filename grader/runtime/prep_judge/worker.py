@@ -229,9 +229,12 @@ def serve(sock: socket.socket, config: dict, workdir: str) -> None:
         answer(rid, job)
 
 
+_EXEC, _COMPILE = exec, compile  # bound before the submission is imported: patching builtins does not reach them
+
+
 def _exec_helpers(source: str):
     namespace = types.ModuleType("prep_helpers")
-    exec(compile(source, "<hidden-test helper>", "exec"), namespace.__dict__)
+    _EXEC(_COMPILE(source, "<hidden-test helper>", "exec"), namespace.__dict__)
     return namespace
 
 
