@@ -211,6 +211,10 @@ def test_unknown_topics_and_card_ids_suggest_close_matches(runner, tiny_bank, db
     topic = run_cli(runner, "due", "--topic", "proceses", env=env)
     assert (topic.exit_code, topic.stderr) == (
         2, "Error: unknown topic 'proceses' (did you mean 'processes'?); the topics are: inbox, processes, tcp\n")
+    suspend = run_cli(runner, "card", "suspend", "zombie-defintion", env=env)
+    assert (suspend.exit_code, suspend.stderr) == (
+        1, "Error: no card with id 'zombie-defintion' in the bank ('zombie-defintion': did you mean 'zombie-definition'?); "
+           "nothing changed\n")
     info = run_cli(runner, "card", "info", "zombie-defintion", env=env)
     assert (info.exit_code, info.stderr) == (
         1, f"Error: no card with id 'zombie-defintion' in {tiny_bank} (did you mean 'zombie-definition'? `prep bank list` lists them)\n")
@@ -233,9 +237,10 @@ def test_lists_piped_are_one_row_a_line_cut_with_an_ellipsis_never_splitting_an_
     assert lines[3].split()[:4] == ["time-wait-duration", "tcp", "single", "How"] and lines[3].endswith("…")
     assert listed.stderr == "6 cards\n"
 
-    coverage = run_piped("notes", "coverage", str(notes_file), env=env)
+    coverage = run_piped("notes", "coverage", str(notes_file), env=env, columns=75)
     lines = coverage.stdout.splitlines()
-    assert len(lines) == 1 + 6 and all(len(line) <= 70 for line in lines)
+    assert len(lines) == 1 + 6 and all(len(line) <= 75 for line in lines)
+    assert lines[6].split()[:3] == ["9", "skipped", "ipdb??"] and lines[6].endswith("…")
     assert lines[2].split() == ["5", "time-wait-duration", "TIME_WAIT多久??"]
     narrow = run_piped("notes", "coverage", str(notes_file), env=env, columns=40).stdout.splitlines()
     assert len(narrow) == 7 and narrow[3].split()[:3] == ["6", "close-shared-socket,", "shutdown-write-constant"]
@@ -387,3 +392,32 @@ def test_counts_in_messages_are_singular_for_one(runner, tiny_bank, tmp_path):
     assert run_cli(runner, "--bank", str(one), "bank", "lint").stderr == "1 card in 1 file: no problems\n"
     (one / "tcp.yaml").write_text("topic: tcp\ncards:\n  - id: only\n    prompt: Q?\n")
     assert run_cli(runner, "--bank", str(one), "bank", "lint").stderr == f"1 problem in {one}\n"
+
+
+def test_after_a_real_install_messages_name_the_installed_copy_and_bank_init_copies_it(tmp_path):
+    """`pip install` (a wheel into a folder): the card files are in site-packages; the learner is told, and gets a copy."""
+    wheel_dir, target = tmp_path / "wheel", tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(REPO)],
+                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
+                    str(next(wheel_dir.glob("prep-*.whl")))], check=True, capture_output=True)
+    env = {**os.environ, "PYTHONPATH": str(target), "PREP_DB": str(tmp_path / "p.db"), "COLUMNS": "300"}
+    env.pop("PREP_BANK", None)
+
+    def prep(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "prep", *args], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    installed = target / "prep" / "_content" / "bank"
+    info = prep("card", "info", "time-wait-duration-linux", "--json")
+    assert info.returncode == 0, info.stderr
+    location = json.loads(info.stdout)["location"]
+    assert location.startswith(str(installed / "tcp.yaml") + ":") and location.endswith(NOTE)
+    mine = tmp_path / "mine"
+    init = prep("bank", "init", str(mine))
+    assert init.returncode == 0, init.stderr
+    assert init.stderr.startswith(f"copied 29 card files (and topics.yaml, skips.yaml) from {installed} to {mine}")
+    env["PREP_BANK"] = str(mine)
+    info = prep("card", "info", "time-wait-duration-linux", "--json")
+    assert json.loads(info.stdout)["location"].startswith(str(mine / "tcp.yaml") + ":")
+    assert "installed copy" not in info.stdout

@@ -95,7 +95,11 @@ def _set(state: State, card_ids: list[str], suspended: bool) -> None:
     _settings, clock, index = review_context(state)
     unknown = [c for c in card_ids if c not in index]
     if unknown:
-        raise NotFoundError(f"no card with id {', '.join(map(repr, unknown))} in the bank (try `prep bank list`); nothing changed")
+        from ..cards import did_you_mean
+
+        guesses = "; ".join(f"{c!r}: {guess}" for c in unknown if (guess := did_you_mean(c, index.ids)))
+        hint = f" ({guesses})" if guesses else " (try `prep bank list`)"
+        raise NotFoundError(f"no card with id {', '.join(map(repr, unknown))} in the bank{hint}; nothing changed")
     changed = set(set_suspended(state.db(), card_ids, suspended, clock()))
     verb = "suspended" if suspended else "back in the quiz"
     for card_id in card_ids:
