@@ -577,7 +577,8 @@ def test_read_only_database_file(runner, tiny_bank, tmp_path):
         try:
             store.open_db(folder / "progress.db").conn.close()
             subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
-            result = run_cli(runner, "due", env=cli_env(tiny_bank, folder / "progress.db"))
+            reading = run_cli(runner, "due", env=cli_env(tiny_bank, folder / "progress.db"))
+            result = run_cli(runner, "quiz", env=cli_env(tiny_bank, folder / "progress.db"))
         finally:
             subprocess.run(["umount", "-l", str(folder)])
     else:
@@ -585,9 +586,11 @@ def test_read_only_database_file(runner, tiny_bank, tmp_path):
         folder.chmod(0o555)
         (folder / "progress.db").chmod(0o444)
         try:
-            result = run_cli(runner, "due", env=cli_env(tiny_bank, folder / "progress.db"))
+            reading = run_cli(runner, "due", env=cli_env(tiny_bank, folder / "progress.db"))
+            result = run_cli(runner, "quiz", env=cli_env(tiny_bank, folder / "progress.db"))
         finally:
             folder.chmod(0o755)
+    assert reading.exit_code == 0, reading.stderr  # `due` only reads: it opens the file read-only
     assert result.exit_code == 4
     assert result.stderr.startswith(f"Error: {folder / 'progress.db'}: cannot write the progress database")
     assert "--db or $PREP_DB" in result.stderr
