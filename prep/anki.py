@@ -110,6 +110,11 @@ def to_html(text: str) -> str:
     return result
 
 
+def _block(inner: str) -> str:
+    """A paragraph, or a div when it holds a code block (a <pre> may not sit inside a <p>)."""
+    return f"<div>{inner}</div>" if "<pre>" in inner else f"<p>{inner}</p>"
+
+
 def front(card: "Card", lang: str = "en") -> str:
     card = card.in_lang(lang)
     parts = [to_html(card.prompt)]
@@ -140,11 +145,11 @@ def back(card: "Card", lang: str = "en") -> str:
         parts.append(f"<ol type=\"A\">{''.join(rows)}</ol>")
     if card.type == "order" and card.items:
         parts.append("<ol>" + "".join(f"<li>{to_html(i)}</li>" for i in card.items) + "</ol>")
-    parts.append(f"<p><b>{to_html(card.answer)}</b></p>")
+    parts.append(_block(f"<b>{to_html(card.answer)}</b>"))
     if card.type == "short" and card.accept:
         parts.append("<p class=\"why\">Also accepted: " + ", ".join(to_html(a) for a in card.accept) + "</p>")
     if card.explanation:
-        parts.append(f"<p>{to_html(card.explanation)}</p>")
+        parts.append(_block(to_html(card.explanation)))
     if card.corrects:
         parts.append(f"<p class=\"why\">The notes said: {to_html(card.corrects)}</p>")
     refs = []
