@@ -676,6 +676,8 @@ def check_card(
     if rules_on is None:
         return None, found
     rules = [(loc, message, "error") for loc, message in rules_on.problems(strict)]
+    if strict and "difficulty" not in raw and not rules_on.draft:  # the model's default is for a learner's own bank
+        rules.append((("difficulty",), "`difficulty` is required (easy, medium or hard)", "error"))
     if strict and rules_on.source is None and not canon:
         rules.append((("source",), "`source` is missing (only cards of a `canon: true` topic have none)", "error"))
     if not rules_on.draft:  # a draft is unfinished anyway

@@ -223,6 +223,7 @@ cards:
     answer: {en: One per class (per subobject with multiple bases)., zh: 每个类一张（多重继承时每个子对象一张）。}
     explanation: {en: Objects share it through their vptr., zh: 对象通过 vptr 共享它。}
     tags: [vtable]
+    difficulty: hard
     refs: ["Itanium C++ ABI §2.5"]
     zh: [虚函数表]
 """)

@@ -132,7 +132,10 @@ def test_the_shipped_bank_still_needs_every_field(runner, installed, tmp_path):
     lint = run_cli(runner, "bank", "lint", env={"PREP_DB": str(tmp_path / "p.db")})
     assert lint.exit_code == 1
     assert "mine.yaml:3: my-syn-backlog: `type` is missing" in lint.stdout.splitlines()
-    assert "mine.yaml:6: my-rst-choice: `explanation` is required (only drafts may leave it empty)" in lint.stdout.splitlines()
+    for field in ("explanation", "tags", "refs", "zh"):
+        assert f"mine.yaml:6: my-rst-choice: `{field}` is required (only drafts may leave it empty)" in lint.stdout.splitlines()
+    assert "mine.yaml:6: my-rst-choice: `difficulty` is required (easy, medium or hard)" in lint.stdout.splitlines()
+    assert "mine.yaml:6: my-rst-choice: `source` is missing (only cards of a `canon: true` topic have none)" in lint.stdout.splitlines()
 
 
 def test_lint_reports_every_problem_of_a_file_in_one_pass_in_its_own_words(runner, tiny_bank):
