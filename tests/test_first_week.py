@@ -417,7 +417,7 @@ def test_help_shows_no_bool_after_flags(runner):
 
     commands = list(every_command(typer.main.get_command(app)))
     assert ("bank", "init") in commands and ("bank", "tags") in commands
-    for command in commands:
+    for command in [(), *commands]:
         result = run_cli(runner, *command, "--help")
         assert result.exit_code == 0 and "<bool>" not in result.stdout, command
 
