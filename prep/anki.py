@@ -13,6 +13,7 @@ import hashlib
 import html
 import random
 import re
+import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,10 +50,69 @@ def note_guid(card_id: str) -> str:
 _CODE = re.compile(r"`([^`\n]+)`")
 
 
+def _inline(text: str) -> str:
+    return _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", html.escape(text))
+
+
+def _pre(lines: list[str]) -> str:
+    while lines and not lines[-1].strip():
+        lines.pop()
+    code = textwrap.dedent("\n".join(lines))
+    return "<pre><code>" + "<br>".join(html.escape(line) for line in code.split("\n")) + "</code></pre>"
+
+
 def to_html(text: str) -> str:
-    text = html.escape(text.strip())
-    text = _CODE.sub(lambda m: f"<code>{m.group(1)}</code>", text)
-    return text.replace("\n\n", "<br><br>").replace("\n", " ")
+    """A card's text (Markdown as the bank writes it) as note HTML.
+
+    Paragraphs are separated by blank lines and their line breaks are spaces; a code block
+    (indented four spaces, or fenced with ```) keeps its lines, as `<pre><code>` with `<br>`
+    between them (Anki's editor keeps those), so a C snippet stays readable.
+    """
+    lines = text.strip("\n").splitlines()
+    blocks: list[tuple[str, str]] = []
+    para: list[str] = []
+
+    def flush() -> None:
+        if para:
+            blocks.append(("p", _inline(" ".join(line.strip() for line in para))))
+            para.clear()
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.strip().startswith("```"):
+            flush()
+            code = []
+            i += 1
+            while i < len(lines) and not lines[i].strip().startswith("```"):
+                code.append(lines[i])
+                i += 1
+            blocks.append(("pre", _pre(code)))
+            i += 1
+        elif line.startswith(("    ", "\t")) and not para and line.strip():
+            code = []
+            while i < len(lines) and (lines[i].startswith(("    ", "\t")) or not lines[i].strip()):
+                code.append(lines[i])
+                i += 1
+            blocks.append(("pre", _pre(code)))
+        elif not line.strip():
+            flush()
+            i += 1
+        else:
+            para.append(line)
+            i += 1
+    flush()
+    result = ""
+    for n, (kind, body) in enumerate(blocks):
+        if n and kind == "p" and blocks[n - 1][0] == "p":
+            result += "<br><br>"
+        result += body
+    return result
+
+
+def _block(inner: str) -> str:
+    """A paragraph, or a div when it holds a code block (a <pre> may not sit inside a <p>)."""
+    return f"<div>{inner}</div>" if "<pre>" in inner else f"<p>{inner}</p>"
 
 
 def front(card: "Card", lang: str = "en") -> str:
@@ -85,11 +145,11 @@ def back(card: "Card", lang: str = "en") -> str:
         parts.append(f"<ol type=\"A\">{''.join(rows)}</ol>")
     if card.type == "order" and card.items:
         parts.append("<ol>" + "".join(f"<li>{to_html(i)}</li>" for i in card.items) + "</ol>")
-    parts.append(f"<p><b>{to_html(card.answer)}</b></p>")
+    parts.append(_block(f"<b>{to_html(card.answer)}</b>"))
     if card.type == "short" and card.accept:
         parts.append("<p class=\"why\">Also accepted: " + ", ".join(to_html(a) for a in card.accept) + "</p>")
     if card.explanation:
-        parts.append(f"<p>{to_html(card.explanation)}</p>")
+        parts.append(_block(to_html(card.explanation)))
     if card.corrects:
         parts.append(f"<p class=\"why\">The notes said: {to_html(card.corrects)}</p>")
     refs = []

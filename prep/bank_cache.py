@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import NotFoundError
 
 if TYPE_CHECKING:
     from .cards import Bank, Card, Problem
@@ -78,7 +77,9 @@ class CardIndex:
         try:
             return self._by_id[card_id]
         except KeyError:
-            raise NotFoundError(f"no card with id {card_id!r} in {self.root} (try `prep bank list`)") from None
+            from .cards import unknown_card
+
+            raise unknown_card(card_id, self._by_id, self.root) from None
 
     def topic_of(self, card_id: str) -> str | None:
         record = self._by_id.get(card_id)
@@ -87,7 +88,13 @@ class CardIndex:
     def select(self, topic: str | None = None, tag: str | None = None, include_drafts: bool = False) -> list[str]:
         """Card ids in bank order, as `cards.Bank.select` would choose them."""
         if topic is not None and topic not in self.topics:
-            raise NotFoundError(f"unknown topic {topic!r}; the topics are: {', '.join(sorted(self.topics))}")
+            from .cards import unknown_topic
+
+            raise unknown_topic(topic, self.topics)
+        if tag is not None and not any(tag in r["tags"] for r in self.records):
+            from .cards import unknown_tag
+
+            raise unknown_tag(tag, {t for r in self.records for t in r["tags"]})
         return [
             r["id"]
             for r in self.records

@@ -6,6 +6,7 @@ The loader reports every problem of a bank in one run, each as
 
 from __future__ import annotations
 
+import difflib
 import json
 import random
 import re
@@ -17,7 +18,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, WithJsonSchema, model_validator
 
-from .errors import BankError, NotFoundError
+from .errors import BankError, NotFoundError, UnknownOptionValue
 from .texts import LANG_NAMES, LANGS, TEXT_FIELDS, text_in, text_sides  # noqa: F401 - also used as cards.text_in
 
 try:  # the C loader is several times faster; fall back when libyaml is absent
@@ -34,6 +35,9 @@ TOPICS_FILE = "topics.yaml"
 SKIPS_FILE = "skips.yaml"
 SCHEMA_FILE = "cards.schema.json"
 RESERVED_FILES = {TOPICS_FILE, SKIPS_FILE}
+# Required in the shipped bank besides id, type, prompt; a learner's own bank needs only the answer.
+STRICT_FIELDS = ("answer", "explanation", "tags", "refs", "zh")
+LENGTH_GIVEAWAY = 1.5  # a single card's right choice longer than this times every wrong one (English) is warned of
 
 
 class _Strict(BaseModel):
@@ -189,11 +193,15 @@ class Card(_Strict):
                     found.append(((*loc, lang), f"`{where}` has no {LANG_NAMES[lang]} side (`{lang}:`)"))
         return found
 
-    def problems(self) -> list[tuple[tuple[str | int, ...], str]]:
-        """Rules across fields that the shape alone cannot say, as (location, message)."""
+    def problems(self, strict: bool = True) -> list[tuple[tuple[str | int, ...], str]]:
+        """Rules across fields that the shape alone cannot say, as (location, message).
+
+        `strict` (the shipped bank) also requires explanation, tags, refs and zh; a
+        learner's own bank needs only the answer besides id and prompt.
+        """
         found: list[tuple[tuple[str | int, ...], str]] = []
         if not self.draft:
-            for name in ("answer", "explanation", "tags", "refs", "zh"):
+            for name in (STRICT_FIELDS if strict else ("answer",)):
                 if not getattr(self, name):
                     found.append(((name,), f"`{name}` is required (only drafts may leave it empty)"))
         if self.type in CHOICE_TYPES:
@@ -208,6 +216,23 @@ class Card(_Strict):
         if self.accept and self.type != "short":
             found.append((("accept",), f"a `{self.type}` card has no `accept`"))
         return found
+
+    def warnings(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """What a learner would notice but that does not stop the card: a right choice given away by its length."""
+        if self.type != "single" or not self.choices:
+            return []
+        right = [(i, c) for i, c in enumerate(self.choices) if c.correct]
+        wrong = [len(text_sides(c.text).get("en", "")) for c in self.choices if not c.correct]
+        if len(right) != 1 or not wrong or not all(wrong):
+            return []
+        i, choice = right[0]
+        length = len(text_sides(choice.text).get("en", ""))
+        longest = max(wrong)
+        if length <= LENGTH_GIVEAWAY * longest:
+            return []
+        return [(("choices", i, "text"),
+                 f"the right choice is much longer than every wrong one ({length} characters, the longest wrong one "
+                 f"{longest}): it gives itself away; shorten it or make the wrong ones as specific")]
 
     def _choice_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         if not self.choices:
@@ -282,9 +307,10 @@ class Problem:
     card_id: str
     message: str
     language: bool = False  # only a missing translation: the card is still usable (the other side is shown)
+    warning: bool = False  # worth fixing, but lint passes and the card is used
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.card_id}: {self.message}"
+        return f"{self.file}:{self.line}: {self.card_id}: {'warning: ' if self.warning else ''}{self.message}"
 
 
 @dataclass
@@ -307,12 +333,22 @@ class Bank:
         try:
             return self.by_id[card_id]
         except KeyError:
-            raise NotFoundError(f"no card with id {card_id!r} in {self.root} (try `prep bank list`)") from None
+            raise unknown_card(card_id, self.by_id, self.root) from None
+
+    def tags(self, include_drafts: bool = False) -> dict[str, int]:
+        """Every tag with its number of cards, most used first."""
+        counts: dict[str, int] = {}
+        for card in self.cards:
+            if include_drafts or not card.draft:
+                for tag in card.tags:
+                    counts[tag] = counts.get(tag, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def select(self, topic: str | None = None, tag: str | None = None, include_drafts: bool = False) -> list[Card]:
         if topic is not None and topic not in self.topics:
-            known = ", ".join(sorted(self.topics))
-            raise NotFoundError(f"unknown topic {topic!r}; the topics are: {known}")
+            raise unknown_topic(topic, self.topics)
+        if tag is not None and tag not in {t for c in self.cards for t in c.tags}:
+            raise unknown_tag(tag, {t for c in self.cards for t in c.tags})
         return [
             c
             for c in self.cards
@@ -320,6 +356,32 @@ class Bank:
             and (topic is None or c.topic == topic)
             and (tag is None or tag in c.tags)
         ]
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """`did you mean 'x'?` for the known words closest to a mistyped one, or ""."""
+    close = difflib.get_close_matches(word, sorted(known), n=3, cutoff=0.6)
+    return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
+def unknown_topic(topic: str, topics: Iterable[str]) -> UnknownOptionValue:
+    """The error for a --topic (or a topic argument) the bank does not declare."""
+    known = sorted(topics)
+    guess = did_you_mean(topic, known)
+    return UnknownOptionValue(f"unknown topic {topic!r}{f' ({guess})' if guess else ''}; the topics are: {', '.join(known)}")
+
+
+def unknown_tag(tag: str, tags: Iterable[str]) -> UnknownOptionValue:
+    """The error for a --tag no card carries."""
+    guess = did_you_mean(tag, tags)
+    return UnknownOptionValue(f"unknown tag {tag!r}{f' ({guess})' if guess else ''}; `prep bank tags` lists the tags")
+
+
+def unknown_card(card_id: str, ids: Iterable[str], root: Path | str) -> NotFoundError:
+    """The error for a card id the bank does not hold."""
+    guess = did_you_mean(card_id, ids)
+    hint = f"{guess} `prep bank list` lists them" if guess else "try `prep bank list`"
+    return NotFoundError(f"no card with id {card_id!r} in {root} ({hint})")
 
 
 def choice_order(card: Card) -> list[int]:
@@ -404,22 +466,74 @@ def clean_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             kept.append(error)
         elif (branch == "text") == (base in was_mapping):
             if error["type"] == "model_type":  # neither a string nor a mapping
-                error = {**error, "msg": "Input should be a string or {en: ..., zh: ...}"}
+                error = {**error, "type": "text_form"}
             kept.append({**error, "loc": (*base, *rest)})
     return kept
 
 
+def _shown(value: Any) -> str:
+    """A written value, as a learner would recognise it in the file."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…'"
+
+
+_SLUG_FIELDS = {"id", "tags", "topic", "exercise"}
+
+
 def describe_error(error: dict[str, Any], docs: str = "docs/cards.md") -> str:
-    """One validation error of pydantic in words, pointing at `docs` for the fields."""
-    where = ".".join(str(p) for p in error["loc"] if not isinstance(p, str) or not p.startswith("function-"))
+    """One validation error in prep's own words (never the validation library's), pointing at `docs` for the fields."""
+    loc = [p for p in error["loc"] if not isinstance(p, str) or not p.startswith("function-")]
+    where = ".".join(str(p) for p in loc)
+    field_name = next((p for p in reversed(loc) if isinstance(p, str)), "")
     kind = error["type"]
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    subject = f"`{where}`" if where else "this entry"
     if kind == "missing":
-        return f"`{where}` is missing"
+        return f"{subject} is missing"
     if kind == "extra_forbidden":
         return f"unknown field `{where}` (see {docs} for the fields)"
     if kind == "literal_error":
-        return f"`{where}`: {error['msg'].lower()}, not {error['input']!r}"
-    return f"`{where}`: {error['msg']}" if where else error["msg"]
+        return f"{subject} must be {ctx.get('expected', 'one of the listed values')}, not {_shown(value)}"
+    if kind == "text_form":
+        return f"{subject} must be a string or {{en: ..., zh: ...}}, not {_shown(value)}"
+    if kind in ("string_too_short",) or (kind == "too_short" and value in ("", [], None)):
+        return f"{subject} is empty"
+    if kind == "too_short":
+        least = ctx.get("min_length", 1)
+        return f"{subject} needs at least {least} item{'' if least == 1 else 's'}"
+    if kind == "string_pattern_mismatch":
+        if field_name in _SLUG_FIELDS:
+            return (f"{subject} must be a slug (lower-case letters, digits and single hyphens, "
+                    f"e.g. `time-wait`), not {_shown(value)}")
+        if field_name == "section":
+            return f"{subject} must be a dated section such as \"3/19\", not {_shown(value)}"
+        if field_name == "url":
+            return f"{subject} must start with http:// or https://, not {_shown(value)}"
+        return f"{subject} has the wrong form: {_shown(value)} (see {docs})"
+    if kind == "string_type":
+        return f"{subject} must be text, not {_shown(value)}"
+    if kind == "list_type":
+        return f"{subject} must be a list (`[a, b]` or one `- item` a line), not {_shown(value)}"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"{subject} must be true or false, not {_shown(value)}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"{subject} must be a whole number, not {_shown(value)}"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"{subject} must be {ctx.get('ge', ctx.get('gt', 1))} or more, not {_shown(value)}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"{subject} must be a mapping of fields (see {docs}), not {_shown(value)}"
+    if kind == "value_error" and ctx.get("error"):
+        return f"{subject}: {ctx['error']}"
+    return f"{subject} cannot be {_shown(value)} (see {docs} for what it holds)"
 
 
 def _load_registry(bank: Path, problems: list[Problem]) -> tuple[dict[str, Topic], tuple[str, ...]]:
@@ -488,7 +602,8 @@ def _load_skips(bank: Path, problems: list[Problem]) -> list[Skip]:
 
 
 def _load_card_file(
-    path: Path, shown: str, topics: dict[str, Topic], problems: list[Problem], languages: tuple[str, ...] = ()
+    path: Path, shown: str, topics: dict[str, Topic], problems: list[Problem], languages: tuple[str, ...] = (),
+    strict: bool = True,
 ) -> list[Card]:
     node, data = compose_yaml(path, shown, problems)
     if node is None and data is None:
@@ -512,23 +627,23 @@ def _load_card_file(
         problems.append(Problem(shown, line_at(node, ("cards",)), "-", "`cards` must be a list of cards"))
         return []
     cards = []
+    canon = topic in topics and topics[topic].canon
     for i, raw in enumerate(raw_cards):
         card_id = str(raw.get("id", f"card #{i + 1}")) if isinstance(raw, dict) else f"card #{i + 1}"
         card_loc = ("cards", i)
-        try:
-            card = Card.model_validate(raw)
-        except ValidationError as exc:
-            for err in clean_errors(exc.errors()):
-                problems.append(Problem(shown, line_at(node, (*card_loc, *err["loc"])), card_id, describe_error(err)))
+        if not isinstance(raw, dict):
+            problems.append(Problem(shown, line_at(node, card_loc), card_id,
+                                    "a card must be a mapping of fields (`- id: ...` then `prompt:`, `answer:`...)"))
             continue
-        for loc, message in card.problems():
-            problems.append(Problem(shown, line_at(node, (*card_loc, *loc)), card.id, message))
-        canon = topic in topics and topics[topic].canon
-        if card.source is None and not canon:
-            problems.append(Problem(shown, line_at(node, card_loc), card.id,
-                                    "`source` is missing (only cards of a `canon: true` topic have none)"))
-        for loc, message in card.missing_sides(languages if not card.draft else ()):  # a draft is unfinished anyway
-            problems.append(Problem(shown, line_at(node, (*card_loc, *loc)), card.id, message, language=True))
+        if not strict and "type" not in raw:
+            raw = {**raw, "type": infer_type(raw)}
+        card, found = check_card(raw, strict=strict, canon=canon, languages=languages)
+        for loc, message, kind in found:
+            problems.append(Problem(shown, line_at(node, (*card_loc, *loc)), card_id, message,
+                                    language=kind == "language" or kind == "language-warning",
+                                    warning=kind in ("warning", "language-warning")))
+        if card is None:
+            continue
         card._topic = str(topic or "")
         card._file = shown
         card._line = line_at(node, card_loc)
@@ -536,19 +651,94 @@ def _load_card_file(
     return cards
 
 
+def infer_type(raw: dict[str, Any]) -> str:
+    """The type of a card of a learner's bank that does not say: from its choices or items, else recall."""
+    if isinstance(raw.get("choices"), list):
+        right = sum(1 for c in raw["choices"] if isinstance(c, dict) and c.get("correct") is True)
+        return "single" if right == 1 else "multi"
+    if isinstance(raw.get("items"), list):
+        return "order"
+    return "recall"
+
+
+_PLACEHOLDERS = {"id": "card", "type": "recall", "prompt": "?"}
+_BY_TYPE = ("choices", "items", "accept")
+
+
+def check_card(
+    raw: dict[str, Any], strict: bool = True, canon: bool = False, languages: tuple[str, ...] = ()
+) -> tuple[Card | None, list[tuple[tuple[str | int, ...], str, str]]]:
+    """Validate one card and apply every rule; (the card or None, [(location, message, kind)]).
+
+    kind is "error", "language" (a missing side: the card is still shown), "warning" or
+    "language-warning" (a missing side in a learner's own bank). A card whose shape is
+    wrong is checked again without the wrong fields, so one pass reports every problem.
+    """
+    found: list[tuple[tuple[str | int, ...], str, str]] = []
+    try:
+        card: Card | None = Card.model_validate(raw)
+        rules_on, bad = card, set()
+    except ValidationError as exc:
+        card = None
+        errors = clean_errors(exc.errors())
+        found += [(tuple(e["loc"]), describe_error(e), "error") for e in errors]
+        bad = {e["loc"][0] for e in errors if e["loc"]}
+        if "type" in bad:
+            bad |= set(_BY_TYPE)
+        reduced = {k: v for k, v in raw.items() if k not in bad}
+        reduced.update({k: v for k, v in _PLACEHOLDERS.items() if k in bad or k not in reduced})
+        try:
+            rules_on = Card.model_validate(reduced)
+        except ValidationError:
+            rules_on = None
+    if rules_on is None:
+        return None, found
+    rules = [(loc, message, "error") for loc, message in rules_on.problems(strict)]
+    if strict and "difficulty" not in raw and not rules_on.draft:  # the model's default is for a learner's own bank
+        rules.append((("difficulty",), "`difficulty` is required (easy, medium or hard)", "error"))
+    if strict and rules_on.source is None and not canon:
+        rules.append((("source",), "`source` is missing (only cards of a `canon: true` topic have none)", "error"))
+    if not rules_on.draft:  # a draft is unfinished anyway
+        side = "language" if strict else "language-warning"
+        rules += [(loc, message, side) for loc, message in rules_on.missing_sides(languages)]
+    rules += [(loc, message, "warning") for loc, message in rules_on.warnings()]
+    found += [r for r in rules if r[0][0] not in bad]
+    return card, found
+
+
 def card_files(bank: Path) -> list[Path]:
     return sorted(p for p in bank.glob("*.yaml") if p.name not in RESERVED_FILES)
 
 
-def lint_bank(bank: Path, exercise_slugs: set[str] | None = None) -> tuple[Bank, list[Problem]]:
-    """Load every file of a bank and return it with every problem found."""
+def is_strict(bank: Path, languages: tuple[str, ...]) -> bool:
+    """Whether the bank is held to the shipped bank's rules: it is the shipped bank and declares its languages.
+
+    A learner's own bank (any other folder, or one without `languages`) needs only id,
+    prompt and answer (and choices or items for those types).
+    """
+    if not languages:
+        return False
+    from .content import is_shipped_bank
+
+    return is_shipped_bank(bank)
+
+
+def lint_bank(
+    bank: Path, exercise_slugs: set[str] | None = None, strict: bool | None = None
+) -> tuple[Bank, list[Problem]]:
+    """Load every file of a bank and return it with every problem found (warnings too).
+
+    `strict` None: the shipped bank's rules for the shipped bank, a learner's for any other (see is_strict).
+    """
     problems: list[Problem] = []
     topics, languages = _load_registry(bank, problems)
+    if strict is None:
+        strict = is_strict(bank, languages)
     skips = _load_skips(bank, problems)
     cards: list[Card] = []
     seen: dict[str, Card] = {}
     for path in card_files(bank):
-        for card in _load_card_file(path, path.name, topics, problems, languages):
+        for card in _load_card_file(path, path.name, topics, problems, languages, strict):
             first = seen.get(card.id)
             if first is not None:
                 problems.append(
@@ -570,11 +760,12 @@ def lint_bank(bank: Path, exercise_slugs: set[str] | None = None) -> tuple[Bank,
                 notes_sha256=_load_notes_fingerprint(bank)), problems
 
 
-def load_bank(bank: Path, exercise_slugs: set[str] | None = None) -> Bank:
-    """A fully valid bank, or BankError listing every problem."""
-    loaded, problems = lint_bank(bank, exercise_slugs)
-    if problems:
-        raise BankError(problems)
+def load_bank(bank: Path, exercise_slugs: set[str] | None = None, strict: bool | None = None) -> Bank:
+    """A fully valid bank (warnings aside), or BankError listing every problem."""
+    loaded, problems = lint_bank(bank, exercise_slugs, strict)
+    errors = [p for p in problems if not p.warning]
+    if errors:
+        raise BankError(errors)
     return loaded
 
 
@@ -586,6 +777,7 @@ def load_usable_cards(bank: Path, exercise_slugs: set[str] | None = None) -> tup
     card of that file; a problem of one card leaves out that card.
     """
     loaded, problems = lint_bank(bank, exercise_slugs)
+    problems = [p for p in problems if p.language or not p.warning]  # a warning is lint's business, not the quiz's
     broken_files = {p.file for p in problems if p.card_id == "-"}
     broken_cards = {(p.file, p.card_id) for p in problems if not p.language}  # a missing side shows the other one
     usable = [c for c in loaded.cards if c.file not in broken_files and (c.file, c.id) not in broken_cards]

@@ -28,6 +28,18 @@ class NotFoundError(InputError):
     """An id, slug or file that does not exist."""
 
 
+class UsageError(InputError):
+    """A command-line option given a value it cannot take (exit 2, as for a usage mistake)."""
+
+    exit_code = 2
+
+
+class UnknownOptionValue(NotFoundError):
+    """An option naming something that does not exist (--topic, --tag): a usage mistake, exit 2."""
+
+    exit_code = 2
+
+
 class EnvironmentProblem(PrepError):
     """Something the machine lacks: a Docker engine, an image, a browser, a writable folder."""
 

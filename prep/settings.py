@@ -57,6 +57,35 @@ def read_section(name: str, path: Path | None = None) -> tuple[dict[str, Any], P
     return section, path
 
 
+def bank_setting(path: Path | None = None) -> tuple[Path, str] | None:
+    """`bank = "DIR"` at the top of the settings file (above any [section]): the learner's own bank, and where it was set.
+
+    A relative DIR counts from the settings file's folder; `~` is the home folder.
+    """
+    path = path or settings_path()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the settings file: {exc.strerror}") from None
+    if b"bank" not in raw:  # no need to parse the file (the quiz's first card waits for this)
+        return None
+    import tomllib
+
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: bad settings file: {exc}") from None
+    value = data.get("bank")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f'{path}: `bank` must be the path of a folder, e.g. bank = "~/prep-bank", not {value!r}')
+    folder = Path(value).expanduser()
+    return (folder if folder.is_absolute() else path.parent / folder), f"{path}"
+
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -191,7 +220,9 @@ def chosen_lang(flag: str | None, path: Path | None = None) -> str:
     """--lang when given, else `lang` of the [quiz] settings (English by default)."""
     if flag is not None:
         if flag not in LANGS:
-            raise InputError(f"--lang must be {' or '.join(LANGS)}, not {flag!r}")
+            from .errors import UsageError
+
+            raise UsageError(f"--lang must be {' or '.join(LANGS)}, not {flag!r}")
         return flag
     return quiz_settings(path).lang
 

@@ -168,8 +168,8 @@ def compute(
         for card_id in ids:
             st = states.get(card_id)
             if st is not None and st.suspended:
-                row["suspended"] += 1
-            if st is None or st.is_new:
+                row["suspended"] += 1  # counted once: in `suspended`, not also in its state
+            elif st is None or st.is_new:
                 row["new"] += 1
             elif st.state in (LEARNING, RELEARNING):
                 row["learning"] += 1
@@ -192,7 +192,7 @@ def compute(
             "id": card_id,
             "lapses": count,
             "topic": index.topic_of(card_id),
-            "location": index.location(card_id) if in_bank else None,
+            "location": location(index, card_id) if in_bank else None,
             "suspended": bool(states.get(card_id) and states[card_id].suspended),
         })
 
@@ -267,6 +267,14 @@ def exercises_due(db: sqlite_utils.Database, now: datetime) -> list[dict[str, An
     ]
 
 
+def location(index: CardIndex, card_id: str) -> str:
+    """`FILE:LINE` of a card, saying so when the file is the installed copy (see content.card_location)."""
+    from .content import card_location
+
+    record = index.record(card_id)
+    return card_location(index.root, record["file"], record["line"])
+
+
 # --- one card, and the cards held back ---------------------------------------------------
 
 
@@ -278,14 +286,16 @@ def card_info(db: sqlite_utils.Database, index: CardIndex, settings: QuizSetting
     log = store.reviews_of(db, card_id)
     row = store.card_state_row(db, card_id)
     if card_id not in index and not log and row is None:
-        index.record(card_id)  # raises NotFoundError naming the bank
+        from .cards import unknown_card
+
+        raise unknown_card(card_id, index.ids, index.root)
     st = CardState.from_row(row) if row else None
     scheduler = Scheduler(settings)
     in_bank = card_id in index
     return {
         "id": card_id,
         "in_bank": in_bank,
-        "location": index.location(card_id) if in_bank else None,
+        "location": location(index, card_id) if in_bank else None,
         "topic": index.topic_of(card_id),
         "lang": index.lang,
         "prompt": index.card(card_id).prompt if in_bank else None,
@@ -321,6 +331,6 @@ def held_back(db: sqlite_utils.Database, index: CardIndex, now: datetime) -> lis
             "held": "suspended" if st.suspended else "buried",
             "buried_until": st.buried_until.isoformat() if buried else None,  # type: ignore[union-attr]
             "topic": index.topic_of(card_id),
-            "location": index.location(card_id) if card_id in index else None,
+            "location": location(index, card_id) if card_id in index else None,
         })
     return sorted(rows, key=lambda r: (r["held"] != "suspended", r["id"]))

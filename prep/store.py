@@ -190,9 +190,62 @@ def _explain(path: Path, exc: sqlite3.Error) -> StoreError:
     return StoreError(f"{path}: the progress database failed: {exc}")
 
 
-def open_db(path: Path | None = None) -> sqlite_utils.Database:
-    """Open (creating and migrating) the progress database, or raise StoreError saying why not."""
+def pending_migrations(db: sqlite_utils.Database) -> list[str]:
+    """The migrations the database still needs, by name."""
+    if "migrations" not in db.table_names():
+        return [name for name, _ in MIGRATIONS]
+    done = {row["name"] for row in db["migrations"].rows}
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def _open_readonly(path: Path) -> sqlite_utils.Database:
+    """The database opened for reading only: nothing written, not even a migration.
+
+    When a migration is due, a writable file is opened as usual (and migrated); a read-only
+    one is StoreError (exit 4) saying so, rather than a failed write half-way.
+    """
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(path.resolve()))}"
+    conn = None
+    try:
+        try:
+            conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            db = sqlite_utils.Database(conn)
+            pending = pending_migrations(db)
+        except sqlite3.OperationalError:
+            # a WAL file in a folder where its -shm cannot be made: read it as it is on disk
+            if conn is not None:
+                conn.close()
+            conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+            db = sqlite_utils.Database(conn)
+            pending = pending_migrations(db)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    except sqlite3.Error as exc:
+        raise _explain(path, exc) from None
+    if pending:
+        conn.close()
+        if _writable(path):
+            return open_db(path)
+        raise StoreError(f"{path}: the progress database needs an upgrade ({', '.join(pending)}) and the file is "
+                         "read-only: make it writable (or copy it and use --db) and run this again")
+    db.path = path  # type: ignore[attr-defined]
+    return db
+
+
+def open_db(path: Path | None = None, readonly: bool = False) -> sqlite_utils.Database:
+    """Open (creating and migrating) the progress database, or raise StoreError saying why not.
+
+    `readonly`: for commands that only read (stats, due, card info, progress export): an
+    existing file is opened read-only, so a read-only file (a backup, a shared copy) works.
+    """
     path = Path(path) if path else default_path()
+    if readonly and path.is_file():
+        return _open_readonly(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -305,7 +305,7 @@ def test_lint_refuses_dangerous_whitelists(tmp_path):
     yaml_file.write_text(yaml_file.read_text().replace("files: [runcmd.py]", "files: [runcmd.py, conftest.py, x.pth, ../up.py]"))
     _, problems = exercises.lint_exercises(root, None)
     text = "\n".join(map(str, problems))
-    assert "`files.3`: String should match pattern" in text
+    assert "`files.3` has the wrong form: '../up.py' (see docs/grading.md)" in text
     yaml_file.write_text(yaml_file.read_text().replace(", ../up.py", ""))
     _, problems = exercises.lint_exercises(root, None)
     text = "\n".join(map(str, problems))

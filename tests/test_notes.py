@@ -35,6 +35,7 @@ def test_check_lists_corrections(runner, tiny_bank, notes_file):
     assert json.loads(result.stdout) == [{
         "line": 5, "section": "3/19", "text": "TIME_WAIT多久??", "card": "time-wait-duration",
         "notes_claim": "TIME_WAIT lasts tcp_fin_timeout", "correction": "60 seconds, fixed by TCP_TIMEWAIT_LEN.",
+        "prompt": "How long does a socket stay in TIME_WAIT on Linux?",
     }]
 
 

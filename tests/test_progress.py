@@ -247,7 +247,9 @@ def test_anki_export_by_topic_and_bad_name(runner, tmp_path, tiny_bank):
     assert len(anki_notes(target)) == 2
     bad = run_cli(runner, "bank", "export-anki", str(tmp_path / "deck.zip"), env=env)
     assert (bad.exit_code, bad.stderr) == (1, f"Error: {tmp_path / 'deck.zip'}: give a file name ending in .apkg\n")
-    none = run_cli(runner, "bank", "export-anki", str(target), "--tag", "nothing-has-this", env=env)
+    unknown = run_cli(runner, "bank", "export-anki", str(target), "--tag", "nothing-has-this", env=env)
+    assert (unknown.exit_code, unknown.stderr) == (2, "Error: unknown tag 'nothing-has-this'; `prep bank tags` lists the tags\n")
+    none = run_cli(runner, "bank", "export-anki", str(target), "--topic", "processes", "--tag", "time-wait", env=env)
     assert (none.exit_code, none.stderr) == (1, "Error: no cards to export (check --topic and --tag)\n")
 
 

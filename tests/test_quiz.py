@@ -434,7 +434,7 @@ def test_one_broken_card_is_left_out_and_the_rest_reviewed(tiny_bank, runner, db
     path.write_text(path.read_text().replace("    type: recall", "    type: essay", 1))
     result = run_cli(runner, "due", "--json", env=cli_env(tiny_bank, db_path))
     assert result.exit_code == 0, result.stderr
-    assert "tcp.yaml:25: close-shared-socket: `type`: input should be" in result.stderr
+    assert "tcp.yaml:25: close-shared-socket: `type` must be 'recall'" in result.stderr
     ids = {c["id"] for c in json.loads(result.stdout)["cards"]}
     assert "close-shared-socket" not in ids and {"time-wait-duration", "handshake-order", "zombie-definition"} <= ids
 
@@ -595,7 +595,8 @@ def test_read_only_database_file(runner, tiny_bank, tmp_path):
         try:
             store.open_db(folder / "progress.db").conn.close()
             subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
-            result = run_cli(runner, "due", env=cli_env(tiny_bank, folder / "progress.db"))
+            reading = run_cli(runner, "due", env=cli_env(tiny_bank, folder / "progress.db"))
+            result = run_cli(runner, "quiz", env=cli_env(tiny_bank, folder / "progress.db"))
         finally:
             subprocess.run(["umount", "-l", str(folder)])
     else:
@@ -603,9 +604,11 @@ def test_read_only_database_file(runner, tiny_bank, tmp_path):
         folder.chmod(0o555)
         (folder / "progress.db").chmod(0o444)
         try:
-            result = run_cli(runner, "due", env=cli_env(tiny_bank, folder / "progress.db"))
+            reading = run_cli(runner, "due", env=cli_env(tiny_bank, folder / "progress.db"))
+            result = run_cli(runner, "quiz", env=cli_env(tiny_bank, folder / "progress.db"))
         finally:
             folder.chmod(0o755)
+    assert reading.exit_code == 0, reading.stderr  # `due` only reads: it opens the file read-only
     assert result.exit_code == 4
     assert result.stderr.startswith(f"Error: {folder / 'progress.db'}: cannot write the progress database")
     assert "--db or $PREP_DB" in result.stderr
@@ -626,7 +629,7 @@ def test_bad_clock_is_an_input_error(runner, tiny_bank, db_path):
 
 def test_unknown_topic_from_the_command_line(runner, tiny_bank, db_path):
     result = run_cli(runner, "quiz", "--topic", "udp", env=cli_env(tiny_bank, db_path))
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a bad option value
     assert result.stderr == "Error: unknown topic 'udp'; the topics are: inbox, processes, tcp\n"
     result = run_cli(runner, "quiz", "--card", "nope", env=cli_env(tiny_bank, db_path))
     assert result.exit_code == 1

@@ -517,7 +517,7 @@ def test_e_opens_the_editor_at_the_card_and_shows_it_as_edited(learner, db_path,
     me.send("e")  # on the answer screen, and this edit breaks the card
     screen = me.expect("1-4 rate")
     assert "Not reloaded: the bank does not load zombie-definition after the edit:" in screen
-    assert "processes.yaml:22: zombie-definition: `type`: input should be 'recall'" in screen
+    assert "processes.yaml:22: zombie-definition: `type` must be 'recall'" in screen
     assert "The card is shown as it was; fix the file and press e again." in screen
     assert "What is a zombie process?" in screen and "A child that has exited but has not been waited for." in screen
     me.send("3")

@@ -14,12 +14,24 @@ from typing import Optional
 
 import click
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperGroup, TyperOption
 
 from ..errors import PrepError
 from .app import State, err
 
 PROBLEMS_SHOWN = 10
+
+_display_type_rich = TyperOption.display_type_rich
+
+
+def _flag_without_type(self: TyperOption, ctx: click.Context) -> str | None:
+    """A flag (--json, --cram, --help) takes no value: its help line shows no `<bool>`."""
+    if self.is_flag and not self.count:
+        return None
+    return _display_type_rich(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_without_type  # type: ignore[method-assign]
 
 class _Group(TyperGroup):
     """Turns every PrepError raised below into `Error: ...` and its exit code."""

@@ -25,20 +25,62 @@ def err(message: str) -> None:
     errors.print(message, markup=False)
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 card`, `2 cards`, `0 cards`; `nouns` for an irregular plural."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
+
+
 def report_lint(problems: list[Any], where: str, clean: str) -> None:
     """A lint's problems to stdout, one `file:line: id: message` a line, and its verdict to stderr.
 
-    Exit 1 when there are problems ("N problems in WHERE"); else the `clean` line.
+    Exit 1 when there are problems ("N problems in WHERE"); else the `clean` line. Warnings
+    (a problem with `warning` set) are listed too but leave the exit code at 0.
     """
     import typer
 
     for problem in problems:
         out.print(str(problem), markup=False)
-    if problems:
-        noun = "problem" if len(problems) == 1 else "problems"
-        err(f"{len(problems)} {noun} in {where}")
+    errors_found = [p for p in problems if not getattr(p, "warning", False)]
+    warnings = len(problems) - len(errors_found)
+    also = f" and {plural(warnings, 'warning')}" if warnings else ""
+    if errors_found:
+        err(f"{plural(len(errors_found), 'problem')}{also} in {where}")
         raise typer.Exit(1)
-    err(clean)
+    err(clean + (f"; {plural(warnings, 'warning')} (worth a look, not errors)" if warnings else ""))
+
+
+def line_table(headers: list[str], rows: list[list[str]], markup: bool = False, least: int = 20) -> None:
+    """A table of one line a row where every column but the last keeps its whole width (an id is never split).
+
+    The last column (a prompt, a title) takes the room left: cut with … when stdout is not
+    a terminal (`prep due` does the same), folded onto more lines in a terminal.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    cells = [[Text.from_markup(c) if markup else Text(c) for c in row] for row in rows]
+    widths = [max([len(h), *(row[i].cell_len for row in cells)]) for i, h in enumerate(headers[:-1])]
+    room = max(least, out.width - sum(widths) - 2 * len(widths))
+    table = Table(box=None, pad_edge=False)
+    for header, width in zip(headers, widths):
+        table.add_column(header, no_wrap=True, width=width, min_width=width)
+    if out.is_terminal:
+        table.add_column(headers[-1], overflow="fold", min_width=least)
+    else:
+        table.add_column(headers[-1], no_wrap=True, overflow="ellipsis", width=room)
+    for row in cells:
+        table.add_row(*row)
+    # wider than the screen rather than an id cut: the columns before the last never shrink
+    needed = sum(widths) + 2 * len(widths) + least
+    if needed <= out.width:
+        out.print(table)
+        return
+    screen = out.width
+    out.width = needed
+    try:
+        out.print(table)
+    finally:
+        out.width = screen
 
 
 @dataclass
@@ -63,11 +105,31 @@ class State:
         return self._bank
 
     def db(self) -> sqlite_utils.Database:
+        """The progress database; read-only for the commands that only read it (READ_ONLY_COMMANDS)."""
         if self._db is None:
             from .. import store
 
-            self._db = store.open_db(self.db_path)
+            self._db = store.open_db(self.db_path, readonly=current_command() in READ_ONLY_COMMANDS)
         return self._db
+
+
+# Commands that only read progress: they open the database read-only (a read-only file works).
+READ_ONLY_COMMANDS = {"stats", "due", "card info", "card held", "progress export"}
+
+
+def current_command() -> str:
+    """The running command without the program's name: `card info`, `stats`..."""
+    try:  # typer >= 0.20 runs its own copy of click, with its own context stack
+        from typer._click.globals import get_current_context
+    except ImportError:  # pragma: no cover - an older typer on click itself
+        from click import get_current_context
+
+    ctx = get_current_context(silent=True)
+    names = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
 
 
 def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:

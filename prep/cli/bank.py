@@ -13,7 +13,7 @@ from rich.table import Table
 
 from .. import cards, content
 from ..cards import Card
-from .app import State, emit, err, out, report_lint
+from .app import State, emit, err, line_table, out, plural, report_lint
 
 LANG = typer.Option(None, "--lang", metavar="en|zh", help="English or Chinese (default: `lang` of the \\[quiz] settings, else en).")
 
@@ -47,14 +47,20 @@ def card_document(card: Card, lang: str | None = None) -> dict[str, Any]:
 def lint(ctx: typer.Context) -> None:
     """Check every card file; list each problem as file:line: card-id: message.
 
-    Exit 0 when the bank is clean, 1 when it has problems.
+    Exit 0 when the bank is clean (warnings, such as a right choice much longer
+    than the wrong ones, are listed but do not fail), 1 when it has problems. The
+    shipped bank needs every field; a bank of your own only id, prompt and answer
+    (and choices or items for those types): see docs/cards.md.
 
     Example: prep bank lint
     """
     state: State = ctx.obj
     folder = state.bank_dir()
     bank, problems = cards.lint_bank(folder, content.exercise_slugs())
-    report_lint(problems, str(folder), f"{len(bank.cards)} cards in {len(cards.card_files(folder))} files: no problems")
+    if content.is_installed_copy(folder):
+        err(f"{folder} is {content.INSTALLED_COPY_NOTE}")
+    files = len(cards.card_files(folder))
+    report_lint(problems, str(folder), f"{plural(len(bank.cards), 'card')} in {plural(files, 'file')}: no problems")
 
 
 @bank_app.command("list")
@@ -76,13 +82,9 @@ def list_cards(
     selected = [c.in_lang(chosen) for c in state.load_bank().select(topic=topic, tag=tag)]
 
     def render(rows: list[dict[str, Any]]) -> None:
-        table = Table(box=None, pad_edge=False, show_edge=False)
-        for column in ("id", "topic", "type", "prompt"):
-            table.add_column(column, overflow="fold" if column == "prompt" else "ellipsis", no_wrap=column != "prompt")
-        for row in rows:
-            table.add_row(row["id"], row["topic"], row["type"], row["prompt"].strip().splitlines()[0])
-        out.print(table)
-        err(f"{len(rows)} cards")
+        line_table(["id", "topic", "type", "prompt"],
+                   [[row["id"], row["topic"], row["type"], (row["prompt"].strip().splitlines() or [""])[0]] for row in rows])
+        err(plural(len(rows), "card"))
 
     emit([card_summary(c) for c in selected], as_json, render)
 
@@ -103,13 +105,16 @@ def show(
     from ..settings import chosen_lang
 
     state: State = ctx.obj
-    card = state.load_bank().card(card_id)
+    bank = state.load_bank()
+    card = bank.card(card_id)
     chosen = chosen_lang(lang)
-    emit(card_document(card, lang if as_json else chosen), as_json, lambda _: render_card(card.in_lang(chosen)))
+    emit(card_document(card, lang if as_json else chosen), as_json, lambda _: render_card(card.in_lang(chosen), bank.root))
 
 
-def render_card(card: Card) -> None:
-    """A card whose texts are plain strings (see Card.in_lang)."""
+def render_card(card: Card, root: Path | None = None) -> None:
+    """A card whose texts are plain strings (see Card.in_lang); `root` the bank folder, for where its file is."""
+    from rich.markup import escape
+
     out.print(Panel(Markdown(card.prompt), title=f"{card.id}  [dim]{card.topic} · {card.type} · {card.difficulty}[/]"))
     if card.choices:
         for i, choice in enumerate(card.choices, 1):
@@ -134,7 +139,8 @@ def render_card(card: Card) -> None:
     out.print(f"[dim]Source:[/] {source}   [dim]中文:[/] {'、'.join(card.zh)}")
     if card.exercise:
         out.print(f"[dim]Exercise:[/] prep exercise show {card.exercise}")
-    out.print(f"[dim]{card.file}:{card.line}[/]")
+    out.print(f"[dim]{escape(content.card_location(root, card.file, card.line))}[/]" if root is not None
+              else f"[dim]{escape(f'{card.file}:{card.line}')}[/]")
 
 
 @bank_app.command("topics")
@@ -164,6 +170,50 @@ def topics(
         out.print(table)
 
     emit(rows, as_json, render)
+
+
+@bank_app.command("tags")
+def tags(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """List the tags with their card counts, most used first (for --tag).
+
+    Example: prep bank tags
+    """
+    bank = ctx.obj.load_bank()
+    rows = [{"tag": tag, "cards": count} for tag, count in bank.tags().items()]
+
+    def render(data: list[dict[str, Any]]) -> None:
+        width = max((len(str(r["cards"])) for r in data), default=1)
+        for r in data:
+            out.print(f"{r['cards']:>{width}}  {r['tag']}", markup=False)
+        err(plural(len(data), "tag"))
+
+    emit(rows, as_json, render)
+
+
+@bank_app.command("init")
+def init(
+    folder: Path = typer.Argument(..., metavar="DIR", help="A new (or empty) folder for your bank."),
+) -> None:
+    """Make a bank of your own: copy the shipped cards, topics and skips into DIR.
+
+    Cards you edit or add there are yours: an upgrade of prep never touches them.
+    Use it with PREP_BANK=DIR, or `bank = "DIR"` at the top of the settings file.
+    Your progress is kept: it follows the card ids.
+
+    Example: prep bank init ~/prep-bank
+    """
+    from ..settings import settings_path
+
+    source = content.shipped_bank()
+    written = content.init_bank(folder, source)
+    target = folder.expanduser().resolve()
+    count = sum(1 for p in written if p.suffix == ".yaml" and p.name not in cards.RESERVED_FILES)
+    err(f"copied {plural(count, 'card file')} (and topics.yaml, skips.yaml) from {source} to {target}")
+    err(f"use it: export PREP_BANK={target}   or put   bank = \"{target}\"   at the top of {settings_path()}")
+    err("then `prep bank lint` checks your edits; `e` in the quiz opens your copy")
 
 
 @bank_app.command("stats")
@@ -200,7 +250,7 @@ def stats(
         data["notes"] = {"file": str(notes), **report.totals()}
 
     def render(d: dict[str, Any]) -> None:
-        out.print(f"[bold]{d['cards']}[/] cards ({d['drafts']} drafts); free recall {d['recall_share']:.0%}; "
+        out.print(f"[bold]{plural(d['cards'], 'card')}[/] ({plural(d['drafts'], 'draft')}); free recall {d['recall_share']:.0%}; "
                   f"{d['with_corrects']} correct the notes")
         for key, title in (("by_topic", "topic"), ("by_type", "type"), ("by_difficulty", "difficulty")):
             table = Table(title=f"by {title}", box=None, title_justify="left")

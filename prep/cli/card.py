@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 import typer
 
-from .app import State, emit, err, out
+from .app import State, emit, err, out, plural
 from .quiz import LANG, review_context
 
 card_app = typer.Typer(help="One card's progress (like Anki's Card Info), and suspending cards outside a session.",
@@ -47,8 +47,8 @@ def render_info(d: dict[str, Any]) -> None:
         out.print(f"  {escape(d['prompt'].strip().splitlines()[0])}")
     facts = [
         ("due", (d["due"] or "")[:16].replace("T", " ") or "new: not scheduled yet"),
-        ("interval", f"{d['interval_days']} days" if d["interval_days"] is not None else "-"),
-        ("stability", f"{d['stability']} days" if d["stability"] is not None else "-"),
+        ("interval", f"{d['interval_days']:g} day{'' if d['interval_days'] == 1 else 's'}" if d["interval_days"] is not None else "-"),
+        ("stability", f"{d['stability']:g} day{'' if d['stability'] == 1 else 's'}" if d["stability"] is not None else "-"),
         ("difficulty", f"{d['difficulty']} (1-10)" if d["difficulty"] is not None else "-"),
         ("recall now", f"{d['recall_now']:.0%}" if d["recall_now"] is not None else "-"),
         ("reviews", str(d["reviews"])),
@@ -95,7 +95,11 @@ def _set(state: State, card_ids: list[str], suspended: bool) -> None:
     _settings, clock, index = review_context(state)
     unknown = [c for c in card_ids if c not in index]
     if unknown:
-        raise NotFoundError(f"no card with id {', '.join(map(repr, unknown))} in the bank (try `prep bank list`); nothing changed")
+        from ..cards import did_you_mean
+
+        guesses = "; ".join(f"{c!r}: {guess}" for c in unknown if (guess := did_you_mean(c, index.ids)))
+        hint = f" ({guesses})" if guesses else " (try `prep bank list`)"
+        raise NotFoundError(f"no card with id {', '.join(map(repr, unknown))} in the bank{hint}; nothing changed")
     changed = set(set_suspended(state.db(), card_ids, suspended, clock()))
     verb = "suspended" if suspended else "back in the quiz"
     for card_id in card_ids:
@@ -120,7 +124,7 @@ def held(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=
         for r in data:
             until = f" until {r['buried_until'][:16].replace('T', ' ')}" if r["buried_until"] else ""
             out.print(f"{escape(r['id'])}  {r['held']}{until}  [dim]{escape(r['location'] or 'no longer in the bank')}[/]")
-        err(f"{len(data)} cards held back" + (": `prep card unsuspend ID` brings one back" if data else ""))
+        err(f"{plural(len(data), 'card')} held back" + (": `prep card unsuspend ID` brings one back" if data else ""))
 
     emit(rows, as_json, render)
 

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from .. import content, exercises, grading, sandbox
 from ..errors import InputError, NotFoundError
-from .app import State, emit, err, errors, out, report_lint
+from .app import State, emit, err, errors, line_table, out, plural, report_lint
 
 exercise_app = typer.Typer(help="List, read, start and check the exercises.", no_args_is_help=True)
 
@@ -67,13 +67,9 @@ def list_exercises(as_json: bool = typer.Option(False, "--json", help="Print JSO
         err(f"left out, with problems: {', '.join(broken)} (see `prep exercise lint`)")
 
     def render(data: list[dict[str, Any]]) -> None:
-        table = Table(box=None, pad_edge=False)
-        for column in ("slug", "difficulty", "language", "title"):
-            table.add_column(column, no_wrap=column != "title")
-        for row in data:
-            table.add_row(row["slug"], row["difficulty"], row["language"], row["title"])
-        out.print(table)
-        err(f"{len(data)} exercises: `prep exercise show SLUG` for one")
+        line_table(["slug", "difficulty", "language", "title"],
+                   [[row["slug"], row["difficulty"], row["language"], row["title"]] for row in data])
+        err(f"{plural(len(data), 'exercise')}: `prep exercise show SLUG` for one")
 
     emit(rows, as_json, render)
 

@@ -7,10 +7,9 @@ from typing import Any, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from .. import notes as notes_lib
-from .app import State, emit, err, out
+from .app import State, emit, err, line_table, out, plural
 
 notes_app = typer.Typer(help="Check a notes file against the bank: flagged questions, corrections, drafts.", no_args_is_help=True)
 
@@ -35,23 +34,23 @@ def coverage(
     report = notes_lib.coverage(notes_lib.read_notes(notes_file), state.load_bank())
 
     def render(data: dict[str, Any]) -> None:
-        table = Table(box=None, pad_edge=False)
-        table.add_column("line", justify="right")
-        table.add_column("note", overflow="fold", ratio=3)
-        table.add_column("answered by", overflow="fold", ratio=2)
+        # one line a flagged line (ids whole, the note cut with … when piped); the note gives way first
+        rows = []
         for row in data["lines"]:
+            note = escape(" ".join(row["text"].split()))
             if row["cards"]:
-                answer = ", ".join(row["cards"])
+                answer = escape(", ".join(row["cards"]))
                 if row["matched"] == "words":
-                    answer += f" [dim](by: {', '.join(row['terms'][:4])})[/]"
+                    note += f" [dim](by: {escape(', '.join(row['terms'][:4]))})[/]"
             elif row["skipped"]:
-                answer = f"[dim]skipped: {row['skipped']}[/]"
+                answer = "[dim]skipped[/]"
+                note += f" [dim]({escape(row['skipped'])})[/]"
             else:
                 answer = "[red]matches no card[/]"
-            table.add_row(str(row["line"]), escape(row["text"]), answer)
-        out.print(table)
+            rows.append([str(row["line"]), answer, note])
+        line_table(["line", "answered by", "note"], rows, markup=True)
         t = data["totals"]
-        err(f"{t['flagged']} flagged lines: {t['answered']} answered, {t['skipped']} skipped, "
+        err(f"{plural(t['flagged'], 'flagged line')}: {t['answered']} answered, {t['skipped']} skipped, "
             f"{t['open']} open ({t['coverage']:.0%} covered)")
 
     emit({"file": str(notes_file), "lines": report.rows, "totals": report.totals()}, as_json, render)
@@ -79,16 +78,34 @@ def check(
     from ..settings import chosen_lang
 
     state: State = ctx.obj
-    rows = notes_lib.corrections(notes_lib.read_notes(notes_file), state.load_bank(), chosen_lang(lang))
+    chosen = chosen_lang(lang)
+    bank = state.load_bank()
+    rows = notes_lib.corrections(notes_lib.read_notes(notes_file), bank, chosen)
+    for row in rows:
+        row["prompt"] = bank.card(row["card"]).in_lang(chosen).prompt
 
     def render(data: list[dict[str, Any]]) -> None:
+        by_card: dict[str, list[dict[str, Any]]] = {}
         for row in data:
-            out.print(f"[bold]line {row['line']}[/] ({row['section']}) [dim]{row['card']}[/]")
-            if row["text"]:
-                out.print(f"  [dim]notes:[/] {row['text']}", markup=True)
-            out.print(f"  [yellow]claim:[/] {row['notes_claim']}")
-            out.print(f"  [green]truth:[/] {row['correction']}")
-        err(f"{len(data)} corrections")
+            by_card.setdefault(row["card"], []).append(row)
+        quoted: set[int] = set()
+        for card_id, group in by_card.items():
+            first = group[0]
+            numbers = sorted({r["line"] for r in group})
+            noun = "line" if len(numbers) == 1 else "lines"
+            out.print(f"[bold]{escape(card_id)}[/]  [dim]{noun} {', '.join(map(str, numbers))} ({escape(str(first['section']))})[/]")
+            for row in sorted({r["line"]: r for r in group}.values(), key=lambda r: r["line"]):
+                if row["line"] in quoted:
+                    out.print(f"  [dim]notes {row['line']}: quoted above[/]")
+                elif row["text"]:
+                    quoted.add(row["line"])
+                    out.print(f"  [dim]notes {row['line']}:[/] {escape(row['text'])}")
+            out.print(f"  [yellow]claim:[/] {escape(str(first['notes_claim']))}")
+            question = "\n    ".join(first["prompt"].strip().splitlines())
+            out.print(f"  [cyan]question:[/] {escape(question)}")
+            out.print(f"  [green]truth:[/] {escape(str(first['correction']).strip())}")
+        lines = len({r["line"] for r in data})
+        err(f"{plural(len(by_card), 'card')} correct {plural(lines, 'line')} of {notes_file}")
 
     emit(rows, as_json, render)
 
@@ -110,7 +127,7 @@ def extract(
     written = notes_lib.extract_drafts(notes_lib.read_notes(notes_file), state.load_bank(), out_file, topic)
     for line in written:
         typer.echo(f"{notes_lib.draft_id(line.number)}\tline {line.number}\t{line.text.strip()}")
-    err(f"{len(written)} drafts written to {out_file}" if written else "every flagged line is already answered, skipped or drafted")
+    err(f"{plural(len(written), 'draft')} written to {out_file}" if written else "every flagged line is already answered, skipped or drafted")
 
 
 def register(app: typer.Typer) -> None:

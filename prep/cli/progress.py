@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from .app import State, emit, err
+from .app import State, emit, err, plural
 from .bank import bank_app
 
 progress_app = typer.Typer(
@@ -31,7 +31,7 @@ def export(
     data = export_progress(state.db(), clock_from_env()(), unreviewed=True)
     write_file(file, data)
     if str(file) != "-":
-        err(f"wrote {len(data['cards'])} card schedules and {len(data['reviews'])} reviews to {file}")
+        err(f"wrote {plural(len(data['cards']), 'card schedule')} and {plural(len(data['reviews']), 'review')} to {file}")
 
 
 @progress_app.command("import")
@@ -54,12 +54,12 @@ def import_(
     db = state.db()
     from .app import errors
 
-    with errors.status(f"merging {len(data['reviews'])} reviews and {len(data['cards'])} schedules from {file}"):
+    with errors.status(f"merging {plural(len(data['reviews']), 'review')} and {plural(len(data['cards']), 'schedule')} from {file}"):
         report = import_progress(db, data, quiz_settings())
 
     def render(r: dict[str, Any]) -> None:
-        err(f"{file}: {r['reviews_added']} reviews added ({r['reviews_known']} already here); "
-            f"{r['cards_updated']} card schedules taken, {r['cards_kept']} kept (yours were as recent)")
+        err(f"{file}: {plural(r['reviews_added'], 'review')} added ({r['reviews_known']} already here); "
+            f"{plural(r['cards_updated'], 'card schedule')} taken, {r['cards_kept']} kept (yours were as recent)")
 
     emit(report.to_dict(), as_json, render)
 
@@ -87,7 +87,7 @@ def export_anki(
     bank = state.load_bank()
     cards = bank.select(topic=topic, tag=tag)
     count = write_deck(cards, {t.id: bank.topic_title(t.id, chosen) for t in bank.topics.values()}, file, chosen)
-    err(f"wrote {count} notes to {file}")
+    err(f"wrote {plural(count, 'note')} to {file}")
 
 
 def register(app: typer.Typer) -> None:
