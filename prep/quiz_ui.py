@@ -44,6 +44,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from . import content
 from .errors import PrepError
 from .linebreak import break_offsets, has_wide
 from .quiz import Rated, Session, Summary
@@ -563,27 +564,30 @@ class QuizUI:
         Without $VISUAL or $EDITOR (or without a terminal), print where the card is instead.
         """
         path, line = self.location(card)
+        where = content.card_location(path.parent, path.name, line)  # says so when it is the installed copy
         try:
             editor = editor_command()
         except EditorProblem as exc:
-            self.say(f"[dim]edit:[/] {escape(f'{path}:{line}')}")
+            self.say(f"[dim]edit:[/] {escape(where)}")
             self.say(f"[yellow]{escape(str(exc))}[/]")
             return
         if editor is None or not self.keys.tty or self.reload_bank is None:
-            self.say(f"[dim]edit:[/] {escape(f'{path}:{line}')}")
+            self.say(f"[dim]edit:[/] {escape(where)}")
             if editor is None:
                 self.hint("Set $EDITOR (or $VISUAL) and e opens the card there, then shows it as edited.")
             return
+        if content.is_installed_copy(path):  # shown again when the editor closes: the edit will not last
+            self.notice = f"[yellow]edited {escape(where)}[/]\n"
         self.console.file.flush()
         try:
             with self.keys.cooked():
                 failed = run_editor(editor[0], path, line)
         except EditorProblem as exc:
-            self.say(f"[dim]edit:[/] {escape(f'{path}:{line}')}")
+            self.say(f"[dim]edit:[/] {escape(where)}")
             self.say(f"[yellow]{escape(str(exc))} (${editor[1]})[/]")
             return
         fresh, message = self.reload(card)  # even after a failure: the file may have been saved first
-        self.notice = (f"[yellow]{escape(failed)}.[/]\n" if failed else "") + message
+        self.notice = (self.notice or "") + (f"[yellow]{escape(failed)}.[/]\n" if failed else "") + message
         raise Edited(fresh)
 
     def reload(self, card: "Card") -> tuple["Card", str]:
