@@ -934,3 +934,31 @@ def test_sigterm_during_a_restart_waits_for_the_old_generation(learner):
     assert not [p for p in learner.processes() if p.pid == server.master or p.ppid == server.master], (
         "processes of the server remain after the master exited")
     assert not learner.zombies(), "a zombie was left after the shutdown"
+
+
+@pytest.mark.cards(CARD_WNOHANG)
+def test_a_new_worker_that_dies_during_a_restart_is_replaced_at_once(learner):
+    server = start_server(learner, workers=2)
+    first = server.workers()
+    held = Held(server, b"held while a new worker dies")
+    holder = held.wait_holder("the held client")
+    server.signal(signal.SIGHUP)
+    second = generation(server, first, holder, 2)
+    server.check_running()
+    assert second, f"after SIGHUP the master has {len(server.workers() - first)} new workers; expected 2"
+    victim = min(second)
+    learner.signal(victim, signal.SIGKILL)
+    replaced = wait_until(lambda: victim not in server.workers() | server.zombies()
+                          and len(server.workers() - first - {victim}) == 2, WAIT)
+    server.check_running()
+    assert server.alive(holder), "the old worker serving the held client was gone before its client finished"
+    assert replaced, (
+        f"a worker of the new generation was killed while an old worker still finished a client; {WAIT:g} s later "
+        f"the new generation has {len(server.workers() - first)} live worker(s) instead of 2: replace a worker of "
+        "the serving generation that dies at once, whatever the old ones still running (they do not accept)")
+    held.finish("the client held while a new worker died")
+    assert wait_until(lambda: holder not in server.workers() | server.zombies(), WAIT), (
+        "the old worker did not exit (or was not reaped) after finishing its client")
+    extra = wait_until(lambda: len(server.workers()) != 2, 2.0)
+    assert not extra, f"once the restart was over the master has {len(server.workers())} workers instead of 2"
+    assert server.stop() == 0, f"after SIGTERM the master must exit with 0 ({exit_summary(server.program)})"
