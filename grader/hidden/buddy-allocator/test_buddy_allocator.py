@@ -687,7 +687,7 @@ def show_trace(size, min_block, ops):
     return "; ".join(lines)
 
 
-EXACT_CASES = [(64, 16, 1), (128, 128, 2), (256, 1, 3), (1024, 32, 4), (4096, 64, 5), (1 << 16, 16, 6)]
+EXACT_CASES = [(64, 16, 1), (128, 128, 2), (256, 1, 3), (1024, 32, 4), (4096, 64, 5), (1 << 16, 16, 6), (1, 1, 7)]
 
 
 @pytest.mark.cards(CARD_SPLIT, CARD_XOR, CARD_ADJACENT)
