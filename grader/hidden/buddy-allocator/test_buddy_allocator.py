@@ -9,12 +9,19 @@ and overlap; MemoryError is accepted only when the model has no block that fits.
 # canary: hidden-test-buddy-allocator
 
 import random
+import time
 
 import pytest
 
 from prep_judge import LearnerError, report_performance
 
 ENTRY_MODULE = "buddy"
+
+# the exercise's cards, for @pytest.mark.cards: which mechanism a test checks
+CARD_SPLIT = "buddy-split-order3-for-one-page"
+CARD_XOR = "buddy-address-by-xor"
+CARD_ADJACENT = "buddy-adjacent-blocks-not-buddies"
+CARD_ORDERS = "buddy-allocator-orders-linux"
 
 # Helper code run inside the learner's process: it replays a trace quickly (one
 # round trip instead of one per operation). It holds no expected value; the judge
@@ -223,6 +230,7 @@ def expect_raise(b, method, arg, exc_name, why):
 # ---------------------------------------------------------------- the tests
 
 
+@pytest.mark.cards(CARD_ORDERS)
 def test_constructor_rejects_bad_sizes(learner):
     for size, min_block, why in [
         (0, 16, "an arena of size 0"),
@@ -242,6 +250,7 @@ def test_constructor_rejects_bad_sizes(learner):
     assert blocks(b) == {}, f"after the only block is allocated free_blocks() must be empty, got {describe(blocks(b))}"
 
 
+@pytest.mark.cards(CARD_ORDERS, CARD_SPLIT)
 @pytest.mark.parametrize(
     "n, block",
     [(1, 16), (15, 16), (16, 16), (17, 32), (31, 32), (32, 32), (33, 64), (64, 64), (65, 128), (100, 128),
@@ -262,6 +271,7 @@ def test_request_rounds_up_to_a_power_of_two(learner, n, block):
     model.check_state(got, f"after alloc({n})")
 
 
+@pytest.mark.cards(CARD_ORDERS)
 def test_alloc_of_zero_or_negative_raises_valueerror(learner):
     b = new_buddy(learner, 1024, 16)
     expect_raise(b, "alloc", 0, "ValueError", "a request of 0 bytes is not valid")
@@ -269,6 +279,7 @@ def test_alloc_of_zero_or_negative_raises_valueerror(learner):
     assert blocks(b) == {1024: [0]}, f"a rejected request must not change the free lists: got {describe(blocks(b))}, expected {{1024: [0]}}"
 
 
+@pytest.mark.cards(CARD_SPLIT)
 def test_split_keeps_the_lower_half_and_frees_one_block_per_order(learner):
     b = new_buddy(learner, 128, 16)
     first = alloc(b, 16)
@@ -285,6 +296,7 @@ def test_split_keeps_the_lower_half_and_frees_one_block_per_order(learner):
     expect_raise(b, "alloc", 1, "MemoryError", "the arena is full")
 
 
+@pytest.mark.cards(CARD_SPLIT)
 def test_whole_arena_then_nothing_else_fits(learner):
     b = new_buddy(learner, 4096, 32)
     expect_raise(b, "alloc", 4097, "MemoryError", "no block is larger than the 4096-byte arena")
@@ -297,6 +309,7 @@ def test_whole_arena_then_nothing_else_fits(learner):
     assert alloc(b, 4000) == 0, "after freeing it, the whole arena can be allocated again at 0"
 
 
+@pytest.mark.cards(CARD_XOR)
 def test_double_free_raises_valueerror_and_corrupts_nothing(learner):
     b = new_buddy(learner, 256, 16)
     a = alloc(b, 16)
@@ -319,6 +332,7 @@ def test_double_free_raises_valueerror_and_corrupts_nothing(learner):
     assert blocks(b) == {256: [0]}, f"after freeing everything free_blocks() must be {{256: [0]}}, got {describe(blocks(b))}"
 
 
+@pytest.mark.cards(CARD_XOR)
 def test_free_of_an_offset_never_allocated_raises_valueerror(learner):
     b = new_buddy(learner, 1024, 16)
     a = alloc(b, 64)
@@ -340,6 +354,7 @@ def test_free_of_an_offset_never_allocated_raises_valueerror(learner):
     assert blocks(b) == {1024: [0]}, f"freeing the real block must still work and coalesce to {{1024: [0]}}, got {describe(blocks(b))}"
 
 
+@pytest.mark.cards(CARD_ADJACENT, CARD_XOR)
 def test_adjacent_blocks_that_are_not_buddies_stay_apart(learner):
     b = new_buddy(learner, 64, 16)
     offs = [alloc(b, 16) for _ in range(4)]
@@ -362,6 +377,7 @@ def test_adjacent_blocks_that_are_not_buddies_stay_apart(learner):
     assert got == {64: [0]}, f"freeing 48 merges with 32, then with 0: expected {{64: [0]}}, got {describe(got)}"
 
 
+@pytest.mark.cards(CARD_XOR)
 def test_freeing_everything_coalesces_into_one_block(learner):
     rng = random.Random(6)
     b = new_buddy(learner, 4096, 16)
@@ -382,6 +398,7 @@ def test_freeing_everything_coalesces_into_one_block(learner):
     assert got == {4096: [0]}, f"after freeing every block the free lists must hold the one whole-arena block {{4096: [0]}}, got {describe(got)}"
 
 
+@pytest.mark.cards(CARD_ADJACENT)
 def test_external_fragmentation_and_the_merge_that_ends_it(learner):
     b = new_buddy(learner, 1024, 16)
     offs = [alloc(b, 16) for _ in range(64)]
@@ -404,6 +421,7 @@ def test_external_fragmentation_and_the_merge_that_ends_it(learner):
     assert alloc(b, 32) == 0, "alloc(32) must now get the merged block at 0"
 
 
+@pytest.mark.cards(CARD_SPLIT, CARD_XOR)
 @pytest.mark.parametrize("seed", [11, 22, 33])
 def test_randomized_trace_against_the_model(learner, seed):
     rng = random.Random(seed)
@@ -460,6 +478,7 @@ def make_utilisation_trace(seed):
     return ops
 
 
+@pytest.mark.cards(CARD_SPLIT, CARD_XOR)
 def test_utilisation_against_a_bump_allocator(learner):
     size, min_block = 1 << 20, 16
     ops = make_utilisation_trace(2024)
@@ -491,3 +510,231 @@ def test_utilisation_against_a_bump_allocator(learner):
     utilisation = 100.0 * peak_payload / high_water
     baseline = 100.0 * peak_payload / bump
     report_performance(round(utilisation, 1), round(baseline, 1))
+
+
+# ---------------------------------------------------------------- the exact model: offsets, errors and free lists
+
+
+class ExactModel:
+    """The statement's allocator, step by step: which offset each alloc returns is fully determined (the smallest
+    size that has a free block, the lowest offset of that size, split keeping the lower half), and so are the free
+    lists after every call and which calls raise."""
+
+    def __init__(self, size, min_block):
+        self.size = size
+        self.min_block = min_block
+        self.free = {size: {0}}
+        self.allocated = {}
+
+    def alloc(self, n):
+        if n < 1:
+            return ("ValueError", None)
+        want = block_for(n, self.min_block)
+        s = want
+        while s <= self.size and not self.free.get(s):
+            s *= 2
+        if s > self.size:
+            return ("MemoryError", None)
+        off = min(self.free[s])
+        self.free[s].discard(off)
+        while s > want:
+            s //= 2
+            self.free.setdefault(s, set()).add(off + s)
+        self.allocated[off] = want
+        return ("ok", off)
+
+    def release(self, off):
+        s = self.allocated.pop(off, None)
+        if s is None:
+            return ("ValueError", None)
+        while s < self.size and (off ^ s) in self.free.get(s, ()):
+            self.free[s].discard(off ^ s)
+            off = min(off, off ^ s)
+            s *= 2
+        self.free.setdefault(s, set()).add(off)
+        return ("ok", None)
+
+    def apply(self, op):
+        kind, arg = op
+        return self.alloc(arg) if kind == "alloc" else self.release(arg)
+
+    def blocks(self):
+        return {s: sorted(offs) for s, offs in sorted(self.free.items()) if offs}
+
+
+EXACT_RUNNER = """
+import sys
+
+def run_exact(size, min_block, ops):
+    module = sys.modules["%s"]
+    allocator = module.Buddy(size, min_block)
+    out = []
+    for kind, arg in ops:
+        try:
+            value = allocator.alloc(arg) if kind == "alloc" else allocator.free(arg)
+            row = ["ok", value]
+        except Exception as exc:
+            row = ["raised", [c.__name__ for c in type(exc).__mro__], str(exc)[:200]]
+        row.append(allocator.free_blocks())
+        out.append(row)
+        if row[0] == "raised" and not any(n in ("ValueError", "MemoryError") for n in row[1]):
+            break
+    return out
+""" % ENTRY_MODULE
+
+
+def make_exact_trace(seed, size, min_block, length):
+    """Seeded allocs and frees, with the edge cases the statement names: size 0 and negative requests, the whole
+    arena and more than it, double frees, offsets inside a live block, starts of free blocks, outside the arena."""
+    rng = random.Random(seed)
+    model = ExactModel(size, min_block)
+    orders = (size // min_block).bit_length() - 1
+    freed = []
+    ops = []
+    for _ in range(length):
+        live = sorted(model.allocated)
+        r = rng.random()
+        if live and r < 0.34:
+            op = ("free", rng.choice(live))
+            freed.append(op[1])
+        elif r < 0.44:
+            bad = [size, size + min_block, -min_block, -1]
+            if freed:
+                bad += [rng.choice(freed)] * 3  # a double free, unless it was handed out again since
+            if live:
+                off = rng.choice(live)
+                if model.allocated[off] > 1:
+                    bad += [off + rng.randrange(1, model.allocated[off])] * 2
+            starts = [o for offs in model.free.values() for o in offs]
+            if starts:
+                bad += [rng.choice(starts)] * 2
+            op = ("free", rng.choice(bad))
+        else:
+            # mostly small blocks, so that many are live at once and the free lists hold several of a size
+            block = min_block << (rng.randint(0, orders) if rng.random() < 0.2 else min(orders, int(rng.expovariate(1.0))))
+            n = rng.choice([block, block, block - 1, block + 1, rng.randint(1, block), rng.randint(1, min_block),
+                            size, size + 1, 0, -block] if rng.random() < 0.15 else
+                           [block, block - 1, block + 1, rng.randint(1, block)])
+            op = ("alloc", n)
+        model.apply(op)
+        ops.append(op)
+    return ops
+
+
+def first_difference(size, min_block, ops, rows):
+    """The index of the first call whose outcome or free lists differ from the model's, and what differs."""
+    model = ExactModel(size, min_block)
+    for i, op in enumerate(ops):
+        expected, value = model.apply(op)
+        blocks_now = model.blocks()
+        if i >= len(rows):
+            return i, "the trace stopped before this call"
+        row = rows[i]
+        kind, arg = op
+        call = f"{kind}({arg})"
+        if row[0] == "raised":
+            names = row[1]
+            if expected == "ok":
+                return i, f"{call} raised {names[0]}: {row[2]}; it must " + (
+                    f"return {value}" if kind == "alloc" else "free the block allocated there")
+            if expected not in names:
+                return i, f"{call} raised {names[0]}: {row[2]}; it must raise {expected}"
+        elif expected != "ok":
+            return i, f"{call} returned {row[1]!r}; it must raise {expected} and change nothing"
+        elif kind == "alloc" and row[1] != value:
+            return i, (f"{call} returned {row[1]!r}; it must return {value}: the free block of the smallest size that "
+                       "has one, the lowest offset of that size, split keeping the lower half")
+        if row[-1] != blocks_now:
+            return i, (f"after {call}, free_blocks() is {row[-1]!r}; it must be {blocks_now!r} (only the sizes that "
+                       "have a free block, each a sorted list of offsets, every free pair of buddies merged)")
+    return None
+
+
+def replay_exact(ns, size, min_block, ops):
+    """Run `ops` on a fresh Buddy in the learner's process (ns: the EXACT_RUNNER namespace); one row per call."""
+    try:
+        return ns.call("run_exact", size, min_block, ops)
+    except LearnerError as exc:
+        raise AssertionError(f"Buddy({size}, {min_block}) raised {exc.type} outside alloc/free: {exc.message}") from None
+
+
+def shrink(ns, size, min_block, ops, found, seconds=3.0):
+    """A shorter trace that still fails: drop runs of calls, then single calls, while a difference remains
+    (greedy, for at most `seconds`). The trace and its difference."""
+    ops = ops[: found[0] + 1]
+    end = time.monotonic() + seconds
+    step = max(1, len(ops) // 4)
+    while step >= 1 and time.monotonic() < end:
+        i = 0
+        while i < len(ops) - 1 and time.monotonic() < end:
+            candidate = ops[:i] + ops[i + step:]
+            got = first_difference(size, min_block, candidate, replay_exact(ns, size, min_block, candidate))
+            if got:
+                ops, found = candidate[: got[0] + 1], got
+            else:
+                i += step
+        step //= 2
+    return ops, found
+
+
+def show_trace(size, min_block, ops):
+    model = ExactModel(size, min_block)
+    lines = [f"b = Buddy({size}, {min_block})"]
+    for kind, arg in ops:
+        status, value = model.apply((kind, arg))
+        result = f"-> {value}" if kind == "alloc" and status == "ok" else ("" if status == "ok" else f"-> {status}")
+        lines.append(f"b.{kind}({arg}) {result}".rstrip())
+    return "; ".join(lines)
+
+
+EXACT_CASES = [(64, 16, 1), (128, 128, 2), (256, 1, 3), (1024, 32, 4), (4096, 64, 5), (1 << 16, 16, 6), (1, 1, 7)]
+
+
+@pytest.mark.cards(CARD_SPLIT, CARD_XOR, CARD_ADJACENT)
+@pytest.mark.parametrize("size, min_block, seed", EXACT_CASES, ids=[f"{s}-{m}-seed{k}" for s, m, k in EXACT_CASES])
+def test_trace_matches_the_exact_model(learner, size, min_block, seed):
+    ops = make_exact_trace(seed, size, min_block, 300)
+    ns = learner.exec(EXACT_RUNNER)
+    found = first_difference(size, min_block, ops, replay_exact(ns, size, min_block, ops))
+    if found is None:
+        return
+    index, what = found
+    small, (_, small_what) = shrink(ns, size, min_block, ops, found)
+    raise AssertionError(
+        f"Buddy({size}, {min_block}), seeded trace {seed}, call {index + 1}: {what}. A shortest failing trace found "
+        f"({len(small)} calls): {show_trace(size, min_block, small)[:1500]} -- and there: {small_what}")
+
+
+@pytest.mark.cards(CARD_ORDERS, CARD_SPLIT)
+def test_rounding_is_exact_for_large_sizes(learner):
+    size, min_block = 1 << 62, 1 << 52  # 1024 blocks of the smallest size: any data structure copes
+    for n, block in [((1 << 60) + 1, 1 << 61), ((1 << 58) + 1, 1 << 59), ((1 << 61) - 1, 1 << 61), (1 << 57, 1 << 57),
+                     ((1 << 55) + 1, 1 << 56)]:
+        b = new_buddy(learner, size, min_block)
+        off = alloc(b, n)
+        got = blocks(b)
+        used = size - sum(s * len(offs) for s, offs in got.items())
+        assert off == 0 and used == block, (
+            f"in Buddy(2**62, 2**52), alloc({n}) (2**{n.bit_length() - 1} + {n - (1 << (n.bit_length() - 1))}) must "
+            f"take the {block}-byte block (2**{block.bit_length() - 1}) at 0, the smallest power of two >= n; it "
+            f"returned {off} and {used} bytes are no longer free. Compute the power of two with integers "
+            "((n - 1).bit_length()): a float logarithm is exact only up to 2**53")
+
+
+@pytest.mark.cards(CARD_ORDERS)
+def test_free_blocks_lists_only_sizes_with_a_free_block_each_sorted(learner):
+    b = new_buddy(learner, 1024, 16)
+    got = b.call("free_blocks")
+    assert got == {1024: [0]}, f"an empty 1024-byte arena: free_blocks() must be exactly {{1024: [0]}}, got {got!r}"
+    offs = [alloc(b, 16) for _ in range(64)]
+    got = b.call("free_blocks")
+    assert got == {}, (
+        f"a full arena: free_blocks() must be exactly {{}} (only the sizes that have a free block are listed), "
+        f"got {got!r}")
+    for off in sorted(offs, reverse=True)[::2]:  # every other block, the highest first
+        free(b, off)
+    got = b.call("free_blocks")
+    expected = {16: list(range(16, 1024, 32))}
+    assert got == expected, (
+        f"with every other 16-byte block free, free_blocks() must be exactly {{16: [16, 48, ..., 1008]}}: one key, "
+        f"its offsets in a list sorted in increasing order; got {got!r}")

@@ -19,6 +19,8 @@ import struct
 import threading
 import time
 
+import pytest
+
 from prep_judge import HarnessError, LearnerError, LearnerTimeout
 
 START = 20.0  # seconds for the program to start and fork its workers
@@ -26,6 +28,11 @@ WAIT = 10.0  # seconds for any one thing: a reply, a replacement, a worker's exi
 GRACE = 30.0  # --grace of the tests that do not test the grace period: never reached
 
 LISTEN, ESTABLISHED, TIME_WAIT = 0x0A, 0x01, 0x06
+
+# the exercise's cards, for @pytest.mark.cards: which mechanism a test checks
+CARD_BACKLOG = "listen-backlog-meaning-linux"
+CARD_REUSEADDR = "bind-eaddrinuse-after-restart"
+CARD_WNOHANG = "waitpid-wnohang-returns-zero"
 
 
 # ---------------------------------------------------------------- waiting
@@ -296,6 +303,7 @@ class Held:
 # ---------------------------------------------------------------- the tests
 
 
+@pytest.mark.cards(CARD_BACKLOG)
 def test_workers_share_the_masters_listening_socket(learner):
     server = start_server(learner, workers=3)
     listener = server.listener()
@@ -314,6 +322,7 @@ def test_workers_share_the_masters_listening_socket(learner):
     assert server.stop() == 0, f"after SIGTERM the master must exit with 0 ({exit_summary(server.program)})"
 
 
+@pytest.mark.cards(CARD_BACKLOG)
 def test_each_idle_worker_takes_one_connection_and_the_rest_wait_in_the_backlog(learner):
     server = start_server(learner, workers=3)
     held = [Held(server, b"client %d" % i) for i in range(3)]
@@ -338,6 +347,7 @@ def test_each_idle_worker_takes_one_connection_and_the_rest_wait_in_the_backlog(
     extra.close()
 
 
+@pytest.mark.cards(CARD_BACKLOG)
 def test_master_never_accepts(learner):
     server = start_server(learner, workers=3)
     listener = server.listener()
@@ -361,6 +371,7 @@ def test_master_never_accepts(learner):
         server.signal(signal.SIGCONT)
 
 
+@pytest.mark.cards(CARD_WNOHANG)
 def test_killed_worker_is_reaped_and_replaced(learner):
     server = start_server(learner, workers=3)
     listener = server.listener()
@@ -388,6 +399,7 @@ def test_killed_worker_is_reaped_and_replaced(learner):
     assert served <= now, f"replies came from pids {sorted(served - now)}, not from the current workers"
 
 
+@pytest.mark.cards(CARD_WNOHANG)
 def test_workers_dying_together_are_all_reaped_and_replaced(learner):
     server = start_server(learner, workers=3)
     before = server.workers()
@@ -417,6 +429,7 @@ def test_workers_dying_together_are_all_reaped_and_replaced(learner):
     assert reply in server.workers(), "the reply to 'pid' did not come from one of the master's workers"
 
 
+@pytest.mark.cards(CARD_WNOHANG, CARD_REUSEADDR)
 def test_sighup_restarts_every_worker_without_dropping_a_request(learner):
     server = start_server(learner, workers=3)
     listener = server.listener()
@@ -515,6 +528,7 @@ class Stream:
             t.join(WAIT + 2)
 
 
+@pytest.mark.cards(CARD_WNOHANG)
 def test_sigterm_finishes_in_flight_work_then_exits_0(learner):
     server = start_server(learner, workers=3)
     held = Held(server, b"finished after SIGTERM")
@@ -555,6 +569,7 @@ def test_sigterm_finishes_in_flight_work_then_exits_0(learner):
         raise AssertionError("after the master exited, the port still accepted connections: close the listener")
 
 
+@pytest.mark.cards(CARD_WNOHANG)
 def test_sigterm_is_bounded_by_the_grace_period(learner):
     server = start_server(learner, workers=2, grace=1.0)
     held = Held(server, b"never finished")
@@ -573,6 +588,7 @@ def test_sigterm_is_bounded_by_the_grace_period(learner):
     held.sock.close()
 
 
+@pytest.mark.cards(CARD_BACKLOG)
 def test_no_descriptor_leaks(learner):
     server = start_server(learner, workers=3)
     check_descriptors(server, "at start")
@@ -622,6 +638,7 @@ def free_port() -> int:
     return port
 
 
+@pytest.mark.cards(CARD_REUSEADDR)
 def test_restart_on_the_same_port_while_connections_are_in_time_wait(learner):
     port = free_port()
     first = start_server(learner, workers=2, port=port, port_file="first-port")
@@ -644,6 +661,7 @@ def test_restart_on_the_same_port_while_connections_are_in_time_wait(learner):
     assert second.stop() == 0, f"the second run must exit with 0 on SIGTERM ({exit_summary(program)})"
 
 
+@pytest.mark.cards(CARD_REUSEADDR)
 def test_port_in_use_exits_1_without_forking(learner):
     busy = socket.create_server(("127.0.0.1", 0))
     port = busy.getsockname()[1]
@@ -685,6 +703,7 @@ def socket_count():
 """
 
 
+@pytest.mark.cards(CARD_REUSEADDR)
 def test_open_listener_sets_reuseaddr_and_reports_the_port(learner):
     helper = learner.exec(INSPECT)
     listener = learner.call("open_listener", "127.0.0.1", 0, 16)
@@ -716,3 +735,230 @@ def test_open_listener_sets_reuseaddr_and_reports_the_port(learner):
         busy.close()
     assert helper.call("socket_count") == before, (
         "open_listener left its socket open after bind() failed: close it before letting the error propagate")
+
+
+# ---------------------------------------------------------------- the backlog, the grace of a restart, signals in sequence
+
+
+def workers_if(server: Server, condition) -> set[int]:
+    """The live workers when `condition(workers)` holds, else an empty set."""
+    now = server.workers()
+    return now if condition(now) else set()
+
+
+def fill_accept_queue(port: int, most: int) -> tuple[int, list[socket.socket]]:
+    """Connect to `port`, where nothing accepts, one client at a time, until a connect() is not completed.
+
+    On loopback a completed handshake is immediate; when the accept queue is full the kernel drops the SYN
+    (it does not refuse), so connect() hangs: its timeout, longer than a retransmission, ends the filling.
+    The number of completed connections, and the clients (to close).
+    """
+    clients = []
+    for _ in range(most):
+        client = socket.socket()
+        clients.append(client)
+        client.settimeout(2.5)
+        try:
+            client.connect(("127.0.0.1", port))
+        except socket.timeout:
+            return len(clients) - 1, clients
+        except OSError as exc:
+            raise AssertionError(f"connecting to a listening socket where nobody accepts failed: {exc}") from None
+    return len(clients), clients
+
+
+def queued_on(port: int) -> int:
+    """How many connections wait in the accept queue of the socket listening on `port` (its rx column)."""
+    return sum(r["rx"] for r in tcp_table() if r["state"] == LISTEN and int(r["local"].rsplit(":", 1)[1], 16) == port)
+
+
+@pytest.mark.cards(CARD_BACKLOG)
+def test_open_listener_passes_the_backlog_to_listen(learner):
+    backlog = 2
+    # the kernel's rule for this backlog, measured here on a socket of the judge's own
+    own = socket.socket()
+    own.bind(("127.0.0.1", 0))
+    own.listen(backlog)
+    expected, clients = fill_accept_queue(own.getsockname()[1], 12)
+    for client in clients:
+        client.close()
+    own.close()
+    helper = learner.exec(INSPECT)
+    listener = learner.call("open_listener", "127.0.0.1", 0, backlog)
+    port = helper.call("inspect", listener)["address"][1]
+    got, clients = fill_accept_queue(port, 12)
+    try:
+        waiting = queued_on(port)
+    finally:
+        for client in clients:
+            client.close()
+    assert got == expected and waiting == expected, (
+        f"open_listener('127.0.0.1', 0, backlog={backlog}) gave a socket whose accept queue held {waiting} "
+        f"connections nobody accepted ({got} connect() calls completed) before the kernel dropped the next SYN; "
+        f"listen({backlog}) holds {expected} on this kernel: pass `backlog` to listen()")
+
+
+@pytest.mark.cards(CARD_WNOHANG)
+def test_sighup_kills_an_old_worker_past_the_grace_period(learner):
+    server = start_server(learner, workers=2, grace=1.0)
+    old = server.workers()
+    held = Held(server, b"never finished, across a restart")
+    holder = held.wait_holder("the held client")
+    server.signal(signal.SIGHUP)
+    new = wait_until(lambda: workers_if(server, lambda now: len(now - old) == 2) - old, WAIT)
+    server.check_running()
+    assert new, f"after SIGHUP the master has {len(server.workers() - old)} new workers; --workers 2 needs exactly 2"
+    gone = wait_until(lambda: holder not in server.workers() and holder not in server.zombies(), 1.0 + WAIT)
+    server.check_running()
+    if not gone:
+        if holder in server.zombies():
+            raise AssertionError(f"the old worker killed after the grace period is still a zombie: reap it")
+        raise AssertionError(
+            f"with --grace 1, an old worker still serving a client that never finishes ran {1 + WAIT:g} s after "
+            "SIGHUP: the grace period bounds a restart as it bounds a shutdown; SIGKILL an old worker still "
+            "running when it is over, and reap it")
+    try:
+        read_to_eof(held.sock, "the client whose old worker was killed after the grace period")
+    except AssertionError:
+        pass  # a reset is right too: its worker was killed
+    held.sock.close()
+    now = server.workers()
+    assert now == new, (f"once the old worker was killed the master has {len(now)} workers, {len(now - new)} of them "
+                        "not of the new generation: a worker killed after the grace period is not replaced")
+    assert pid_reply(server.port, "a request after the restart") in new, "a reply came from a worker not of the new generation"
+    assert server.stop() == 0, f"after SIGTERM the master must exit with 0 ({exit_summary(server.program)})"
+
+
+@pytest.mark.cards(CARD_WNOHANG)
+def test_signals_still_work_after_a_worker_was_replaced(learner):
+    server = start_server(learner, workers=3)
+    before = server.workers()
+    victim = min(before)
+    learner.signal(victim, signal.SIGKILL)
+    replaced = wait_until(lambda: workers_if(server, lambda now: victim not in now and len(now) == 3), WAIT)
+    server.check_running()
+    assert replaced and victim not in server.zombies(), "the killed worker was not reaped and replaced"
+    server.signal(signal.SIGHUP)
+    restarted = wait_until(lambda: workers_if(server, lambda now: len(now) == 3 and not now & replaced), WAIT)
+    server.check_running()
+    assert restarted, (
+        f"a worker died and was replaced; then, {WAIT:g} s after SIGHUP, the master still had "
+        f"{len(server.workers() & replaced)} of the previous workers and {len(server.workers() - replaced)} new "
+        "ones: after reaping, the master must go back to waiting for any signal (waitpid with WNOHANG: a blocking "
+        "waitpid keeps it from hearing SIGHUP and SIGTERM while workers live)")
+    assert not server.zombies(), "a worker was left a zombie after the restart"
+    server.signal(signal.SIGTERM)
+    try:
+        status = server.program.wait(timeout=WAIT).returncode
+    except LearnerTimeout:
+        raise AssertionError(
+            f"a worker died and was replaced, then a restart; the master still ran {WAIT:g} s after SIGTERM "
+            "although no client was connected") from None
+    assert status == 0, f"after SIGTERM the master must exit with 0 ({exit_summary(server.program)})"
+    assert not [p for p in learner.processes() if p.ppid == server.master], "a worker outlived the master"
+
+
+def generation(server: Server, old: set[int], keep: int, size: int) -> set[int]:
+    """Wait until the live workers are `keep` plus exactly `size` not in `old`; those new ones (or empty)."""
+    def settled():
+        now = server.workers()
+        return now - old if keep in now and len(now - old) == size and now & old == {keep} else set()
+
+    return wait_until(settled, WAIT)
+
+
+@pytest.mark.cards(CARD_WNOHANG)
+def test_second_sighup_while_the_first_generation_still_serves(learner):
+    server = start_server(learner, workers=2)
+    first = server.workers()
+    held = Held(server, b"held through two restarts")
+    holder = held.wait_holder("the held client")
+    server.signal(signal.SIGHUP)
+    second = generation(server, first, holder, 2)
+    server.check_running()
+    assert second, (f"after the first SIGHUP the workers are {len(server.workers() - first)} new ones and "
+                    f"{len(server.workers() & first)} old ones; expected 2 new ones and the old one still serving")
+    server.signal(signal.SIGHUP)
+    third = generation(server, first | second, holder, 2)
+    server.check_running()
+    if not third:
+        now = server.workers()
+        raise AssertionError(
+            f"after a second SIGHUP, with a worker of the first generation still serving a client, the master has "
+            f"{len(now & second)} worker(s) of the second generation and {len(now - first - second)} of the third; "
+            "expected the 2 of the third, and the old one finishing its client")
+    held.finish("the client held through two restarts")
+    gone = wait_until(lambda: holder not in server.workers() and holder not in server.zombies(), WAIT)
+    assert gone, "the first generation's worker did not exit (or was not reaped) after finishing its client"
+    # a master that took its exit for a crash forks a replacement at once: give it the time to show
+    extra = wait_until(lambda: server.workers() - third, 2.0)
+    assert not extra, (
+        f"when the first generation's worker finished and exited, the master forked {len(extra)} more worker(s) "
+        f"({len(server.workers())} run instead of 2): a worker told to stop by any earlier SIGHUP is reaped and not "
+        "replaced; remember every retired generation, not only the last one")
+    assert not server.zombies(), "a worker was left a zombie"
+    assert server.stop() == 0, f"after SIGTERM the master must exit with 0 ({exit_summary(server.program)})"
+
+
+@pytest.mark.cards(CARD_WNOHANG)
+def test_sigterm_during_a_restart_waits_for_the_old_generation(learner):
+    server = start_server(learner, workers=2)
+    first = server.workers()
+    held = Held(server, b"held through a restart and a shutdown")
+    holder = held.wait_holder("the held client")
+    server.signal(signal.SIGHUP)
+    second = generation(server, first, holder, 2)
+    server.check_running()
+    assert second, f"after SIGHUP the master has {len(server.workers() - first)} new workers; expected 2"
+    server.signal(signal.SIGTERM)
+    stopped = wait_until(lambda: not server.workers() & second, WAIT)
+    server.check_running()
+    assert stopped, f"the idle workers still ran {WAIT:g} s after SIGTERM"
+
+    def abandoned():
+        info = [p for p in learner.processes() if p.pid == holder]
+        return server.program.done() or (info and info[0].ppid != server.master)
+
+    # a master that forgot the old generation exits as soon as the new one is reaped: give it the time to show
+    left = wait_until(abandoned, 3.0)
+    assert not left, (
+        "SIGTERM came while a worker retired by an earlier SIGHUP was still serving a client; the master exited "
+        f"before that worker ({exit_summary(server.program)}), leaving it an orphan: a shutdown waits for every "
+        "worker, of every generation, and reaps it (SIGKILL only after the grace period)")
+    held.finish("the client held through a restart and a shutdown")
+    try:
+        status = server.program.wait(timeout=WAIT).returncode
+    except LearnerTimeout:
+        raise AssertionError(f"the master did not exit within {WAIT:g} s after its last worker finished") from None
+    assert status == 0, f"after a graceful shutdown the master must exit with 0, got {exit_summary(server.program)}"
+    assert not [p for p in learner.processes() if p.pid == server.master or p.ppid == server.master], (
+        "processes of the server remain after the master exited")
+    assert not learner.zombies(), "a zombie was left after the shutdown"
+
+
+@pytest.mark.cards(CARD_WNOHANG)
+def test_a_new_worker_that_dies_during_a_restart_is_replaced_at_once(learner):
+    server = start_server(learner, workers=2)
+    first = server.workers()
+    held = Held(server, b"held while a new worker dies")
+    holder = held.wait_holder("the held client")
+    server.signal(signal.SIGHUP)
+    second = generation(server, first, holder, 2)
+    server.check_running()
+    assert second, f"after SIGHUP the master has {len(server.workers() - first)} new workers; expected 2"
+    victim = min(second)
+    learner.signal(victim, signal.SIGKILL)
+    replaced = wait_until(lambda: victim not in server.workers() | server.zombies()
+                          and len(server.workers() - first - {victim}) == 2, WAIT)
+    server.check_running()
+    assert server.alive(holder), "the old worker serving the held client was gone before its client finished"
+    assert replaced, (
+        f"a worker of the new generation was killed while an old worker still finished a client; {WAIT:g} s later "
+        f"the new generation has {len(server.workers() - first)} live worker(s) instead of 2: replace a worker of "
+        "the serving generation that dies at once, whatever the old ones still running (they do not accept)")
+    held.finish("the client held while a new worker died")
+    assert wait_until(lambda: holder not in server.workers() | server.zombies(), WAIT), (
+        "the old worker did not exit (or was not reaped) after finishing its client")
+    extra = wait_until(lambda: len(server.workers()) != 2, 2.0)
+    assert not extra, f"once the restart was over the master has {len(server.workers())} workers instead of 2"
+    assert server.stop() == 0, f"after SIGTERM the master must exit with 0 ({exit_summary(server.program)})"
