@@ -23,10 +23,11 @@ import signal
 import socket
 import time
 
+import pytest
 from prep_judge import LearnerError, LearnerTimeout
 
 HELPERS = r'''
-import ctypes, json, os, signal, socket, struct, sys
+import ctypes, json, os, resource, signal, socket, struct, sys, time
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _keep = []
@@ -57,6 +58,12 @@ def read_text(path):
         with open(path, "rb") as f:
             return f.read().decode("utf-8", "replace")
     except FileNotFoundError:
+        return None
+
+def reap(pid):
+    try:
+        return os.waitpid(pid, os.WNOHANG)[1]
+    except ChildProcessError:
         return None
 
 def proc_cwd(pid):
@@ -104,6 +111,8 @@ def _daemon_main(port, action, tty_name):
         if action == "print":
             print("stdout line from the daemon", flush=True)
             os.write(2, b"stderr line from the daemon\n")
+            sys.stderr.write("sys.stderr line from the daemon\n")
+            sys.stderr.flush()
         if tty_name:
             _keep.append(os.open(tty_name, os.O_RDWR))  # no O_NOCTTY: a session leader would acquire it
         if port:
@@ -115,8 +124,26 @@ def _daemon_main(port, action, tty_name):
     finally:
         os._exit(0)
 
+def _wrap_pidfile_placing(pidfile, before=0.0, term_after=False):
+    # os.rename, os.replace and os.link, when they put a file in place under the pidfile's name:
+    # wait `before` seconds first, or send SIGTERM to the calling process as soon as they return
+    name = os.path.basename(pidfile)
+    for attr in ("rename", "replace", "link"):
+        real = getattr(os, attr)
+        def wrapper(src, dst, *args, _real=real, **kwargs):
+            mine = os.path.basename(os.fsdecode(dst)) == name
+            if mine and before:
+                time.sleep(before)
+            result = _real(src, dst, *args, **kwargs)
+            if mine and term_after:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return result
+        setattr(os, attr, wrapper)
+
 def launch(pidfile, options, port, peer=None, group_leader=True, extra_fds=True,
-           action=None, tty=False, watch_dir=None, buffered_text=None, caller_umask=0o077):
+           action=None, tty=False, watch_dir=None, buffered_text=None, caller_umask=0o077,
+           buffered_err=None, close_stdin=False, fd_at_limit=False, exited_child=False,
+           slow_placing=0.0, term_after_placing=False):
     if group_leader and os.getpgid(0) != os.getpid():
         os.setpgid(0, 0)  # as a shell starts every job
     old_umask = os.umask(caller_umask)
@@ -139,14 +166,42 @@ def launch(pidfile, options, port, peer=None, group_leader=True, extra_fds=True,
             extras.append(watch)
         if buffered_text:
             sys.stdout.write(buffered_text)  # no newline: still in the buffer at the fork
+        if buffered_err:
+            sys.stderr.write(buffered_err)  # no newline: still in the buffer at the fork
+        limit_fd = None
+        if fd_at_limit:
+            soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+            limit_fd = min(soft, 1 << 16) - 1
+            r2, w2 = os.pipe()
+            os.dup2(r2, limit_fd)
+            os.close(r2)
+            extras += [w2, limit_fd]
+        child = None
+        if exited_child:
+            child = os.fork()
+            if child == 0:
+                os._exit(7)
+            while open(f"/proc/{child}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+                time.sleep(0.005)
+        if slow_placing or term_after_placing:
+            _wrap_pidfile_placing(pidfile, slow_placing, term_after_placing)
+        if close_stdin:
+            os.close(0)
         before = state()
-        pid = _entry().daemonize(pidfile, **options)
+        caller = os.getpid()
+        try:
+            pid = _entry().daemonize(pidfile, **options)
+        except SystemExit:
+            if term_after_placing and os.getpid() != caller:
+                os._exit(0)  # a daemon ended by SIGTERM before daemonize() returned in it: nothing to report
+            raise
         if pid == 0:
             _daemon_main(port, action, tty_name)
         after = state()
         at_return = read_text(pidfile)
         events = _events(watch) if watch is not None else []
-        return {"pid": pid, "before": before, "after": after, "pidfile_at_return": at_return, "events": events}
+        return {"pid": pid, "before": before, "after": after, "pidfile_at_return": at_return, "events": events,
+                "limit_fd": limit_fd, "child": child}
     finally:
         for fd in extras:
             try:
@@ -284,6 +339,7 @@ def expect_start_refused(learner, h, pidfile, kinds, what, **kwargs):
 # ---------------------------------------------------------------------------- sessions and parents
 
 
+@pytest.mark.cards("double-fork-daemon-not-session-leader", "setsid-needs-non-group-leader")
 def test_daemon_is_in_a_new_session_and_leads_nothing(learner):
     h, run = prepare(learner)
     d = start(learner, h, f"{run}/d.pid")
@@ -302,6 +358,7 @@ def test_daemon_is_in_a_new_session_and_leads_nothing(learner):
     assert st["tty_nr"] == 0, "the daemon must have no controlling terminal (tty_nr 0 in /proc/PID/stat)"
 
 
+@pytest.mark.cards("double-fork-daemon-not-session-leader")
 def test_daemon_is_adopted_and_the_first_child_is_reaped(learner):
     h, run = prepare(learner)
     d = start(learner, h, f"{run}/d.pid")
@@ -319,6 +376,7 @@ def test_daemon_is_adopted_and_the_first_child_is_reaped(learner):
     assert not unreaped, "the first child is a zombie: the caller must reap it with waitpid before daemonize() returns"
 
 
+@pytest.mark.cards("setsid-needs-non-group-leader", "daemon-chdir-root")
 def test_the_caller_is_left_as_it_was(learner):
     h, run = prepare(learner)
     d = start(learner, h, f"{run}/d.pid", group_leader=False)
@@ -333,6 +391,7 @@ def test_the_caller_is_left_as_it_was(learner):
     assert st["sid"] not in (before["sid"], d.pid), "the daemon must be in a session of its own that it does not lead"
 
 
+@pytest.mark.cards("double-fork-daemon-not-session-leader")
 def test_cannot_acquire_a_controlling_terminal(learner):
     h, run = prepare(learner)
     d = start(learner, h, f"{run}/d.pid", tty=True)
@@ -346,6 +405,7 @@ def test_cannot_acquire_a_controlling_terminal(learner):
 # ---------------------------------------------------------------------------- descriptors
 
 
+@pytest.mark.cards("daemonize-steps-order")
 def test_no_inherited_descriptor_is_left_open(learner):
     h, run = prepare(learner)
     keep, give = socket.socketpair()
@@ -367,6 +427,7 @@ def test_no_inherited_descriptor_is_left_open(learner):
             )
 
 
+@pytest.mark.cards("daemonize-steps-order")
 def test_the_peer_sees_eof_once_the_caller_closes_its_copy(learner):
     h, run = prepare(learner)
     keep, give = socket.socketpair()
@@ -384,12 +445,14 @@ def test_the_peer_sees_eof_once_the_caller_closes_its_copy(learner):
         assert data == b"", "nobody writes on this socket; the peer should have seen EOF"
 
 
+@pytest.mark.cards("daemonize-steps-order")
 def test_log_file_receives_stdout_and_stderr(learner):
     h, run = prepare(learner)
     h.call("makedirs", os.path.join(learner.workdir, "logs"))
     log = os.path.join(learner.workdir, "logs", "daemon.log")
     d = start(learner, h, f"{run}/d.pid", {"stdout_path": "logs/daemon.log"}, action="print",
-              buffered_text="caller text still in its stdout buffer ")
+              buffered_text="caller text still in its stdout buffer ",
+              buffered_err="caller text still in its stderr buffer ")
     fds = learner.fds(d.pid)
     assert fds.get(0) == "/dev/null", "descriptor 0 of the daemon must be /dev/null"
     for fd in (1, 2):
@@ -404,8 +467,13 @@ def test_log_file_receives_stdout_and_stderr(learner):
         "the log starts with text the caller had printed but not flushed before daemonize(): flush sys.stdout and "
         "sys.stderr before forking, or the daemon writes the parent's buffer again"
     )
+    assert "caller text still in its stderr buffer" not in text, (
+        "the log holds text the caller had written to sys.stderr but not flushed before daemonize(): flush "
+        "sys.stderr too before forking, or the daemon writes the parent's buffer again"
+    )
 
 
+@pytest.mark.cards("daemonize-steps-order")
 def test_log_file_is_appended_to_and_created_with_the_daemons_umask(learner):
     h, run = prepare(learner)
     logs = h.call("makedirs", os.path.join(learner.workdir, "logs"))
@@ -428,11 +496,18 @@ def test_log_file_is_appended_to_and_created_with_the_daemons_umask(learner):
         f"or moved (the file now starts with {text[:60]!r})"
     )
     assert "stdout line from the daemon" in text, "what the daemon prints must be appended to the existing stdout_path file"
+    private_log = f"{logs}/private.log"
+    start(learner, h, f"{run}/c.pid", {"stdout_path": private_log, "umask": 0o027}, action="print")
+    mode = h.call("file_mode", private_log)
+    assert mode == 0o640, (
+        f"a log file created by a daemon with umask=0o027 must have mode 0o640 (0o644 passed to open, minus the "
+        f"daemon's umask), it has {mode:#o}")
 
 
 # ---------------------------------------------------------------------------- cwd and umask
 
 
+@pytest.mark.cards("daemon-chdir-root")
 def test_default_working_directory_and_umask(learner):
     h, run = prepare(learner)
     d = start(learner, h, f"{run}/d.pid")
@@ -442,6 +517,7 @@ def test_default_working_directory_and_umask(learner):
     assert umask == "0022", f"by default the daemon's umask must be 0022 (the caller's was 0077), it is {umask}"
 
 
+@pytest.mark.cards("daemon-chdir-root")
 def test_given_working_directory_and_umask(learner):
     h, run = prepare(learner)
     srv = h.call("makedirs", os.path.join(learner.workdir, "srv"))
@@ -455,6 +531,7 @@ def test_given_working_directory_and_umask(learner):
 # ---------------------------------------------------------------------------- pidfile
 
 
+@pytest.mark.cards("daemonize-steps-order")
 def test_pidfile_holds_the_pid_and_appears_whole(learner):
     h, run = prepare(learner)
     d = start(learner, h, "run/d.pid", watch_dir=run)  # relative: to the caller's directory
@@ -477,6 +554,7 @@ def test_pidfile_holds_the_pid_and_appears_whole(learner):
     assert appeared, "the pidfile's name never appeared in its directory (by rename or link)"
 
 
+@pytest.mark.cards("daemonize-steps-order")
 def test_sigterm_removes_the_pidfile_and_ends_the_daemon(learner):
     h, run = prepare(learner)
     pidfile = f"{run}/d.pid"
@@ -486,6 +564,7 @@ def test_sigterm_removes_the_pidfile_and_ends_the_daemon(learner):
     assert not h.call("exists", pidfile), "after SIGTERM the daemon must remove its pidfile before it exits"
 
 
+@pytest.mark.cards("daemonize-steps-order")
 def test_refuses_to_start_when_the_pidfile_names_a_live_process(learner):
     h, run = prepare(learner)
     pidfile = f"{run}/d.pid"
@@ -497,6 +576,7 @@ def test_refuses_to_start_when_the_pidfile_names_a_live_process(learner):
     assert problem is None, f"after refusing to start, {problem}"
 
 
+@pytest.mark.cards("daemonize-steps-order")
 def test_replaces_a_stale_pidfile(learner):
     h, run = prepare(learner)
     first = f"{run}/a.pid"
@@ -507,8 +587,13 @@ def test_replaces_a_stale_pidfile(learner):
     learner.write_file(second, "not a pid\n")
     d2 = start(learner, h, second)
     assert h.call("read_text", second) == f"{d2.pid}\n", "a pidfile that holds no pid is stale: replace it"
+    third = f"{run}/c.pid"
+    learner.write_file(third, "")
+    d3 = start(learner, h, third)
+    assert h.call("read_text", third) == f"{d3.pid}\n", "an empty pidfile holds no pid: it is stale, replace it"
 
 
+@pytest.mark.cards("daemonize-steps-order")
 def test_a_pidfile_holding_zero_or_a_negative_pid_is_stale(learner):
     h, run = prepare(learner)
     for i, text in enumerate(["0\n", "-1\n"]):
@@ -531,6 +616,7 @@ def test_a_pidfile_holding_zero_or_a_negative_pid_is_stale(learner):
         )
 
 
+@pytest.mark.cards("daemonize-steps-order", "daemon-chdir-root")
 def test_a_failure_before_ready_reaches_the_caller(learner):
     h, run = prepare(learner)
     pidfile = f"{run}/d.pid"
@@ -539,3 +625,165 @@ def test_a_failure_before_ready_reaches_the_caller(learner):
     assert not h.call("exists", pidfile), "a daemon that could not start must not leave a pidfile"
     problem = nothing_left_behind(learner)
     assert problem is None, f"after a daemon failed to start, {problem}"
+
+
+# ---------------------------------------------------------------------------- forced orders, the caller's state, boundaries
+
+
+def signal_masks(pid):
+    """SigBlk, SigIgn and SigCgt of /proc/PID/status (the main thread's), as the judge reads them."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key = line.split(":")[0]
+            if key in ("SigBlk", "SigIgn", "SigCgt"):
+                out[key] = int(line.split()[1], 16)
+    return out
+
+
+def signal_names(mask):
+    names = []
+    for n in range(1, 65):
+        if mask & (1 << (n - 1)):
+            try:
+                names.append(signal.Signals(n).name)
+            except ValueError:
+                names.append(f"signal {n}")
+    return ", ".join(names) or "none"
+
+
+@pytest.mark.cards("daemonize-steps-order")
+def test_the_pidfile_is_in_place_when_daemonize_returns(learner):
+    h, run = prepare(learner)
+    pidfile = f"{run}/d.pid"
+    # the rename (or link) that puts the pidfile in place takes 0.5 s: a caller that returns
+    # before the daemon is done returns while there is no pidfile yet
+    d = start(learner, h, pidfile, slow_placing=0.5)
+    assert d.info["pidfile_at_return"] == f"{d.pid}\n", (
+        "when daemonize() returned in the caller the pidfile was "
+        + ("not there yet" if d.info["pidfile_at_return"] is None else f"{d.info['pidfile_at_return'][:40]!r}")
+        + " (putting it in place was slowed down to 0.5 s): the daemon must write its pidfile before it reports "
+        "that it is ready, and the caller must wait for that report (read the pipe until EOF)")
+
+
+@pytest.mark.cards("daemonize-steps-order")
+def test_the_callers_signals_and_descriptors_are_left_as_they_were(learner):
+    h, run = prepare(learner)
+    masks_before = signal_masks(learner.pid)
+    pipes_before = {t for t in learner.fds(learner.pid).values() if t.startswith("pipe:")}
+    assert not masks_before["SigCgt"] & (1 << (signal.SIGTERM - 1)), "the caller had a SIGTERM handler before the call"
+    start(learner, h, f"{run}/d.pid", group_leader=False)
+    masks_after = signal_masks(learner.pid)
+    for key, what in (("SigCgt", "caught (a handler installed)"), ("SigIgn", "ignored"), ("SigBlk", "blocked")):
+        changed = masks_before[key] ^ masks_after[key]
+        assert not changed, (
+            f"daemonize() changed which signals the calling process has {what}: {signal_names(changed)}. The caller "
+            "must be left as it was: install the daemon's handlers (and change its mask) in the daemon, after the forks")
+    leaked = {t for t in learner.fds(learner.pid).values() if t.startswith("pipe:")} - pipes_before
+    assert not leaked, (
+        f"after daemonize() returned, the caller holds {len(leaked)} pipe descriptor(s) it did not have before: "
+        "close both ends of the pipe in the caller (the write end before reading, the read end after EOF)")
+
+
+@pytest.mark.cards("daemonize-steps-order")
+def test_a_pidfile_naming_another_users_process_is_live(learner):
+    h, run = prepare(learner)
+    pidfile = f"{run}/d.pid"
+    other = f"{os.getpid()}\n"  # the judge's own process: running, and not the learner's to signal (EPERM)
+    learner.write_file(pidfile, other)
+    expect_start_refused(learner, h, pidfile, ["AlreadyRunning"],
+                         "the pidfile names a running process of another user (os.kill(pid, 0) fails with EPERM)")
+    assert h.call("read_text", pidfile) == other, "a pidfile that names a running process must be left untouched"
+    problem = nothing_left_behind(learner)
+    assert problem is None, f"after refusing to start, {problem}"
+
+
+@pytest.mark.cards("daemonize-steps-order")
+def test_sigterm_leaves_a_pidfile_that_names_another_process(learner):
+    h, run = prepare(learner)
+    pidfile = f"{run}/d.pid"
+    d = start(learner, h, pidfile)
+    taken_over = f"{learner.pid}\n"  # another instance took over the pidfile meanwhile
+    learner.write_file(pidfile, taken_over)
+    learner.signal(d.pid, signal.SIGTERM)
+    assert wait_exit(d.pid, 5), "the daemon was still running 5 s after SIGTERM"
+    assert h.call("read_text", pidfile) == taken_over, (
+        "on SIGTERM the daemon removed (or changed) a pidfile that no longer named it: remove the pidfile only if it "
+        "still holds the daemon's own pid")
+
+
+@pytest.mark.cards("daemonize-steps-order")
+def test_sigterm_right_after_the_pidfile_appears(learner):
+    h, run = prepare(learner)
+    pidfile = f"{run}/d.pid"
+    # SIGTERM comes the moment the rename (or link) that puts the pidfile in place returns in the daemon
+    try:
+        d = start(learner, h, pidfile, term_after_placing=True)
+        pid = d.pid
+    except (AssertionError, LearnerError):
+        pid = None  # stopped before it reported ready: what the caller then sees is not checked here
+    if pid is not None:
+        assert wait_exit(pid, 5), "the daemon was still running 5 s after SIGTERM"
+    problem = nothing_left_behind(learner, 3.0)
+    assert problem is None, f"after a SIGTERM that came as the pidfile appeared, {problem}"
+    left = h.call("read_text", pidfile)
+    assert left is None, (
+        f"a SIGTERM that came the moment the pidfile appeared ended the daemon but left its pidfile ({left[:20]!r}): "
+        "install the SIGTERM handler before the pidfile is written, not after")
+
+
+@pytest.mark.cards("daemonize-steps-order")
+def test_a_failure_of_any_step_reaches_the_caller(learner):
+    h, run = prepare(learner)
+    missing = os.path.join(learner.workdir, "no", "such", "dir")
+    cases = [
+        ("stdout_path is in a folder that does not exist", f"{run}/a.pid", {"stdout_path": f"{missing}/d.log"}),
+        ("the pidfile is in a folder that does not exist", f"{missing}/b.pid", {}),
+    ]
+    for what, pidfile, options in cases:
+        expect_start_refused(learner, h, pidfile, ["OSError"], what, options=options)
+        problem = nothing_left_behind(learner)
+        assert problem is None, f"{what}: after the daemon failed to start, {problem}"
+    assert not h.call("exists", f"{run}/a.pid"), "a daemon that could not open its log must not leave a pidfile"
+
+
+@pytest.mark.cards("setsid-needs-non-group-leader", "double-fork-daemon-not-session-leader")
+def test_the_caller_reaps_its_first_child_and_no_other(learner):
+    h, run = prepare(learner)
+    d = start(learner, h, f"{run}/d.pid", exited_child=True)  # the caller already has a child that has exited
+    child = d.info["child"]
+    unreaped = [p for p in learner.zombies() if p.ppid == learner.pid and p.pid != child]
+    assert not unreaped, (
+        "the first child is a zombie after daemonize() returned: the caller reaped another of its children "
+        "instead (os.wait() takes any child); wait for the pid you forked with os.waitpid(pid, 0)")
+    status = h.call("reap", child)
+    assert status is not None and os.waitstatus_to_exitcode(status) == 7, (
+        "daemonize() reaped a child of the caller that was not its own (the caller's exited child was gone, its "
+        "status lost): wait for the pid you forked with os.waitpid(pid, 0), not os.wait()")
+
+
+@pytest.mark.cards("daemonize-steps-order")
+def test_a_descriptor_just_below_the_limit_is_closed(learner):
+    h, run = prepare(learner)
+    d = start(learner, h, f"{run}/d.pid", fd_at_limit=True)
+    limit_fd = d.info["limit_fd"]
+    fds = learner.fds(d.pid)
+    assert limit_fd not in fds, (
+        f"the caller held descriptor {limit_fd}, the highest its RLIMIT_NOFILE allows, and the daemon still holds it: "
+        "close every descriptor above 2 up to os.sysconf('SC_OPEN_MAX'), not up to a guessed number")
+    extra = {fd for fd in fds if fd > 2}
+    assert not extra, f"the daemon holds descriptor(s) {sorted(extra)[:8]} above 2"
+
+
+@pytest.mark.cards("daemonize-steps-order")
+def test_standard_descriptors_when_the_caller_had_stdin_closed(learner):
+    h, run = prepare(learner)
+    d = start(learner, h, f"{run}/d.pid", close_stdin=True)  # as cron or a supervisor may start it
+    fds = learner.fds(d.pid)
+    for fd in (0, 1, 2):
+        assert fds.get(fd) == "/dev/null", (
+            f"the caller had closed its descriptor 0; the daemon's descriptor {fd} must still be /dev/null, it is "
+            f"{'closed' if fd not in fds else 'something else'}"
+            + (": open('/dev/null') returned 0, and closing it after dup2 closed descriptor 0 again" if fd == 0 else ""))
+    extra = {fd for fd in fds if fd > 2}
+    assert not extra, f"the daemon holds descriptor(s) {sorted(extra)[:8]} above 2"

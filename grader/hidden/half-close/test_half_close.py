@@ -182,6 +182,18 @@ def children_of(learner, pid: int, live_only: bool = True):
     return [p for p in learner.processes() if p.ppid == pid and (p.state != "Z" or not live_only)]
 
 
+def signal_bits(pid: int, field: str) -> int:
+    """A mask of /proc/PID/status (SigBlk: blocked, SigCgt: caught) of the process's main thread."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1], 16)
+    raise AssertionError(f"/proc/{pid}/status has no {field}")
+
+
+SIGCHLD_BIT = 1 << (signal.SIGCHLD - 1)
+
+
 def listener_socket() -> socket.socket:
     return socket.create_server(("127.0.0.1", 0), backlog=64)
 
@@ -213,6 +225,7 @@ class TestServer:
             self.record["no_connection"] = True
             return
         conn.settimeout(4)
+        self.record["client_inode"] = (client_side(conn) or {}).get("inode")
         try:
             behaviour(conn, self.record)
         except OSError as exc:
@@ -252,6 +265,7 @@ def check_eof_seen(record: dict) -> None:
 # ---------------------------------------------------------------- (a) request()
 
 
+@pytest.mark.cards("half-close-client-sequence", "shutdown-shut-wr-half-close")
 def test_request_half_closes_and_reads_a_reply_in_pieces(learner):
     payload = b"GET the whole reply, please\n" * 50
     pieces = [b"first piece;", b"second piece;", bytes(random.Random(5).randbytes(2_000_000))]
@@ -278,8 +292,12 @@ def test_request_half_closes_and_reads_a_reply_in_pieces(learner):
         f"the server sent a {len(expected)}-byte reply in 3 pieces and then closed; request() returned "
         f"{len(reply)} bytes: read until recv returns b'' (the end of stream), not once"
     )
+    inode = record.get("client_inode")
+    assert not inode or inode not in held_sockets(learner, learner.pid), (
+        "request() returned but the learner process still holds the connection's socket: close it before returning")
 
 
+@pytest.mark.cards("half-close-client-sequence", "shutdown-shut-wr-half-close")
 def test_request_with_empty_data(learner):
     def behaviour(conn, record):
         data = read_request(conn, record)
@@ -307,6 +325,7 @@ def run(request, port, n):
 """
 
 
+@pytest.mark.cards("half-close-client-sequence")
 def test_request_keeps_reading_while_it_sends(learner):
     n = 24 * 1024 * 1024
     block = random.Random(7).randbytes(65536).translate(bytes(97 + i % 26 for i in range(256)))
@@ -347,6 +366,7 @@ def test_request_keeps_reading_while_it_sends(learner):
     )
 
 
+@pytest.mark.cards("half-close-client-sequence")
 def test_request_errors_propagate(learner):
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
@@ -398,6 +418,7 @@ def talk(address, data: bytes, what: str) -> bytes:
         c.close()
 
 
+@pytest.mark.cards("forking-server-parent-keeps-copy", "close-after-fork-keeps-connection")
 def test_forking_client_sees_eof_when_its_child_finishes(learner):
     lst = listener_socket()
     server = start_in_main_thread(learner, "serve_forking", lst, 4)
@@ -424,6 +445,7 @@ def test_forking_client_sees_eof_when_its_child_finishes(learner):
     lst.close()
 
 
+@pytest.mark.cards("forking-server-parent-keeps-copy", "close-after-fork-keeps-connection")
 def test_forking_serves_at_once_and_leaks_no_descriptor(learner):
     lst = listener_socket()
     listener_inode = inode_of(lst)
@@ -451,6 +473,11 @@ def test_forking_serves_at_once_and_leaks_no_descriptor(learner):
         assert listener_inode not in held(), f"child {child.pid} still holds the listening socket: close it in the child"
         assert not (ino_a in held() and ino_b in held()), (
             f"child {child.pid} holds both clients' connections: it inherited one the parent should have closed")
+        blocked = lambda: signal_bits(child.pid, "SigBlk") & SIGCHLD_BIT  # noqa: E731
+        wait_until(lambda: not blocked(), 1.0)
+        assert not blocked(), (
+            f"child {child.pid} still has SIGCHLD blocked: the mask is inherited through fork(), so the child must "
+            "unblock what the parent blocked around fork()")
     b.shutdown(socket.SHUT_WR)
     reply = read_to_eof(b, "the second client, while the first was still connected")
     assert reply == b"CLIENT B", f"the second client expected b'CLIENT B', got {reply[:80]!r}"
@@ -465,6 +492,7 @@ def test_forking_serves_at_once_and_leaks_no_descriptor(learner):
     lst.close()
 
 
+@pytest.mark.cards("forking-server-parent-keeps-copy")
 def test_forking_reaps_children_that_exit_together(learner):
     lst = listener_socket()
     n = 10
@@ -506,6 +534,7 @@ def test_forking_reaps_children_that_exit_together(learner):
     lst.close()
 
 
+@pytest.mark.cards("forking-server-parent-keeps-copy")
 def test_forking_statuses_in_accept_order(learner):
     lst = listener_socket()
     server = start_in_main_thread(learner, "serve_forking", lst, 3)
@@ -550,6 +579,7 @@ def test_forking_statuses_in_accept_order(learner):
 # ---------------------------------------------------------------- (c) serve_with_deadline()
 
 
+@pytest.mark.cards("shutdown-shut-wr-half-close", "close-after-fork-keeps-connection")
 def test_deadline_ends_a_stuck_connection_for_everyone(learner):
     lst = listener_socket()
     seconds = 1.5
@@ -607,6 +637,7 @@ def test_deadline_ends_a_stuck_connection_for_everyone(learner):
     lst.close()
 
 
+@pytest.mark.cards("shutdown-shut-wr-half-close", "close-after-fork-keeps-connection")
 def test_deadline_for_several_stuck_clients(learner):
     lst = listener_socket()
     seconds = 0.8
@@ -632,31 +663,37 @@ def test_deadline_for_several_stuck_clients(learner):
     lst.close()
 
 
+@pytest.mark.cards("close-after-fork-keeps-connection", "forking-server-parent-keeps-copy")
 def test_deadline_client_sees_eof_while_a_later_client_is_connected(learner):
     lst = listener_socket()
     seconds = 4.0  # far beyond the test's patience for the first client's end of stream
-    server = start_in_main_thread(learner, "serve_with_deadline", lst, 2, seconds)
+    server = start_in_main_thread(learner, "serve_with_deadline", lst, 3, seconds)
     first = connect(lst.getsockname())
-    first.sendall(b"first client, answered while the second one is connected")
+    first.sendall(b"first client, answered while two later ones are connected")
     entry = wait_until(lambda: (e := server_side(first)) is not None and e["rx"] == 0
                        and children_of(learner, learner.pid) and e, 3)
     assert entry, "no child read the first client's request"
     first_inode = entry["inode"]
-    # the second client connects once the parent holds its copy of the first connection, and says nothing
-    second = connect(lst.getsockname())
 
-    def second_child():
-        ino = (server_side(second) or {}).get("inode")
+    def child_of(client):
+        ino = (server_side(client) or {}).get("inode")
         for p in children_of(learner, learner.pid):
             if ino and ino in held_sockets(learner, p.pid):
                 return p
         return None
 
-    child = wait_until(second_child, 3)
-    assert child, "no child appeared (holding the connection) for the second client"
+    # two more clients connect once the parent holds its copy of the first connection, and say nothing:
+    # each later child inherits the parent's copies of every earlier connection still open
+    later, later_children = [], []
+    for n in ("second", "third"):
+        client = connect(lst.getsockname())
+        child = wait_until(lambda: child_of(client), 3)
+        assert child, f"no child appeared (holding the connection) for the {n} client"
+        later.append(client)
+        later_children.append(child)
     first.shutdown(socket.SHUT_WR)
     reply = b""
-    expected = b"FIRST CLIENT, ANSWERED WHILE THE SECOND ONE IS CONNECTED"
+    expected = b"FIRST CLIENT, ANSWERED WHILE TWO LATER ONES ARE CONNECTED"
     while len(reply) < len(expected):
         try:
             chunk = recv_watching(first, WAIT)
@@ -670,23 +707,365 @@ def test_deadline_client_sees_eof_while_a_later_client_is_connected(learner):
     try:
         end = recv_watching(first, 1.0, 100)
     except socket.timeout:
-        inherited = first_inode in held_sockets(learner, child.pid)
+        holders = [n for n, child in zip(("second", "third"), later_children)
+                   if first_inode in held_sockets(learner, child.pid)]
         raise AssertionError(
-            "the first client got its whole reply, but no end of stream came within 1 s while a second client was "
-            "still connected"
-            + (": the second client's child still holds the first connection. fork() copied every descriptor of "
-               "the parent, its copy of the first connection too; each child must close the copies of the other "
-               "connections it inherited, or an earlier client sees its end only when a later child exits"
-               if inherited else " (reap the child and close the parent's copy at once)")) from None
+            "the first client got its whole reply, but no end of stream came within 1 s while two later clients "
+            "were still connected"
+            + (f": the {' and the '.join(holders)} client's child still holds the first connection. fork() copied "
+               "every descriptor of the parent, its copies of the earlier connections too; each child must close "
+               "the copies of all the other connections it inherited, or an earlier client sees its end only when "
+               "a later child exits"
+               if holders else " (reap the child and close the parent's copy at once)")) from None
     except ConnectionResetError:
         raise AssertionError("the first client's connection was reset (RST) after its reply instead of ending "
                              "with a FIN") from None
     assert end == b"", f"after its reply the first client expected the end of stream, got {end[:80]!r}"
-    second.shutdown(socket.SHUT_WR)
-    reply = read_to_eof(second, "the second client, which sent an empty request")
-    assert reply == b"", f"the second client sent nothing and expected an empty reply, got {reply[:80]!r}"
-    statuses = result_of(server, WAIT, "serve_with_deadline(listener, 2, 4.0)")
-    assert statuses == [0, 0], f"both children sent their reply before the deadline: expected [0, 0], got {statuses!r}"
+    for n, client in zip(("second", "third"), later):
+        client.shutdown(socket.SHUT_WR)
+        reply = read_to_eof(client, f"the {n} client, which sent an empty request")
+        assert reply == b"", f"the {n} client sent nothing and expected an empty reply, got {reply[:80]!r}"
+    statuses = result_of(server, WAIT, "serve_with_deadline(listener, 3, 4.0)")
+    assert statuses == [0, 0, 0], (
+        f"the three children sent their reply before the deadline: expected [0, 0, 0], got {statuses!r}")
     first.close()
-    second.close()
+    for client in later:
+        client.close()
+    lst.close()
+
+
+# ---------------------------------------------------------------- (a) request(): pauses and late errors
+
+
+@pytest.mark.cards("half-close-client-sequence")
+def test_request_reads_through_a_pause_in_the_reply(learner):
+    def behaviour(conn, record):
+        read_request(conn, record)
+        if record.get("eof"):
+            conn.sendall(b"the first half of the reply, ")
+            record["drained"] = wait_until(lambda: drained(conn), 3)
+            time.sleep(2.2)  # the server is busy: silence is not an end of stream
+            conn.sendall(b"and the second half after a pause")
+
+    server = TestServer(behaviour)
+    reply = result_of(learner.start("request", "127.0.0.1", server.port, b"take your time"), 7,
+                      "request() to a server that pauses in its reply")
+    record = server.join()
+    check_eof_seen(record)
+    expected = b"the first half of the reply, and the second half after a pause"
+    assert reply == expected, (
+        f"the server sent half of its reply, paused 2.2 s, sent the rest and then its FIN; request() returned "
+        f"{reply[:80]!r}: only recv() returning b'' ends a reply, a pause does not")
+
+
+@pytest.mark.cards("half-close-client-sequence", "shutdown-shut-wr-half-close")
+def test_request_raises_when_the_server_resets_after_half_closing(learner):
+    n = 8 * 1024 * 1024
+
+    def behaviour(conn, record):
+        record["got"] = len(conn.recv(65536))  # a little of the request, then an answer at once
+        conn.sendall(b"an early answer")
+        conn.shutdown(socket.SHUT_WR)  # our FIN while the client still has most of its request to send
+        record["drained"] = wait_until(lambda: drained(conn), 3)
+        entry = wait_until(lambda: (e := client_side(conn)) is not None and e["state"] == 8 and e, 3)
+        record["close_wait"] = bool(entry)  # the client's kernel has our FIN (CLOSE_WAIT)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        # close() with SO_LINGER {1, 0} resets the connection: the client's next send fails (EPIPE)
+
+    server = TestServer(behaviour, rcvbuf=32768)
+    helper = learner.exec(LARGE_HELPER)
+    try:
+        got = helper.start("run", learner.get("request"), server.port, n).result(timeout=7)
+    except LearnerTimeout:
+        raise AssertionError("request() did not return within 7 s after the server answered early, half-closed "
+                             "and reset the connection") from None
+    except LearnerError as exc:
+        assert exc.is_a("OSError"), (
+            f"when the connection is reset before the whole request was sent, request() must raise an OSError "
+            f"(BrokenPipeError, ConnectionResetError...), got {exc.type}")
+    else:
+        record = server.join()
+        raise AssertionError(
+            f"the server read {record.get('got')} bytes of an {n // 2**20} MiB request, answered, half-closed and then "
+            f"reset the connection; request() returned a {got[0]}-byte reply as if all went well. The rest of the "
+            "request was never delivered (the send failed with EPIPE or ECONNRESET): that error must reach the "
+            "caller, also when another thread does the sending")
+    server.join()
+
+
+# ---------------------------------------------------------------- (b) serve_forking(): forced races, order, state
+
+
+# Makes fork() return in the parent only once the child has exited (or was reaped meanwhile):
+# the interleaving the statement warns about, forced instead of left to chance.
+FORK_AFTER_EXIT = """
+import os, time
+def install(skip):
+    real = os.fork
+    left = [skip]
+    def fork():
+        pid = real()
+        left[0] -= 1
+        if pid > 0 and left[0] < 0:
+            end = time.monotonic() + 3
+            zombie_since = None
+            while time.monotonic() < end:
+                try:
+                    with open("/proc/%d/stat" % pid) as f:
+                        state = f.read().rsplit(")", 1)[1].split()[0]
+                except OSError:
+                    return pid
+                if state == "Z":
+                    zombie_since = zombie_since or time.monotonic()
+                    if time.monotonic() - zombie_since > 0.05:
+                        return pid
+                time.sleep(0.002)
+        return pid
+    os.fork = fork
+"""
+
+
+@pytest.mark.cards("forking-server-parent-keeps-copy")
+def test_forking_child_that_exits_before_fork_returns(learner):
+    learner.exec(FORK_AFTER_EXIT).call("install", 1)  # every fork() but the first returns after its child exited
+    lst = listener_socket()
+    server = start_in_main_thread(learner, "serve_forking", lst, 4)
+    # a first client stays connected: its child is still running when the others exit
+    slow = connect(lst.getsockname())
+    slow.sendall(b"slow, ")
+    assert wait_until(lambda: child_holding(learner, slow), 3), "no child appeared for the first client"
+    for i in range(3):
+        c = connect(lst.getsockname())
+        c.sendall(b"quick %d" % i)
+        c.shutdown(socket.SHUT_WR)  # the whole request is there: the child answers and exits at once
+        reply = read_to_eof(c, f"client {i + 2}")
+        assert reply == b"QUICK %d" % i, f"client {i + 2}: expected its reply, got {reply[:80]!r}"
+        c.close()
+    slow.sendall(b"done")
+    slow.shutdown(socket.SHUT_WR)
+    reply = read_to_eof(slow, "the first client")
+    assert reply == b"SLOW, DONE", f"the first client expected b'SLOW, DONE', got {reply[:80]!r}"
+    try:
+        statuses = result_of(server, WAIT, "serve_forking(listener, 4)")
+    except LearnerError as exc:
+        raise AssertionError(
+            f"clients 2 to 4's children exited before fork() had returned in the parent, while the first child was "
+            f"still running, and serve_forking raised {exc.type}: {exc.message[:200]}. A SIGCHLD handler that ran "
+            "then reaped a pid the parent had not recorded yet; block SIGCHLD from before fork() until the pid is "
+            "recorded") from None
+    assert statuses == [0, 0, 0, 0], (
+        "clients 2 to 4's children exited before fork() had returned in the parent, while the first child was still "
+        f"running; expected the statuses [0, 0, 0, 0], got {statuses!r}. A SIGCHLD handler that runs before the pid "
+        "is recorded reaps a child it cannot place: block SIGCHLD from before fork() until the pid is recorded")
+    assert not learner.zombies(), "a child was left a zombie after serve_forking returned"
+    slow.close()
+    lst.close()
+
+
+def child_holding(learner, client):
+    """The live child of the learner process that holds the server's end of `client`'s connection."""
+    ino = (server_side(client) or {}).get("inode")
+    for p in children_of(learner, learner.pid):
+        if ino and ino in held_sockets(learner, p.pid):
+            return p
+    return None
+
+
+@pytest.mark.cards("forking-server-parent-keeps-copy")
+def test_forking_statuses_in_accept_order_when_children_exit_in_reverse(learner):
+    lst = listener_socket()
+    server = start_in_main_thread(learner, "serve_forking", lst, 3)
+    clients, children = [], []
+    for i in range(3):
+        c = connect(lst.getsockname())
+        c.sendall(b"client %d, not done yet" % i)
+        child = wait_until(lambda: child_holding(learner, c), 3)
+        assert child, f"no child appeared (holding the connection) for client {i + 1}"
+        clients.append(c)
+        children.append(child)
+    assert wait_until(lambda: all((e := server_side(c)) is not None and e["rx"] == 0 for c in clients), 3), (
+        "the children did not read their requests")
+
+    def gone(child):
+        return wait_until(lambda: child.pid not in {p.pid for p in children_of(learner, learner.pid)}, 3)
+
+    # the last accepted finishes first (0), then the second is reset (1), then the first is killed (-9)
+    third, second, first = clients[2], clients[1], clients[0]
+    third.shutdown(socket.SHUT_WR)
+    reply = read_to_eof(third, "client 3")
+    assert reply == b"CLIENT 2, NOT DONE YET", f"client 3: unexpected reply {reply[:80]!r}"
+    assert gone(children[2]), "client 3's child did not exit after sending its reply"
+    second.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    second.close()  # RST: its child's recv fails, it exits with 1
+    assert gone(children[1]), "client 2's child did not exit after its connection was reset"
+    learner.signal(children[0].pid, signal.SIGKILL)
+    assert gone(children[0]), "client 1's child did not die of SIGKILL"
+    statuses = result_of(server, WAIT, "serve_forking(listener, 3)")
+    assert statuses == [-9, 1, 0], (
+        "the children exited in the reverse order of their connections: the third sent its reply (0), then the "
+        "second lost its client to a reset (1), then the first was killed by SIGKILL (-9). Statuses come in accept "
+        f"order, not exit order: expected [-9, 1, 0], got {statuses!r}")
+    for c in (first, third):
+        c.close()
+    lst.close()
+
+
+@pytest.mark.cards("forking-server-parent-keeps-copy")
+def test_forking_keeps_serving_while_a_client_stays_connected(learner):
+    lst = listener_socket()
+    quick = 4
+    server = start_in_main_thread(learner, "serve_forking", lst, quick + 2)
+    slow = connect(lst.getsockname())
+    slow.sendall(b"a slow client, still talking")
+    assert wait_until(lambda: child_holding(learner, slow), 3), "no child appeared for the first client"
+    clients = []
+    for i in range(quick):
+        c = connect(lst.getsockname())
+        c.sendall(b"quick %d" % i)
+        clients.append(c)
+    assert wait_until(lambda: len(children_of(learner, learner.pid)) == quick + 1, 3), (
+        f"expected {quick + 1} children for {quick + 1} connected clients, found "
+        f"{len(children_of(learner, learner.pid))}")
+    for c in clients:  # these children exit together, while the slow client's child keeps running
+        c.shutdown(socket.SHUT_WR)
+    for i, c in enumerate(clients):
+        reply = read_to_eof(c, f"quick client {i + 1}")
+        assert reply == b"QUICK %d" % i, f"quick client {i + 1}: unexpected reply {reply[:80]!r}"
+        c.close()
+    wait_until(lambda: len(children_of(learner, learner.pid, live_only=False)) == 1, 1.5)
+    zombies = [p.pid for p in children_of(learner, learner.pid, live_only=False) if p.state == "Z"]
+    assert not zombies, (
+        f"{len(zombies)} of {quick} children that exited while another client stayed connected were still zombies "
+        "1.5 s later")
+    try:
+        reply = talk(lst.getsockname(), b"one more", "a new client, while the first one is still connected")
+    except AssertionError as exc:
+        raise AssertionError(
+            f"{exc}. The server stopped serving new clients while one child was still running: a SIGCHLD handler "
+            "must only collect children that have already exited (waitpid(-1, WNOHANG) until it returns 0), never "
+            "wait for one that is still serving") from None
+    assert reply == b"ONE MORE", f"the new client expected b'ONE MORE', got {reply[:80]!r}"
+    slow.shutdown(socket.SHUT_WR)
+    reply = read_to_eof(slow, "the slow client")
+    assert reply == b"A SLOW CLIENT, STILL TALKING", f"the slow client expected its reply, got {reply[:80]!r}"
+    statuses = result_of(server, WAIT, f"serve_forking(listener, {quick + 2})")
+    assert statuses == [0] * (quick + 2), f"expected {quick + 2} zero statuses, got {statuses!r}"
+    slow.close()
+    lst.close()
+
+
+# Runs a server function with a caller's SIGCHLD handler installed, and keeps the listener
+# referenced so the judge can see whether the learner still holds it. The handler sends a byte
+# to the judge when it runs.
+CALLER_STATE = """
+import os, signal, time
+KEEP = []
+def install(sock):
+    KEEP.append(sock)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: sock.send(b"!"))
+def serve(fn, listener, count):
+    KEEP.append(listener)
+    return fn(listener, count)
+def poke():
+    os.kill(os.getpid(), signal.SIGCHLD)
+    for _ in range(50):
+        time.sleep(0.002)
+"""
+
+
+@pytest.mark.cards("forking-server-parent-keeps-copy")
+def test_forking_restores_the_callers_signal_state(learner):
+    lst = listener_socket()
+    listener_inode = inode_of(lst)
+    ours, theirs = socket.socketpair()
+    helper = learner.exec(CALLER_STATE)
+    helper.call("install", theirs)
+    assert signal_bits(learner.pid, "SigCgt") & SIGCHLD_BIT, "the caller's SIGCHLD handler was not installed"
+    assert not signal_bits(learner.pid, "SigBlk") & SIGCHLD_BIT, "SIGCHLD was blocked before the call"
+    server = helper.start_main("serve", learner.get("serve_forking"), lst, 2)
+    _WATCHED[:] = [server]
+    for i in range(2):
+        reply = talk(lst.getsockname(), b"client %d" % i, f"client {i + 1}")
+        assert reply == b"CLIENT %d" % i, f"client {i + 1}: unexpected reply {reply[:80]!r}"
+    statuses = result_of(server, WAIT, "serve_forking(listener, 2)")
+    assert statuses == [0, 0], f"expected [0, 0], got {statuses!r}"
+    assert not signal_bits(learner.pid, "SigBlk") & SIGCHLD_BIT, (
+        "after serve_forking returned, SIGCHLD was still blocked in the caller's thread: unblock what you blocked "
+        "(the signal mask is the caller's)")
+    ours.setblocking(False)
+    try:  # what the caller's handler sent while serve_forking ran, if it left it in place
+        ours.recv(65536)
+    except BlockingIOError:
+        pass
+    helper.call("poke")  # a SIGCHLD now must run the caller's handler again
+    ours.settimeout(1.0)
+    try:
+        ran = ours.recv(100)
+    except socket.timeout:
+        ran = b""
+    assert ran, (
+        "the caller had its own SIGCHLD handler; after serve_forking returned, a SIGCHLD did not run it: put back "
+        "the handler signal.signal() returned when you installed yours, not SIG_DFL")
+    assert listener_inode in held_sockets(learner, learner.pid), (
+        "after serve_forking returned, the caller's listening socket was closed: the listener is the caller's")
+    ours.close()
+    lst.close()
+
+
+@pytest.mark.cards("forking-server-parent-keeps-copy")
+def test_servers_with_zero_connections(learner):
+    lst = listener_socket()
+    got = result_of(start_in_main_thread(learner, "serve_forking", lst, 0), 2, "serve_forking(listener, 0)")
+    assert got == [], f"serve_forking(listener, 0) accepts nothing and must return [], got {got!r}"
+    got = result_of(start_in_main_thread(learner, "serve_with_deadline", lst, 0, 1.0), 2,
+                    "serve_with_deadline(listener, 0, 1.0)")
+    assert got == [], f"serve_with_deadline(listener, 0, 1.0) accepts nothing and must return [], got {got!r}"
+    lst.close()
+
+
+# ---------------------------------------------------------------- (c) serve_with_deadline(): each its own deadline
+
+
+@pytest.mark.cards("shutdown-shut-wr-half-close", "close-after-fork-keeps-connection")
+def test_deadline_counts_from_each_accept(learner):
+    lst = listener_socket()
+    seconds, gap = 1.0, 0.6
+    server = start_in_main_thread(learner, "serve_with_deadline", lst, 3, seconds)
+    clients = []
+    for i in range(3):  # they arrive one after another: every accept is an event for the server
+        if i:
+            time.sleep(gap)
+        t0 = time.monotonic()
+        c = connect(lst.getsockname())
+        c.sendall(b"stuck %d" % i)
+        clients.append((c, t0))
+    ended: dict[int, float] = {}
+    end = time.monotonic() + seconds + 2 * gap + WAIT
+    while len(ended) < len(clients) and time.monotonic() < end:
+        check_server()
+        for i, (c, t0) in enumerate(clients):
+            if i in ended:
+                continue
+            c.settimeout(0)
+            try:
+                got = c.recv(100)
+            except BlockingIOError:
+                continue
+            except ConnectionResetError:
+                raise AssertionError(f"client {i + 1} was reset (RST) at its deadline instead of getting a FIN") from None
+            assert got == b"", f"client {i + 1} expected the end of stream at its deadline, got {got[:80]!r}"
+            ended[i] = time.monotonic() - t0
+        time.sleep(0.01)
+    for i, (c, t0) in enumerate(clients):
+        assert i in ended, f"client {i + 1} was still connected {seconds + 2 * gap + WAIT:.1f} s after the first one came"
+        assert ended[i] >= seconds - 0.2, (
+            f"client {i + 1}'s connection ended {ended[i]:.2f} s after it connected, before its {seconds:g} s deadline")
+        assert ended[i] <= seconds + 0.7, (
+            f"client {i + 1}'s connection ended {ended[i]:.2f} s after it connected; its deadline was {seconds:g} s "
+            f"after its own accept (clients came {gap:g} s apart). Each connection has its own deadline: a timeout "
+            "restarted by every event, or counted from the first accept, is not one")
+        c.close()
+    statuses = result_of(server, WAIT, "serve_with_deadline(listener, 3, 1.0)")
+    assert statuses == [1, 1, 1], (
+        f"three children whose connections were shut down at their deadlines must each exit with 1, got {statuses!r}")
     lst.close()
