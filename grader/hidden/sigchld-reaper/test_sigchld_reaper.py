@@ -567,7 +567,7 @@ def test_wait_all_sleeps_while_it_waits(learner):
     assert value is True, f"wait_all(4.0) must return True once the child is killed and reaped, got {value!r}"
     share = (ticks1 - ticks0) / (os.sysconf("SC_CLK_TCK") * (t1 - t0))
     spinner = (cpu1 - cpu0) / (t1 - t0)
-    assert share < 0.5 * spinner, (
+    assert ticks1 - ticks0 <= 2 or share < 0.5 * spinner, (
         f"while wait_all(4.0) waited for a child sleeping 30 s, the learner's process used {share:.0%} of a CPU "
         f"({ticks1 - ticks0} clock ticks in {t1 - t0:.1f} s, read from /proc), as much as a busy loop got meanwhile "
         f"({spinner:.0%}): wait_all must not spin. Sleep in select() on the wakeup-fd pipe, or wait in short steps "
