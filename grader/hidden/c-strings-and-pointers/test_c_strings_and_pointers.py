@@ -8,8 +8,14 @@ what main prints with a model computed here and never shown to the program.
 Canary (the red-team tests check this text never reaches the learner): PREP-CANARY-3be8d05a-c-strings-and-pointers
 """
 
+import base64
+import os
 import random
+import re
+import shutil
 import signal
+import subprocess
+import tempfile
 
 import pytest
 
@@ -260,6 +266,96 @@ def test_memmove_large_overlap(learner):
     data = rng.randbytes(1 << 20)
     for dst, src in ((1, 0), (0, 1), (4097, 0), (0, 4097)):
         check_memmove(learner, data, dst, src, len(data) - max(dst, src))
+
+
+# What my_memmove may not reach: the library's copies, and the allocators of a second buffer.
+NOT_BYTE_BY_BYTE = {
+    "memmove": "memmove", "memcpy": "memcpy", "mempcpy": "memcpy", "bcopy": "memmove",
+    "__memmove_chk": "memmove", "__memcpy_chk": "memcpy", "__mempcpy_chk": "memcpy",
+    "malloc": "a second buffer", "calloc": "a second buffer", "realloc": "a second buffer",
+    "reallocarray": "a second buffer", "aligned_alloc": "a second buffer", "posix_memalign": "a second buffer",
+    "memalign": "a second buffer", "valloc": "a second buffer", "strdup": "a second buffer",
+    "strndup": "a second buffer",
+}
+FUNCTION = re.compile(r"^[0-9a-f]+ <([^>]+)>:$")
+INSTRUCTION = re.compile(r"^\s+[0-9a-f]+:\s+(.*)$")
+TARGET = re.compile(r"<([^>+]+)>")  # a call or jump to the start of a function (not <f+0x12>)
+STACK = re.compile(r"\bsub\s+(\$0x([0-9a-f]+)|%[a-z0-9]+),%rsp")
+
+
+def disassembly(binary: bytes) -> dict:
+    """{function: [instruction text]} from objdump, or None without objdump."""
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "prog")
+        with open(path, "wb") as f:
+            f.write(binary)
+        done = subprocess.run([objdump, "-d", "--no-show-raw-insn", path], capture_output=True, timeout=30)
+    functions, current = {}, None
+    for row in done.stdout.decode("utf-8", "replace").splitlines():
+        head = FUNCTION.match(row)
+        if head:
+            current = functions.setdefault(head.group(1), [])
+            continue
+        body = INSTRUCTION.match(row)
+        if body and current is not None:
+            current.append(body.group(1))
+    return functions
+
+
+def reached_from(functions: dict, start: str) -> tuple[list, list]:
+    """([(library function, path)], [(function, instruction)] that make room on the stack)."""
+    calls, stack, seen, todo = [], [], {start}, [[start]]
+    while todo:
+        path = todo.pop()
+        for instruction in functions.get(path[-1], []):
+            words = instruction.split()
+            mnemonic = words[1] if words and words[0] in ("bnd", "notrack") and len(words) > 1 else (words[0] if words else "")
+            if mnemonic.startswith(("call", "jmp")):
+                target = TARGET.search(instruction)
+                if target:
+                    name = target.group(1).split("@")[0]
+                    if name in NOT_BYTE_BY_BYTE:
+                        calls.append((name, path))
+                    elif name in functions and name not in seen and not target.group(1).endswith("@plt"):
+                        seen.add(name)
+                        todo.append(path + [name])
+            room = STACK.search(instruction)
+            if room and (room.group(2) is None or int(room.group(2), 16) >= 256):
+                stack.append((path[-1], instruction.strip()))
+    return calls, stack
+
+
+def test_memmove_byte_by_byte_without_the_library_or_a_second_buffer(learner):
+    program = learner.spawn(["memmove", "4", "0", "0", "4"], stdin=learner.PIPE)
+    try:
+        # The compiled puzzles.c, read by the driver while the program waits for its stdin. A C exercise has no
+        # Python worker, which learner.read_file() would start: ask the driver directly.
+        binary = base64.b64decode(learner._ask("read_file", "reading the compiled program", path=f"/proc/{program.pid}/exe"))
+    finally:
+        program.write(b"abcd")
+        program.close_stdin()
+        program.wait(timeout=PROGRAM_SECONDS)
+    functions = disassembly(binary)
+    if functions is None:
+        return  # no objdump in the judge: nothing to judge here (the other tests run my_memmove)
+    assert "my_memmove" in functions, "the program that ran is not puzzles.c as compiled: it has no function my_memmove"
+    calls, stack = reached_from(functions, "my_memmove")
+    if calls:
+        name, path = calls[0]
+        via = " -> ".join(path + [name])
+        raise AssertionError(
+            f"my_memmove calls {name}() ({via}): the statement asks for a copy byte by byte, without "
+            f"memmove, memcpy or a second buffer (here, {NOT_BYTE_BY_BYTE[name]}). The point is the direction: "
+            "compare the addresses and copy front to back or back to front, in place"
+        )
+    assert not stack, (
+        f"my_memmove makes room for a buffer on the stack ({stack[0][0]}: `{stack[0][1]}`): the statement asks for a "
+        "copy byte by byte without a second buffer. Compare the addresses and copy front to back or back to front, "
+        "in place"
+    )
 
 
 # ---------------------------------------------------------------- find_op and apply

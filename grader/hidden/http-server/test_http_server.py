@@ -221,6 +221,35 @@ def test_get_files_with_length_type_and_etag(learner, site):
     c.finish()
 
 
+def test_content_types_of_the_less_common_extensions(learner, site):
+    extra = {
+        "page.htm": (b"<html><body>htm</body></html>\n", "text/html; charset=utf-8"),
+        "OLD.HTM": (b"<html><body>HTM</body></html>\n", "text/html; charset=utf-8"),
+        "shot.jpeg": (b"\xff\xd8\xff\xe1" + bytes(16), "image/jpeg"),
+        "Shot2.JPEG": (b"\xff\xd8\xff\xdb" + bytes(16), "image/jpeg"),
+        "anim.gif": (b"GIF89a" + bytes(20), "image/gif"),
+        "anim2.Gif": (b"GIF87a" + bytes(20), "image/gif"),
+        "logo.svg": (b'<svg xmlns="http://www.w3.org/2000/svg"/>\n', "image/svg+xml"),
+        "logo2.SVG": (b'<svg xmlns="http://www.w3.org/2000/svg" width="1"/>\n', "image/svg+xml"),
+        "notes.svgz": (b"\x1f\x8b" + bytes(10), "application/octet-stream"),
+    }
+    for name, (data, _) in extra.items():
+        learner.write_file("www/types/" + name, data)
+    c = connect(learner, site)
+    for name, (data, ctype) in extra.items():
+        path = "/types/" + name
+        c.send(get(path))
+        r = c.response(what=f"the response to GET {path}")
+        assert r.status == 200, f"GET {path}: expected 200, got {r!r}"
+        assert r.body == data, f"GET {path}: the body is not the file's content ({len(r.body)} bytes, the file has {len(data)})"
+        got_type = (r.header("Content-Type") or "").replace(" ", "").lower()
+        assert got_type == ctype.replace(" ", "").lower(), (
+            f"GET {path}: expected Content-Type {ctype!r} (by the extension, without regard to case), "
+            f"got {r.header('Content-Type')!r}"
+        )
+    c.finish()
+
+
 @pytest.mark.cards("http-content-length-counts-octets")
 def test_content_length_counts_bytes_of_a_utf8_file(learner, site):
     c = connect(learner, site)

@@ -304,6 +304,61 @@ def test_weighted_least_connections(learner):
         )
 
 
+PURE_INPUTS = r'''
+import schedulers
+
+servers = ["a", "b", "c", "d"]
+active = {"a": 4, "b": 2, "c": 2}
+weights = {"a": 2, "b": 1, "d": 0}
+
+def weighted():
+    return schedulers.least_connections(servers, active, weights)
+
+def unweighted():
+    return schedulers.least_connections(servers, active)
+'''
+
+
+def test_least_connections_is_pure(learner):
+    ns = learner.exec(PURE_INPUTS)
+    inputs = {"servers": ["a", "b", "c", "d"], "active": {"a": 4, "b": 2, "c": 2}, "weights": {"a": 2, "b": 1, "d": 0}}
+    shown = "least_connections(['a', 'b', 'c', 'd'], {'a': 4, 'b': 2, 'c': 2}, {'a': 2, 'b': 1, 'd': 0})"
+    for call, want, what in [("weighted", "a", shown), ("unweighted", "d", shown.replace(", {'a': 2, 'b': 1, 'd': 0})", ")")),
+                             ("weighted", "a", shown)]:
+        for attempt in (1, 2, 3):
+            got = ns.call(call)
+            assert got == want, (
+                f"{what}, call #{attempt} on the same objects, must give {want!r} (a pure function: the same inputs "
+                f"give the same output, every time), got {got!r}"
+            )
+            for name, before in inputs.items():
+                after = ns.get(name)
+                assert after == before, (
+                    f"after {what}, the argument `{name}` was changed from {before!r} to {after!r}: least_connections "
+                    "is a pure function and must not change its arguments (the caller counts the new connection itself)"
+                )
+
+
+def test_least_connections_compares_ratios_exactly(learner):
+    big = 10**16
+    cases = [
+        # 3 + 1e-16 > 3: the same float, but the second server is strictly less loaded
+        (["big", "small"], {"big": 3 * big + 1, "small": 3}, {"big": big, "small": 1}, "small",
+         "(3*10**16 + 1) / 10**16 is more than 3 / 1"),
+        (["x", "y"], {"x": 2**53 + 1, "y": 2**53}, None, "y", "2**53 + 1 connections are more than 2**53"),
+        (["p", "q", "r"], {"p": 7 * big + 1, "q": 7 * big + 2, "r": 7}, {"p": big, "q": big, "r": 1}, "r",
+         "7 / 1 is less than (7*10**16 + 1) / 10**16"),
+        (["u", "v"], {"u": 5 * big + 1, "v": 5 * big}, {"u": big, "v": big}, "v",
+         "(5*10**16) / 10**16 is less than (5*10**16 + 1) / 10**16"),
+    ]
+    got = helpers(learner).call("many_lc", [[s, a, w] for s, a, w, _, _ in cases])
+    for (servers, active, weights, want, why), g in zip(cases, got):
+        assert g == want, (
+            f"least_connections({servers}, {active}, weights={weights}) should pick {want!r}: {why}, though as floats "
+            f"the two ratios are equal. Compare exactly (a1 * w2 < a2 * w1), never with float division; got {g!r}"
+        )
+
+
 # ------------------------------------------------------------------ consistent hashing
 
 

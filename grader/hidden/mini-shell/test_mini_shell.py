@@ -47,15 +47,18 @@ def setup(dirs, files):
 def listing(path):
     return sorted(os.listdir(path))
 
-def capture(line, base, out_sock, err_sock):
+def capture(line, base, out_sock, err_sock, in_sock=None):
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
-    saved_out, saved_err = os.dup(1), os.dup(2)
+    saved_in, saved_out, saved_err = os.dup(0), os.dup(1), os.dup(2)
     saved_cwd = os.getcwd()
     saved_home = os.environ.get("HOME")
     try:
         os.chdir(base)
         os.environ["HOME"] = base  # as for bash: `cd` alone goes to the test's folder
+        if in_sock is not None:
+            os.dup2(in_sock.fileno(), 0)
+            in_sock.close()
         os.dup2(out_sock.fileno(), 1)
         os.dup2(err_sock.fileno(), 2)
         out_sock.close()
@@ -67,8 +70,10 @@ def capture(line, base, out_sock, err_sock):
                 stream.flush()
             except Exception:
                 pass
+        os.dup2(saved_in, 0)
         os.dup2(saved_out, 1)
         os.dup2(saved_err, 2)
+        os.close(saved_in)
         os.close(saved_out)
         os.close(saved_err)
         os.chdir(saved_cwd)
@@ -76,6 +81,17 @@ def capture(line, base, out_sock, err_sock):
             os.environ.pop("HOME", None)
         else:
             os.environ["HOME"] = saved_home
+
+def handlers():
+    import signal
+    out = {}
+    for signum in sorted(signal.valid_signals()):
+        try:
+            handler = signal.getsignal(signum)
+        except (ValueError, OSError):
+            continue
+        out[int(signum)] = getattr(handler, "__qualname__", None) or repr(handler)
+    return out
 """
 
 FORBID_SHORTCUTS = """
@@ -202,10 +218,17 @@ class Shell:
     def listing(self, path):
         return self.ns.call("listing", path)
 
-    def run(self, line, base, timeout=CALL_SECONDS):
-        """(status, stdout normalised, stderr) of run(line) in the folder base."""
+    def run(self, line, base, timeout=CALL_SECONDS, stdin=None, main=False, watch=None):
+        """(status, stdout normalised, stderr) of run(line) in the folder base. `stdin`: bytes for the
+        shell's fd 0 (else it keeps the learner process's own); `main`: in the learner's main thread;
+        `watch`: called over and over while run() has not returned."""
         out_judge, out_learner = socket.socketpair()
         err_judge, err_learner = socket.socketpair()
+        in_learner = None
+        if stdin is not None:
+            in_judge, in_learner = socket.socketpair()
+            in_judge.sendall(stdin)  # small: fits in the socket's buffer
+            in_judge.close()  # then EOF
         chunks = {"out": bytearray(), "err": bytearray()}
         readers = [
             threading.Thread(target=_drain, args=(out_judge, chunks["out"]), daemon=True),
@@ -213,12 +236,23 @@ class Shell:
         ]
         for t in readers:
             t.start()
+        start = self.ns.start_main if main else self.ns.start
         try:
-            pending = self.ns.start("capture", line, base, out_learner, err_learner)
+            if in_learner is None:
+                pending = start("capture", line, base, out_learner, err_learner)
+            else:
+                pending = start("capture", line, base, out_learner, err_learner, in_learner)
         finally:
             out_learner.close()
             err_learner.close()
+            if in_learner is not None:
+                in_learner.close()
         try:
+            if watch is not None:
+                end = time.monotonic() + timeout
+                while not pending.done() and time.monotonic() < end:
+                    watch()
+                    time.sleep(0.01)
             status = pending.result(timeout=timeout)
         except LearnerTimeout:
             for s in (out_judge, err_judge):
@@ -467,6 +501,127 @@ def test_children_get_sigpipe_back(learner):
         "instead: SIGPIPE is still ignored in the child (Python ignores it, and an ignored signal stays ignored "
         "across exec). Restore it with signal.signal(signal.SIGPIPE, signal.SIG_DFL) in the child before exec."
     )
+
+
+NOT_SUPPORTED = [
+    "echo a > out.txt",
+    "cat < script.txt",
+    "echo one & echo two",
+    "echo background &",
+    "(echo sub)",
+    "echo x)",
+    "touch made; echo a >> out.txt",
+    "touch made && echo a>out.txt",
+    "touch made | cat <script.txt",
+    "touch made; (echo sub)",
+]
+
+
+def test_unquoted_redirections_background_and_subshells_are_syntax_errors(learner):
+    shell = Shell(learner)
+    for line in NOT_SUPPORTED:
+        base = shell.setup()
+        status, out, err = shell.run(line, base)
+        listing = shell.listing(base)
+        assert (status, out) == (2, b""), (
+            f"run({line!r}) must be a syntax error (an unquoted &, <, >, ( or ) is not supported here): status 2 and "
+            f"nothing run; it returned {status} and printed {out!r}"
+        )
+        assert listing == ["d1", "script.txt"], (
+            f"run({line!r}) is a syntax error and must run nothing, not even the commands before the error: the "
+            f"folder now holds {listing}"
+        )
+        assert err.strip(), f"run({line!r}) is a syntax error: say so on stderr (fd 2); nothing was written there"
+    # quoted or escaped, they are ordinary characters
+    check_like_bash(shell, "echo '&' \"<\" '>' '(' \")\" a\\&b c\\>d")
+
+
+def test_double_semicolon_is_a_syntax_error(learner):
+    shell = Shell(learner)
+    for line in ["echo a ;; echo b", "echo a;;echo b", "touch made ;;", "touch made ; ; echo b", ";; echo x"]:
+        base = shell.setup()
+        status, out, err = check_like_bash(shell, line, base=base)
+        assert status == 2 and shell.listing(base) == ["d1", "script.txt"], (
+            f"run({line!r}) is a syntax error (an empty command between two `;`): status 2 and nothing run; it "
+            f"returned {status} and the folder holds {shell.listing(base)}"
+        )
+        assert err.strip(), f"run({line!r}) is a syntax error: say so on stderr (fd 2); nothing was written there"
+
+
+def test_first_stage_reads_the_shells_stdin(learner):
+    shell = Shell(learner)
+    base = shell.setup()
+    text = b"pear\napple\nfig\n"
+    for line, want in [
+        ("cat", text),
+        ("cat | tr a-z A-Z", b"PEAR\nAPPLE\nFIG\n"),
+        ("sort | head -n 2 | cat", b"apple\nfig\n"),
+        ("tr a-z A-Z|cat|cat|cat", b"PEAR\nAPPLE\nFIG\n"),
+        ("echo first | cat; cat", b"first\n" + text),
+    ]:
+        status, out, _ = shell.run(line, base, stdin=text)
+        assert (status, out) == (0, want), (
+            f"run({line!r}) with {text!r} on the shell's stdin (fd 0) must print {want!r} and return 0: the first "
+            f"stage reads the shell's own stdin, the last writes to fd 1; got {status} and {out!r}"
+        )
+
+
+def _dispositions(pid):
+    """(caught, ignored): the signal numbers with a handler, and those ignored, from /proc/PID/status."""
+    masks = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for row in f:
+                key, _, value = row.partition(":")
+                if key in ("SigCgt", "SigIgn"):
+                    masks[key] = int(value.strip(), 16)
+    except OSError:
+        return None
+    if len(masks) != 2:
+        return None
+    bits = lambda mask: frozenset(n + 1 for n in range(64) if mask >> n & 1)  # noqa: E731
+    return bits(masks["SigCgt"]), bits(masks["SigIgn"])
+
+
+def _said(state):
+    caught, ignored = state
+    return f"handlers for {sorted(caught)}, ignored {sorted(ignored)}"
+
+
+def test_run_installs_no_signal_handler(learner):
+    shell = Shell(learner)
+    base = shell.setup()
+    pid = learner.pid
+    python_before = shell.ns.call("handlers")
+    kernel_before = _dispositions(pid)
+    assert kernel_before is not None, f"the judge could not read /proc/{pid}/status"
+    seen = []
+
+    def watch():
+        now = _dispositions(pid)
+        if now is not None and now != kernel_before and now not in seen:
+            seen.append(now)
+
+    for line, main in [("sleep 0.4 | cat", True), ("sleep 0.4", True), ("sh -c 'exit 3' | sleep 0.3", False)]:
+        where = "the main thread" if main else "another thread"
+        shell.run(line, base, main=main, watch=watch)
+        assert not seen, (
+            f"while run({line!r}) ran in {where}, the process's signal dispositions changed (read from "
+            f"/proc/{pid}/status): before, {_said(kernel_before)}; during, {_said(seen[0])}. run() must not install "
+            "signal handlers (nor ignore signals) in the calling process: it may be called from any thread. "
+            "Change dispositions in the child, after fork"
+        )
+        kernel_after = _dispositions(pid)
+        assert kernel_after == kernel_before, (
+            f"after run({line!r}) in {where}, the process's signal dispositions changed (read from /proc/{pid}/status): "
+            f"before, {_said(kernel_before)}; after, {_said(kernel_after)}"
+        )
+        python_after = shell.ns.call("handlers")
+        changed = sorted(n for n in python_before if python_after.get(n) != python_before[n])
+        assert not changed, (
+            f"after run({line!r}) in {where}, signal.getsignal() gives other handlers for signals {changed} (e.g. "
+            f"{python_before[changed[0]]} became {python_after.get(changed[0])}): run() must not install signal handlers"
+        )
 
 
 def test_does_not_use_subprocess(learner):

@@ -10,7 +10,9 @@ with a bound, so a hang fails in seconds.
 
 from __future__ import annotations
 
+import os
 import signal
+import time
 
 import pytest
 
@@ -260,6 +262,14 @@ def close_and_again():
         os.close(pr)
         os.close(pw)
     return report
+
+
+def mutate_statuses(reaper):
+    """Change the dict statuses() gave: a new dict each time, so the Reaper must not see it."""
+    got = reaper.statuses()
+    got.clear()
+    got[-1] = 99
+    return len(got)
 
 
 def outcome(fn):
@@ -516,6 +526,52 @@ def test_wait_all_times_out(learner):
     assert report["seconds"] < 1.5, (
         f"wait_all(3.0) took {report['seconds']} s to notice that the last child was reaped: wake it from the "
         "handler (a self-pipe, or a short wait in a loop)"
+    )
+
+
+def test_statuses_returns_a_new_dict(learner):
+    ns, reaper = start_reaper(learner)
+    pid = reaper.call("spawn", ["sh", "-c", "exit 3"])
+    done = wait_all(learner, reaper, 3.0, 5.0)
+    assert done is True, "wait_all(3.0) did not report the child that ran `exit 3` reaped within 3 s"
+    in_main_thread(learner, ns, "mutate_statuses", reaper, timeout=3.0)
+    got = reaper.call("statuses")
+    assert got == {pid: 3}, (
+        f"statuses() must return a new dict: after the caller cleared the dict it got and put -1: 99 in it, "
+        f"statuses() must still be {{{pid}: 3}}, got {got!r}. Return a copy (dict(self._statuses)), not the dict "
+        "the handler records into"
+    )
+    done = wait_all(learner, reaper, 1.0, 3.0)
+    assert done is True, (
+        f"after the caller changed the dict statuses() gave, wait_all(1.0) must still return True (the child was "
+        f"reaped); got {done!r}"
+    )
+
+
+def test_wait_all_sleeps_while_it_waits(learner):
+    ns, reaper = start_reaper(learner)
+    pid = reaper.call("spawn", ["sleep", "30"])
+    pending = reaper.start_main("wait_all", 4.0)
+    time.sleep(0.3)  # let wait_all settle into its wait
+    # The baseline: what one spinning thread gets of a CPU now, measured by a busy loop in the judge
+    # over the same 1.5 s (the machine may be loaded: a spinner then gets far less than a whole CPU).
+    ticks0, t0, cpu0 = learner.cpu_ticks(), time.monotonic(), time.thread_time()
+    while time.monotonic() - t0 < 1.5:
+        pass
+    ticks1, t1, cpu1 = learner.cpu_ticks(), time.monotonic(), time.thread_time()
+    learner.signal(pid, signal.SIGKILL)
+    try:
+        value = pending.result(timeout=4.0)
+    except LearnerTimeout:
+        raise AssertionError(HUNG.format(t=4.0, b=5.5)) from None
+    assert value is True, f"wait_all(4.0) must return True once the child is killed and reaped, got {value!r}"
+    share = (ticks1 - ticks0) / (os.sysconf("SC_CLK_TCK") * (t1 - t0))
+    spinner = (cpu1 - cpu0) / (t1 - t0)
+    assert ticks1 - ticks0 <= 2 or share < 0.5 * spinner, (
+        f"while wait_all(4.0) waited for a child sleeping 30 s, the learner's process used {share:.0%} of a CPU "
+        f"({ticks1 - ticks0} clock ticks in {t1 - t0:.1f} s, read from /proc), as much as a busy loop got meanwhile "
+        f"({spinner:.0%}): wait_all must not spin. Sleep in select() on the wakeup-fd pipe, or wait in short steps "
+        "(time.sleep)"
     )
 
 

@@ -376,6 +376,65 @@ def test_clock_jumping_far_back_while_waiting_raises(learner):
     _far_back_while_waiting(gen, clock, ms2, "while waiting for the millisecond after sequence 4095")
 
 
+@pytest.mark.cards("snowflake-clock-moved-backwards")
+def test_max_backwards_boundary_five_waits_six_raises(learner):
+    h = helpers(learner)
+    ms = 47_000_000
+    clock = h.call("Clock", (E + ms) * NS + 999_999)  # late in the millisecond: ms, not ns, are compared
+    gen = learner.call("Generator", 13, clock=clock, epoch_ms=E)
+    before = h.call("ids", gen, 3)
+    clock.call("set", (E + ms - 5) * NS)  # exactly MAX_BACKWARDS_MS behind, frozen
+    reads = clock.call("read_count")
+    pending = gen.start("next_id")
+    spinning = clock.call("wait_reads", reads + 3, 2.0)
+    if pending.done():
+        try:
+            value = pending.result(timeout=1)
+        except LearnerError as exc:
+            raise AssertionError(
+                f"a clock exactly 5 ms behind the last id (MAX_BACKWARDS_MS = 5: at most 5 ms is waited out) must be "
+                f"waited out, but next_id() raised {exc.type}: {exc.message}"
+            ) from None
+        raise AssertionError(
+            f"with the clock 5 ms behind the last id, next_id() returned an id with fields {fields(value)} at once: "
+            "it must keep reading the clock until it reads the last id's millisecond or later"
+        )
+    assert spinning, "with the clock 5 ms behind the last id, next_id() must keep reading the clock it was given"
+    clock.call("set", (E + ms) * NS + 10)
+    try:
+        value = pending.result(timeout=3)
+    except LearnerTimeout:
+        raise AssertionError("the clock came back to the last id's millisecond, but next_id() is still waiting") from None
+    assert fields(value) == (ms, 13, 3), (
+        f"after waiting out a clock 5 ms behind, back in the last id's millisecond the sequence continues: "
+        f"expected fields ({ms}, 13, 3), got {fields(value)}"
+    )
+    clock.call("set", (E + ms - 6) * NS + 999_999)  # 6 ms behind, frozen
+    try:
+        value = gen.start("next_id").result(timeout=3)
+    except LearnerTimeout:
+        raise AssertionError(
+            "with the clock 6 ms behind the last id, next_id() kept waiting: more than MAX_BACKWARDS_MS (5) behind "
+            "it must raise ClockMovedBackwards at once"
+        ) from None
+    except LearnerError as exc:
+        assert exc.is_a("ClockMovedBackwards"), (
+            f"a clock 6 ms behind the last id must raise ClockMovedBackwards, next_id() raised {exc.type}: {exc.message}"
+        )
+    else:
+        raise AssertionError(
+            f"with the clock 6 ms behind the last id, next_id() returned an id with fields {fields(value)}: "
+            "more than MAX_BACKWARDS_MS (5) behind it must raise ClockMovedBackwards"
+        )
+    clock.call("set", (E + ms) * NS + 20)
+    value = gen.start("next_id").result(timeout=3)
+    assert fields(value) == (ms, 13, 4), (
+        f"ClockMovedBackwards must not issue an id: back in the last id's millisecond the next id should have "
+        f"fields ({ms}, 13, 4), got {fields(value)}"
+    )
+    assert before[-1] < value, "ids must keep increasing"
+
+
 def test_threads_sharing_one_generator_get_unique_increasing_ids(learner):
     h = helpers(learner)
     clock = h.call("Clock", (E + 50_000_000) * NS, 1_000)  # 1 us per read: many ids share a millisecond

@@ -662,6 +662,28 @@ def test_a_closed_connection_can_be_opened_again(learner):
           "a connection used twice")
 
 
+def test_state_is_read_only(learner):
+    conn = learner.call("Connection")
+    conn.call("connect")
+    try:
+        conn.call("__setattr__", "state", "ESTABLISHED")
+    except LearnerError as exc:
+        assert exc.is_a("AttributeError"), (
+            f"setting conn.state must raise AttributeError (state is read-only); it raised {exc.type}: {exc.message}"
+        )
+    else:
+        raise AssertionError(
+            "conn.state = 'ESTABLISHED' in SYN_SENT was accepted: state must be a read-only attribute or property "
+            "(setting it raises AttributeError), so that only events move the connection"
+        )
+    state = conn.get("state")
+    assert state == "SYN_SENT", f"after a refused conn.state = 'ESTABLISHED' in SYN_SENT, state must still be SYN_SENT, got {state!r}"
+    step = conn.call("receive", "SYN+ACK")
+    assert list(step) == ["ESTABLISHED", ["ACK"]], (
+        f"after a refused write to conn.state, receive('SYN+ACK') in SYN_SENT must give ESTABLISHED sending ['ACK'], got {step!r}"
+    )
+
+
 def test_bad_arguments_raise_valueerror(learner):
     ns = helper(learner)
     for msl in (0, -30, "120"):
