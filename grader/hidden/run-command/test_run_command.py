@@ -160,3 +160,14 @@ def test_pipeline_stage_that_cannot_start(learner):
 def test_pipeline_feeds_the_first_stage(learner):
     result = learner.call("pipeline", [["cat"], ["wc", "-c"]], b"12345")
     assert result.stdout.strip() == b"5", f"stdin goes to the first stage: cat | wc -c on 5 bytes printed {result.stdout!r}"
+
+
+@pytest.mark.parametrize("commands", [[], [["echo", "a"], []]], ids=["no-commands", "a-stage-without-a-program"])
+def test_pipeline_refuses_an_empty_pipeline_or_stage(learner, commands):
+    try:
+        result = learner.call("pipeline", commands)
+    except LearnerError as exc:
+        assert exc.is_a("ValueError"), f"pipeline({commands!r}) must raise ValueError, raised {exc.type}"
+    else:
+        raise AssertionError(f"pipeline({commands!r}) must raise ValueError (nothing to run), returned {result!r}")
+    assert not learner.zombies() and len(learner.processes()) == 1, "a refused pipeline must start no process"
