@@ -662,11 +662,11 @@ def _environment(templates: Path) -> jinja2.Environment:
 def _prepare_out(out: Path) -> Path:
     """A fresh sibling folder to build into; `out` is replaced only when the build is done."""
     if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder; choose another --out")
+        raise InputError(f"{out}: exists and is not a folder; choose another --dir")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise InputError(
             f"{out}: the folder is not empty and was not made by `prep site build` (no {MARKER}); "
-            "choose another --out or empty it"
+            "choose another --dir or empty it"
         )
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -1006,7 +1006,7 @@ def make_server(folder: Path, port: int = DEFAULT_PORT, log: Callable[[str], Non
     """A static file server for a built site, bound to 127.0.0.1 only (port 0: any free port)."""
     folder = Path(folder)
     if not (folder / "index.html").is_file():
-        raise NotFoundError(f"{folder}: no built site here; run `prep site build --out {folder}` first")
+        raise NotFoundError(f"{folder}: no built site here; run `prep site build --dir {folder}` first")
     handler = functools.partial(_Handler, directory=str(folder.resolve()))
     try:
         server = ThreadingHTTPServer((HOST, port), handler)

@@ -453,7 +453,7 @@ def test_refuses_to_overwrite_a_folder_it_did_not_make(tmp_path):
         site.build(bank, tmp_path / "mine", search=False, now=NOW)
     assert str(caught.value) == (
         f"{tmp_path / 'mine'}: the folder is not empty and was not made by `prep site build` (no .prep-site); "
-        "choose another --out or empty it"
+        "choose another --dir or empty it"
     )
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
 
@@ -507,7 +507,7 @@ def test_serving_a_folder_without_a_site_says_what_to_do(tmp_path):
     with pytest.raises(NotFoundError) as caught:
         site.make_server(tmp_path / "nothing", 0)
     assert str(caught.value) == (
-        f"{tmp_path / 'nothing'}: no built site here; run `prep site build --out {tmp_path / 'nothing'}` first")
+        f"{tmp_path / 'nothing'}: no built site here; run `prep site build --dir {tmp_path / 'nothing'}` first")
 
 
 # --- the command line ----------------------------------------------------------------------
@@ -546,7 +546,24 @@ def test_cli_errors(runner, tmp_path):
     served = run_cli(runner, "site", "serve", "--dir", str(tmp_path / "nothing"))
     assert served.exit_code == 1
     assert served.stderr.strip() == (
-        f"Error: {tmp_path / 'nothing'}: no built site here; run `prep site build --out {tmp_path / 'nothing'}` first")
+        f"Error: {tmp_path / 'nothing'}: no built site here; run `prep site build --dir {tmp_path / 'nothing'}` first")
+
+
+def test_cli_one_name_for_the_site_folder(runner, tmp_path):
+    """`--dir` on both commands; `--out` (and -o, -d) kept on both as the same option."""
+    for flag in ("--dir", "--out", "-d", "-o"):
+        folder = tmp_path / flag.strip("-")
+        result = run_cli(runner, "--bank", str(FIXTURES / "bank"), "site", "build", flag, str(folder), "--no-search")
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout.strip() == str(folder / "index.html")
+        assert f"`prep site serve --dir {folder}`" in result.stderr
+        served = run_cli(runner, "site", "serve", flag, str(tmp_path / "nothing"))
+        assert served.exit_code == 1
+        assert served.stderr.strip() == (
+            f"Error: {tmp_path / 'nothing'}: no built site here; run `prep site build --dir {tmp_path / 'nothing'}` first")
+    for command in ("build", "serve"):
+        text = run_cli(runner, "site", command, "--help", env={"COLUMNS": "200"}).stdout
+        assert "--dir" in text and "--out" in text, text
 
 
 def test_cli_help(runner):

@@ -21,7 +21,10 @@ STAGES = {"pages": "rendering pages", "search": "indexing for search (Pagefind)"
 @site_app.command("build")
 def build(
     ctx: typer.Context,
-    out_dir: Path = typer.Option(site_lib.DEFAULT_OUT, "--out", "-o", help="The folder to write the site into (replaced)."),
+    out_dir: Path = typer.Option(
+        site_lib.DEFAULT_OUT, "--dir", "-d", "--out", "-o",
+        help="The site's folder, written (replaced) here; `prep site serve --dir` serves it. --out is the same.",
+    ),
     with_progress: bool = typer.Option(
         False, "--with-progress", help="Include your progress: due counts, submissions and a dashboard."
     ),
@@ -37,7 +40,7 @@ def build(
     Open OUT/index.html from the file system (everything but search works), or run
     `prep site serve` for search too.
 
-    Example: prep site build --out _site --with-progress
+    Example: prep site build --dir _site --with-progress
     """
     from .. import notes as notes_lib
     from ..settings import quiz_settings
@@ -89,7 +92,10 @@ def build(
 
 @site_app.command("serve")
 def serve(
-    directory: Path = typer.Option(site_lib.DEFAULT_OUT, "--dir", "-d", help="The built site to serve."),
+    directory: Path = typer.Option(
+        site_lib.DEFAULT_OUT, "--dir", "-d", "--out", "-o",
+        help="The built site's folder, as given to `prep site build --dir`. --out is the same.",
+    ),
     port: int = typer.Option(site_lib.DEFAULT_PORT, "--port", "-p", min=0, max=65535, help="The port (0: any free one)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request on stderr."),
 ) -> None:
