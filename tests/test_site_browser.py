@@ -898,3 +898,45 @@ def test_search_finds_a_card_by_its_chinese_text(served, page):
     # 回收 and 父进程 are only in the Chinese explanation and answer (not in the card's zh terms)
     assert "cards/zombie-definition.html" in result_links(page, served.base, "回收")
     assert offline_links(page, served.out, "回收") == ["cards/zombie-definition.html"]
+
+
+LINES_OF_WORDS = """el => {
+  const words = [];
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const m of node.data.matchAll(/\\S+/g)) {
+      const r = document.createRange();
+      r.setStart(node, m.index); r.setEnd(node, m.index + m[0].length);
+      const box = r.getClientRects()[0];
+      if (box) words.push([Math.round(box.top + box.height / 2), m[0]]);
+    }
+  }
+  const lines = [];
+  for (const [mid, word] of words) {
+    const line = lines.find(l => Math.abs(l.mid - mid) < 4);
+    if (line) line.words.push(word); else lines.push({mid, words: [word]});
+  }
+  return lines.map(l => l.words.join(' '));
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_a_topic_pages_meta_line_stays_on_one_line_or_wraps_cleanly(served, browser, width):
+    ctx = browser.new_context(viewport={"width": width, "height": 800})
+    try:
+        page = ctx.new_page()
+        topics = sorted((served.out / "topics").glob("*.html"))
+        assert topics
+        for topic in topics:
+            page.goto(served.base + f"topics/{topic.name}")
+            meta = page.locator("main p.meta").first
+            assert "due" in meta.inner_text(), "the fixture site is built with progress"
+            lines = meta.evaluate(LINES_OF_WORDS)
+            if width >= 1280:
+                assert len(lines) == 1, (topic.name, lines)
+            else:
+                assert len(lines) <= 3, (topic.name, lines)
+                for line in lines:  # wraps between its parts, never a word alone on a line
+                    assert len(line.split()) >= 2, (topic.name, lines)
+    finally:
+        ctx.close()
