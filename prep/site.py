@@ -868,6 +868,11 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
         for t in bank.topics.values() if by_topic.get(t.id)
     ]
     counts = due_counts(cards, progress, now) if progress is not None else None
+    # the cards the home page counts as due, soonest first: its "Review them" leads to exactly these
+    due_views = sorted(
+        (v for v in card_views if _is_due(progress.states.get(v["id"]) or {}, now)),
+        key=lambda v: _effective_due(progress.states[v["id"]], now),
+    ) if progress is not None else []
     exercise_views = []
     for ex in exercises:
         linked = [v for v in card_views if v["id"] in ex.cards or (v["exercise"] or {}).get("slug") == ex.slug]
@@ -898,7 +903,7 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
         "has_exercises": bool(exercise_views),
         "notes_name": notes.path.name if notes is not None else None,
     }
-    total = 7 + len(topics) + len(card_views) + len(exercise_views) + len(by_tag) + (1 if progress is not None else 0)
+    total = 7 + len(topics) + len(card_views) + len(exercise_views) + len(by_tag) + (2 if progress is not None else 0)
     writer = _Writer(_environment(templates), out, common)
 
     def page(template: str, path: str, **context: Any) -> None:
@@ -944,6 +949,8 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
     page("corrections.html", "corrections.html", title="What the notes got wrong", title_zh="笔记里的错误", cards=corrections)
     page("flashcards.html", "flashcards.html", title="Flashcards", title_zh="闪卡", topics=topics)
     page("search.html", "search.html", title="Search", title_zh="搜索")
+    if progress is not None:
+        page("due.html", "due.html", title="Due cards", title_zh="到期的卡片", cards=due_views)
     page("about.html", "about.html", title="About this site", title_zh="关于本站")
     if progress is not None:
         stats = dashboard(cards, progress, now)

@@ -188,6 +188,42 @@ def test_home_lists_topics_with_counts_and_due(built):
     assert re.search(r"<strong>1</strong> card due as of 2026-11-26 12:00 UTC", page)
 
 
+def test_review_them_on_the_home_page_leads_to_exactly_the_cards_it_counts(built, tmp_path):
+    """The home page's due count and its "Review them" link: the list behind it holds those cards, no other."""
+
+    def followed(out: Path) -> tuple[int, list[str]]:
+        home = read(out, "index.html")
+        count = int(re.search(r"<strong>(\d+)</strong> cards? due as of", home).group(1))
+        href = re.search(r'<a href="([^"]+)">Review them</a>', home).group(1)
+        listed = read(out, href)
+        cards_listed = re.findall(r'<a class="card-link" href="\.\./cards/([^"]+)\.html"|<a class="card-link" href="cards/([^"]+)\.html"', listed)
+        ids = [a or b for a, b in cards_listed]
+        assert re.search(rf"<strong>{len(ids)}</strong> cards? due as of 2026-11-26 12:00 UTC", listed)
+        return count, ids
+
+    out, _ = built
+    # as of NOW only close-shared-socket is due; time-wait-duration and zombie-definition come later, fork is suspended
+    assert followed(out) == (1, ["close-shared-socket"])
+
+    # three due (one overdue by days, one buried until yesterday, the learning card), one buried until tomorrow
+    db_path = tmp_path / "more.db"
+    seed_progress(db_path)
+    db = store.open_db(db_path)
+    for card_id, due, buried in (("zombie-definition", NOW - timedelta(days=4), None),
+                                 ("handshake-order", NOW - timedelta(days=1), NOW - timedelta(hours=1)),
+                                 ("time-wait-duration", NOW - timedelta(days=2), NOW + timedelta(hours=20))):
+        store.put_card_state(db, {"card_id": card_id, "state": 2, "step": None, "stability": 5.0, "difficulty": 5.0,
+                                  "due": store.iso(due), "last_review": store.iso(due - timedelta(days=5)),
+                                  "buried_until": store.iso(buried) if buried else None, "suspended": 0})
+    bank = cards.load_bank(FIXTURES / "bank", set())
+    progress = site.read_progress(db, bank, NOW)
+    db.conn.close()
+    result = site.build(bank, tmp_path / "site", progress=progress, search=False, now=NOW)
+    count, ids = followed(result.out)
+    assert count == 3 and sorted(ids) == ["close-shared-socket", "handshake-order", "zombie-definition"]
+    assert ids[0] == "zombie-definition"  # the most overdue first
+
+
 def test_card_page_prompt_first_answer_behind_reveal(built):
     out, _ = built
     page = read(out, "cards/time-wait-duration.html")
