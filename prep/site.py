@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 import jinja2
@@ -985,6 +986,10 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
 # --- serving ------------------------------------------------------------------------
 
 
+API_PATH = "/api/progress"
+API_MAX_BYTES = 64 * 1024 * 1024
+
+
 class _Handler(SimpleHTTPRequestHandler):
     extensions_map = {
         **SimpleHTTPRequestHandler.extensions_map,
@@ -1003,14 +1008,87 @@ class _Handler(SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
+    # --- the progress API: /api/progress, on `prep site serve` with a progress database ---
+
+    def do_GET(self) -> None:
+        if urlsplit(self.path).path == API_PATH:
+            self._api("GET")
+        else:
+            super().do_GET()
+
+    def do_POST(self) -> None:
+        if urlsplit(self.path).path == API_PATH:
+            self._api("POST")
+        else:
+            self._json(404, {"error": f"{self.path}: nothing to post to here"})
+
+    def _json(self, status: int, data: dict[str, Any]) -> None:
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _api(self, method: str) -> None:
+        db_path = getattr(self.server, "progress_db", None)
+        if db_path is None:
+            # 200, not 404: a page asking whether progress is shared logs no error in the console
+            self._json(200, {"shared": False, "why": "this server shares no progress (prep site serve --no-progress)"})
+            return
+        port = self.server.server_address[1]
+        allowed = {f"{HOST}:{port}", f"localhost:{port}"}
+        host = self.headers.get("Host", "")
+        origin = self.headers.get("Origin")
+        # only pages of this site: no other site (nor a DNS name rebound to 127.0.0.1) reads or writes progress
+        if host not in allowed or (origin is not None and urlsplit(origin).netloc not in allowed):
+            self._json(403, {"error": "the progress API answers only this site's own pages"})
+            return
+        from . import progress as progress_lib
+        from . import store
+        from .errors import PrepError
+
+        try:
+            if method == "POST":
+                if self.headers.get_content_type() != "application/json":
+                    self._json(415, {"error": "send the progress document as application/json"})
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > API_MAX_BYTES:
+                    self._json(413, {"error": f"a progress document of {length} bytes is too big"})
+                    return
+                try:
+                    data = progress_lib.validate(json.loads(self.rfile.read(length) or b"null"), "the browser's progress")
+                except (ValueError, PrepError) as exc:
+                    self._json(400, {"error": str(exc)})
+                    return
+            db = store.open_db(Path(db_path))
+            try:
+                report = progress_lib.import_progress(db, data, self.server.progress_settings) if method == "POST" else None
+                document = progress_lib.export_progress(db, datetime.now(timezone.utc), unreviewed=True)
+            finally:
+                db.conn.close()
+        except PrepError as exc:
+            self._json(503, {"error": str(exc)})
+            return
+        if report is not None:
+            document["imported"] = report.to_dict()
+        self._json(200, document)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         logger = getattr(self.server, "request_log", None)
         if logger is not None:
             logger(format % args)
 
 
-def make_server(folder: Path, port: int = DEFAULT_PORT, log: Callable[[str], None] | None = None) -> ThreadingHTTPServer:
-    """A static file server for a built site, bound to 127.0.0.1 only (port 0: any free port)."""
+def make_server(folder: Path, port: int = DEFAULT_PORT, log: Callable[[str], None] | None = None,
+                progress_db: Path | None = None, settings: Any | None = None) -> ThreadingHTTPServer:
+    """A static file server for a built site, bound to 127.0.0.1 only (port 0: any free port).
+
+    With `progress_db`, /api/progress gives the flashcards that database: GET is its progress
+    document, POST merges the browser's document into it (as `prep progress import`) and
+    answers with the merged one.
+    """
     folder = Path(folder)
     if not (folder / "index.html").is_file():
         raise NotFoundError(f"{folder}: no built site here; run `prep site build --dir {folder}` first")
@@ -1021,4 +1099,6 @@ def make_server(folder: Path, port: int = DEFAULT_PORT, log: Callable[[str], Non
         raise InputError(f"{HOST}:{port}: cannot listen there ({exc.strerror}); choose another --port") from None
     server.daemon_threads = True
     server.request_log = log  # type: ignore[attr-defined]
+    server.progress_db = progress_db  # type: ignore[attr-defined]
+    server.progress_settings = settings  # type: ignore[attr-defined]
     return server

@@ -681,3 +681,32 @@ def test_a_canon_card_has_no_notes_section(tmp_path):
     page = read(result.out, "cards/canon-card.html")
     assert "From the notes" not in page and "为什么？" in page
     assert "canon-card" not in read(result.out, "corrections.html")  # what the notes got wrong: not a canon card's claim
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_cli_serve_shares_the_progress_database_unless_told_not_to(tmp_path, share):
+    import os
+    import subprocess
+    import sys
+
+    out = build_fixture_site(tmp_path, with_progress=False).out
+    db_path = tmp_path / "p.db"
+    seed_progress(db_path)
+    args = [sys.executable, "-m", "prep", "--db", str(db_path), "site", "serve", "--dir", str(out), "--port", "0"]
+    env = {**os.environ, "NO_COLOR": "1"}
+    child = subprocess.Popen(args + ([] if share else ["--no-progress"]), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        url = child.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url), url
+        with urllib.request.urlopen(url + "api/progress", timeout=10) as response:
+            data = json.loads(response.read())
+    finally:
+        child.terminate()
+        _, err = child.communicate(timeout=10)
+    if share:
+        assert data["format"] == "prep-progress" and len(data["reviews"]) == 4
+        assert f"serving {out} (Ctrl-C stops); the flashcards use the progress in {db_path}" in err
+    else:
+        assert data["shared"] is False
+        assert f"serving {out} (Ctrl-C stops)\n" in err

@@ -21,7 +21,7 @@ import pytest
 from prep import cards, content, site
 
 from .conftest import REPO, in_ci
-from .test_site import NOW, build_fixture_site
+from .test_site import NOW, build_fixture_site, seed_progress
 
 pytestmark = pytest.mark.browser
 
@@ -940,3 +940,71 @@ def test_a_topic_pages_meta_line_stays_on_one_line_or_wraps_cleanly(served, brow
                     assert len(line.split()) >= 2, (topic.name, lines)
     finally:
         ctx.close()
+
+
+def test_served_flashcards_share_the_terminals_progress_database(browser, tmp_path):
+    """`prep site serve`: the flashcards read and write the terminal's database through /api/progress."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    from prep import store
+
+    out = build_fixture_site(tmp_path, with_progress=False).out
+    db_path = tmp_path / "terminal.db"
+    seed_progress(db_path)  # close-shared-socket is due, 4 reviews
+    server = site.make_server(out, 0, progress_db=db_path)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        first = browser.new_context()
+        page = first.new_page()
+        console = Console()
+        console.watch(page)
+        page.goto(base + "flashcards.html")
+        page.wait_for_selector("#fc-shared", state="visible")
+        assert stored(page)["cards"]["close-shared-socket"]["state"] == 1  # a fresh browser knows the terminal's
+        assert page.inner_text("#fc-summary").startswith("2 due · ")  # and zombie-definition, due since 2026-11-28
+        page.click("#fc-start")
+        page.wait_for_selector("#fc-reveal", state="visible")
+        assert page.get_attribute("#fc-open", "href") == "cards/close-shared-socket.html"  # the most overdue first
+        page.keyboard.press("Space")
+        page.keyboard.press("3")
+        deadline = time.monotonic() + 10
+        while True:
+            db = store.open_db(db_path)
+            n = db.execute("select count(*) from reviews where kind = 'browser'").fetchone()[0]
+            row = db.execute("select state, last_review from card_state where card_id = 'close-shared-socket'").fetchone()
+            db.conn.close()
+            if n == 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert n == 1, "the rating reached the terminal's database"
+        assert row[1] > "2026-11-26"  # rated now, not the seeded review
+        assert console.errors == []
+        first.close()
+
+        # another browser (or the terminal) sees the same progress
+        second = browser.new_context()
+        page = second.new_page()
+        page.goto(base + "flashcards.html")
+        page.wait_for_selector("#fc-shared", state="visible")
+        assert len(stored(page)["reviews"]) == 5
+        assert stored(page)["cards"]["close-shared-socket"]["last_review"] == row[1]
+        second.close()
+
+        # only this site's pages: another Host (a rebound DNS name) or Origin is refused
+        for headers in ({"Host": "evil.example:80"}, {"Origin": "http://evil.example"}):
+            request = urllib.request.Request(base + "api/progress", headers=headers)
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=5)
+            assert refused.value.code == 403
+        request = urllib.request.Request(base + "api/progress", data=b"{}", headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as bad:
+            urllib.request.urlopen(request, timeout=5)
+        assert bad.value.code == 400
+        assert "not a prep progress file" in json.loads(bad.value.read())["error"]
+    finally:
+        server.shutdown()
+        server.server_close()
