@@ -1058,22 +1058,91 @@ class _Handler(SimpleHTTPRequestHandler):
                     self._json(413, {"error": f"a progress document of {length} bytes is too big"})
                     return
                 try:
-                    data = progress_lib.validate(json.loads(self.rfile.read(length) or b"null"), "the browser's progress")
+                    raw = json.loads(self.rfile.read(length) or b"null")
+                    undo = raw.pop("undo", []) if isinstance(raw, dict) else []
+                    data = progress_lib.validate(raw, "the browser's progress")
+                    if not isinstance(undo, list) or not all(isinstance(u, dict) and isinstance(u.get("id"), str) for u in undo):
+                        raise ValueError("undo: a list of the browser's undone actions")
                 except (ValueError, PrepError) as exc:
                     self._json(400, {"error": str(exc)})
                     return
             db = store.open_db(Path(db_path))
             try:
+                undone = [undo_in_db(db, u) for u in undo] if method == "POST" else []
                 report = progress_lib.import_progress(db, data, self.server.progress_settings) if method == "POST" else None
                 document = progress_lib.export_progress(db, datetime.now(timezone.utc), unreviewed=True)
             finally:
                 db.conn.close()
-        except PrepError as exc:
-            self._json(503, {"error": str(exc)})
+        except (PrepError, ValueError, TypeError, KeyError) as exc:
+            self._json(503 if isinstance(exc, PrepError) else 400, {"error": str(exc)})
             return
         if report is not None:
             document["imported"] = report.to_dict()
+            document["undone"] = sum(undone)
         self._json(200, document)
+
+
+def _same_time(a: Any, b: Any) -> bool:
+    if not a or not b:
+        return not a and not b
+    return datetime.fromisoformat(str(a).replace("Z", "+00:00")) == datetime.fromisoformat(str(b).replace("Z", "+00:00"))
+
+
+def _entry_is(row: dict[str, Any] | None, snap: dict[str, Any] | None) -> bool:
+    """Does the database's row hold what the browser's snapshot ({entry, side}) says?"""
+    entry, side = (snap or {}).get("entry"), (snap or {}).get("side")
+    if entry is None:
+        if row is None or row["state"] == 0:
+            flags = side or {}
+            have = row or {}
+            return bool(have.get("suspended")) == bool(flags.get("suspended")) and _same_time(
+                have.get("buried_until"), flags.get("buried_until"))
+        return False
+    return row is not None and row["state"] == entry["state"] and bool(row["suspended"]) == bool(entry.get("suspended")) \
+        and all(_same_time(row[k], entry.get(k)) for k in ("due", "last_review", "buried_until"))
+
+
+def undo_in_db(db: Any, action: dict[str, Any]) -> bool:
+    """Undo one of the browser's actions (a rating, bury or suspend) in the database, if its card is as it left it.
+
+    action: {id, before, after: the browser's snapshots ({entry, side}), review: the rating's log entry or null}.
+    A card changed since (the terminal, another browser) is left alone: False.
+    """
+    from . import store
+
+    card_id = action["id"]
+    rows = list(db["card_state"].rows_where("card_id = ?", [card_id]))
+    if not _entry_is(rows[0] if rows else None, action.get("after")):
+        return False
+    before = action.get("before") or {}
+    entry, side = before.get("entry"), before.get("side")
+    with store.writing(db):
+        review = action.get("review")
+        if review:
+            for r in db.execute("SELECT id, reviewed_at FROM reviews WHERE card_id = ? AND rating = ?",
+                                [card_id, review["rating"]]).fetchall():
+                if _same_time(r[1], review["reviewed_at"]):
+                    db["reviews"].delete(r[0])
+        if entry:
+            db["card_state"].upsert({"card_id": card_id, "state": entry["state"], "step": entry.get("step"),
+                                     "stability": entry.get("stability"), "difficulty": entry.get("difficulty"),
+                                     "due": _norm(entry["due"]), "last_review": _norm(entry.get("last_review")),
+                                     "suspended": int(bool(entry.get("suspended"))),
+                                     "buried_until": _norm(entry.get("buried_until"))}, pk="card_id")
+        elif side and (side.get("suspended") or side.get("buried_until")):
+            db["card_state"].upsert({"card_id": card_id, "state": 0, "step": None, "stability": None, "difficulty": None,
+                                     "due": store.iso(datetime.now(timezone.utc)), "last_review": None,
+                                     "suspended": int(bool(side.get("suspended"))),
+                                     "buried_until": _norm(side.get("buried_until"))}, pk="card_id")
+        else:
+            db["card_state"].delete_where("card_id = ?", [card_id])
+    return True
+
+
+def _norm(text: Any) -> str | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(str(text).replace("Z", "+00:00")).astimezone(timezone.utc).isoformat()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         logger = getattr(self.server, "request_log", None)

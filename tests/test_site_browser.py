@@ -982,6 +982,32 @@ def test_served_flashcards_share_the_terminals_progress_database(browser, tmp_pa
             time.sleep(0.1)
         assert n == 1, "the rating reached the terminal's database"
         assert row[1] > "2026-11-26"  # rated now, not the seeded review
+
+        # u in the browser undoes it in the database too: the review leaves the log, the schedule is as before
+        page.keyboard.press("u")
+        assert page.get_attribute("#fc-open", "href") == "cards/close-shared-socket.html"
+        deadline = time.monotonic() + 10
+        while True:
+            db = store.open_db(db_path)
+            n = db.execute("select count(*) from reviews where kind = 'browser'").fetchone()[0]
+            back = db.execute("select state, last_review from card_state where card_id = 'close-shared-socket'").fetchone()
+            db.conn.close()
+            if n == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert n == 0 and back[0] == 1 and back[1] < "2026-11-26", back
+        page.keyboard.press("Space")
+        page.keyboard.press("3")  # rated again, for the second browser below
+        deadline = time.monotonic() + 10
+        while True:
+            db = store.open_db(db_path)
+            n = db.execute("select count(*) from reviews where kind = 'browser'").fetchone()[0]
+            row = db.execute("select state, last_review from card_state where card_id = 'close-shared-socket'").fetchone()
+            db.conn.close()
+            if n == 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert n == 1 and row[1] > "2026-11-26"
         assert console.errors == []
         first.close()
 

@@ -136,18 +136,26 @@
 
   let shared = false; // true once the server gave the terminal's progress database
   let pushing = false, again = false;
+  let undone = []; // actions undone here, for the database to undo too (sent with the next document)
+
+  function undoThere(action) {
+    if (shared) undone.push({ id: action.id, before: action.before, after: action.after, review: action.review });
+  }
 
   function push() {
     // send this browser's document; the server merges it into the database as `prep progress import`
     if (pushing) { again = true; return; }
     pushing = true;
+    const sending = undone.splice(0);
+    const body = Object.assign(exportDoc(new Date()), { undo: sending });
     window.fetch("api/progress", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(exportDoc(new Date())),
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     }).then(function (response) {
       return response.json().then(function (body) {
         if (!response.ok) throw new Error(body.error || response.status);
       });
     }).catch(function (error) {
+      undone = sending.concat(undone); // tried again with the next change
       dataStatus.textContent = "Not saved to the terminal's progress (" + error.message + "); kept in this browser.";
     }).finally(function () {
       pushing = false;
@@ -387,6 +395,7 @@
     }
     restore(last.id, last.before);
     if (last.review) removeReview(last.review);
+    undoThere(last);
     save();
     notice("Undone: " + describe(last) + ".");
     return last.id;
@@ -748,6 +757,7 @@
       popUndo();
       restore(last.id, last.before);
       removeReview(last.review);
+      undoThere(last);
       const r = rated.review;
       record(current, grade, rated.at, { duration_ms: r.duration_ms, answer: r.answer, correct: r.correct });
     }
