@@ -1034,3 +1034,45 @@ def test_served_flashcards_share_the_terminals_progress_database(browser, tmp_pa
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_served_flashcards_replace_an_automatic_rating_in_the_database_too(browser, tmp_path):
+    """1-4 after a checked answer replace its rating in the terminal's database, not add a second one."""
+    import time
+
+    from prep import store
+
+    out = build_fixture_site(tmp_path, with_progress=False).out
+    db_path = tmp_path / "terminal.db"
+    store.open_db(db_path).conn.close()
+    server = site.make_server(out, 0, progress_db=db_path)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+
+    def logged(expect: list) -> list:
+        deadline = time.monotonic() + 10
+        while True:
+            db = store.open_db(db_path)
+            got = [tuple(r) for r in db.execute("select card_id, rating from reviews order by id").fetchall()]
+            step = db.execute("select step from card_state where card_id = 'time-wait-duration'").fetchone()
+            db.conn.close()
+            if got == expect or time.monotonic() > deadline:
+                return [got, step and step[0]]
+            time.sleep(0.1)
+
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        page.goto(base + "flashcards.html")
+        page.wait_for_selector("#fc-shared", state="visible")
+        start(page, base, "tcp")
+        page.wait_for_selector("#fc-shared", state="visible")
+        assert shown_card(page) == "time-wait-duration"
+        page.keyboard.press(number_of(page, "tcp_fin_timeout seconds"))  # wrong: Again
+        assert logged([("time-wait-duration", 1)])[0] == [("time-wait-duration", 1)]
+        page.keyboard.press("3")  # the learner overrides: Good
+        assert logged([("time-wait-duration", 3)]) == [[("time-wait-duration", 3)], 1]  # Good's schedule, not Again's
+    finally:
+        ctx.close()
+        server.shutdown()
+        server.server_close()
