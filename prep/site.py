@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any
 
 import jinja2
@@ -662,11 +663,11 @@ def _environment(templates: Path) -> jinja2.Environment:
 def _prepare_out(out: Path) -> Path:
     """A fresh sibling folder to build into; `out` is replaced only when the build is done."""
     if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder; choose another --out")
+        raise InputError(f"{out}: exists and is not a folder; choose another --dir")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise InputError(
             f"{out}: the folder is not empty and was not made by `prep site build` (no {MARKER}); "
-            "choose another --out or empty it"
+            "choose another --dir or empty it"
         )
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -868,6 +869,11 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
         for t in bank.topics.values() if by_topic.get(t.id)
     ]
     counts = due_counts(cards, progress, now) if progress is not None else None
+    # the cards the home page counts as due, soonest first: its "Review them" leads to exactly these
+    due_views = sorted(
+        (v for v in card_views if _is_due(progress.states.get(v["id"]) or {}, now)),
+        key=lambda v: _effective_due(progress.states[v["id"]], now),
+    ) if progress is not None else []
     exercise_views = []
     for ex in exercises:
         linked = [v for v in card_views if v["id"] in ex.cards or (v["exercise"] or {}).get("slug") == ex.slug]
@@ -898,7 +904,7 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
         "has_exercises": bool(exercise_views),
         "notes_name": notes.path.name if notes is not None else None,
     }
-    total = 7 + len(topics) + len(card_views) + len(exercise_views) + len(by_tag) + (1 if progress is not None else 0)
+    total = 7 + len(topics) + len(card_views) + len(exercise_views) + len(by_tag) + (2 if progress is not None else 0)
     writer = _Writer(_environment(templates), out, common)
 
     def page(template: str, path: str, **context: Any) -> None:
@@ -944,6 +950,8 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
     page("corrections.html", "corrections.html", title="What the notes got wrong", title_zh="笔记里的错误", cards=corrections)
     page("flashcards.html", "flashcards.html", title="Flashcards", title_zh="闪卡", topics=topics)
     page("search.html", "search.html", title="Search", title_zh="搜索")
+    if progress is not None:
+        page("due.html", "due.html", title="Due cards", title_zh="到期的卡片", cards=due_views)
     page("about.html", "about.html", title="About this site", title_zh="关于本站")
     if progress is not None:
         stats = dashboard(cards, progress, now)
@@ -978,6 +986,10 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
 # --- serving ------------------------------------------------------------------------
 
 
+API_PATH = "/api/progress"
+API_MAX_BYTES = 64 * 1024 * 1024
+
+
 class _Handler(SimpleHTTPRequestHandler):
     extensions_map = {
         **SimpleHTTPRequestHandler.extensions_map,
@@ -996,17 +1008,159 @@ class _Handler(SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
+    # --- the progress API: /api/progress, on `prep site serve` with a progress database ---
+
+    def do_GET(self) -> None:
+        if urlsplit(self.path).path == API_PATH:
+            self._api("GET")
+        else:
+            super().do_GET()
+
+    def do_POST(self) -> None:
+        if urlsplit(self.path).path == API_PATH:
+            self._api("POST")
+        else:
+            self._json(404, {"error": f"{self.path}: nothing to post to here"})
+
+    def _json(self, status: int, data: dict[str, Any]) -> None:
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _api(self, method: str) -> None:
+        db_path = getattr(self.server, "progress_db", None)
+        if db_path is None:
+            # 200, not 404: a page asking whether progress is shared logs no error in the console
+            self._json(200, {"shared": False, "why": "this server shares no progress (prep site serve --no-progress)"})
+            return
+        port = self.server.server_address[1]
+        allowed = {f"{HOST}:{port}", f"localhost:{port}"}
+        host = self.headers.get("Host", "")
+        origin = self.headers.get("Origin")
+        # only pages of this site: no other site (nor a DNS name rebound to 127.0.0.1) reads or writes progress
+        if host not in allowed or (origin is not None and urlsplit(origin).netloc not in allowed):
+            self._json(403, {"error": "the progress API answers only this site's own pages"})
+            return
+        from . import progress as progress_lib
+        from . import store
+        from .errors import PrepError
+
+        try:
+            if method == "POST":
+                if self.headers.get_content_type() != "application/json":
+                    self._json(415, {"error": "send the progress document as application/json"})
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > API_MAX_BYTES:
+                    self._json(413, {"error": f"a progress document of {length} bytes is too big"})
+                    return
+                try:
+                    raw = json.loads(self.rfile.read(length) or b"null")
+                    undo = raw.pop("undo", []) if isinstance(raw, dict) else []
+                    data = progress_lib.validate(raw, "the browser's progress")
+                    if not isinstance(undo, list) or not all(isinstance(u, dict) and isinstance(u.get("id"), str) for u in undo):
+                        raise ValueError("undo: a list of the browser's undone actions")
+                except (ValueError, PrepError) as exc:
+                    self._json(400, {"error": str(exc)})
+                    return
+            db = store.open_db(Path(db_path))
+            try:
+                undone = [undo_in_db(db, u) for u in undo] if method == "POST" else []
+                report = progress_lib.import_progress(db, data, self.server.progress_settings) if method == "POST" else None
+                document = progress_lib.export_progress(db, datetime.now(timezone.utc), unreviewed=True)
+            finally:
+                db.conn.close()
+        except (PrepError, ValueError, TypeError, KeyError) as exc:
+            self._json(503 if isinstance(exc, PrepError) else 400, {"error": str(exc)})
+            return
+        if report is not None:
+            document["imported"] = report.to_dict()
+            document["undone"] = sum(undone)
+        self._json(200, document)
+
+
+def _same_time(a: Any, b: Any) -> bool:
+    if not a or not b:
+        return not a and not b
+    return datetime.fromisoformat(str(a).replace("Z", "+00:00")) == datetime.fromisoformat(str(b).replace("Z", "+00:00"))
+
+
+def _entry_is(row: dict[str, Any] | None, snap: dict[str, Any] | None) -> bool:
+    """Does the database's row hold what the browser's snapshot ({entry, side}) says?"""
+    entry, side = (snap or {}).get("entry"), (snap or {}).get("side")
+    if entry is None:
+        if row is None or row["state"] == 0:
+            flags = side or {}
+            have = row or {}
+            return bool(have.get("suspended")) == bool(flags.get("suspended")) and _same_time(
+                have.get("buried_until"), flags.get("buried_until"))
+        return False
+    return row is not None and row["state"] == entry["state"] and bool(row["suspended"]) == bool(entry.get("suspended")) \
+        and all(_same_time(row[k], entry.get(k)) for k in ("due", "last_review", "buried_until"))
+
+
+def undo_in_db(db: Any, action: dict[str, Any]) -> bool:
+    """Undo one of the browser's actions (a rating, bury or suspend) in the database, if its card is as it left it.
+
+    action: {id, before, after: the browser's snapshots ({entry, side}), review: the rating's log entry or null}.
+    A card changed since (the terminal, another browser) is left alone: False.
+    """
+    from . import store
+
+    card_id = action["id"]
+    rows = list(db["card_state"].rows_where("card_id = ?", [card_id]))
+    if not _entry_is(rows[0] if rows else None, action.get("after")):
+        return False
+    before = action.get("before") or {}
+    entry, side = before.get("entry"), before.get("side")
+    with store.writing(db):
+        review = action.get("review")
+        if review:
+            for r in db.execute("SELECT id, reviewed_at FROM reviews WHERE card_id = ? AND rating = ?",
+                                [card_id, review["rating"]]).fetchall():
+                if _same_time(r[1], review["reviewed_at"]):
+                    db["reviews"].delete(r[0])
+        if entry:
+            db["card_state"].upsert({"card_id": card_id, "state": entry["state"], "step": entry.get("step"),
+                                     "stability": entry.get("stability"), "difficulty": entry.get("difficulty"),
+                                     "due": _norm(entry["due"]), "last_review": _norm(entry.get("last_review")),
+                                     "suspended": int(bool(entry.get("suspended"))),
+                                     "buried_until": _norm(entry.get("buried_until"))}, pk="card_id")
+        elif side and (side.get("suspended") or side.get("buried_until")):
+            db["card_state"].upsert({"card_id": card_id, "state": 0, "step": None, "stability": None, "difficulty": None,
+                                     "due": store.iso(datetime.now(timezone.utc)), "last_review": None,
+                                     "suspended": int(bool(side.get("suspended"))),
+                                     "buried_until": _norm(side.get("buried_until"))}, pk="card_id")
+        else:
+            db["card_state"].delete_where("card_id = ?", [card_id])
+    return True
+
+
+def _norm(text: Any) -> str | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(str(text).replace("Z", "+00:00")).astimezone(timezone.utc).isoformat()
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         logger = getattr(self.server, "request_log", None)
         if logger is not None:
             logger(format % args)
 
 
-def make_server(folder: Path, port: int = DEFAULT_PORT, log: Callable[[str], None] | None = None) -> ThreadingHTTPServer:
-    """A static file server for a built site, bound to 127.0.0.1 only (port 0: any free port)."""
+def make_server(folder: Path, port: int = DEFAULT_PORT, log: Callable[[str], None] | None = None,
+                progress_db: Path | None = None, settings: Any | None = None) -> ThreadingHTTPServer:
+    """A static file server for a built site, bound to 127.0.0.1 only (port 0: any free port).
+
+    With `progress_db`, /api/progress gives the flashcards that database: GET is its progress
+    document, POST merges the browser's document into it (as `prep progress import`) and
+    answers with the merged one.
+    """
     folder = Path(folder)
     if not (folder / "index.html").is_file():
-        raise NotFoundError(f"{folder}: no built site here; run `prep site build --out {folder}` first")
+        raise NotFoundError(f"{folder}: no built site here; run `prep site build --dir {folder}` first")
     handler = functools.partial(_Handler, directory=str(folder.resolve()))
     try:
         server = ThreadingHTTPServer((HOST, port), handler)
@@ -1014,4 +1168,6 @@ def make_server(folder: Path, port: int = DEFAULT_PORT, log: Callable[[str], Non
         raise InputError(f"{HOST}:{port}: cannot listen there ({exc.strerror}); choose another --port") from None
     server.daemon_threads = True
     server.request_log = log  # type: ignore[attr-defined]
+    server.progress_db = progress_db  # type: ignore[attr-defined]
+    server.progress_settings = settings  # type: ignore[attr-defined]
     return server

@@ -188,6 +188,42 @@ def test_home_lists_topics_with_counts_and_due(built):
     assert re.search(r"<strong>1</strong> card due as of 2026-11-26 12:00 UTC", page)
 
 
+def test_review_them_on_the_home_page_leads_to_exactly_the_cards_it_counts(built, tmp_path):
+    """The home page's due count and its "Review them" link: the list behind it holds those cards, no other."""
+
+    def followed(out: Path) -> tuple[int, list[str]]:
+        home = read(out, "index.html")
+        count = int(re.search(r"<strong>(\d+)</strong> cards? due as of", home).group(1))
+        href = re.search(r'<a href="([^"]+)">Review them</a>', home).group(1)
+        listed = read(out, href)
+        cards_listed = re.findall(r'<a class="card-link" href="\.\./cards/([^"]+)\.html"|<a class="card-link" href="cards/([^"]+)\.html"', listed)
+        ids = [a or b for a, b in cards_listed]
+        assert re.search(rf"<strong>{len(ids)}</strong> cards? due as of 2026-11-26 12:00 UTC", listed)
+        return count, ids
+
+    out, _ = built
+    # as of NOW only close-shared-socket is due; time-wait-duration and zombie-definition come later, fork is suspended
+    assert followed(out) == (1, ["close-shared-socket"])
+
+    # three due (one overdue by days, one buried until yesterday, the learning card), one buried until tomorrow
+    db_path = tmp_path / "more.db"
+    seed_progress(db_path)
+    db = store.open_db(db_path)
+    for card_id, due, buried in (("zombie-definition", NOW - timedelta(days=4), None),
+                                 ("handshake-order", NOW - timedelta(days=1), NOW - timedelta(hours=1)),
+                                 ("time-wait-duration", NOW - timedelta(days=2), NOW + timedelta(hours=20))):
+        store.put_card_state(db, {"card_id": card_id, "state": 2, "step": None, "stability": 5.0, "difficulty": 5.0,
+                                  "due": store.iso(due), "last_review": store.iso(due - timedelta(days=5)),
+                                  "buried_until": store.iso(buried) if buried else None, "suspended": 0})
+    bank = cards.load_bank(FIXTURES / "bank", set())
+    progress = site.read_progress(db, bank, NOW)
+    db.conn.close()
+    result = site.build(bank, tmp_path / "site", progress=progress, search=False, now=NOW)
+    count, ids = followed(result.out)
+    assert count == 3 and sorted(ids) == ["close-shared-socket", "handshake-order", "zombie-definition"]
+    assert ids[0] == "zombie-definition"  # the most overdue first
+
+
 def test_card_page_prompt_first_answer_behind_reveal(built):
     out, _ = built
     page = read(out, "cards/time-wait-duration.html")
@@ -453,7 +489,7 @@ def test_refuses_to_overwrite_a_folder_it_did_not_make(tmp_path):
         site.build(bank, tmp_path / "mine", search=False, now=NOW)
     assert str(caught.value) == (
         f"{tmp_path / 'mine'}: the folder is not empty and was not made by `prep site build` (no .prep-site); "
-        "choose another --out or empty it"
+        "choose another --dir or empty it"
     )
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
 
@@ -507,7 +543,7 @@ def test_serving_a_folder_without_a_site_says_what_to_do(tmp_path):
     with pytest.raises(NotFoundError) as caught:
         site.make_server(tmp_path / "nothing", 0)
     assert str(caught.value) == (
-        f"{tmp_path / 'nothing'}: no built site here; run `prep site build --out {tmp_path / 'nothing'}` first")
+        f"{tmp_path / 'nothing'}: no built site here; run `prep site build --dir {tmp_path / 'nothing'}` first")
 
 
 # --- the command line ----------------------------------------------------------------------
@@ -546,7 +582,24 @@ def test_cli_errors(runner, tmp_path):
     served = run_cli(runner, "site", "serve", "--dir", str(tmp_path / "nothing"))
     assert served.exit_code == 1
     assert served.stderr.strip() == (
-        f"Error: {tmp_path / 'nothing'}: no built site here; run `prep site build --out {tmp_path / 'nothing'}` first")
+        f"Error: {tmp_path / 'nothing'}: no built site here; run `prep site build --dir {tmp_path / 'nothing'}` first")
+
+
+def test_cli_one_name_for_the_site_folder(runner, tmp_path):
+    """`--dir` on both commands; `--out` (and -o, -d) kept on both as the same option."""
+    for flag in ("--dir", "--out", "-d", "-o"):
+        folder = tmp_path / flag.strip("-")
+        result = run_cli(runner, "--bank", str(FIXTURES / "bank"), "site", "build", flag, str(folder), "--no-search")
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout.strip() == str(folder / "index.html")
+        assert f"`prep site serve --dir {folder}`" in result.stderr
+        served = run_cli(runner, "site", "serve", flag, str(tmp_path / "nothing"))
+        assert served.exit_code == 1
+        assert served.stderr.strip() == (
+            f"Error: {tmp_path / 'nothing'}: no built site here; run `prep site build --dir {tmp_path / 'nothing'}` first")
+    for command in ("build", "serve"):
+        text = run_cli(runner, "site", command, "--help", env={"COLUMNS": "200"}).stdout
+        assert "--dir" in text and "--out" in text, text
 
 
 def test_cli_help(runner):
@@ -628,3 +681,32 @@ def test_a_canon_card_has_no_notes_section(tmp_path):
     page = read(result.out, "cards/canon-card.html")
     assert "From the notes" not in page and "为什么？" in page
     assert "canon-card" not in read(result.out, "corrections.html")  # what the notes got wrong: not a canon card's claim
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_cli_serve_shares_the_progress_database_unless_told_not_to(tmp_path, share):
+    import os
+    import subprocess
+    import sys
+
+    out = build_fixture_site(tmp_path, with_progress=False).out
+    db_path = tmp_path / "p.db"
+    seed_progress(db_path)
+    args = [sys.executable, "-m", "prep", "--db", str(db_path), "site", "serve", "--dir", str(out), "--port", "0"]
+    env = {**os.environ, "NO_COLOR": "1"}
+    child = subprocess.Popen(args + ([] if share else ["--no-progress"]), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        url = child.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url), url
+        with urllib.request.urlopen(url + "api/progress", timeout=10) as response:
+            data = json.loads(response.read())
+    finally:
+        child.terminate()
+        _, err = child.communicate(timeout=10)
+    if share:
+        assert data["format"] == "prep-progress" and len(data["reviews"]) == 4
+        assert f"serving {out} (Ctrl-C stops); the flashcards use the progress in {db_path}" in err
+    else:
+        assert data["shared"] is False
+        assert f"serving {out} (Ctrl-C stops)\n" in err

@@ -21,7 +21,7 @@ import pytest
 from prep import cards, content, site
 
 from .conftest import REPO, in_ci
-from .test_site import NOW, build_fixture_site
+from .test_site import NOW, build_fixture_site, seed_progress
 
 pytestmark = pytest.mark.browser
 
@@ -898,3 +898,181 @@ def test_search_finds_a_card_by_its_chinese_text(served, page):
     # 回收 and 父进程 are only in the Chinese explanation and answer (not in the card's zh terms)
     assert "cards/zombie-definition.html" in result_links(page, served.base, "回收")
     assert offline_links(page, served.out, "回收") == ["cards/zombie-definition.html"]
+
+
+LINES_OF_WORDS = """el => {
+  const words = [];
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const m of node.data.matchAll(/\\S+/g)) {
+      const r = document.createRange();
+      r.setStart(node, m.index); r.setEnd(node, m.index + m[0].length);
+      const box = r.getClientRects()[0];
+      if (box) words.push([Math.round(box.top + box.height / 2), m[0]]);
+    }
+  }
+  const lines = [];
+  for (const [mid, word] of words) {
+    const line = lines.find(l => Math.abs(l.mid - mid) < 4);
+    if (line) line.words.push(word); else lines.push({mid, words: [word]});
+  }
+  return lines.map(l => l.words.join(' '));
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_a_topic_pages_meta_line_stays_on_one_line_or_wraps_cleanly(served, browser, width):
+    ctx = browser.new_context(viewport={"width": width, "height": 800})
+    try:
+        page = ctx.new_page()
+        topics = sorted((served.out / "topics").glob("*.html"))
+        assert topics
+        for topic in topics:
+            page.goto(served.base + f"topics/{topic.name}")
+            meta = page.locator("main p.meta").first
+            assert "due" in meta.inner_text(), "the fixture site is built with progress"
+            lines = meta.evaluate(LINES_OF_WORDS)
+            if width >= 1280:
+                assert len(lines) == 1, (topic.name, lines)
+            else:
+                assert len(lines) <= 3, (topic.name, lines)
+                for line in lines:  # wraps between its parts, never a word alone on a line
+                    assert len(line.split()) >= 2, (topic.name, lines)
+    finally:
+        ctx.close()
+
+
+def test_served_flashcards_share_the_terminals_progress_database(browser, tmp_path):
+    """`prep site serve`: the flashcards read and write the terminal's database through /api/progress."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    from prep import store
+
+    out = build_fixture_site(tmp_path, with_progress=False).out
+    db_path = tmp_path / "terminal.db"
+    seed_progress(db_path)  # close-shared-socket is due, 4 reviews
+    server = site.make_server(out, 0, progress_db=db_path)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        first = browser.new_context()
+        page = first.new_page()
+        console = Console()
+        console.watch(page)
+        page.goto(base + "flashcards.html")
+        page.wait_for_selector("#fc-shared", state="visible")
+        assert stored(page)["cards"]["close-shared-socket"]["state"] == 1  # a fresh browser knows the terminal's
+        assert page.inner_text("#fc-summary").startswith("2 due · ")  # and zombie-definition, due since 2026-11-28
+        page.click("#fc-start")
+        page.wait_for_selector("#fc-reveal", state="visible")
+        assert page.get_attribute("#fc-open", "href") == "cards/close-shared-socket.html"  # the most overdue first
+        page.keyboard.press("Space")
+        page.keyboard.press("3")
+        deadline = time.monotonic() + 10
+        while True:
+            db = store.open_db(db_path)
+            n = db.execute("select count(*) from reviews where kind = 'browser'").fetchone()[0]
+            row = db.execute("select state, last_review from card_state where card_id = 'close-shared-socket'").fetchone()
+            db.conn.close()
+            if n == 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert n == 1, "the rating reached the terminal's database"
+        assert row[1] > "2026-11-26"  # rated now, not the seeded review
+
+        # u in the browser undoes it in the database too: the review leaves the log, the schedule is as before
+        page.keyboard.press("u")
+        assert page.get_attribute("#fc-open", "href") == "cards/close-shared-socket.html"
+        deadline = time.monotonic() + 10
+        while True:
+            db = store.open_db(db_path)
+            n = db.execute("select count(*) from reviews where kind = 'browser'").fetchone()[0]
+            back = db.execute("select state, last_review from card_state where card_id = 'close-shared-socket'").fetchone()
+            db.conn.close()
+            if n == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert n == 0 and back[0] == 1 and back[1] < "2026-11-26", back
+        page.keyboard.press("Space")
+        page.keyboard.press("3")  # rated again, for the second browser below
+        deadline = time.monotonic() + 10
+        while True:
+            db = store.open_db(db_path)
+            n = db.execute("select count(*) from reviews where kind = 'browser'").fetchone()[0]
+            row = db.execute("select state, last_review from card_state where card_id = 'close-shared-socket'").fetchone()
+            db.conn.close()
+            if n == 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert n == 1 and row[1] > "2026-11-26"
+        assert console.errors == []
+        first.close()
+
+        # another browser (or the terminal) sees the same progress
+        second = browser.new_context()
+        page = second.new_page()
+        page.goto(base + "flashcards.html")
+        page.wait_for_selector("#fc-shared", state="visible")
+        assert len(stored(page)["reviews"]) == 5
+        assert stored(page)["cards"]["close-shared-socket"]["last_review"] == row[1]
+        second.close()
+
+        # only this site's pages: another Host (a rebound DNS name) or Origin is refused
+        for headers in ({"Host": "evil.example:80"}, {"Origin": "http://evil.example"}):
+            request = urllib.request.Request(base + "api/progress", headers=headers)
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=5)
+            assert refused.value.code == 403
+        request = urllib.request.Request(base + "api/progress", data=b"{}", headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as bad:
+            urllib.request.urlopen(request, timeout=5)
+        assert bad.value.code == 400
+        assert "not a prep progress file" in json.loads(bad.value.read())["error"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_served_flashcards_replace_an_automatic_rating_in_the_database_too(browser, tmp_path):
+    """1-4 after a checked answer replace its rating in the terminal's database, not add a second one."""
+    import time
+
+    from prep import store
+
+    out = build_fixture_site(tmp_path, with_progress=False).out
+    db_path = tmp_path / "terminal.db"
+    store.open_db(db_path).conn.close()
+    server = site.make_server(out, 0, progress_db=db_path)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+
+    def logged(expect: list) -> list:
+        deadline = time.monotonic() + 10
+        while True:
+            db = store.open_db(db_path)
+            got = [tuple(r) for r in db.execute("select card_id, rating from reviews order by id").fetchall()]
+            step = db.execute("select step from card_state where card_id = 'time-wait-duration'").fetchone()
+            db.conn.close()
+            if got == expect or time.monotonic() > deadline:
+                return [got, step and step[0]]
+            time.sleep(0.1)
+
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        page.goto(base + "flashcards.html")
+        page.wait_for_selector("#fc-shared", state="visible")
+        start(page, base, "tcp")
+        page.wait_for_selector("#fc-shared", state="visible")
+        assert shown_card(page) == "time-wait-duration"
+        page.keyboard.press(number_of(page, "tcp_fin_timeout seconds"))  # wrong: Again
+        assert logged([("time-wait-duration", 1)])[0] == [("time-wait-duration", 1)]
+        page.keyboard.press("3")  # the learner overrides: Good
+        assert logged([("time-wait-duration", 3)]) == [[("time-wait-duration", 3)], 1]  # Good's schedule, not Again's
+    finally:
+        ctx.close()
+        server.shutdown()
+        server.server_close()

@@ -21,7 +21,10 @@ STAGES = {"pages": "rendering pages", "search": "indexing for search (Pagefind)"
 @site_app.command("build")
 def build(
     ctx: typer.Context,
-    out_dir: Path = typer.Option(site_lib.DEFAULT_OUT, "--out", "-o", help="The folder to write the site into (replaced)."),
+    out_dir: Path = typer.Option(
+        site_lib.DEFAULT_OUT, "--dir", "-d", "--out", "-o",
+        help="The site's folder, written (replaced) here; `prep site serve --dir` serves it. --out is the same.",
+    ),
     with_progress: bool = typer.Option(
         False, "--with-progress", help="Include your progress: due counts, submissions and a dashboard."
     ),
@@ -37,7 +40,7 @@ def build(
     Open OUT/index.html from the file system (everything but search works), or run
     `prep site serve` for search too.
 
-    Example: prep site build --out _site --with-progress
+    Example: prep site build --dir _site --with-progress
     """
     from .. import notes as notes_lib
     from ..settings import quiz_settings
@@ -89,17 +92,40 @@ def build(
 
 @site_app.command("serve")
 def serve(
-    directory: Path = typer.Option(site_lib.DEFAULT_OUT, "--dir", "-d", help="The built site to serve."),
+    ctx: typer.Context,
+    directory: Path = typer.Option(
+        site_lib.DEFAULT_OUT, "--dir", "-d", "--out", "-o",
+        help="The built site's folder, as given to `prep site build --dir`. --out is the same.",
+    ),
     port: int = typer.Option(site_lib.DEFAULT_PORT, "--port", "-p", min=0, max=65535, help="The port (0: any free one)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request on stderr."),
+    share: bool = typer.Option(
+        True, "--progress/--no-progress",
+        help="The flashcards read and write your progress database (the terminal's), not only the browser's.",
+    ),
 ) -> None:
     """Serve a built site on 127.0.0.1 (search works there); Ctrl-C stops.
 
+    The flashcards there share your progress with `prep quiz` (one progress database)
+    unless --no-progress.
+
     Example: prep site serve --port 8000
     """
-    server = site_lib.make_server(directory, port, log=err if verbose else None)
+    from .. import store
+    from ..settings import quiz_settings
+
+    state: State = ctx.obj
+    db_path = (Path(state.db_path) if state.db_path else store.default_path()) if share else None
+    server = site_lib.make_server(directory, port, log=err if verbose else None, progress_db=db_path,
+                                  settings=quiz_settings() if share else None)
+    if share:
+        try:
+            state.db()  # opens (and creates) it now, so a problem is one line before serving
+        except BaseException:
+            server.server_close()
+            raise
     host, bound = server.server_address[:2]
-    err(f"serving {directory} (Ctrl-C stops)")
+    err(f"serving {directory} (Ctrl-C stops)" + (f"; the flashcards use the progress in {db_path}" if db_path else ""))
     out.print(f"http://{host}:{bound}/", markup=False)
     try:
         server.serve_forever()

@@ -9,7 +9,9 @@
    Progress is the progress document of docs/progress.md, kept whole in localStorage, so
    export is the document itself and import merges like `prep progress import`. Two more
    keys: the bury and suspend of cards never reviewed (exported and imported as the
-   document's state 0 entries) and the last actions to undo, so undo survives a reload. */
+   document's state 0 entries) and the last actions to undo, so undo survives a reload.
+   Served by `prep site serve`, /api/progress is the terminal's database: the page merges it
+   on opening and sends its document after every change (docs/site.md). */
 (function () {
   "use strict";
 
@@ -127,6 +129,38 @@
   function save() {
     window.localStorage.setItem(STORE_KEY, JSON.stringify(doc));
     window.localStorage.setItem(FLAGS_KEY, JSON.stringify(sideFlags));
+    if (shared) push();
+  }
+
+  // --- one progress with the terminal: `prep site serve` answers /api/progress ------------
+
+  let shared = false; // true once the server gave the terminal's progress database
+  let pushing = false, again = false;
+  let undone = []; // actions undone here, for the database to undo too (sent with the next document)
+
+  function undoThere(action) {
+    if (shared) undone.push({ id: action.id, before: action.before, after: action.after, review: action.review });
+  }
+
+  function push() {
+    // send this browser's document; the server merges it into the database as `prep progress import`
+    if (pushing) { again = true; return; }
+    pushing = true;
+    const sending = undone.splice(0);
+    const body = Object.assign(exportDoc(new Date()), { undo: sending });
+    window.fetch("api/progress", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    }).then(function (response) {
+      return response.json().then(function (body) {
+        if (!response.ok) throw new Error(body.error || response.status);
+      });
+    }).catch(function (error) {
+      undone = sending.concat(undone); // tried again with the next change
+      dataStatus.textContent = "Not saved to the terminal's progress (" + error.message + "); kept in this browser.";
+    }).finally(function () {
+      pushing = false;
+      if (again) { again = false; push(); }
+    });
   }
 
   function reviewKey(r) {
@@ -361,6 +395,7 @@
     }
     restore(last.id, last.before);
     if (last.review) removeReview(last.review);
+    undoThere(last);
     save();
     notice("Undone: " + describe(last) + ".");
     return last.id;
@@ -722,6 +757,7 @@
       popUndo();
       restore(last.id, last.before);
       removeReview(last.review);
+      undoThere(last);
       const r = rated.review;
       record(current, grade, rated.at, { duration_ms: r.duration_ms, answer: r.answer, correct: r.correct });
     }
@@ -862,12 +898,16 @@
     return entries;
   }
 
-  $("fc-export").addEventListener("click", function () {
-    const now = new Date();
-    const out = {
+  function exportDoc(now) {
+    return {
       format: "prep-progress", version: 1, exported_at: isoUtc(now), source: "browser",
       cards: Object.assign(unreviewed(now), doc.cards), reviews: doc.reviews,
     };
+  }
+
+  $("fc-export").addEventListener("click", function () {
+    const now = new Date();
+    const out = exportDoc(now);
     const blob = new Blob([JSON.stringify(out, null, 2) + "\n"], { type: "application/json" });
     const link = document.createElement("a");
     link.href = URL.createObjectURL(blob);
@@ -920,4 +960,18 @@
   });
 
   syncTopics();
+
+  if (/^https?:$/.test(window.location.protocol)) {
+    // served by `prep site serve`: the terminal's progress database is the progress (a static host has no API)
+    window.fetch("api/progress", { cache: "no-store" }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (terminalDoc) {
+      if (!terminalDoc || terminalDoc.format !== "prep-progress") return;
+      delete terminalDoc.imported;
+      shared = true;
+      merge(terminalDoc); // saves, which sends what only this browser had
+      $("fc-shared").hidden = false;
+      summarise();
+    }).catch(function () { /* no API here: this browser's progress only */ });
+  }
 })();
