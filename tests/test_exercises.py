@@ -8,7 +8,9 @@ proves the hidden tests catch the mistakes they were written for.
 
 from __future__ import annotations
 
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,47 @@ def catalog():
 def grade(catalog, slug: str, folder: Path, backend) -> dict:
     exercise = catalog.get(slug)
     return grading.grade(exercise, grading.collect(exercise, folder), backend)
+
+
+# Every grading of this module, run a few at a time on first use: most of a grading is waiting (a
+# container starting, a wrong solution's test running out its time limit), so they overlap well.
+# Each test then checks its own result. PREP_TEST_GRADERS sets how many run at once.
+GRADERS = int(os.environ.get("PREP_TEST_GRADERS", "3"))
+JOBS = ([("reference", slug, "") for slug in SLUGS] + [("starter", slug, "") for slug in SLUGS]
+        + [("correct", slug, name) for slug, name in CORRECT] + [("wrong", slug, name) for slug, name in WRONG])
+
+
+@pytest.fixture(scope="module")
+def graded(catalog, docker_backend, tmp_path_factory):
+    def run(job):
+        kind, slug, name = job
+        if kind == "reference":
+            folder = SOLUTIONS / slug / "reference"
+        elif kind == "starter":
+            folder = content.exercises_dir() / slug / "starter"
+        elif kind == "correct":
+            folder = SOLUTIONS / slug / "correct" / name
+        else:
+            folder = tmp_path_factory.mktemp(f"{slug}-{name}")
+            exercises.materialise_wrong(GRADER, slug, name, folder)
+        return grade(catalog, slug, folder, docker_backend)
+
+    with ThreadPoolExecutor(max_workers=GRADERS) as pool:
+        futures = {job: pool.submit(run, job) for job in JOBS}
+    results = {}
+    for job, future in futures.items():
+        try:
+            results[job] = future.result()
+        except Exception as exc:  # noqa: BLE001 - reported by the test of that job, not by all of them
+            results[job] = exc
+    return results
+
+
+def result_of(graded, *job) -> dict:
+    result = graded[job]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def must_fail(why_md: Path) -> set[str]:
@@ -76,28 +119,27 @@ def test_every_exercise_links_two_cards_that_link_back(catalog):
 
 @pytest.mark.docker
 @pytest.mark.parametrize("slug", SLUGS)
-def test_reference_passes(slug, catalog, docker_backend):
-    result = grade(catalog, slug, SOLUTIONS / slug / "reference", docker_backend)
+def test_reference_passes(slug, graded):
+    result = result_of(graded, "reference", slug, "")
     assert result["verdict"] == "passed", not_passed(result)
     assert len(result["tests"]) >= 8, f"{slug} has {len(result['tests'])} hidden tests"
 
 
 @pytest.mark.docker
 @pytest.mark.parametrize("slug,name", CORRECT, ids=[f"{s}/{n}" for s, n in CORRECT])
-def test_alternative_correct_solution_passes(slug, name, catalog, docker_backend):
+def test_alternative_correct_solution_passes(slug, name, graded):
     """Written from the statement in another style than the reference: a hidden test that rejects it
     checks the reference, not the statement."""
-    result = grade(catalog, slug, SOLUTIONS / slug / "correct" / name, docker_backend)
+    result = result_of(graded, "correct", slug, name)
     assert result["verdict"] == "passed", f"{slug}/{name}: {not_passed(result)}"
 
 
 @pytest.mark.docker
 @pytest.mark.parametrize("slug,name", WRONG, ids=[f"{s}/{n}" for s, n in WRONG])
-def test_wrong_solution_fails_for_its_reason(slug, name, catalog, docker_backend, tmp_path):
+def test_wrong_solution_fails_for_its_reason(slug, name, graded):
     named = must_fail(SOLUTIONS / slug / "wrong" / name / "WHY.md")
     assert named, f"{slug}/{name}/WHY.md names no hidden test after 'Must fail'"
-    exercises.materialise_wrong(GRADER, slug, name, tmp_path)
-    result = grade(catalog, slug, tmp_path, docker_backend)
+    result = result_of(graded, "wrong", slug, name)
     assert result["verdict"] != "passed", f"{slug}/{name} passed every hidden test"
     failing = {t["name"] for t in result["tests"] if t["status"] != "passed"}
     missing = unmet(named, failing)
@@ -106,9 +148,8 @@ def test_wrong_solution_fails_for_its_reason(slug, name, catalog, docker_backend
 
 @pytest.mark.docker
 @pytest.mark.parametrize("slug", SLUGS)
-def test_starter_fails_clearly(slug, catalog, docker_backend):
-    exercise = catalog.get(slug)
-    result = grade(catalog, slug, content.exercises_dir() / slug / "starter", docker_backend)
+def test_starter_fails_clearly(slug, graded):
+    result = result_of(graded, "starter", slug, "")
     assert result["verdict"] != "passed" and result["score"] < 0.5, f"{slug}'s starter scores {result['score']}"
     messages = " ".join((t.get("message") or "") for t in result["tests"])
     assert re.search(r"not ?implemented", messages, re.I), f"{slug}'s starter does not fail with 'not implemented': {messages[:300]}"
