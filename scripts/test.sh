@@ -39,6 +39,9 @@ python3 -m venv .venv
 
 if docker info >/dev/null 2>&1 && .venv/bin/prep sandbox --help >/dev/null 2>&1; then
   .venv/bin/prep sandbox build
+  # Sandbox containers of runs a killed session left behind: nothing grades before the tests start.
+  stale=$(docker ps -aq --filter label=org.prep.sandbox)
+  if [ -n "$stale" ]; then docker rm -f $stale >/dev/null; fi
 fi
 
 status=0
