@@ -21,7 +21,7 @@ import pytest
 
 from prep import content, store
 
-from .conftest import FIXTURES, REPO, run_cli
+from .conftest import FIXTURES, REPO, in_ci, run_cli
 from .quizkit import T0
 
 NOTE = "(the installed copy: edits are lost on upgrade; `prep bank init DIR` makes one of your own)"
@@ -267,6 +267,8 @@ def read_only(folder: Path):
     if os.geteuid() == 0:
         gc.collect()  # the connections of the commands run before: a file open for writing keeps the mount writable
         if subprocess.run(["mount", "-o", "remount,ro", str(folder)], capture_output=True).returncode:
+            if in_ci():
+                pytest.fail("CI=true and a tmpfs cannot be remounted read-only to make the database read-only")
             pytest.skip("cannot remount a tmpfs read-only here")
         yield
         return
@@ -285,6 +287,8 @@ def ro_folder(tmp_path):
     folder.mkdir()
     if os.geteuid() == 0:
         if subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(folder)], capture_output=True).returncode:
+            if in_ci():
+                pytest.fail("CI=true and a tmpfs cannot be mounted to make the database read-only")
             pytest.skip("cannot mount a tmpfs here (needs root in a namespace that allows mounts)")
         yield folder
         subprocess.run(["umount", "-l", str(folder)])
