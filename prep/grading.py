@@ -304,7 +304,8 @@ def _text(value) -> str | None:
 # ---------------------------------------------------------------- the whole run
 
 
-def job_for(exercise: Exercise, submission_dir: Path, hidden_dir: Path | None = None) -> sandbox.Job:
+def job_for(exercise: Exercise, submission_dir: Path, hidden_dir: Path | None = None,
+            fail_fast: bool = False) -> sandbox.Job:
     """The backend's job: the exercise's limits, the hidden tests (shipped ones unless given)."""
     from . import content
 
@@ -321,16 +322,20 @@ def job_for(exercise: Exercise, submission_dir: Path, hidden_dir: Path | None = 
         hidden_dir=hidden,
         runtime_dir=grader / "runtime",
         forbid=list(exercise.rules.forbid) if exercise.rules is not None else [],
+        fail_fast=fail_fast,
     )
 
 
-def grade(exercise: Exercise, submission: Submission, backend, hidden_dir: Path | None = None) -> dict[str, Any]:
-    """Run the hidden tests on a collected submission with a backend; the result document."""
+def grade(exercise: Exercise, submission: Submission, backend, hidden_dir: Path | None = None,
+          fail_fast: bool = False) -> dict[str, Any]:
+    """Run the hidden tests on a collected submission with a backend; the result document.
+
+    `fail_fast` stops at the first failing test: for tools that need only whether it passed."""
     with tempfile.TemporaryDirectory(prefix="prep-submission-") as tmp:
         folder = Path(tmp) / "submission"
         folder.mkdir()
         submission.write(folder)
-        raw = backend.run(job_for(exercise, folder, hidden_dir))
+        raw = backend.run(job_for(exercise, folder, hidden_dir, fail_fast))
     return apply_rules(assemble(raw, exercise), exercise, submission)
 
 

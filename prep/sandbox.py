@@ -69,6 +69,7 @@ class Job:
     hidden_dir: Path
     runtime_dir: Path
     forbid: list[str] = field(default_factory=list)  # what the statement forbids: refused in the worker too
+    fail_fast: bool = False  # stop at the first failing test (mutation testing needs only pass or fail)
 
 
 @dataclass
@@ -115,6 +116,7 @@ def _judge_config(job: Job, mode: str, nonce: str, token: str, connect: dict, te
         "exercise": job.slug,
         "language": job.language,
         "build_seconds": build_seconds(job),
+        "fail_fast": job.fail_fast,
     }
 
 

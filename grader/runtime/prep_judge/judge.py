@@ -89,6 +89,8 @@ def main() -> None:
             "-q",
             "-o", "console_output_style=classic",
         ]
+        if config.get("fail_fast"):
+            args.append("-x")
         code = pytest.main(args, plugins=[plugin])
         emit({"kind": "done", "exit": int(code)})
     except BaseException as exc:  # the judge itself failed: an internal error, said without the traceback
