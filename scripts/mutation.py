@@ -113,10 +113,13 @@ def run_python(slug: str, exercise, work: Path, solution: Path, sandbox_name: st
     subprocess.run([cosmic, "exec", str(config), str(session)], check=True)
     dump = subprocess.run([cosmic, "dump", str(session)], capture_output=True, text=True, check=True).stdout
     known = equivalents(slug)
+    annotations = annotation_spans(solution / exercise.entry)
     outcome = Outcome(total=total)
     for line in dump.splitlines():
         item, result = json.loads(line)
         key = cosmic_key(item)
+        if in_any(item["mutations"][0]["start_pos"], annotations):
+            known.setdefault(key, "in a type annotation: the function's behaviour does not read it")
         outcome.graded += 1
         if result is None or result.get("test_outcome") not in ("killed", "survived"):
             outcome.incompetent.append(key)
@@ -125,6 +128,28 @@ def run_python(slug: str, exercise, work: Path, solution: Path, sandbox_name: st
         else:
             (outcome.equivalent if key in known else outcome.survived).append((key, result.get("diff") or ""))
     return outcome
+
+
+def annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the type annotations of a Python file are: ((line, col), (end line, end col)) each."""
+    import ast
+
+    spans = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        found = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found.append(node.returns)
+        elif isinstance(node, ast.arg):
+            found.append(node.annotation)
+        elif isinstance(node, ast.AnnAssign):
+            found.append(node.annotation)
+        spans += [((a.lineno, a.col_offset), (a.end_lineno, a.end_col_offset)) for a in found if a is not None]
+    return spans
+
+
+def in_any(position: list[int], spans: list[tuple[tuple[int, int], tuple[int, int]]]) -> bool:
+    where = tuple(position)
+    return any(start <= where < end for start, end in spans)
 
 
 def _keep_only(session: Path, size: int | None, slug: str) -> int:
