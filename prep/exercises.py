@@ -317,6 +317,8 @@ def _lint_folder(ex: Exercise, grader, card_ids, card_links, topic_ids, problems
             )
     if (hidden_dir / "conftest.py").exists():
         add(f"grader/hidden/{slug}/conftest.py", "the judge runs with --noconftest: put helpers in a module and import it")
+    if not has_solutions(grader):
+        return  # an installed copy: the solutions stay in the repository
     solutions = grader / "solutions" / slug
     _check_files(ex, solutions / "reference", f"grader/solutions/{slug}/reference", add)
     wrong = sorted(p for p in (solutions / "wrong").glob("*") if p.is_dir())
@@ -500,6 +502,19 @@ class PatchError(InputError):
     def __init__(self, patch: Path, reason: str, line: int = 1) -> None:
         self.patch, self.reason, self.line = patch, reason, line
         super().__init__(f"{patch}:{line}: does not apply to the reference: {reason}")
+
+
+def has_solutions(grader: Path) -> bool:
+    """Whether this grader folder holds the solutions: a clone does, the installed package does not."""
+    return (grader / "solutions").is_dir()
+
+
+def require_solutions(grader: Path) -> None:
+    if not has_solutions(grader):
+        raise NotFoundError(
+            "the reference, wrong and alternative solutions are kept in the repository, not in the installed "
+            "package (so a learner cannot read the answers): run this from a clone, installed with `pip install -e .`"
+        )
 
 
 def correct_solutions(grader: Path, slug: str) -> list[str]:

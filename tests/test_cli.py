@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import click
@@ -156,6 +157,36 @@ def test_installed_outside_the_clone_lists_the_shipped_cards(tmp_path):
     shipped = subprocess.run([sys.executable, "-m", "prep", "bank", "list", "--json"], cwd=REPO, capture_output=True, text=True)
     assert listed == {row["id"] for row in json.loads(shipped.stdout)}
     assert len(listed) > 0
+
+
+def test_the_installed_package_keeps_no_solutions(tmp_path):
+    """The wheel a learner installs grades locally (hidden tests, runtime, Dockerfile) but holds no
+    reference, wrong or alternative solution; the commands that need them say where they are."""
+    wheel_dir, target = tmp_path / "wheel", tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(REPO)],
+                   check=True, capture_output=True)
+    wheel = next(wheel_dir.glob("prep-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    grader = "prep/_content/grader/"
+    assert [n for n in names if n.startswith(grader + "solutions")] == []
+    assert any(n.startswith(grader + "hidden/run-command/test_") for n in names)
+    assert grader + "runtime/judge_main.py" in names and grader + "Dockerfile" in names
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    env = {**os.environ, "PYTHONPATH": str(target), "NO_COLOR": "1"}
+
+    def installed(*args: str) -> subprocess.CompletedProcess:
+        code = f"import sys; from prep.cli import main; sys.argv = ['prep', *{list(args)!r}]; main()"
+        return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+
+    wrong = installed("exercise", "wrong", "run-command")
+    assert wrong.returncode != 0 and "Traceback" not in wrong.stderr
+    assert "kept in the repository, not in the installed package" in wrong.stderr
+    assert "from a clone" in wrong.stderr
+    lint = installed("exercise", "lint")
+    assert lint.returncode == 0, lint.stderr
+    assert "solutions are not in the installed package" in lint.stderr
 
 
 def test_quiz_with_a_broken_card_warns_and_reviews_the_rest(tiny_bank, tmp_path):

@@ -137,6 +137,7 @@ def wrong(
     """
     ex = catalog().get(slug)
     grader = content.grader_dir()
+    exercises.require_solutions(grader)
     if name is None:
         def listed(names: list[str]) -> None:
             for known in names:
@@ -167,9 +168,10 @@ def lint(ctx: typer.Context) -> None:
     state: State = ctx.obj
     bank = state.load_bank()
     links = {c.id: c.exercise for c in bank.cards}
-    catalog_, problems = exercises.lint_exercises(
-        content.exercises_dir(), content.grader_dir(), set(links), links, set(bank.topics)
-    )
+    grader = content.grader_dir()
+    catalog_, problems = exercises.lint_exercises(content.exercises_dir(), grader, set(links), links, set(bank.topics))
+    if not exercises.has_solutions(grader):
+        err("The solutions are not in the installed package: lint them from a clone of the repository.")
     report_lint(problems, f"{len(catalog_.exercises)} exercises", f"{len(catalog_.exercises)} exercises: no problems")
 
 
