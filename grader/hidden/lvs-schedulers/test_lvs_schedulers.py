@@ -143,6 +143,12 @@ def test_round_robin_cycles_in_order_and_instances_are_independent(learner):
     assert h.call("picks", single, 3) == ["only"] * 3, "a RoundRobin of one server must always pick it"
     expect_error(lambda: learner.call("RoundRobin", []), ["ValueError"], "RoundRobin([])")
     expect_error(lambda: learner.call("RoundRobin", ["a", "b", "a"]), ["ValueError"], "RoundRobin(['a','b','a'])")
+    many = [f"s{i}" for i in range(300)]
+    try:
+        big = learner.call("RoundRobin", many)
+    except LearnerError as exc:
+        raise AssertionError(f"RoundRobin of 300 distinct servers raised {exc.type}: {exc.message}") from None
+    assert h.call("picks", big, 302) == many + many[:2], "RoundRobin of 300 servers must give them in order, then wrap"
 
 
 # ------------------------------------------------------------------ smooth weighted round robin

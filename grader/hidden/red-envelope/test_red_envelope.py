@@ -129,3 +129,27 @@ def test_too_little_money_for_everyone(learner):
 def test_large_envelope(learner):
     check_envelope(learner, "200000", 100, 5)
     check_envelope(learner, "200000.01", 3, 6)
+
+
+@pytest.mark.cards("red-envelope-double-average", "red-envelope-exact-sum")
+def test_a_draw_may_take_all_but_a_fen_per_later_person(learner):
+    """Rule 2 clamps a draw at r - (k - 1), not lower: with 3 fen for 2 people the first may take 2."""
+    firsts = {shares_of(learner, "0.03", 2, seed)[0] for seed in range(60)}
+    assert firsts == {"0.01", "0.02"}, (
+        f"split('0.03', 2, seed) over 60 seeds gave the first person {sorted(firsts)}: each position expects "
+        "1.5 fen, so both ¥0.01 and ¥0.02 must come up. With the double-average method the first draw is uniform in "
+        "[1, min(2r // k, r - (k - 1))] fen = [1, 2]: clamp at r - (k - 1), which leaves exactly one fen for each "
+        "person still waiting, not lower"
+    )
+
+
+@pytest.mark.cards("red-envelope-exact-sum")
+def test_command_line_prints_the_shares(learner):
+    done = learner.run_program(["100", "5", "42"], timeout=10)
+    assert done.returncode == 0, f"`python3 envelope.py 100 5 42` exited {done.returncode}: {done.stderr[-300:]!r}"
+    printed = done.stdout.decode() if isinstance(done.stdout, bytes) else str(done.stdout)
+    expected = learner.call("split", "100", 5, 42)
+    assert printed.split() == expected, (
+        f"`python3 envelope.py 100 5 42` must print the shares of split('100', 5, 42), {expected}; it printed "
+        f"{printed[:200]!r}"
+    )

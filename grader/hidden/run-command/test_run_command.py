@@ -171,3 +171,78 @@ def test_pipeline_refuses_an_empty_pipeline_or_stage(learner, commands):
     else:
         raise AssertionError(f"pipeline({commands!r}) must raise ValueError (nothing to run), returned {result!r}")
     assert not learner.zombies() and len(learner.processes()) == 1, "a refused pipeline must start no process"
+
+
+@pytest.mark.cards("run-command-child-side-order")
+def test_command_that_writes_before_it_reads_does_not_deadlock(learner):
+    """The command fills its stdout pipe while stdin has room for a little only: a blocking write of a
+    big block then waits for a reader that waits for you."""
+    data = b"y" * (1 << 20)
+    script = "dd bs=16384 count=1 of=/dev/null 2>/dev/null; head -c 300000 /dev/zero; cat > /dev/null"
+    result = learner.call("run", ["sh", "-c", script], data)
+    assert result.returncode == 0 and result.stdout == bytes(300000), (
+        f"a command that reads 16 KiB, writes 300000 bytes, then reads the rest of its 1 MiB of stdin gave status "
+        f"{result.returncode} and "
+        f"{len(result.stdout)} bytes: never block in a write while its output waits to be read "
+        "(non-blocking writes of what select() says fits, or a thread that writes)"
+    )
+
+
+@pytest.mark.cards("run-command-child-side-order")
+@pytest.mark.parametrize("argv", [["true"], ["head", "-c", "1"]], ids=["reads-nothing", "reads-one-byte"])
+def test_command_that_stops_reading_its_input(learner, argv):
+    """The command ends without reading all of stdin: the rest is dropped (EPIPE), not an exception."""
+    data = b"x" * (1 << 20)
+    try:
+        result = learner.call("run", argv, data)
+    except LearnerError as exc:
+        raise AssertionError(
+            f"run({argv!r}) with 1 MiB of stdin raised {exc.type}: the command ended without reading it all, so "
+            "writing the rest fails with EPIPE (BrokenPipeError); drop the rest and collect the command"
+        ) from None
+    expected = b"" if argv == ["true"] else b"x"
+    assert result.returncode == 0 and result.stdout == expected, (
+        f"run({argv!r}) with 1 MiB of stdin must give status 0 and {expected!r}, got {result.returncode} and "
+        f"{result.stdout[:20]!r}"
+    )
+
+
+STDERR_CAPTURE = """
+import os, tempfile
+def stderr_during(run, argv):
+    # run(argv) with this process's fd 2 sent to a file that is open on fd 2 alone meanwhile;
+    # (the result, what reached fd 2)
+    fd, path = tempfile.mkstemp()
+    saved = os.dup(2)
+    os.dup2(fd, 2)
+    os.close(fd)
+    try:
+        result = run(argv)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    with open(path, "rb") as f:
+        got = f.read()
+    os.unlink(path)
+    return result, got
+"""
+
+
+@pytest.mark.cards("exec-failure-exit-127")
+def test_exec_failure_message_on_stderr(learner):
+    ns = learner.exec(STDERR_CAPTURE)
+    result, err = ns.call("stderr_during", learner.get("run"), ["no-such-program-xyz"])
+    assert result.returncode == 127, f"a program that cannot be run gives 127, got {result.returncode}"
+    assert b"no-such-program-xyz" in err, (
+        f"when exec fails the child writes a short message naming the program to its stderr (fd 2); fd 2 got {err[:200]!r}"
+    )
+
+
+@pytest.mark.cards("run-command-child-side-order")
+def test_stderr_left_alone(learner):
+    ns = learner.exec(STDERR_CAPTURE)
+    result, err = ns.call("stderr_during", learner.get("run"), ["sh", "-c", "echo to-stderr >&2; echo to-stdout"])
+    assert result.stdout == b"to-stdout\n", (
+        f"run() captures stdout only: the command's stderr is not part of it, got {result.stdout!r}"
+    )
+    assert b"to-stderr" in err, f"the command's stderr is the caller's own stderr, left alone; fd 2 got {err[:200]!r}"

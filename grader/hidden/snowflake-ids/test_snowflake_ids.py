@@ -499,3 +499,10 @@ def test_times_outside_the_41_bits(learner):
     )
     beyond = learner.call("Generator", 1, clock=h.call("Clock", (E + top + 1) * NS), epoch_ms=E)
     expect_error(lambda: beyond.call("next_id"), ["OverflowError"], "next_id() once the milliseconds need 42 bits")
+    far = learner.call("Generator", 1, clock=h.call("Clock", (E + 2**42 + 7) * NS), epoch_ms=E)
+    expect_error(lambda: far.call("next_id"), ["OverflowError"], "next_id() with the milliseconds far past 41 bits (2**42 + 7)")
+    first = learner.call("Generator", 3, clock=h.call("Clock", E * NS), epoch_ms=E)
+    value = first.call("next_id")
+    assert value == make_id(0, 3, 0), (
+        f"at the epoch's own millisecond (0 ms since it, not before it) the id must be {make_id(0, 3, 0)}, got {value!r}"
+    )
