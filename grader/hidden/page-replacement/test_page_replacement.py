@@ -302,6 +302,15 @@ def test_edge_cases(learner, algorithm):
             expect_valueerror(learner, fn, algorithm, [1, 2, 3], frames, "there must be at least one frame")
 
 
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_zero_frames_raise_valueerror_even_with_nothing_to_simulate(learner, algorithm):
+    # With references to simulate, a policy that is handed 0 frames often raises ValueError by accident
+    # (min() of nothing); an empty or one-page string checks that 0 frames itself is refused.
+    for refs in ([], [7]):
+        for fn in ("faults", "trace"):
+            expect_valueerror(learner, fn, algorithm, refs, 0, "there must be at least one frame, whatever the references")
+
 def test_unknown_algorithm_raises_valueerror(learner):
     for fn in ("faults", "trace"):
         expect_valueerror(learner, fn, "random", [1, 2, 3], 3, "the algorithm must be one of fifo, lru, opt, clock")

@@ -109,6 +109,18 @@ def test_same_arguments_same_shares_whatever_the_global_random_state(learner):
     assert shares_of(learner, "66.66", 6, 100) != first, "different seeds should give different shares"
 
 
+
+def test_split_leaves_the_global_random_generator_alone(learner):
+    # random.seed(seed) and the module's functions give the same shares for the same arguments too,
+    # but they reset and consume the generator the rest of the program shares
+    learner.exec("import random\nrandom.seed(4242)")
+    shares_of(learner, "66.66", 6, 99)
+    after = learner.exec("import random\nvalue = random.random()").get("value")
+    assert after == random.Random(4242).random(), (
+        "split('66.66', 6, 99) changed the state of the random module's global generator (random.seed() or "
+        "random.randint()?): draw every share from your own random.Random(seed), the only source of randomness"
+    )
+
 @pytest.mark.parametrize("total", ["abc", "-1", "0", "0.00", "1.234", "", "1e3", "5.", ".5", "1,00"])
 def test_rejects_bad_amounts(learner, total):
     expect_value_error(learner, total, 3, 1, "is not a positive amount with at most two decimals")
