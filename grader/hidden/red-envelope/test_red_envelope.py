@@ -29,9 +29,25 @@ def as_money(share, call):
     return Decimal(share)
 
 
-def check_envelope(learner, total, n, seed):
+MANY = """
+def many(split, total, n, seeds):
+    return [split(total, n, seed) for seed in seeds]
+"""
+
+
+def splits_of(learner, total, n, seeds):
+    """split(total, n, seed) for every seed, in one round trip to the learner's process."""
+    got = learner.exec(MANY).call("many", learner.get("split"), total, n, list(seeds))
+    for seed, shares in zip(seeds, got):
+        assert isinstance(shares, list) and len(shares) == n, (
+            f"split({total!r}, {n}, {seed}) must return a list of {n} shares, got {shares!r}"[:300]
+        )
+    return got
+
+
+def check_envelope(learner, total, n, seed, shares=None):
     call = f"split({total!r}, {n}, {seed})"
-    values = [as_money(s, call) for s in shares_of(learner, total, n, seed)]
+    values = [as_money(s, call) for s in (shares if shares is not None else shares_of(learner, total, n, seed))]
     assert min(values) >= FEN, f"{call}: every share must be at least 0.01, got {min(values)}"
     assert sum(values) == Decimal(total), f"{call}: the shares add up to {sum(values)}, not {Decimal(total):.2f}"
     return values
@@ -84,8 +100,8 @@ def test_single_share_takes_everything(learner):
 def test_every_position_expects_the_same_share(learner):
     n, total, rounds = 5, Decimal("100.00"), 1500
     sums = [Decimal(0)] * n
-    for seed in range(rounds):
-        for i, value in enumerate(check_envelope(learner, "100", n, seed)):
+    for seed, shares in enumerate(splits_of(learner, "100", n, range(rounds))):
+        for i, value in enumerate(check_envelope(learner, "100", n, seed, shares)):
             sums[i] += value
     means = [s / rounds for s in sums]
     fair = total / n
