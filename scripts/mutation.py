@@ -49,6 +49,7 @@ class Outcome:
     equivalent: list[tuple[str, str]] = field(default_factory=list)
     incompetent: list[str] = field(default_factory=list)  # did not build or the tool failed
     same_code: list[str] = field(default_factory=list)  # C: compiles to the reference's object code
+    left_out: int = 0  # Python: mutants inside type annotations, never graded
 
 
 def judge(slug: str, folder: Path, sandbox_name: str) -> int:
@@ -109,17 +110,14 @@ def run_python(slug: str, exercise, work: Path, solution: Path, sandbox_name: st
     )
     session = work / "session.sqlite"
     subprocess.run([cosmic, "init", str(config), str(session)], check=True, stdout=subprocess.DEVNULL)
-    total = _keep_only(session, size, slug)
+    total, annotated = _keep_only(session, size, slug, solution / exercise.entry)
     subprocess.run([cosmic, "exec", str(config), str(session)], check=True)
     dump = subprocess.run([cosmic, "dump", str(session)], capture_output=True, text=True, check=True).stdout
     known = equivalents(slug)
-    annotations = annotation_spans(solution / exercise.entry)
-    outcome = Outcome(total=total)
+    outcome = Outcome(total=total, left_out=annotated)
     for line in dump.splitlines():
         item, result = json.loads(line)
         key = cosmic_key(item)
-        if in_any(item["mutations"][0]["start_pos"], annotations):
-            known.setdefault(key, "in a type annotation: the function's behaviour does not read it")
         outcome.graded += 1
         if result is None or result.get("test_outcome") not in ("killed", "survived"):
             outcome.incompetent.append(key)
@@ -152,16 +150,22 @@ def in_any(position: list[int], spans: list[tuple[tuple[int, int], tuple[int, in
     return any(start <= where < end for start, end in spans)
 
 
-def _keep_only(session: Path, size: int | None, slug: str) -> int:
-    """Drop every work item but the sample; the number of mutants cosmic-ray generated."""
+def _keep_only(session: Path, size: int | None, slug: str, module: Path) -> tuple[int, int]:
+    """Drop the mutants inside type annotations (the functions never read them) and every other one
+    but the sample. The mutants are ordered by where they are, not by cosmic-ray's random job ids,
+    so the same sample comes back on every run. (Mutants generated, mutants in annotations.)"""
+    spans = annotation_spans(module)
     with sqlite3.connect(session) as db:
-        ids = [row[0] for row in db.execute("SELECT job_id FROM work_items ORDER BY job_id")]
-        keep = set(sample_of(ids, size, slug))
-        for job_id in ids:
+        rows = db.execute("SELECT job_id, start_pos_row, start_pos_col FROM mutation_specs ORDER BY "
+                          "start_pos_row, start_pos_col, operator_name, occurrence").fetchall()
+        in_annotations = {job for job, row, col in rows if in_any([row, col], spans)}
+        candidates = [job for job, _, _ in rows if job not in in_annotations]
+        keep = set(sample_of(candidates, size, slug))
+        for job_id, _, _ in rows:
             if job_id not in keep:
                 db.execute("DELETE FROM mutation_specs WHERE job_id = ?", (job_id,))
                 db.execute("DELETE FROM work_items WHERE job_id = ?", (job_id,))
-    return len(ids)
+    return len(rows), len(in_annotations)
 
 
 # ---------------------------------------------------------------- C: universalmutator
@@ -253,7 +257,10 @@ def run(slug: str, sandbox_name: str, size: int | None) -> int:
 def report(slug: str, outcome: Outcome, seconds: float, sandbox_name: str, size: int | None) -> int:
     counted = len(outcome.killed) + len(outcome.survived)
     score = len(outcome.killed) / counted if counted else 1.0
-    drawn = f"a sample of {size} of {outcome.total} mutants" if size is not None else f"all {outcome.total} mutants"
+    pool = outcome.total - outcome.left_out
+    drawn = f"a sample of {size} of {pool} mutants" if size is not None and size < pool else f"all {pool} mutants"
+    if outcome.left_out:
+        drawn += f" ({outcome.left_out} more in type annotations left out)"
     print(f"{slug}: {len(outcome.killed)} of {counted} non-equivalent mutants killed ({score:.1%}), {drawn}; "
           f"{len(outcome.equivalent)} equivalent (grader/solutions/{slug}/{EQUIVALENT}); "
           f"{len(outcome.incompetent)} incompetent; "
