@@ -278,6 +278,38 @@ def test_a_restarted_server_grades_what_was_left_once(taker, world):
     before = db.submission_row(engine, queued[0])
     assert grade_submission(engine, queued[0], backend=None) is False
     assert db.submission_row(engine, queued[0]) == before
+
+
+def test_prep_submit_needs_the_token_in_the_settings(tmp_path):
+    settings = tmp_path / "settings.toml"
+    settings.write_text('[server]\nurl = "http://127.0.0.1:9"\n')
+    work = tmp_path / "ws"
+    work.mkdir()
+    (work / "envelope.py").write_text(REFERENCE)
+    done = prep("submit", SLUG, str(work), env={"PREP_CONFIG": str(settings)}, check=False)
+    assert (done.returncode, done.stderr) == (
+        1, f'Error: no token for the grading server: put token = "..." under [server] in {settings}\n')
+
+
+@pytest.mark.docker
+def test_prep_submit_on_the_server_records_as_locally(world, tmp_path):
+    grader = world.get("grader")
+    if grader is None:
+        pytest.skip("needs the grading server of the test before")
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f'[server]\nurl = "{grader.url}"\ntoken = "{world["tokens"]["carol"]}"\n')
+    work = tmp_path / "ws"
+    work.mkdir()
+    (work / "envelope.py").write_text(REFERENCE)
+    env = {"PREP_CONFIG": str(settings), "PREP_DB": str(tmp_path / "progress.db")}
+    done = prep("submit", SLUG, str(work), "--json", env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result) == RESULT_KEYS | {"recorded"} and result["verdict"] == "passed"
+    assert result["backend"] == "docker" and result["recorded"]["submission_id"] == 1, result["recorded"]
+    assert f"graded on {grader.url} as submission" in done.stderr
+    history = json.loads(prep("history", SLUG, "--json", env=env).stdout)
+    assert len(history) == 1 and history[0]["verdict"] == "passed", history
     grader.kill()
 
 
