@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -240,6 +241,15 @@ def test_the_instructor_pages(taker, world):
     assert (status, body["detail"]) == (403, "only an instructor of the class may see this")
     status, _, page = taker.call("GET", "/class", world["tokens"]["ian"])
     assert status == 200 and "<th>alice</th>" in page and f"<th>{SLUG}</th>" in page
+    # a browser: the form keeps the token in a cookie, then /class opens without a header
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    form = urllib.parse.urlencode({"token": world["tokens"]["ian"]}).encode()
+    with opener.open(taker.url + "/login", data=form, timeout=30) as response:
+        assert response.status == 200 and response.url.endswith("/class")
+        assert "<th>alice</th>" in response.read().decode()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        opener.open(taker.url + "/login", data=urllib.parse.urlencode({"token": world["tokens"]["bob"]}).encode())
+    assert refused.value.code == 403
     status, _, text = taker.call("GET", "/api/v1/class/submissions.csv", world["tokens"]["ian"])
     lines = text.strip().splitlines()
     assert status == 200 and lines[0].startswith("id,learner,exercise,state,verdict")
@@ -321,3 +331,10 @@ def test_without_the_extra_it_says_which_to_install(monkeypatch):
     result = CliRunner().invoke(app, ["server", "--db", "sqlite:///:memory:", "--init"])
     assert result.exit_code == 3
     assert result.stderr == "Error: prep server needs fastapi: install the server extra, pip install 'prep[server]'\n"
+
+
+def test_the_openapi_description_in_docs_is_the_one_served():
+    from prep.server.api import openapi
+
+    stored = json.loads((REPO / "docs" / "server-openapi.json").read_text())
+    assert stored == openapi(), "docs/server-openapi.json is stale: run `prep server openapi --write`"

@@ -162,5 +162,36 @@ def instructor_add(ctx: typer.Context, class_name: str = typer.Argument(..., met
     _add(ctx, class_name, name, "instructor", as_json)
 
 
+OPENAPI_FILE = "server-openapi.json"
+
+
+@server_app.command("openapi")
+def openapi(write: bool = typer.Option(False, "--write", help="Write docs/server-openapi.json instead of printing.")) -> None:
+    """Print the OpenAPI description of the HTTP API (what the server serves at /api/v1/openapi.json).
+
+    Example: prep server openapi --write
+    """
+    import json
+    import sys
+
+    from .. import server
+
+    server.require()
+    from ..server.api import openapi as describe
+
+    text = json.dumps(describe(), indent=2, ensure_ascii=False) + "\n"
+    if write:
+        docs = Path(__file__).resolve().parents[2] / "docs"
+        if not docs.is_dir():
+            from ..errors import InputError
+
+            raise InputError(f"{docs} does not exist: --write is for a clone of prep's repository")
+        path = docs / OPENAPI_FILE
+        path.write_text(text, encoding="utf-8")
+        err(f"wrote {path}")
+    else:
+        sys.stdout.write(text)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(server_app, name="server")

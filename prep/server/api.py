@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import time
+import urllib.parse
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from .. import content, exercises, grading
@@ -34,6 +35,10 @@ MAX_BODY_BYTES = 4 * 1024 * 1024  # JSON of at most 2 MB of files, escaped
 MAX_WAIT_SECONDS = 60
 DB_RECHECK_SECONDS = 2.0  # a long poll re-reads the database this often (a worker in another process)
 log = logging.getLogger("prep.server")
+COOKIE = "prep_token"
+LOGIN_PAGE = ("<!doctype html><meta charset=utf-8><title>prep server</title><h1>prep server</h1><p>{message}</p>"
+              '<form method=post action=/login><label>Instructor token <input name=token type=password '
+              "autocomplete=off></label> <button>See the class</button></form>")
 
 
 @dataclass
@@ -60,8 +65,9 @@ def status_of(exc: PrepError) -> int:
     return 500
 
 
-def create_app(config: Config, backend_factory=None) -> FastAPI:
-    engine = db.engine(config.db_url)
+def create_app(config: Config, backend_factory=None, engine=None) -> FastAPI:
+    """The application; its queue starts with it (lifespan). `engine` defaults to one for config.db_url."""
+    engine = engine if engine is not None else db.engine(config.db_url)
     if not db.is_initialised(engine):
         from ..errors import EnvironmentProblem
 
@@ -109,7 +115,10 @@ def create_app(config: Config, backend_factory=None) -> FastAPI:
     def user(request: Request) -> dict[str, Any]:
         return db.user_by_token(engine, auth.bearer(request.headers.get("authorization")))
 
-    def instructor(me: dict = Depends(user)) -> dict[str, Any]:
+    def instructor(request: Request) -> dict[str, Any]:
+        """An instructor, by Bearer header or by the cookie /login set (the pages a browser opens; GET only)."""
+        token = auth.bearer(request.headers.get("authorization")) or request.cookies.get(COOKIE)
+        me = db.user_by_token(engine, token)
         if me["role"] != "instructor":
             raise Forbidden("only an instructor of the class may see this")
         return me
@@ -123,18 +132,22 @@ def create_app(config: Config, backend_factory=None) -> FastAPI:
 
     @app.get(f"{API}/health")
     def health() -> dict:
+        """Whether the server answers; no token needed."""
         return {"ok": True, "version": 1}
 
     @app.get(f"{API}/me")
     def me(me: dict = Depends(user)) -> dict:
+        """Who the token is: name, role (learner or instructor), class."""
         return {"name": me["name"], "role": me["role"], "class": me["class_name"]}
 
     @app.get(f"{API}/exercises")
     def list_exercises(_me: dict = Depends(user)) -> list[dict]:
+        """The exercises: slug, title, language, entry, files (the whitelist), limits, cards."""
         return [summary(ex) for ex in catalog.exercises]
 
     @app.get(f"{API}/exercises/{{slug}}")
     def show_exercise(slug: str, _me: dict = Depends(user)) -> dict:
+        """One exercise with what a learner may see: statement, starter and visible_tests ({name: text})."""
         ex = catalog.get(slug)
         return {**summary(ex), "statement": ex.readme.read_text(encoding="utf-8"),
                 "starter": texts(ex.starter), "visible_tests": texts(ex.visible_tests)}
@@ -145,6 +158,7 @@ def create_app(config: Config, backend_factory=None) -> FastAPI:
             "files": {"type": "object", "additionalProperties": {"type": "string"},
                       "description": "file name: its text (UTF-8), names from the exercise's `files`"}}}}}}})
     async def submit(request: Request) -> dict:
+        """Submit files for an exercise: 202 and the submission, queued. Refusals: 400, 401, 404, 413, 422, 429, 503."""
         me = await run_in_threadpool(user, request)
         body = await read_body(request)
         try:
@@ -168,6 +182,7 @@ def create_app(config: Config, backend_factory=None) -> FastAPI:
 
     @app.get(f"{API}/submissions")
     def list_submissions(me: dict = Depends(user)) -> list[dict]:
+        """Your submissions, newest first (an instructor: the class's)."""
         if me["role"] == "instructor":
             rows = db.submission_rows(engine, class_id=me["class_id"])
         else:
@@ -179,6 +194,7 @@ def create_app(config: Config, backend_factory=None) -> FastAPI:
                              wait: float = Query(0, ge=0, le=MAX_WAIT_SECONDS,
                                                  description="seconds to wait for the state to change (a long poll)"),
                              ) -> dict:
+        """One submission; `result` (the result document, version 1) once `state` is done. With `wait`, a long poll."""
         me = await run_in_threadpool(user, request)
         row = await run_in_threadpool(db.submission_row, engine, submission_id)
         visible(me, row)
@@ -203,6 +219,7 @@ def create_app(config: Config, backend_factory=None) -> FastAPI:
 
     @app.get(f"{API}/class/submissions.csv", response_class=Response)
     def class_csv(me: dict = Depends(instructor)) -> Response:
+        """(instructor) Every submission of the class as CSV, oldest first."""
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(["id", "learner", "exercise", "state", "verdict", "score", "submitted_at", "finished_at"])
@@ -212,8 +229,29 @@ def create_app(config: Config, backend_factory=None) -> FastAPI:
                              result.get("score", ""), row["submitted_at"], row["finished_at"] or ""])
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
 
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form() -> HTMLResponse:
+        """A form that takes an instructor's token and keeps it in a cookie for /class."""
+        return HTMLResponse(LOGIN_PAGE.format(message=""))
+
+    @app.post("/login", response_class=HTMLResponse, include_in_schema=False)
+    async def login(request: Request) -> Response:
+        body = await read_body(request)
+        token = (urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("token") or [""])[0].strip()
+        try:
+            me = await run_in_threadpool(db.user_by_token, engine, token)
+        except Unauthorized as exc:
+            return HTMLResponse(LOGIN_PAGE.format(message=html.escape(str(exc))), status_code=401)
+        if me["role"] != "instructor":
+            return HTMLResponse(LOGIN_PAGE.format(message="only an instructor of the class may see this"),
+                                status_code=403)
+        response = RedirectResponse("/class", status_code=303)
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+        return response
+
     @app.get("/class", response_class=HTMLResponse)
     def class_page(me: dict = Depends(instructor)) -> HTMLResponse:
+        """(instructor) The class as a web page: learners by exercises, best score."""
         learners = [u["name"] for u in db.class_users(engine, me["class_id"]) if u["role"] == "learner"]
         best: dict[tuple[str, str], tuple[float, str]] = {}
         for row in db.submission_rows(engine, class_id=me["class_id"]):
@@ -276,3 +314,10 @@ def texts(folder: Path) -> dict[str, str]:
             except UnicodeDecodeError:
                 continue
     return found
+
+
+def openapi() -> dict[str, Any]:
+    """The OpenAPI description the server serves at /api/v1/openapi.json (docs/server-openapi.json is a copy)."""
+    engine = db.engine("sqlite://")
+    db.init(engine)
+    return create_app(Config(db_url="sqlite://", workers=0), engine=engine).openapi()
