@@ -74,6 +74,8 @@ class EmbeddedQueue:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        if not self.workers:  # it grades nothing, so nothing running is its own to take back
+            return
         again = db.requeue_running(self.engine)
         if again:
             log.info("graded again (left running by a server that stopped): %s", ", ".join(map(str, again)))
