@@ -338,3 +338,45 @@ def test_the_openapi_description_in_docs_is_the_one_served():
 
     stored = json.loads((REPO / "docs" / "server-openapi.json").read_text())
     assert stored == openapi(), "docs/server-openapi.json is stale: run `prep server openapi --write`"
+
+
+def test_two_gradings_of_one_submission_record_one_result(tmp_path):
+    """grade_submission called twice at once (a re-delivered task beside the first): one result is stored."""
+    import threading
+
+    from prep import sandbox
+    from prep.server import db
+    from prep.server.grading import grade_submission
+
+    engine = db.engine(f"sqlite:///{tmp_path / 'server.db'}")
+    db.init(engine)
+    db.create_class(engine, "c")
+    user = db.add_user(engine, "c", "alice", "learner", "token")
+    submission_id = db.add_submission(engine, user["id"], SLUG, {"envelope.py": REFERENCE}, "hash", 10)
+    both_running = threading.Barrier(2, timeout=30)
+
+    class Fake:
+        """Both gradings are inside the backend at once; each says a different verdict."""
+
+        name = "fake"
+        verdicts = iter(["passed", "failed"])
+
+        def run(self, job):
+            status = next(self.verdicts)
+            both_running.wait()
+            return sandbox.RawRun(backend="fake", records=[
+                {"kind": "plan", "tests": [{"name": "test_one"}]},
+                {"kind": "test", "name": "test_one", "status": status, "message": None}])
+
+    fake = Fake()
+    recorded = []
+    threads = [threading.Thread(target=lambda: recorded.append(grade_submission(engine, submission_id, fake)))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(recorded) == [False, True]
+    row = db.submission_row(engine, submission_id)
+    assert row["state"] == "done" and row["attempts"] == 1, row
+    assert json.loads(row["result"])["verdict"] in ("passed", "failed")
