@@ -116,6 +116,8 @@ def collect_files(exercise: Exercise, files: dict[str, bytes]) -> Submission:
 
 
 def _not_a_file(exercise: Exercise, name: str) -> str:
+    if not name.isprintable() or len(name) > 100:  # still one line, and not an echo of anything sent
+        name = repr(name[:100]) + ("..." if len(name) > 100 else "")
     return f"{name} is not a file of {exercise.slug} (a submission may contain: {', '.join(exercise.files)})"
 
 

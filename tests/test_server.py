@@ -182,6 +182,19 @@ def test_names_outside_the_whitelist_are_refused_as_locally(taker, world, name):
     assert (status, body["detail"]) == (422, f"{name} is not a file of {SLUG} {WHITELIST}")
 
 
+def test_a_name_that_would_break_the_line_is_shown_quoted(taker, world):
+    status, _, body = submit(taker, world["tokens"]["alice"], {"envelope.py": REFERENCE, "a\nb.py": ""})
+    assert (status, body["detail"]) == (422, f"'a\\nb.py' is not a file of {SLUG} {WHITELIST}")
+    status, _, body = submit(taker, world["tokens"]["alice"], {"envelope.py": REFERENCE, "y" * 5000: ""})
+    assert (status, body["detail"]) == (422, f"'{'y' * 100}'... is not a file of {SLUG} {WHITELIST}")
+
+
+def test_a_server_without_its_tables_says_what_to_run(tmp_path):
+    result = CliRunner().invoke(app, ["server", "--db", f"sqlite:///{tmp_path / 'new.db'}", "--workers", "0"])
+    assert result.exit_code == 3
+    assert result.stderr == f"Error: sqlite:///{tmp_path / 'new.db'} has no prep server tables: run `prep server --init` first\n"
+
+
 def test_the_same_line_as_local_grading(taker, world, tmp_path):
     status, _, body = submit(taker, world["tokens"]["alice"], {"x.py": "x = 1\n"})
     assert (status, body["detail"]) == (422, local_message(tmp_path, "x.py", b"x = 1\n"))
