@@ -63,5 +63,5 @@ def submit(server: str, token: str, slug: str, files: dict[str, str],
             progress(row)
         if row.get("state") == "done":
             return row
-        row = _request(f"{base}/submissions/{row['id']}?wait={WAIT_SECONDS}", token,
+        row = _request(f"{base}/submissions/{row['id']}?wait={WAIT_SECONDS}&seen={row['state']}", token,
                        timeout=WAIT_SECONDS + REQUEST_SLACK)

@@ -246,6 +246,10 @@ def test_one_at_a_time_then_a_full_queue_then_not_yours(taker, world):
     started = time.monotonic()
     status, _, same = taker.call("GET", f"/api/v1/submissions/{first['id']}?wait=1", tokens["alice"])
     assert status == 200 and same["state"] == "queued" and 0.9 <= time.monotonic() - started < 5
+    # one that last saw another state is answered at once
+    started = time.monotonic()
+    status, _, same = taker.call("GET", f"/api/v1/submissions/{first['id']}?wait=30&seen=running", tokens["alice"])
+    assert status == 200 and same["state"] == "queued" and time.monotonic() - started < 5
     world["queued"] = [first["id"], second["id"]]
 
 
@@ -331,6 +335,8 @@ def test_prep_submit_on_the_server_records_as_locally(world, tmp_path):
     assert set(result) == RESULT_KEYS | {"recorded"} and result["verdict"] == "passed"
     assert result["backend"] == "docker" and result["recorded"]["submission_id"] == 1, result["recorded"]
     assert f"graded on {grader.url} as submission" in done.stderr
+    said = done.stderr.splitlines()
+    assert said[0].startswith(f"{SLUG}: queued on {grader.url} as submission ") and said[1] == f"{SLUG}: running on {grader.url}", said
     history = json.loads(prep("history", SLUG, "--json", env=env).stdout)
     assert len(history) == 1 and history[0]["verdict"] == "passed", history
     grader.kill()

@@ -282,14 +282,22 @@ def _grade_on_server(url: str, settings, ex: exercises.Exercise, submission: gra
 
     if not settings.token:
         raise InputError(f'no token for the grading server: put token = "..." under [server] in {settings.where}')
+    said: list[str] = []
     with errors.status(f"sending {ex.slug} to {url}...", spinner="dots") as status:
 
         def progress(row: dict[str, Any]) -> None:
-            if row.get("state") == "queued":
+            state = row.get("state")
+            if state == "queued":
                 ahead = row.get("queued_ahead") or 0
-                status.update(f"{ex.slug}: queued on {url}" + (f" ({ahead} ahead)" if ahead else "") + "...")
-            elif row.get("state") == "running":
-                status.update(f"{ex.slug}: running on {url}...")
+                line = f"{ex.slug}: queued on {url} as submission {row['id']}" + (f" ({ahead} ahead)" if ahead else "")
+            elif state == "running":
+                line = f"{ex.slug}: running on {url}"
+            else:
+                return
+            status.update(line + "...")
+            if not errors.is_terminal and line not in said:  # a log, not a spinner: each state once
+                err(line)
+            said.append(line)
 
         try:
             row = remote.submit(url, settings.token, ex.slug, submission.texts(), progress)

@@ -177,8 +177,9 @@ def create_app(config: Config, backend_factory=None, engine=None) -> FastAPI:
         submission = grading.collect_files(ex, {name: text.encode("utf-8") for name, text in files.items()})
         submission_id = await run_in_threadpool(
             db.add_submission, engine, me["id"], ex.slug, submission.texts(), submission.code_hash, config.queue_size)
+        row = await run_in_threadpool(db.submission_row, engine, submission_id)  # as queued, before a worker wakes
         queue.enqueue(submission_id)
-        return db.public(await run_in_threadpool(db.submission_row, engine, submission_id))
+        return db.public(row)
 
     @app.get(f"{API}/submissions")
     def list_submissions(me: dict = Depends(user)) -> list[dict]:
@@ -193,14 +194,18 @@ def create_app(config: Config, backend_factory=None, engine=None) -> FastAPI:
     async def get_submission(request: Request, submission_id: int,
                              wait: float = Query(0, ge=0, le=MAX_WAIT_SECONDS,
                                                  description="seconds to wait for the state to change (a long poll)"),
+                             seen: str | None = Query(None, pattern="^(queued|running|done)$",
+                                                      description="the state the client last saw (default: the "
+                                                                  "state when the request came in)"),
                              ) -> dict:
         """One submission; `result` (the result document, version 1) once `state` is done. With `wait`, a long poll."""
         me = await run_in_threadpool(user, request)
         row = await run_in_threadpool(db.submission_row, engine, submission_id)
         visible(me, row)
-        if wait <= 0 or row["state"] == "done":
+        seen = seen or row["state"]
+        if wait <= 0 or row["state"] in ("done",) or row["state"] != seen:
             return db.public(row)
-        seen, deadline = row["state"], time.monotonic() + wait
+        deadline = time.monotonic() + wait
         event = changes.listen(submission_id)
         try:
             row = await run_in_threadpool(db.submission_row, engine, submission_id)  # it may have changed meanwhile
