@@ -80,7 +80,7 @@ def create_app(config: Config, backend_factory=None, engine=None) -> FastAPI:
         def backend_factory():
             return sandbox.backend(config.sandbox)
 
-    queue = EmbeddedQueue(engine, backend_factory, config.workers, changes)
+    queue = EmbeddedQueue(engine, backend_factory, config.workers, changes, catalog)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

@@ -63,8 +63,10 @@ class Changes:
 class EmbeddedQueue:
     """`workers` threads grading with backends from `make_backend` (one per thread)."""
 
-    def __init__(self, engine, make_backend: Callable[[], object], workers: int, changes: Changes) -> None:
+    def __init__(self, engine, make_backend: Callable[[], object], workers: int, changes: Changes,
+                 catalog=None) -> None:
         self.engine = engine
+        self.catalog = catalog  # the exercises, loaded once (else each grading loads them)
         self.make_backend = make_backend
         self.workers = workers
         self.changes = changes
@@ -113,7 +115,7 @@ class EmbeddedQueue:
                 continue
             self.changes.changed(claimed)
             try:
-                grade_submission(self.engine, claimed, backend)
+                grade_submission(self.engine, claimed, backend, self.catalog)
             except Exception:
                 log.exception("submission %s: grading failed", claimed)
             self.changes.changed(claimed)
