@@ -23,6 +23,10 @@ REQUEST_SLACK = 15  # beyond the long poll's own wait
 class ServerRefused(PrepError):
     """The server said no (busy, full, not allowed): its one-line reason."""
 
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 def _request(url: str, token: str, method: str = "GET", body: dict | None = None, timeout: float = 30) -> Any:
     data = json.dumps(body).encode("utf-8") if body is not None else None
@@ -46,18 +50,33 @@ def _request(url: str, token: str, method: str = "GET", body: dict | None = None
         if exc.code in (400, 413, 422):
             raise InputError(detail) from None
         if exc.code in (429, 503):
-            raise ServerRefused(f"the server: {detail}" + (f" (try again in {retry} s)" if retry else "")) from None
-        raise ServerRefused(f"the server: {detail}") from None
+            raise ServerRefused(f"the server: {detail}" + (f" (try again in {retry} s)" if retry else ""),
+                                exc.code) from None
+        raise ServerRefused(f"the server: {detail}", exc.code) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise EnvironmentProblem(f"cannot reach the grading server at {url}: {reason}") from None
 
 
-def submit(server: str, token: str, slug: str, files: dict[str, str],
+def submit(server: str, token: str, slug: str, files: dict[str, str], code_hash: str,
            progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Send the files, wait (long polls) until graded; the submission with its `result`."""
+    """Send the files, wait (long polls) until graded; the submission with its `result`.
+
+    When the server says one is in flight (429) and it is these very files for this exercise
+    (the same code hash: a `prep submit` interrupted while it waited), it waits for that one
+    instead, and the row says `picked_up`."""
     base = server.rstrip("/") + API
-    row = _request(f"{base}/submissions", token, "POST", {"exercise": slug, "files": files})
+    try:
+        row = _request(f"{base}/submissions", token, "POST", {"exercise": slug, "files": files})
+    except ServerRefused as refused:
+        if refused.status != 429:
+            raise
+        mine = _request(f"{base}/submissions", token)
+        same = [r for r in mine if r.get("state") != "done" and r.get("exercise") == slug
+                and r.get("code_hash") == code_hash]
+        if not same:
+            raise
+        row = {**same[0], "picked_up": True}
     while True:
         if progress is not None:
             progress(row)

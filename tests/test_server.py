@@ -320,27 +320,42 @@ def test_prep_submit_needs_the_token_in_the_settings(tmp_path):
 
 @pytest.mark.docker
 def test_prep_submit_on_the_server_records_as_locally(world, tmp_path):
+    """Interrupted (its files already sent), then again: it waits for that grading; then a fresh one."""
     grader = world.get("grader")
     if grader is None:
         pytest.skip("needs the grading server of the test before")
     settings = tmp_path / "settings.toml"
     settings.write_text(f'[server]\nurl = "{grader.url}"\ntoken = "{world["tokens"]["carol"]}"\n')
-    work = tmp_path / "ws"
+    work, other = tmp_path / "ws", tmp_path / "other"
     work.mkdir()
+    other.mkdir()
     (work / "envelope.py").write_text(REFERENCE)
+    (other / "envelope.py").write_text(REFERENCE + "\n# changed\n")
     env = {"PREP_CONFIG": str(settings), "PREP_DB": str(tmp_path / "progress.db")}
+    status, _, sent = submit(grader, world["tokens"]["carol"], {"envelope.py": REFERENCE})
+    assert status == 202, sent
+
+    refused = prep("submit", SLUG, str(other), env=env, check=False)  # other files: one at a time
+    assert (refused.returncode, refused.stderr) == (1, f"Error: the server: submission {sent['id']} is still being "
+                                                       "graded: one submission at a time per learner (try again in 5 s)\n")
     done = prep("submit", SLUG, str(work), "--json", env=env, check=False)
     assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0] == (f"{SLUG}: these files are on {grader.url} already, as submission "
+                                           f"{sent['id']} (sent by a `prep submit` that was interrupted): waiting "
+                                           "for its result"), done.stderr
     result = json.loads(done.stdout)
     assert set(result) == RESULT_KEYS | {"recorded"} and result["verdict"] == "passed"
     assert result["backend"] == "docker" and result["recorded"]["submission_id"] == 1, result["recorded"]
-    assert f"graded on {grader.url} as submission" in done.stderr
-    said = done.stderr.splitlines()
-    assert said[0].startswith(f"{SLUG}: queued on {grader.url} as submission ") and said[1] == f"{SLUG}: running on {grader.url}", said
-    history = json.loads(prep("history", SLUG, "--json", env=env).stdout)
-    assert len(history) == 1 and history[0]["verdict"] == "passed", history
-    grader.kill()
 
+    again = prep("submit", SLUG, str(other), "--json", env=env, check=False)
+    assert again.returncode == 0, again.stderr
+    said = again.stderr.splitlines()
+    assert said[0].startswith(f"{SLUG}: queued on {grader.url} as submission "), said
+    assert said[1] == f"{SLUG}: running on {grader.url}", said
+    assert said[2].startswith(f"graded on {grader.url} as submission "), said
+    history = json.loads(prep("history", SLUG, "--json", env=env).stdout)
+    assert [h["verdict"] for h in history] == ["passed", "passed"], history
+    grader.kill()
 
 def test_without_the_extra_it_says_which_to_install(monkeypatch):
     import importlib.util

@@ -287,6 +287,9 @@ def _grade_on_server(url: str, settings, ex: exercises.Exercise, submission: gra
 
         def progress(row: dict[str, Any]) -> None:
             state = row.get("state")
+            if row.pop("picked_up", False):
+                err(f"{ex.slug}: these files are on {url} already, as submission {row['id']} "
+                    "(sent by a `prep submit` that was interrupted): waiting for its result")
             if state == "queued":
                 ahead = row.get("queued_ahead") or 0
                 line = f"{ex.slug}: queued on {url} as submission {row['id']}" + (f" ({ahead} ahead)" if ahead else "")
@@ -300,10 +303,10 @@ def _grade_on_server(url: str, settings, ex: exercises.Exercise, submission: gra
             said.append(line)
 
         try:
-            row = remote.submit(url, settings.token, ex.slug, submission.texts(), progress)
+            row = remote.submit(url, settings.token, ex.slug, submission.texts(), submission.code_hash, progress)
         except KeyboardInterrupt:
-            err("Interrupted: the server goes on grading it (`prep submit` again shows it is still in flight); "
-                "nothing was recorded here.")
+            err("Interrupted: nothing was recorded here; the server goes on grading it, and `prep submit` "
+                "again with the same files waits for that grading and records it.")
             raise typer.Exit(130) from None
     err(f"graded on {url} as submission {row['id']}")
     return row["result"]

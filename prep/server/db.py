@@ -269,7 +269,8 @@ def submission_rows(eng: sa.Engine, user_id: int | None = None, class_id: int | 
 def public(row: dict[str, Any], with_files: bool = False) -> dict[str, Any]:
     """A submission as the API shows it."""
     data = {
-        "id": row["id"], "exercise": row["exercise"], "learner": row["learner"], "state": row["state"],
+        "id": row["id"], "exercise": row["exercise"], "learner": row["learner"], "code_hash": row["code_hash"],
+        "state": row["state"],
         "attempts": row["attempts"], "submitted_at": row["submitted_at"], "started_at": row["started_at"],
         "finished_at": row["finished_at"], "queued_ahead": row.get("queued_ahead"),
         "result": json.loads(row["result"]) if row.get("result") else None,
