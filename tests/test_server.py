@@ -219,6 +219,8 @@ def test_missing_entry_and_oversized_files(taker, world):
     conn.close()
     status, _, body = taker.call("POST", "/api/v1/submissions", alice, raw=b"not json")
     assert status == 400 and body["detail"].startswith("the body is not JSON")
+    status, _, body = taker.call("POST", "/api/v1/submissions", alice, raw=b"[" * 100_000)
+    assert (status, body["detail"]) == (400, "the body is not JSON this server reads: nested too deep")
 
 
 def test_one_at_a_time_then_a_full_queue_then_not_yours(taker, world):

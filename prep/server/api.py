@@ -165,6 +165,8 @@ def create_app(config: Config, backend_factory=None, engine=None) -> FastAPI:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return JSONResponse({"detail": f"the body is not JSON: {exc}"}, status_code=400)
+        except RecursionError:
+            return JSONResponse({"detail": "the body is not JSON this server reads: nested too deep"}, status_code=400)
         if not isinstance(data, dict):
             return JSONResponse({"detail": "the body must be a JSON object: {\"exercise\": ..., \"files\": {...}}"},
                                 status_code=400)
