@@ -28,6 +28,10 @@ class NotFoundError(InputError):
     """An id, slug or file that does not exist."""
 
 
+class SubmissionTooLarge(InputError):
+    """A submitted file, or the whole submission, is over its size limit."""
+
+
 class UsageError(InputError):
     """A command-line option given a value it cannot take (exit 2, as for a usage mistake)."""
 

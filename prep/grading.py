@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import rules, sandbox
-from .errors import InputError
+from .errors import InputError, SubmissionTooLarge
 from .exercises import Exercise
 
 RESULT_VERSION = 1
@@ -76,8 +76,7 @@ def collect(exercise: Exercise, path: Path) -> Submission:
         raise InputError(f"{path} is a symbolic link: submit the file or folder itself")
     if stat.S_ISREG(st.st_mode):
         if path.name not in exercise.files:
-            allowed = ", ".join(exercise.files)
-            raise InputError(f"{path.name} is not a file of {exercise.slug} (a submission may contain: {allowed})")
+            raise InputError(_not_a_file(exercise, path.name))
         folder, names, ignored = path.parent, [path.name], []
     elif stat.S_ISDIR(st.st_mode):
         folder = path
@@ -87,14 +86,56 @@ def collect(exercise: Exercise, path: Path) -> Submission:
     else:
         raise InputError(f"{path} is neither a file nor a folder")
     if exercise.entry not in names:
-        raise InputError(f"{folder / exercise.entry} is missing: the submission's entry file (start from `prep exercise start {exercise.slug}`)")
+        raise InputError(_entry_missing(exercise, folder / exercise.entry))
     files: dict[str, bytes] = {}
     for name in names:
         files[name] = _read_plain_file(folder / name)
+    _check_total(files)
+    return Submission(files=files, ignored=ignored)
+
+
+def collect_files(exercise: Exercise, files: dict[str, bytes]) -> Submission:
+    """A submission that arrives as names and contents (the grading server), refused as `collect` refuses.
+
+    Every name must be one of `files:` (so no folder, no `..`, no absolute path); the
+    entry must be there; each file and the whole are size-limited (SubmissionTooLarge)
+    and UTF-8. The messages are collect's, with the name where collect names a path.
+    """
+    for name in files:
+        if name not in exercise.files:
+            raise InputError(_not_a_file(exercise, name))
+    if exercise.entry not in files:
+        raise InputError(_entry_missing(exercise, exercise.entry))
+    for name, data in files.items():
+        if len(data) > MAX_FILE_BYTES:
+            raise SubmissionTooLarge(f"{name} is {len(data) // 1024} KB: at most {MAX_FILE_BYTES // 1024} KB per file")
+    _check_total(files)
+    for name, data in files.items():
+        _check_utf8(name, data)
+    return Submission(files=dict(files))
+
+
+def _not_a_file(exercise: Exercise, name: str) -> str:
+    if not name.isprintable() or len(name) > 100:  # still one line, and not an echo of anything sent
+        name = repr(name[:100]) + ("..." if len(name) > 100 else "")
+    return f"{name} is not a file of {exercise.slug} (a submission may contain: {', '.join(exercise.files)})"
+
+
+def _entry_missing(exercise: Exercise, where) -> str:
+    return f"{where} is missing: the submission's entry file (start from `prep exercise start {exercise.slug}`)"
+
+
+def _check_total(files: dict[str, bytes]) -> None:
     total = sum(len(d) for d in files.values())
     if total > MAX_TOTAL_BYTES:
-        raise InputError(f"the submission is {total // 1024} KB: at most {MAX_TOTAL_BYTES // 1024} KB")
-    return Submission(files=files, ignored=ignored)
+        raise SubmissionTooLarge(f"the submission is {total // 1024} KB: at most {MAX_TOTAL_BYTES // 1024} KB")
+
+
+def _check_utf8(name, data: bytes) -> None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name} is not UTF-8 text (byte {exc.start})") from None
 
 
 def _read_plain_file(path: Path) -> bytes:
@@ -111,7 +152,7 @@ def _read_plain_file(path: Path) -> bytes:
         if st.st_nlink != 1:
             raise InputError(f"{path} is a hard link ({st.st_nlink} names): submit a plain copy")
         if st.st_size > MAX_FILE_BYTES:
-            raise InputError(f"{path} is {st.st_size // 1024} KB: at most {MAX_FILE_BYTES // 1024} KB per file")
+            raise SubmissionTooLarge(f"{path} is {st.st_size // 1024} KB: at most {MAX_FILE_BYTES // 1024} KB per file")
         chunks, size = [], 0
         while True:
             chunk = os.read(fd, 65536)
@@ -119,15 +160,12 @@ def _read_plain_file(path: Path) -> bytes:
                 break
             size += len(chunk)
             if size > MAX_FILE_BYTES:
-                raise InputError(f"{path} grew past {MAX_FILE_BYTES // 1024} KB while being read")
+                raise SubmissionTooLarge(f"{path} grew past {MAX_FILE_BYTES // 1024} KB while being read")
             chunks.append(chunk)
     finally:
         os.close(fd)
     data = b"".join(chunks)
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    _check_utf8(path, data)
     return data
 
 

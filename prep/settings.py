@@ -230,3 +230,23 @@ def chosen_lang(flag: str | None, path: Path | None = None) -> str:
 def quiz_settings(path: Path | None = None) -> QuizSettings:
     section, where = read_section("quiz", path)
     return QuizSettings.from_mapping(section, f"{where} [quiz]")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """The `[server]` section: the grading server `prep submit` sends to, and the learner's token there."""
+
+    url: str | None = None
+    token: str | None = None
+    where: str = ""
+
+
+def server_settings(path: Path | None = None) -> ServerSettings:
+    section, where = read_section("server", path)
+    problems = [f"unknown setting `{key}` (known: token, url)" for key in sorted(set(section) - {"url", "token"})]
+    for key in ("url", "token"):
+        if key in section and (not isinstance(section[key], str) or not section[key].strip()):
+            problems.append(f"`{key}` must be a non-empty string, not {section[key]!r}")
+    if problems:
+        raise InputError(f"{where} [server]: " + "; ".join(problems))
+    return ServerSettings(url=section.get("url"), token=section.get("token"), where=str(where))

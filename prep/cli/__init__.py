@@ -124,7 +124,7 @@ def _register_all() -> None:
     from . import bank as bank_cli
 
     bank_cli.register(app)
-    for name in ("notes", "quiz", "card", "progress", "exercises", "sandbox", "site"):
+    for name in ("notes", "quiz", "card", "progress", "exercises", "sandbox", "site", "server"):
         try:
             module = __import__(f"{__name__}.{name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

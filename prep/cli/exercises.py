@@ -19,6 +19,7 @@ from rich.text import Text
 
 from .. import content, exercises, grading, sandbox
 from ..errors import InputError, NotFoundError
+from ..settings import server_settings
 from .app import State, emit, err, errors, line_table, out, plural, report_lint
 
 exercise_app = typer.Typer(help="List, read, start and check the exercises.", no_args_is_help=True)
@@ -229,41 +230,88 @@ def submit(
     slug: str = typer.Argument(..., help="The exercise."),
     path: Optional[Path] = typer.Argument(None, metavar="[PATH]", help="Your file or folder (default: .)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result document as JSON."),
-    sandbox_name: str = typer.Option("docker", "--sandbox", help="docker (isolated) or local (weaker: runs as you)."),
+    sandbox_name: Optional[str] = typer.Option(
+        None, "--sandbox", help="docker (isolated) or local (weaker: runs as you); grades here even when a server is set."),
+    server: Optional[str] = typer.Option(
+        None, "--server", metavar="URL",
+        help="Grade on this grading server (default: `url` of [server] in the settings file; the token is read there too)."),
     no_record: bool = typer.Option(False, "--no-record", help="Do not store this submission in your progress."),
     no_rate: bool = typer.Option(False, "--no-rate", help="Store it, but review no card and leave the exercise's due date."),
 ) -> None:
-    """Grade your code with the hidden tests in the sandbox, and record the verdict.
+    """Grade your code with the hidden tests in the sandbox, or on your class's grading server, and record the verdict.
 
-    Exit status: 0 passed, 1 not passed, 3 the sandbox is missing or failed.
+    Exit status: 0 passed, 1 not passed, 3 the sandbox (or the server) is missing or failed.
 
     Example: prep submit run-command ~/prep/run-command
     """
     state: State = ctx.obj
-    if sandbox_name not in ("docker", "local"):
+    if sandbox_name not in (None, "docker", "local"):
         raise typer.BadParameter("use docker or local", param_hint="--sandbox")
+    if server is not None and sandbox_name is not None:
+        raise typer.BadParameter("grade either on a server or in a local sandbox", param_hint="--server")
     ex = catalog().get(slug)
     submission = grading.collect(ex, _submission_path(path))
     ignored = [name for name in submission.ignored if name != "README.md"]  # the statement `exercise start` put there
     if ignored and not as_json:
         err(f"not submitted (not in the exercise's files): {', '.join(ignored)}")
-    backend = sandbox.backend(sandbox_name)
-    if sandbox_name == "docker":
-        backend.ensure_ready()
+    settings = server_settings() if sandbox_name is None else None
+    if settings is not None and (server or settings.url):
+        result = _grade_on_server(server or settings.url, settings, ex, submission)
     else:
-        err("Warning: " + sandbox.LocalBackend.WARNING)
-    try:
-        with errors.status(f"grading {slug} in the {sandbox_name} sandbox...", spinner="dots"):
-            result = grading.grade(ex, submission, backend)
-    except KeyboardInterrupt:
-        err("Interrupted: the sandbox was stopped and removed; nothing was recorded.")
-        raise typer.Exit(130) from None
+        sandbox_name = sandbox_name or "docker"
+        backend = sandbox.backend(sandbox_name)
+        if sandbox_name == "docker":
+            backend.ensure_ready()
+        else:
+            err("Warning: " + sandbox.LocalBackend.WARNING)
+        try:
+            with errors.status(f"grading {slug} in the {sandbox_name} sandbox...", spinner="dots"):
+                result = grading.grade(ex, submission, backend)
+        except KeyboardInterrupt:
+            err("Interrupted: the sandbox was stopped and removed; nothing was recorded.")
+            raise typer.Exit(130) from None
     if not no_record:
         result["recorded"] = grading.record(state.db(), ex, submission, result, rate=not no_rate)
     emit(result, as_json, render_result)
     if result["verdict"] == "internal-error":
         raise typer.Exit(3)
     raise typer.Exit(0 if result["verdict"] == "passed" else 1)
+
+
+def _grade_on_server(url: str, settings, ex: exercises.Exercise, submission: grading.Submission) -> dict[str, Any]:
+    """Send the submission to the grading server, show where it is, and give back its result document."""
+    from .. import remote
+
+    if not settings.token:
+        raise InputError(f'no token for the grading server: put token = "..." under [server] in {settings.where}')
+    said: list[str] = []
+    with errors.status(f"sending {ex.slug} to {url}...", spinner="dots") as status:
+
+        def progress(row: dict[str, Any]) -> None:
+            state = row.get("state")
+            if row.pop("picked_up", False):
+                err(f"{ex.slug}: these files are on {url} already, as submission {row['id']} "
+                    "(sent by a `prep submit` that was interrupted): waiting for its result")
+            if state == "queued":
+                ahead = row.get("queued_ahead") or 0
+                line = f"{ex.slug}: queued on {url} as submission {row['id']}" + (f" ({ahead} ahead)" if ahead else "")
+            elif state == "running":
+                line = f"{ex.slug}: running on {url}"
+            else:
+                return
+            status.update(line + "...")
+            if not errors.is_terminal and line not in said:  # a log, not a spinner: each state once
+                err(line)
+            said.append(line)
+
+        try:
+            row = remote.submit(url, settings.token, ex.slug, submission.texts(), submission.code_hash, progress)
+        except KeyboardInterrupt:
+            err("Interrupted: nothing was recorded here; the server goes on grading it, and `prep submit` "
+                "again with the same files waits for that grading and records it.")
+            raise typer.Exit(130) from None
+    err(f"graded on {url} as submission {row['id']}")
+    return row["result"]
 
 
 def render_result(result: dict[str, Any]) -> None:

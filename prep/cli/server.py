@@ -1,0 +1,199 @@
+"""`prep server ...`: the grading server for a class (docs/server.md).
+
+FastAPI, uvicorn and SQLAlchemy are imported only when a command runs: the base
+install has no `server` extra, and says so in one line (exit 3).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .app import emit, err, out
+
+server_app = typer.Typer(
+    help="The grading server for a class: `prep server --init`, then `prep server` (docs/server.md).",
+    invoke_without_command=True,
+)
+class_app = typer.Typer(help="Classes of the server.", no_args_is_help=True)
+learner_app = typer.Typer(help="Learners of a class: each gets a token, shown once.", no_args_is_help=True)
+instructor_app = typer.Typer(help="Instructors of a class: they see the class's submissions.", no_args_is_help=True)
+server_app.add_typer(class_app, name="class")
+server_app.add_typer(learner_app, name="learner")
+server_app.add_typer(instructor_app, name="instructor")
+
+DB_ENV = "PREP_SERVER_DB"
+
+
+def default_db_url() -> str:
+    import platformdirs
+
+    return f"sqlite:///{Path(platformdirs.user_data_dir('prep', appauthor=False)) / 'server.db'}"
+
+
+def _engine(ctx: typer.Context):
+    from .. import server
+
+    server.require()
+    from ..server import db
+
+    url = ctx.find_root().meta.get("server_db") or default_db_url()
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    return url, db.engine(url)
+
+
+def _initialised(ctx: typer.Context):
+    from ..errors import EnvironmentProblem
+    from ..server import db
+
+    url, engine = _engine(ctx)
+    if not db.is_initialised(engine):
+        raise EnvironmentProblem(f"{url} has no prep server tables: run `prep server --init` first")
+    return engine
+
+
+@server_app.callback()
+def serve(
+    ctx: typer.Context,
+    db_url: Optional[str] = typer.Option(None, "--db", envvar=DB_ENV, show_envvar=True,
+                                         help="The server's database, a SQLAlchemy URL (default: server.db in your user data folder)."),
+    init: bool = typer.Option(False, "--init", help="Create the database's tables, then stop."),
+    host: str = typer.Option("127.0.0.1", "--host", help="The address to listen on."),
+    port: int = typer.Option(8765, "--port", help="The port to listen on."),
+    workers: int = typer.Option(2, "--workers", min=0, help="Gradings at once (0: take submissions, grade none)."),
+    queue_size: int = typer.Option(100, "--queue-size", min=1, help="Submissions queued or running at most; more are refused (503)."),
+    sandbox_name: str = typer.Option("docker", "--sandbox", help="docker, or local for development only (not a sandbox)."),
+) -> None:
+    """Run the grading server (HTTP API under /api/v1, on 127.0.0.1:8765 by default).
+
+    Example: prep server --init && prep server class create os-2027 && prep server
+    """
+    ctx.find_root().meta["server_db"] = db_url
+    if ctx.invoked_subcommand is not None:
+        return
+    from .. import sandbox, server
+
+    server.require()
+    from ..server import db
+
+    url, engine = _engine(ctx)
+    if init:
+        db.init(engine)
+        err(f"the server's database is ready: {url}")
+        err("Next: prep server class create NAME, prep server learner add NAME LEARNER, then prep server")
+        return
+    if sandbox_name not in ("docker", "local"):
+        raise typer.BadParameter("use docker or local", param_hint="--sandbox")
+    if sandbox_name == "local":
+        err("Warning: --sandbox local is for development: " + sandbox.LocalBackend.WARNING)
+    elif workers:
+        sandbox.backend("docker").ensure_ready()
+    import uvicorn
+
+    from ..server.api import Config, create_app
+
+    app = create_app(Config(db_url=url, sandbox=sandbox_name, workers=workers, queue_size=queue_size))
+    err(f"prep server on http://{host}:{port} ({workers} workers, {sandbox_name} sandbox, {url})")
+    # a stop does not wait out the long polls (a client asks again); gradings under way are graded again at the next start
+    uvicorn.run(app, host=host, port=port, log_level=os.environ.get("PREP_SERVER_LOG", "info"),
+                timeout_graceful_shutdown=5)
+
+
+@class_app.command("create")
+def class_create(ctx: typer.Context, name: str = typer.Argument(..., help="The class's name.")) -> None:
+    """Create a class.
+
+    Example: prep server class create os-2027
+    """
+    from ..server import db
+
+    made = db.create_class(_initialised(ctx), name)
+    err(f"class {made['name']} created: `prep server learner add {made['name']} NAME` adds a learner")
+
+
+def _add(ctx: typer.Context, class_name: str, name: str, role: str, as_json: bool) -> None:
+    from ..server import auth, db
+
+    token = auth.new_token()
+    added = db.add_user(_initialised(ctx), class_name, name, role, token)
+
+    def render(data: dict) -> None:
+        out.print(data["token"], markup=False)
+        err(f"the token of {role} {name} of {class_name}, shown this once (the server keeps only its hash); "
+            "it goes in their settings file: [server] token = \"...\"")
+
+    emit({**added, "token": token}, as_json, render)
+
+
+@learner_app.command("add")
+def learner_add(ctx: typer.Context, class_name: str = typer.Argument(..., metavar="CLASS", help="The class."),
+                name: str = typer.Argument(..., help="The learner's name, unique in the class."),
+                as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """Add a learner to a class and print their token, once.
+
+    Example: prep server learner add os-2027 alice
+    """
+    _add(ctx, class_name, name, "learner", as_json)
+
+
+@learner_app.command("revoke")
+def learner_revoke(ctx: typer.Context, class_name: str = typer.Argument(..., metavar="CLASS", help="The class."),
+                   name: str = typer.Argument(..., help="The learner.")) -> None:
+    """Revoke a learner's token (their submissions stay).
+
+    Example: prep server learner revoke os-2027 alice
+    """
+    from ..server import db
+
+    db.revoke_user(_initialised(ctx), class_name, name)
+    err(f"{name} of {class_name}: token revoked")
+
+
+@instructor_app.command("add")
+def instructor_add(ctx: typer.Context, class_name: str = typer.Argument(..., metavar="CLASS", help="The class."),
+                   name: str = typer.Argument(..., help="The instructor's name, unique in the class."),
+                   as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """Add an instructor to a class and print their token, once.
+
+    Example: prep server instructor add os-2027 bob
+    """
+    _add(ctx, class_name, name, "instructor", as_json)
+
+
+OPENAPI_FILE = "server-openapi.json"
+
+
+@server_app.command("openapi")
+def openapi(write: bool = typer.Option(False, "--write", help="Write docs/server-openapi.json instead of printing.")) -> None:
+    """Print the OpenAPI description of the HTTP API (what the server serves at /api/v1/openapi.json).
+
+    Example: prep server openapi --write
+    """
+    import json
+    import sys
+
+    from .. import server
+
+    server.require()
+    from ..server.api import openapi as describe
+
+    text = json.dumps(describe(), indent=2, ensure_ascii=False) + "\n"
+    if write:
+        docs = Path(__file__).resolve().parents[2] / "docs"
+        if not docs.is_dir():
+            from ..errors import InputError
+
+            raise InputError(f"{docs} does not exist: --write is for a clone of prep's repository")
+        path = docs / OPENAPI_FILE
+        path.write_text(text, encoding="utf-8")
+        err(f"wrote {path}")
+    else:
+        sys.stdout.write(text)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(server_app, name="server")
