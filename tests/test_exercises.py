@@ -50,8 +50,28 @@ JOBS = ([("reference", slug, "") for slug in SLUGS] + [("starter", slug, "") for
         + [("correct", slug, name) for slug, name in CORRECT] + [("wrong", slug, name) for slug, name in WRONG])
 
 
+# The job each grading test checks, from its name and parameters.
+KIND_OF_TEST = {
+    "test_reference_passes": "reference",
+    "test_starter_fails_clearly": "starter",
+    "test_alternative_correct_solution_passes": "correct",
+    "test_wrong_solution_fails_for_its_reason": "wrong",
+}
+
+
+def selected_jobs(items) -> list[tuple[str, str, str]]:
+    """The jobs of the tests this run selected (`-k SLUG` grades that exercise only), in JOBS order."""
+    wanted = set()
+    for item in items:
+        kind = KIND_OF_TEST.get(getattr(item, "originalname", ""))
+        if kind is not None and item.module.__name__ == __name__:
+            params = item.callspec.params
+            wanted.add((kind, params["slug"], params.get("name", "")))
+    return [job for job in JOBS if job in wanted]
+
+
 @pytest.fixture(scope="module")
-def graded(catalog, docker_backend, tmp_path_factory):
+def graded(request, catalog, docker_backend, tmp_path_factory):
     def run(job):
         kind, slug, name = job
         if kind == "reference":
@@ -66,7 +86,7 @@ def graded(catalog, docker_backend, tmp_path_factory):
         return grade(catalog, slug, folder, docker_backend)
 
     with ThreadPoolExecutor(max_workers=GRADERS) as pool:
-        futures = {job: pool.submit(run, job) for job in JOBS}
+        futures = {job: pool.submit(run, job) for job in selected_jobs(request.session.items)}
     results = {}
     for job, future in futures.items():
         try:
