@@ -143,7 +143,7 @@ def _wrap_pidfile_placing(pidfile, before=0.0, term_after=False):
 def launch(pidfile, options, port, peer=None, group_leader=True, extra_fds=True,
            action=None, tty=False, watch_dir=None, buffered_text=None, caller_umask=0o077,
            buffered_err=None, close_stdin=False, fd_at_limit=False, exited_child=False,
-           slow_placing=0.0, term_after_placing=False):
+           slow_placing=0.0, term_after_placing=False, close_stderr=False, ignore_sigchld=False):
     if group_leader and os.getpgid(0) != os.getpid():
         os.setpgid(0, 0)  # as a shell starts every job
     old_umask = os.umask(caller_umask)
@@ -187,6 +187,10 @@ def launch(pidfile, options, port, peer=None, group_leader=True, extra_fds=True,
             _wrap_pidfile_placing(pidfile, slow_placing, term_after_placing)
         if close_stdin:
             os.close(0)
+        if close_stderr:
+            os.close(2)
+        if ignore_sigchld:
+            signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps its children: waitpid gives ECHILD
         before = state()
         caller = os.getpid()
         try:
@@ -787,3 +791,34 @@ def test_standard_descriptors_when_the_caller_had_stdin_closed(learner):
             + (": open('/dev/null') returned 0, and closing it after dup2 closed descriptor 0 again" if fd == 0 else ""))
     extra = {fd for fd in fds if fd > 2}
     assert not extra, f"the daemon holds descriptor(s) {sorted(extra)[:8]} above 2"
+
+
+@pytest.mark.cards("daemonize-steps-order")
+def test_standard_descriptors_when_the_caller_had_stderr_closed(learner):
+    h, run = prepare(learner)
+    d = start(learner, h, f"{run}/d.pid", close_stderr=True)
+    fds = learner.fds(d.pid)
+    for fd in (0, 1, 2):
+        assert fds.get(fd) == "/dev/null", (
+            f"the caller had closed its descriptor 2; the daemon's descriptor {fd} must still be /dev/null, it is "
+            f"{'closed' if fd not in fds else 'something else'}"
+            + (": open('/dev/null') returned 2, and closing it after dup2 closed descriptor 2 again" if fd == 2 else ""))
+
+
+@pytest.mark.cards("setsid-needs-non-group-leader", "double-fork-daemon-not-session-leader")
+def test_a_caller_that_ignores_sigchld(learner):
+    """A server that sets SIGCHLD to SIG_IGN never sees zombies: the kernel reaps its children, and
+    waitpid() for the first child fails with ECHILD. The daemon still started: return its pid."""
+    h, run = prepare(learner)
+    try:
+        d = start(learner, h, f"{run}/d.pid", ignore_sigchld=True)
+    except LearnerError as exc:
+        raise AssertionError(
+            f"with SIGCHLD ignored in the caller, daemonize() raised {exc.type}: {exc.message[:120]}. The kernel reaps "
+            "the caller's children then, so waitpid() for the first child raises ChildProcessError: that child is "
+            "gone, which is all the caller wanted; return the daemon's pid"
+        ) from None
+    assert d.pid > 0 and h.call("read_text", f"{run}/d.pid").strip() == str(d.pid), (
+        "with SIGCHLD ignored in the caller, daemonize() must still return the daemon's pid (the kernel reaped the "
+        "first child, so waitpid raises ChildProcessError: that child is gone, which is what you wanted)"
+    )

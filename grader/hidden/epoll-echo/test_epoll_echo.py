@@ -897,3 +897,55 @@ def test_performance_echoes_per_second(learner):
     value = echoes / max(cpu_seconds(pid) - cpu0, 0.01)
     lst.close()
     report_performance(round(value), None if baseline is None else round(baseline))
+
+
+def connect_when_listening(port: int, program, seconds: float) -> socket.socket:
+    """A connection to the learner's program once it listens on `port` (it prints nothing we wait for)."""
+    end = time.monotonic() + seconds
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=2)
+        except OSError:
+            if program.done():
+                raise AssertionError("the program ended before it listened on the port it was given") from None
+            if time.monotonic() > end:
+                raise AssertionError(f"the program did not listen on 127.0.0.1:{port} within {seconds} s") from None
+            time.sleep(0.05)
+
+
+def echo_once(sock: socket.socket, data: bytes) -> bytes:
+    sock.sendall(data)
+    sock.shutdown(socket.SHUT_WR)
+    got = b""
+    sock.settimeout(5)
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return got
+        got += chunk
+
+
+def test_command_line_serves_the_given_port_and_count(learner):
+    """`python3 epollecho.py PORT N` serves N connections on PORT, then ends."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    program = learner.spawn([str(port), "2"], stdin=None)
+    try:
+        first = connect_when_listening(port, program, 5)
+        with first:
+            assert echo_once(first, b"first") == b"first", "the program must echo what the first client sent"
+        time.sleep(0.3)
+        assert not program.done(), (
+            f"`python3 epollecho.py {port} 2` ended after one connection: it must serve 2 (the second argument)"
+        )
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as second:
+            assert echo_once(second, b"second") == b"second", "the program must echo what the second client sent"
+        done = program.wait(timeout=5)
+    except LearnerTimeout:
+        raise AssertionError(f"`python3 epollecho.py {port} 2` did not end within 5 s of its second connection "
+                             "ending: it serves N connections, then returns") from None
+    finally:
+        if not program.done():
+            program.signal(signal.SIGKILL)
+    assert done.returncode == 0, f"`python3 epollecho.py {port} 2` exited {done.returncode}: {done.stderr[-300:]!r}"

@@ -3,6 +3,7 @@ descriptors are closed from the list in /proc/self/fd, and the pidfile is put in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -91,7 +92,8 @@ def daemonize(pidfile: str, workdir: str = "/", umask: int = 0o022, stdout_path:
                 data += chunk
         finally:
             os.close(r)
-        os.waitpid(child, 0)
+        with contextlib.suppress(ChildProcessError):  # a caller ignoring SIGCHLD: the kernel reaped it
+            os.waitpid(child, 0)
         try:
             report = json.loads(data)
         except ValueError:

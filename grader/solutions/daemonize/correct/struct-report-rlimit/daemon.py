@@ -70,7 +70,10 @@ def daemonize(pidfile: str, workdir: str = "/", umask: int = 0o022, stdout_path:
             raw = _receive(rd)
         finally:
             os.close(rd)
-        os.waitpid(first, 0)
+        try:
+            os.waitpid(first, 0)
+        except ChildProcessError:  # SIGCHLD ignored in the caller: the kernel reaped the first child itself
+            pass
         if len(raw) < REPORT.size:
             raise ChildProcessError("the daemon exited before it reported")
         kind, number, _length = REPORT.unpack_from(raw)
