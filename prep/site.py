@@ -68,7 +68,7 @@ from pygments.util import ClassNotFound
 
 from . import content
 from .cards import SLUG, Bank, Card, choice_order, text_in, text_sides
-from .errors import EnvironmentProblem, InputError, NotFoundError
+from .errors import EnvironmentProblem, InputError, NotFoundError, UsageError
 
 SEARCH_BUNDLES = (("zh", "pagefind"), ("en", "pagefind-en"))  # (forced language, folder); see the docstring
 MARKER = ".prep-site"  # written into every built site; only a folder holding it is ever replaced
@@ -663,9 +663,9 @@ def _environment(templates: Path) -> jinja2.Environment:
 def _prepare_out(out: Path) -> Path:
     """A fresh sibling folder to build into; `out` is replaced only when the build is done."""
     if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder; choose another --dir")
+        raise UsageError(f"{out}: exists and is not a folder; choose another --dir")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise InputError(
+        raise UsageError(
             f"{out}: the folder is not empty and was not made by `prep site build` (no {MARKER}); "
             "choose another --dir or empty it"
         )

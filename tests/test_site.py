@@ -577,8 +577,9 @@ def test_cli_build_for_people(runner, tmp_path):
 def test_cli_errors(runner, tmp_path):
     result = run_cli(runner, "--bank", str(FIXTURES / "bank"), "site", "build", "--out", str(tmp_path / "o"),
                      "--exercises", str(tmp_path / "nope"))
-    assert result.exit_code == 1
-    assert result.stderr.strip() == f"Error: --exercises: {tmp_path / 'nope'} is not a folder of exercises"
+    assert result.exit_code == 2  # a bad option value
+    assert result.stderr.strip() == (f"Error: --exercises: {tmp_path / 'nope'} is not a folder; "
+                                     "give a folder of exercises (each in its own folder, with an exercise.yaml)")
     served = run_cli(runner, "site", "serve", "--dir", str(tmp_path / "nothing"))
     assert served.exit_code == 1
     assert served.stderr.strip() == (

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .. import content
-from ..errors import NotFoundError
+from ..errors import UsageError
 from .. import site as site_lib
 from .app import State, emit, err, errors, out
 
@@ -50,7 +50,7 @@ def build(
     now = clock_from_env()()  # $PREP_NOW pins it, as for the quiz
     bank = state.load_bank()
     if exercises_dir is not None and not exercises_dir.is_dir():
-        raise NotFoundError(f"--exercises: {exercises_dir} is not a folder of exercises")
+        raise UsageError(f"--exercises: {exercises_dir} is not a folder; give a folder of exercises (each in its own folder, with an exercise.yaml)")
     exercises, problems = site_lib.load_exercises(exercises_dir or content.exercises_dir())
     for problem in problems:
         err(f"warning: {problem} (that exercise is left out of the site; `prep exercise lint` for more)")
