@@ -33,6 +33,10 @@ def build(
     exercises_dir: Optional[Path] = typer.Option(
         None, "--exercises", help="A folder of exercises to use instead of the shipped ones."
     ),
+    lang: Optional[str] = typer.Option(
+        None, "--lang", metavar="en|zh",
+        help="The language pages open in, the site's own words too (default: `lang` of the \\[quiz] settings, else en).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print what was built as JSON."),
 ) -> None:
     """Render the bank and the exercises into a static site that works offline.
@@ -43,10 +47,11 @@ def build(
     Example: prep site build --dir _site --with-progress
     """
     from .. import notes as notes_lib
-    from ..settings import quiz_settings
+    from ..settings import chosen_lang, quiz_settings
     from ..scheduling import clock_from_env
 
     state: State = ctx.obj
+    site_lang = chosen_lang(lang)
     now = clock_from_env()()  # $PREP_NOW pins it, as for the quiz
     bank = state.load_bank()
     if exercises_dir is not None and not exercises_dir.is_dir():
@@ -71,7 +76,7 @@ def build(
 
         result = site_lib.build(
             bank, out_dir, exercises=exercises, progress=progress, notes=notes_doc,
-            search=search, now=now, on_progress=on_progress, settings=settings,
+            search=search, now=now, on_progress=on_progress, settings=settings, lang=site_lang,
         )
 
     def render(data: dict[str, Any]) -> None:
