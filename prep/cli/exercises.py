@@ -12,14 +12,17 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .. import content, exercises, grading, sandbox
 from ..errors import InputError, NotFoundError, UsageError
-from .app import State, emit, err, errors, line_table, out, plural, report_lint
+from .app import State, emit, err, errors, lazy, line_table, out, plural, report_lint
+
+content = lazy("prep.content")
+exercises = lazy("prep.exercises")
+grading = lazy("prep.grading")
+sandbox = lazy("prep.sandbox")
 
 exercise_app = typer.Typer(help="List, read, start and check the exercises.", no_args_is_help=True)
 
@@ -88,6 +91,8 @@ def show(
     data = {**summary(ex), "limits": ex.limits.model_dump(), "statement": statement}
 
     def render(_: Any) -> None:
+        from rich.markdown import Markdown
+
         # Wrapped, not soft-wrapped: a soft-wrapping console crops code blocks at the terminal's width.
         out.print(Markdown(statement), soft_wrap=False)
         limits = ex.limits

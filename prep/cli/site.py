@@ -6,15 +6,18 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .. import content
 from ..errors import UsageError
-from .. import site as site_lib
-from .app import State, emit, err, errors, out
+from .app import State, emit, err, errors, lazy, out
+
+content = lazy("prep.content")
+site_lib = lazy("prep.site")
 
 site_app = typer.Typer(help="Build the static study site (search, flashcards) and serve it.", no_args_is_help=True)
 
+# prep.site.DEFAULT_OUT and DEFAULT_PORT, spelt here so that `--help` does not load jinja2 (tests/test_cli.py checks)
+DEFAULT_OUT = Path("_site")
+DEFAULT_PORT = 8000
 STAGES = {"pages": "rendering pages", "search": "indexing for search (Pagefind)"}
 
 
@@ -22,7 +25,7 @@ STAGES = {"pages": "rendering pages", "search": "indexing for search (Pagefind)"
 def build(
     ctx: typer.Context,
     out_dir: Path = typer.Option(
-        site_lib.DEFAULT_OUT, "--dir", "-d", "--out", "-o",
+        DEFAULT_OUT, "--dir", "-d", "--out", "-o",
         help="The site's folder, written (replaced) here; `prep site serve --dir` serves it. --out is the same.",
     ),
     with_progress: bool = typer.Option(
@@ -63,6 +66,8 @@ def build(
     progress = site_lib.read_progress(state.db(), bank, now, settings) if with_progress else None
     notes_doc = notes_lib.read_notes(notes) if notes is not None else None
 
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=errors, transient=True, disable=as_json and not errors.is_terminal,
@@ -99,10 +104,10 @@ def build(
 def serve(
     ctx: typer.Context,
     directory: Path = typer.Option(
-        site_lib.DEFAULT_OUT, "--dir", "-d", "--out", "-o",
+        DEFAULT_OUT, "--dir", "-d", "--out", "-o",
         help="The built site's folder, as given to `prep site build --dir`. --out is the same.",
     ),
-    port: int = typer.Option(site_lib.DEFAULT_PORT, "--port", "-p", min=0, max=65535, help="The port (0: any free one)."),
+    port: int = typer.Option(DEFAULT_PORT, "--port", "-p", min=0, max=65535, help="The port (0: any free one)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request on stderr."),
     share: bool = typer.Option(
         True, "--progress/--no-progress",
