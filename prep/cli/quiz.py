@@ -320,10 +320,12 @@ def render_stats(console: Any, d: dict[str, Any]) -> None:
         console.print()
         console.print(f"[bold yellow]Leeches[/] ({len(d['leeches'])}, {suspended} suspended): rewrite them; "
                       "`prep card unsuspend ID` brings a suspended one back")
+        lines = []
         for leech in d["leeches"]:
             where = leech["location"] or "no longer in the bank"
             flag = ", suspended" if leech["suspended"] else ""
-            console.print(f"  {escape(leech['id'])}: {leech['lapses']} lapses{flag}  [dim]{escape(where)}[/]")
+            lines.append(f"  {escape(leech['id'])}: {leech['lapses']} lapses{flag}  [dim]{escape(where)}[/]")
+        console.print("\n".join(lines))  # one print: a thousand leeches print in a blink
 
 
 def register(app: typer.Typer) -> None:
