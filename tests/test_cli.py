@@ -220,7 +220,8 @@ def test_lint_of_a_bank_in_two_languages_names_each_missing_side(runner, tiny_ba
     assert not [line for line in lines if "zombie-definition" in line]
 
 
-HEAVY_MODULES = ("yaml", "jinja2", "sqlite_utils", "fsrs", "docker", "prep.cards", "prep.exercises", "prep.site", "prep.store")
+HEAVY_MODULES = ("yaml", "jinja2", "sqlite_utils", "fsrs", "docker", "pydantic", "prep.cards", "prep.exercises", "prep.site",
+                 "prep.store")
 _IMPORTED_BY_HELP = """
 import sys
 sys.argv = ["prep", *sys.argv[1:]]
@@ -252,3 +253,29 @@ def test_help_defaults_match_the_library():
 
     assert (site_cli.DEFAULT_OUT, site_cli.DEFAULT_PORT) == (site.DEFAULT_OUT, site.DEFAULT_PORT)
     assert notes_cli.INBOX_TOPIC == notes.INBOX_TOPIC
+
+
+@pytest.mark.parametrize("annotation, limits, value", [
+    (str, {}, "tcp"), (str, {}, ""), (str, {}, " 僵尸 "),
+    (int, {}, "5"), (int, {}, "-1"), (int, {}, "0"), (int, {}, "007"), (int, {}, "+5"), (int, {}, "1_000"), (int, {}, " 5"),
+    (int, {}, "99999999999999999999"), (int, {}, "abc"), (int, {"min": 1, "max": 24}, 6), (int, {"min": 1, "max": 24}, "24"),
+    (int, {"min": 1, "max": 24}, "25"), (int, {"min": 0, "max": 65535}, 8000),
+    (Path, {}, "/tmp/x.db"), (Path, {}, "."), (Path, {}, "~/notes.txt"), (Path, {}, ""), (Path, {}, Path("_site")),
+])
+def test_option_values_typer_settles_without_pydantic_are_typers_own(annotation, limits, value):
+    """prep.cli settles a plainly valid str, int or Path without building typer's pydantic adapter (~100 ms of
+    imports); whatever it settles must equal the adapter's result, and the rest (errors too) is the adapter's."""
+    import typer as typer_
+    from typer._coercion import build_runtime_param, resolve_type_descriptor
+
+    from prep.cli import _NOT_SIMPLE, _simple_value
+
+    descriptor = resolve_type_descriptor(annotation, typer_.Option(None, **limits))
+    light = _simple_value(descriptor, value, None, None)
+    try:
+        real = build_runtime_param(descriptor)._coerce_value(value, param=None, ctx=None)
+    except Exception:  # the adapter refuses it: so must the light path (it leaves it to the adapter)
+        assert light is _NOT_SIMPLE
+        return
+    if light is not _NOT_SIMPLE:
+        assert (light, type(light)) == (real, type(real))
