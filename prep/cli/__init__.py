@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-import click
 import typer
 from typer.core import TyperGroup, TyperOption
 
@@ -25,7 +24,7 @@ PROBLEMS_SHOWN = 10
 _display_type_rich = TyperOption.display_type_rich
 
 
-def _flag_without_type(self: TyperOption, ctx: click.Context) -> str | None:
+def _flag_without_type(self: TyperOption, ctx: typer.Context) -> str | None:
     """A flag (--json, --cram, --help) takes no value: its help line shows no `<bool>`."""
     if self.is_flag and not self.count:
         return None
@@ -115,7 +114,7 @@ _defer_typers_adapters()
 class _Group(TyperGroup):
     """Turns every PrepError raised below into `Error: ...` and its exit code."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: typer.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except PrepError as exc:
