@@ -23,7 +23,7 @@ import sqlite_utils
 
 from . import store
 from .bank_cache import CardIndex
-from .errors import InputError
+from .errors import InputError, NotFoundError, UnknownOptionValue, UsageError
 from .scheduling import (
     AGAIN,
     LEARNING,
@@ -69,7 +69,7 @@ class Options:
         if self.new is not None and self.new < 0:
             problems.append(f"--new must be 0 or more, not {self.new}")
         if problems:
-            raise InputError("; ".join(problems))
+            raise UsageError("; ".join(problems))
 
 
 @dataclass
@@ -111,7 +111,10 @@ def make_plan(
     today = day_start(local_day(now, settings.day_starts_at), settings.day_starts_at)
 
     if options.card is not None:
-        index.record(options.card)  # NotFoundError for an unknown id
+        try:
+            index.record(options.card)
+        except NotFoundError as exc:  # a bad --card value: a usage mistake, as an unknown --topic is
+            raise UnknownOptionValue(f"--card: {exc}") from None
         return Plan(now, [], [], [options.card]) if not options.cram else Plan(now, [], [options.card], [])
 
     selected = index.select(options.topic, options.tag)

@@ -46,9 +46,10 @@ from rich.text import Text
 
 from . import content
 from .errors import PrepError
+from .labels import EN, labels, split_lead
 from .linebreak import break_offsets, has_wide
 from .quiz import Rated, Session, Summary
-from .scheduling import AGAIN, EASY, GOOD, RATING_NAMES, format_interval, format_span, local_day
+from .scheduling import AGAIN, EASY, GOOD, format_interval, format_span, local_day
 
 if TYPE_CHECKING:
     from .bank_cache import CardIndex
@@ -56,15 +57,11 @@ if TYPE_CHECKING:
 
 RATING_STYLES = {1: "red", 2: "yellow", 3: "green", 4: "cyan"}
 LANG_KEY = "l"
-LANG_LABELS = {"en": "English", "zh": "中文"}
+LANG_LABELS = EN["lang_names"]
 HELP_KEY = "?"
 COMMAND_KEYS = ("q", "u", "b", "!", "e", LANG_KEY, HELP_KEY)  # what a typed answer must not be taken for silently
 ACCEPTED_SHOWN = 3  # "Also accepted:" names this many, then "+N more"
-KEYS_HELP = (
-    "Keys: Space/Enter show the answer · 1-4 rate Again/Hard/Good/Easy · 1-9 pick a choice (several, then Enter) · "
-    "typed answers: Enter checks, Esc for the command keys · u undo · b bury until tomorrow · ! suspend (unsuspend) · "
-    "e edit the card · l the other language · ? these keys · q quit (every rating is already saved)"
-)
+KEYS_HELP = EN["keys_help"]
 
 
 class LineCounter:
@@ -286,19 +283,19 @@ def inline(text: str) -> str:
     return _BOLD.sub(lambda m: f"[bold]{m.group(1)}[/]", text)
 
 
-def when(moment: datetime | None, now: datetime, day_starts_at: int = 4) -> str:
+def when(moment: datetime | None, now: datetime, day_starts_at: int = 4, t: dict[str, Any] = EN) -> str:
     """Later today by the clock; other days by the learner's calendar (reviews fall due by the day)."""
     if moment is None:
-        return "nothing scheduled"
+        return t["nothing_scheduled"]
     delta = moment - now
     if delta <= timedelta(0):
-        return "now"
+        return t["now"]
     days = (local_day(moment, day_starts_at) - local_day(now, day_starts_at)).days
     if days == 0:
-        return f"in {format_interval(delta)} ({moment.astimezone():%H:%M})"
+        return t["in_today"].format(interval=format_interval(delta), time=f"{moment.astimezone():%H:%M}")
     if days == 1:
-        return "tomorrow"
-    return f"in {days} days ({moment.astimezone():%a %d %b})"
+        return t["tomorrow"]
+    return t["in_days"].format(n=days, date=moment.astimezone().strftime(t["date_format"]))
 
 
 def clock_time(seconds: float) -> str:
@@ -318,19 +315,19 @@ class Outcome:
     picked: frozenset[int] | None = None  # a choice card: the choices picked (indices in the card)
 
 
-def pick_note(correct: bool, picked: frozenset[int] | None, index: int) -> str:
+def pick_note(correct: bool, picked: frozenset[int] | None, index: int, t: dict[str, Any] = EN) -> str:
     """After a choice card is checked: what the learner did with this choice."""
     if picked is None:
         return ""
     if index in picked:
-        return "  [bold green]← your pick, right[/]" if correct else "  [bold red]← your pick, wrong[/]"
-    return "  [bold yellow]← missed[/]" if correct else ""
+        return f"  [bold green]{t['your_pick_right']}[/]" if correct else f"  [bold red]{t['your_pick_wrong']}[/]"
+    return f"  [bold yellow]{t['missed']}[/]" if correct else ""
 
 
-def accepted_list(accept: list[str], shown: int = ACCEPTED_SHOWN) -> str:
+def accepted_list(accept: list[str], shown: int = ACCEPTED_SHOWN, t: dict[str, Any] = EN) -> str:
     """The other accepted answers, the first few of them: "a, b, c +4 more"."""
     text = ", ".join(escape(a) for a in accept[:shown])
-    return text + (f" [dim]+{len(accept) - shown} more[/]" if len(accept) > shown else "")
+    return text + (f" [dim]{t['more'].format(n=len(accept) - shown)}[/]" if len(accept) > shown else "")
 
 
 def example_order(count: int) -> str:
@@ -398,6 +395,7 @@ class QuizUI:
         self._order: list[int] = []
         self._keep_order = False  # the same card again in the other language: the same order of choices
         self.lang = getattr(session.index, "lang", "en")
+        self.t = labels(self.lang)  # the quiz's own words: in the session's language (l switches the cards only)
         self.out = LineCounter(self.console.file)
         self.console.file = self.out  # type: ignore[assignment]
         self._prompt_at = 0  # self.out.lines when the prompt was drawn
@@ -424,6 +422,11 @@ class QuizUI:
 
     def hint(self, text: str) -> None:
         self.console.print(f"[dim]{text}[/]")
+
+    def notice_text(self, key: str, style: str = "yellow", **values: Any) -> str:
+        """A notice from the labels: its lead word styled, then the rest ("[yellow]Buried[/] x until ...")."""
+        lead, rest = split_lead(self.t[key])
+        return f"[{style}]{lead}[/] {rest.format(**values)}"
 
     def run(self) -> Summary:
         """The session loop. q and Ctrl-C both end it with every rating kept; the caller prints the summary."""
@@ -467,12 +470,14 @@ class QuizUI:
 
     def header(self, card: "Card", queue: str) -> None:
         counts = self.session.counts()
+        t = self.t
         if self.session.cram:
-            left = f"{counts['cram']} left · cram: schedules untouched"
+            left = t["header_cram"].format(n=counts["cram"])
         else:
-            left = (f"[cyan]{counts['new']} new[/] · [red]{counts['learning']} learning[/] · "
-                    f"[green]{counts['review']} review[/]")
-        self.say(f"[dim]{escape(card.topic)} · {queue} · {card.type}[/]   {left}   [dim]{self.session.reviewed} done[/]")
+            left = (f"[cyan]{t['header_new'].format(n=counts['new'])}[/] · [red]{t['header_learning'].format(n=counts['learning'])}[/] · "
+                    f"[green]{t['header_review'].format(n=counts['review'])}[/]")
+        kind = f"{t['queues'].get(queue, queue)} · {t['types'].get(card.type, card.type)}"
+        self.say(f"[dim]{escape(card.topic)} · {kind}[/]   {left}   [dim]{t['header_done'].format(n=self.session.reviewed)}[/]")
 
     def draw_question(self, card: "Card", queue: str) -> None:
         if self.console.is_terminal:
@@ -482,7 +487,7 @@ class QuizUI:
             self.notice = ""
         self.header(card, queue)
         if self.session.is_suspended(card.id):
-            self.say("[yellow]This card is suspended: ! unsuspends it.[/]")
+            self.say(f"[yellow]{self.t['suspended_banner']}[/]")
         self.say()
         self._prompt_at = self.out.lines
         self.say(inline(card.prompt))
@@ -499,7 +504,7 @@ class QuizUI:
             draw()
         text = captured.get()
         if self.out.lines - self._prompt_at + text.count("\n") >= self.console.height:
-            self.say(f"[dim]Question:[/] {inline(card.prompt)}")
+            self.say(f"[dim]{self.t['question']}[/] {inline(card.prompt)}")
         self.console.file.write(text)
         self.console.file.flush()
 
@@ -517,25 +522,25 @@ class QuizUI:
         if key == "u":
             undone = session.undo()
             if undone is None:
-                self.say("[dim]nothing to undo[/]")
+                self.say(f"[dim]{self.t['nothing_to_undo']}[/]")
                 return False
-            self.notice = f"[yellow]Undone:[/] {escape(undone)} is back."
+            self.notice = self.notice_text("undone", id=escape(undone))
             return True
         if key == "b":
             until = session.bury(card.id)
-            self.notice = f"[yellow]Buried[/] {escape(card.id)} until {until.astimezone():%a %H:%M}. u brings it back."
+            self.notice = self.notice_text("buried", id=escape(card.id), until=until.astimezone().strftime(self.t["weekday_time"]))
             return True
         if key == HELP_KEY:
-            self.hint(KEYS_HELP)
+            self.hint(self.t["keys_help"])
             return False
         if key == "!":
             if session.is_suspended(card.id):
                 session.unsuspend(card.id)
-                self.notice = f"[yellow]Unsuspended[/] {escape(card.id)}: it is back in your sessions (u suspends it again)."
+                self.notice = self.notice_text("unsuspended", id=escape(card.id))
                 raise Edited(card)  # it stays on screen, to be answered, and ! now suspends
             else:
                 session.suspend(card.id)
-                self.notice = f"[yellow]Suspended[/] {escape(card.id)}: it stays out of every session. u brings it back."
+                self.notice = self.notice_text("suspended", id=escape(card.id))
             return True
         return False
 
@@ -550,7 +555,7 @@ class QuizUI:
         index = self.session.index
         index.lang = self.lang
         self._keep_order = True
-        self.notice = f"[dim]{LANG_LABELS[self.lang]} ({LANG_KEY} switches back)[/]"
+        self.notice = f"[dim]{self.t['switched'].format(lang=LANG_LABELS[self.lang], key=LANG_KEY)}[/]"
         raise Edited(index.card(card.id, self.lang))
 
     # -- editing
@@ -619,12 +624,14 @@ class QuizUI:
 
     def keys_line(self, first: str, card: "Card") -> None:
         """The footer: the keys that work on this screen, and what ! does to this card."""
-        bang = "! unsuspend" if self.session.is_suspended(card.id) else "! suspend"
-        self.hint(f"{first} · u undo · b bury · {bang} · e edit · {LANG_KEY} {LANG_LABELS[self.other_lang()]} · ? keys · q quit")
+        t = self.t
+        bang = t["key_unsuspend"] if self.session.is_suspended(card.id) else t["key_suspend"]
+        self.hint(f"{first} · {t['key_undo']} · {t['key_bury']} · {bang} · {t['key_edit']} · "
+                  f"{LANG_KEY} {LANG_LABELS[self.other_lang()]} · {t['key_help']} · {t['key_quit']}")
 
     def typing_line(self, first: str) -> None:
         """The footer of a text prompt: letters are typed there, so it names no letter key."""
-        self.hint(f"{first} · Enter check (alone: show the answer) · Esc for commands (undo, bury, quit...)")
+        self.hint(f"{first} · {self.t['typing_footer']}")
 
     def same_order(self, count: int) -> bool:
         """After a language switch, keep the order the card was shown in (once)."""
@@ -634,7 +641,7 @@ class QuizUI:
     # -- free recall
 
     def wait_reveal(self, card: "Card") -> bool:
-        self.keys_line("Space/Enter show the answer", card)
+        self.keys_line(self.t["show_answer"], card)
         while True:
             key = self.keys.key()
             if key in ("space", "enter"):
@@ -651,13 +658,13 @@ class QuizUI:
             self.say(f"  [bold]{n}.[/] {box}{inline(card.choices[i].text)}")  # type: ignore[index]
 
     def choice_footer(self, card: "Card", count: int, multi: bool, many: bool) -> None:
+        t = self.t
         if multi:
-            self.keys_line(f"1-{count} pick or unpick, Enter check" if not many
-                           else "type the numbers, Enter check", card)
+            self.keys_line(t["pick_multi"].format(n=count) if not many else t["type_numbers_check"], card)
         elif many:
-            self.typing_line(f"type the number (1-{count})")
+            self.typing_line(t["type_number"].format(n=count))
         else:
-            self.keys_line(f"1-{count} answer", card)
+            self.keys_line(t["pick_single"].format(n=count), card)
 
     def ask_choice(self, card: "Card", started: float) -> Outcome | None:
         assert card.choices
@@ -700,7 +707,7 @@ class QuizUI:
                     self.say()
                     break
                 if key == "enter" and multi:
-                    self.console.print("\r[yellow]Pick one or more first (1-9), then Enter.[/]   ", end="")
+                    self.console.print(f"\r[yellow]{self.t['pick_first']}[/]   ", end="")
                     continue
                 if self.command(key, card):
                     return None
@@ -720,7 +727,7 @@ class QuizUI:
             self.say()
             self.choice_footer(card, len(order), True, False)
         chosen = " ".join(map(str, picked)) or "-"
-        self.console.print(f"\r[dim]chosen:[/] {chosen}   ", end="")
+        self.console.print(f"\r[dim]{self.t['chosen']}[/] {chosen}   ", end="")
         self.console.file.flush()
 
     # -- typed answers
@@ -768,8 +775,8 @@ class QuizUI:
                 continue
             if key == "esc":
                 self.say()
-                self.hint(f"command: u undo · b bury · ! {'unsuspend' if self.session.is_suspended(card.id) else 'suspend'} · "
-                          f"e edit · {LANG_KEY} {LANG_LABELS[self.other_lang()]} · ? keys · q quit · any other key: back to typing")
+                bang = self.t["key_unsuspend"] if self.session.is_suspended(card.id) else self.t["key_suspend"]
+                self.hint(self.t["command_line"].format(bang=bang, lang_key=f"{LANG_KEY} {LANG_LABELS[self.other_lang()]}"))
                 command = self.keys.key()
                 if self.command(command, card):
                     return None
@@ -789,11 +796,14 @@ class QuizUI:
 
         Returns "answer", "left" (the card left the screen) or "typing".
         """
-        action = {"q": "quit", "u": "undo", "b": "bury this card", "e": "edit this card", HELP_KEY: "see the keys",
-                  LANG_KEY: f"see it in {LANG_LABELS[self.other_lang()]}",
-                  "!": "unsuspend this card" if self.session.is_suspended(card.id) else "suspend this card"}[word]
-        self.say(f"[yellow]{action[0].upper()}{action[1:]}, or answer {escape(repr(word))}?[/] "
-                 f"[dim]{escape(word)} {action} · Enter answer {escape(repr(word))} · any other key: back to typing[/]")
+        actions = self.t["command_actions"]
+        if word == "!" and self.session.is_suspended(card.id):
+            action = actions["!!"]
+        else:
+            action = actions[word].format(lang=LANG_LABELS[self.other_lang()])
+        quoted = escape(repr(word))
+        asked = self.t["command_or_answer"].format(Action=action[0].upper() + action[1:], word=quoted)
+        self.say(f"[yellow]{asked}[/] [dim]{self.t['command_or_answer_keys'].format(key=escape(word), action=action, word=quoted)}[/]")
         key = self.keys.key()
         if key == "enter":
             return "answer"
@@ -814,9 +824,9 @@ class QuizUI:
             for n, i in enumerate(order, 1):
                 self.say(f"  [bold]{n}.[/] {inline(card.items[i])}")
             self.say()
-            self.typing_line(f"type the numbers in the right order (e.g. {example_order(len(order))})")
+            self.typing_line(self.t["type_order"].format(example=example_order(len(order))))
         else:
-            self.typing_line("type the answer")
+            self.typing_line(self.t["type_answer"])
         while True:
             text = self.read_line(card)
             if text is None:
@@ -839,13 +849,14 @@ class QuizUI:
     # -- after the answer
 
     def explain(self, card: "Card", outcome: Outcome | None) -> None:
+        t = self.t
         if outcome is not None:
             if outcome.correct:
-                self.say("[bold green]✓ Right.[/]")
+                self.say(f"[bold green]{t['right']}[/]")
             elif outcome.answer.strip():
-                self.say(f"[bold red]✗ Not quite.[/] [dim]You answered:[/] {escape(outcome.answer)}")
+                self.say(f"[bold red]{t['not_quite']}[/] [dim]{t['you_answered']}[/] {escape(outcome.answer)}")
             else:
-                self.say("[bold red]✗ No answer.[/]")
+                self.say(f"[bold red]{t['no_answer']}[/]")
         if card.choices:
             if sorted(self._order) != list(range(len(card.choices))):  # the choices changed in an edit
                 self._order = list(range(len(card.choices)))
@@ -854,20 +865,20 @@ class QuizUI:
                 choice = card.choices[i]
                 mark = "[green]✓[/]" if choice.correct else "[red]✗[/]"
                 why = f" [dim]— {inline(choice.why)}[/]" if choice.why else ""
-                self.say(f"  {mark} {n}. {inline(choice.text)}{pick_note(choice.correct, picked, i)}{why}")
+                self.say(f"  {mark} {n}. {inline(choice.text)}{pick_note(choice.correct, picked, i, t)}{why}")
         if card.type == "order" and card.items:
-            self.say("[dim]The order:[/] " + " → ".join(inline(i) for i in card.items))
+            self.say(f"[dim]{t['the_order']}[/] " + " → ".join(inline(i) for i in card.items))
         self.say()
-        self.say(f"[bold]Answer.[/] {inline(card.answer)}")
+        self.say(f"[bold]{t['answer']}[/] {inline(card.answer)}")
         if card.type == "short" and card.accept:
-            self.say("[dim]Also accepted:[/] " + accepted_list(card.accept))
+            self.say(f"[dim]{t['also_accepted']}[/] " + accepted_list(card.accept, t=t))
         if card.explanation:
             self.say(inline(card.explanation))
         if card.corrects:
-            self.say(f"[yellow]The notes said:[/] {inline(card.corrects)}")
+            self.say(f"[yellow]{t['notes_said']}[/] {inline(card.corrects)}")
         refs = "; ".join(r.title for r in card.ref_list)
         if refs:
-            self.say(f"[dim]Refs: {escape(refs)}[/]")
+            self.say(f"[dim]{t['refs']} {escape(refs)}[/]")
         if card.zh:
             self.say(f"[dim]中文:[/] {escape('、'.join(card.zh))}")
         self.say()
@@ -877,7 +888,7 @@ class QuizUI:
         spans = self.session.preview_spans(card_id)
         parts = []
         fuzzed = None
-        for rating, name in RATING_NAMES.items():
+        for rating, name in self.t["ratings"].items():
             shown = format_span(*spans[rating])
             if spans[rating][0] != spans[rating][1]:
                 fuzzed = fuzzed or shown
@@ -888,7 +899,7 @@ class QuizUI:
 
     def rating_footer(self, first: str, fuzzed: str | None, card: "Card") -> None:
         """The footer under the buttons; when a button shows a span, what the span means."""
-        self.keys_line(first + (f" · {fuzzed}: fuzz picks the day in the span" if fuzzed else ""), card)
+        self.keys_line(first + (" · " + self.t["fuzz_note"].format(span=fuzzed) if fuzzed else ""), card)
 
     def after_answer(self, card: "Card", queue: str, outcome: Outcome | None, started: float) -> None:
         session = self.session
@@ -897,7 +908,7 @@ class QuizUI:
             def recall_lines() -> None:
                 line, fuzzed = self.buttons(card.id)
                 self.say(line)
-                self.rating_footer("1-4 rate · Enter Good", fuzzed, card)
+                self.rating_footer(self.t["rate_footer"], fuzzed, card)
 
             self.under_the_question(card, recall_lines)
             while True:
@@ -923,8 +934,9 @@ class QuizUI:
 
         def rated_lines() -> None:
             self.say(preview_line)
-            self.say(f"[dim]Rated[/] [{RATING_STYLES[rating]}]{RATING_NAMES[rating]}[/]{self.interval_text(rated)}.")
-            self.rating_footer("Enter next · 1-4 change the rating", fuzzed, card)
+            self.say(f"[dim]{self.t['rated']}[/] [{RATING_STYLES[rating]}]{self.t['ratings'][rating]}[/]"
+                     f"{self.interval_text(rated)}{self.t['rated_end']}")
+            self.rating_footer(self.t["rated_footer"], fuzzed, card)
 
         self.under_the_question(card, rated_lines)
         while True:
@@ -939,7 +951,7 @@ class QuizUI:
                 return
             if key == "u":
                 session.undo()
-                self.notice = f"[yellow]Undone:[/] the rating of {escape(card.id)}; try it again."
+                self.notice = self.notice_text("undone_rating", id=escape(card.id))
                 return
             try:
                 if self.command(key, card):
@@ -952,71 +964,73 @@ class QuizUI:
 
     def interval_text(self, rated: Rated) -> str:
         if rated.interval is None:
-            return " (cram: schedule unchanged)"
+            return self.t["cram_unchanged"]
         if rated.suspended:
-            return f"; {rated.lapses} lapses: a leech, suspended"
-        return f", next in {format_interval(rated.interval)}"
+            return self.t["leech_suspended_interval"].format(n=rated.lapses)
+        return self.t["next_in"].format(interval=format_interval(rated.interval))
 
     def after_rating(self, rated: Rated) -> None:
         card_id = escape(rated.card_id)
         if rated.suspended:
-            self.notice = (f"[bold yellow]Leech:[/] {card_id} has lapsed {rated.lapses} times and is now suspended: "
-                           "it stays out of every session (u undoes it).\n"
-                           f"Rewrite it (prep bank show {card_id} says where), then bring it back with "
-                           f"`prep card unsuspend {card_id}`.")
+            self.notice = self.notice_text("leech_now_suspended", "bold yellow", id=card_id, n=rated.lapses)
         elif rated.leech and self.session.is_suspended(rated.card_id):  # rated through --card while suspended
-            self.notice = f"[bold yellow]Leech:[/] {card_id} has lapsed {rated.lapses} times; it stays suspended. Rewrite it."
+            self.notice = self.notice_text("leech_stays_suspended", "bold yellow", id=card_id, n=rated.lapses)
         elif rated.leech:
-            self.notice = (f"[bold yellow]Leech:[/] {card_id} has lapsed {rated.lapses} times. "
-                           "Rewrite it (e shows where), or suspend it (!).")
+            self.notice = self.notice_text("leech", "bold yellow", id=card_id, n=rated.lapses)
 
 
-def render_summary(console: Console, summary: Summary, now: datetime, interrupted: bool = False, day_starts_at: int = 4) -> None:
+def render_summary(console: Console, summary: Summary, now: datetime, interrupted: bool = False, day_starts_at: int = 4,
+                   lang: str | None = None) -> None:
+    t = labels(lang)
+
+    def at(moment: datetime | None) -> str:
+        return when(moment, now, day_starts_at, t)
+
+    def lead(key: str, **values: Any) -> str:
+        first, rest = split_lead(t[key])
+        return f"[yellow]{first}[/] {rest.format(**values)}"
+
     if summary.reviewed:
         share = summary.correct_share or 0.0
-        console.print(
-            f"Reviewed [bold]{summary.reviewed}[/] card{'s' if summary.reviewed != 1 else ''}, "
-            f"[bold]{share:.0%}[/] correct ({summary.correct}/{summary.reviewed}), in {clock_time(summary.seconds)}."
-        )
+        console.print(t["reviewed"].format(n=summary.reviewed, cards=t["card_one"] if summary.reviewed == 1 else t["card_many"],
+                                           share=f"{share:.0%}", correct=summary.correct, time=clock_time(summary.seconds)))
     else:
-        console.print("Reviewed nothing.")
+        console.print(t["reviewed_nothing"])
     if interrupted:
-        console.print("[dim]Interrupted: every rating given is saved.[/]")
+        console.print(f"[dim]{t['interrupted']}[/]")
     if summary.card is not None:
         card_id = escape(summary.card)
         if summary.card_suspended:
-            console.print(f"{card_id} stays suspended: `prep card unsuspend {card_id}` brings it back.")
+            console.print(t["card_stays_suspended"].format(id=card_id))
         elif summary.card_due is None:
-            console.print(f"{card_id}: still new, not rated yet.")
+            console.print(t["card_still_new"].format(id=card_id))
         else:
-            console.print(f"{card_id}: next due {when(summary.card_due, now, day_starts_at)}.")
+            console.print(t["card_next_due"].format(id=card_id, when=at(summary.card_due)))
     left = {k: v for k, v in summary.left.items() if v and k != "cram"}
     if left:  # counted as `prep due` counts
-        parts = ", ".join(f"{n} {name}" for name, n in left.items())
-        console.print(f"Still to do today: {parts} (`prep quiz` goes on where you stopped).")
+        parts = t["list_sep"].join(t["still_part"].format(n=n, name=t["queues"].get(name, name)) for name, n in left.items())
+        console.print(t["still_to_do"].format(parts=parts))
     if summary.learning_later:
-        cards = "card comes" if summary.learning_later == 1 else "cards come"
-        console.print(f"Later today: {summary.learning_later} learning {cards} back, "
-                      f"the first {when(summary.next_learning, now, day_starts_at)}.")
+        later = t["later_today_one"] if summary.learning_later == 1 else t["later_today_many"]
+        console.print(later.format(n=summary.learning_later, when=at(summary.next_learning)))
     if not left:
-        console.print(f"Next card due: {when(summary.next_due, now, day_starts_at)}.")
+        console.print(t["next_card_due"].format(when=at(summary.next_due)))
     suspended = set(summary.suspended_leeches)
     for card_id in summary.leeches:
         if card_id in suspended:
-            console.print(f"[yellow]Leech, suspended:[/] {escape(card_id)} (prep bank show {escape(card_id)}; "
-                          f"bring it back with `prep card unsuspend {escape(card_id)}`)")
+            console.print(lead("leech_summary_suspended", id=escape(card_id)))
         else:
-            console.print(f"[yellow]Leech:[/] {escape(card_id)} (prep bank show {escape(card_id)})")
+            console.print(lead("leech_summary", id=escape(card_id)))
 
 
-def nothing_due(console: Console, session: Session, now: datetime) -> None:
+def nothing_due(console: Console, session: Session, now: datetime, lang: str | None = None) -> None:
+    t = labels(lang)
     plan = session.plan
-    console.print("Nothing to review now.")
+    console.print(t["nothing_to_review"])
     if plan.reviews_over_limit:
-        console.print(f"[dim]{plan.reviews_over_limit} more reviews are due beyond today's limit of "
-                      f"{session.settings.reviews_per_day} (reviews_per_day in the [quiz] settings).[/]")
-    console.print(f"Next card due: {when(session.next_due(), now, session.settings.day_starts_at)}.")
-    console.print("[dim]`prep quiz --cram` reviews anyway without touching the schedule; `prep stats` shows your progress.[/]")
+        console.print(f"[dim]{t['over_limit'].format(n=plan.reviews_over_limit, limit=session.settings.reviews_per_day)}[/]")
+    console.print(t["next_card_due"].format(when=when(session.next_due(), now, session.settings.day_starts_at, t)))
+    console.print(f"[dim]{t['cram_hint']}[/]")
 
 
 __all__ = ["QuizUI", "Keys", "Quit", "render_summary", "nothing_due"]

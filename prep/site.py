@@ -68,7 +68,8 @@ from pygments.util import ClassNotFound
 
 from . import content
 from .cards import SLUG, Bank, Card, choice_order, text_in, text_sides
-from .errors import EnvironmentProblem, InputError, NotFoundError
+from .errors import EnvironmentProblem, InputError, NotFoundError, UsageError
+from .labels import TABLES, labels, site_labels
 
 SEARCH_BUNDLES = (("zh", "pagefind"), ("en", "pagefind-en"))  # (forced language, folder); see the docstring
 MARKER = ".prep-site"  # written into every built site; only a folder holding it is ever replaced
@@ -647,6 +648,23 @@ class _Writer:
         self.pages += 1
 
 
+def _label_in(lang: str, key: str, **values: Any) -> str:
+    """A label of the site in `lang` (for an attribute: a placeholder, a title), its values filled in.
+
+    A table of labels (`ratings`) gives its entry `n`."""
+    value = labels(lang)[key]
+    return value[values["n"]] if isinstance(value, dict) else value.format(**values)
+
+
+def _label_both(key: str, **values: Any) -> Markup:
+    """A label of the site in both languages, each marked as a card's two sides are (the switch shows one)."""
+    sides = {lang: _label_in(lang, key, **values) for lang in TABLES}
+    if len(set(sides.values())) == 1:
+        return Markup(_e(sides["en"]))
+    return Markup('<span class="l-sep"> </span>').join(
+        Markup('<span class="l-{0}" lang="{0}">{1}</span>').format(lang, text) for lang, text in sides.items())
+
+
 def _environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
@@ -663,9 +681,9 @@ def _environment(templates: Path) -> jinja2.Environment:
 def _prepare_out(out: Path) -> Path:
     """A fresh sibling folder to build into; `out` is replaced only when the build is done."""
     if out.exists() and not out.is_dir():
-        raise InputError(f"{out}: exists and is not a folder; choose another --dir")
+        raise UsageError(f"{out}: exists and is not a folder; choose another --dir")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise InputError(
+        raise UsageError(
             f"{out}: the folder is not empty and was not made by `prep site build` (no {MARKER}); "
             "choose another --dir or empty it"
         )
@@ -743,8 +761,13 @@ def build(
     on_progress: OnProgress | None = None,
     site_folder: Path | None = None,
     settings: Any | None = None,
+    lang: str = "en",
 ) -> BuildResult:
-    """Render the study site into `out` (replaced only when the new one is complete)."""
+    """Render the study site into `out` (replaced only when the new one is complete).
+
+    `lang` is the language a page opens in (the header's switch and the browser's memory of it
+    change it): the cards' texts and the site's own words (prep.labels) both follow it.
+    """
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     report = on_progress or _no_progress
     folder = site_folder or content.site_dir()
@@ -757,7 +780,7 @@ def build(
     try:
         started = time.perf_counter()
         pages = _render(bank, staging, templates, static, exercises, progress, notes, now, search, report,
-                        scheduler_options(settings))
+                        scheduler_options(settings), lang)
         render_seconds = time.perf_counter() - started
         indexed = None
         if search:
@@ -852,7 +875,7 @@ def _continues(run: list[int], code: int) -> bool:
 
 def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: list[ExercisePage],
             progress: Progress | None, notes: Any | None, now: datetime, search: bool,
-            report: OnProgress, scheduler: dict[str, Any]) -> int:
+            report: OnProgress, scheduler: dict[str, Any], lang: str = "en") -> int:
     cards = bank.select()
     views = _Views(bank, cards, exercises, notes, progress, now)
     card_views = [views.card(c) for c in cards]
@@ -903,9 +926,12 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
         "has_search": search,
         "has_exercises": bool(exercise_views),
         "notes_name": notes.path.name if notes is not None else None,
+        "site_lang": lang,
     }
     total = 7 + len(topics) + len(card_views) + len(exercise_views) + len(by_tag) + (2 if progress is not None else 0)
-    writer = _Writer(_environment(templates), out, common)
+    env = _environment(templates)
+    env.globals.update(L=_label_both, A=functools.partial(_label_in, lang))
+    writer = _Writer(env, out, common)
 
     def page(template: str, path: str, **context: Any) -> None:
         writer.page(template, path, **context)
@@ -927,6 +953,7 @@ def _render(bank: Bank, out: Path, templates: Path, static: Path, exercises: lis
         "topics": [{"id": t["id"], "title": t["title_text"], "titles": t["titles"], "count": len(t["cards"])} for t in topics],
         "cards": [views.script_card(v) for v in card_views],
         "terminal": progress.document if progress is not None else None,
+        "labels": site_labels(),
     }
     (out / "data").mkdir()
     (out / "data" / "cards.js").write_text(

@@ -7,7 +7,9 @@ Days are the learner's local days, starting at `day_starts_at` o'clock.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
@@ -72,7 +74,9 @@ def mature_first_reviews(db: sqlite_utils.Database, settings: QuizSettings) -> l
     an earlier day; the card was mature when that previous review gave an interval
     of 21 days or more. One pass over the log (the window follows the (card_id,
     reviewed_at) index), remembered until the log changes, so asking for several
-    periods (the site asks week by week) costs one pass.
+    periods (the site asks week by week) costs one pass. Four days or more apart (UTC
+    dates, ISO text) are different local days whatever the time zone does, so the
+    costly local-day comparison runs only for reviews closer than that.
     """
     fingerprint = db.execute("SELECT COUNT(*), MAX(id), MAX(reviewed_at), TOTAL(rating) FROM reviews").fetchone()
     key = (str(getattr(db, "path", id(db))), tuple(fingerprint), settings.day_starts_at)
@@ -91,7 +95,8 @@ def mature_first_reviews(db: sqlite_utils.Database, settings: QuizSettings) -> l
             WINDOW card AS (PARTITION BY card_id ORDER BY reviewed_at, id)
         )
         SELECT reviewed_at, rating > 1 FROM logged
-        WHERE prev_state = 2 AND prev_interval >= ? AND {day} != {day.replace("reviewed_at", "prev_at")}
+        WHERE prev_state = 2 AND prev_interval >= ?
+          AND (reviewed_at >= date(prev_at, '+4 days') OR {day} != {day.replace("reviewed_at", "prev_at")})
         """,
         [store.CRAM, MATURE_DAYS],
     ).fetchall()
@@ -181,6 +186,7 @@ def compute(
         topics.append(row)
 
     lapses = store.lapse_counts(db)
+    where = _locations(index)
     leeches = []
     for card_id, count in sorted(lapses.items(), key=lambda kv: (-kv[1], kv[0])):
         if count < settings.leech_lapses:
@@ -192,7 +198,7 @@ def compute(
             "id": card_id,
             "lapses": count,
             "topic": index.topic_of(card_id),
-            "location": location(index, card_id) if in_bank else None,
+            "location": where(card_id) if in_bank else None,
             "suspended": bool(states.get(card_id) and states[card_id].suspended),
         })
 
@@ -273,6 +279,23 @@ def location(index: CardIndex, card_id: str) -> str:
 
     record = index.record(card_id)
     return card_location(index.root, record["file"], record["line"])
+
+
+def _locations(index: CardIndex) -> Callable[[str], str]:
+    """`location` for many cards of one bank: whether a file is the installed copy is asked once per file."""
+    from .content import INSTALLED_COPY_NOTE, is_installed_copy
+
+    installed: dict[str, bool] = {}
+
+    def where(card_id: str) -> str:  # as content.card_location words it
+        record = index.record(card_id)
+        path = Path(index.root) / record["file"]
+        if record["file"] not in installed:
+            installed[record["file"]] = is_installed_copy(path)
+        text = f"{path}:{record['line']}" if record["line"] is not None else str(path)
+        return f"{text} ({INSTALLED_COPY_NOTE})" if installed[record["file"]] else text
+
+    return where
 
 
 # --- one card, and the cards held back ---------------------------------------------------

@@ -249,3 +249,64 @@ def test_lint_of_a_bank_in_two_languages_names_each_missing_side(runner, tiny_ba
     assert "processes.yaml:6: fork-return-values: warning: `prompt` has no Chinese side (`zh:`)" in lines
     assert "tcp.yaml:6: time-wait-duration: warning: `prompt` has no Chinese side (`zh:`)" in lines
     assert not [line for line in lines if "zombie-definition" in line]
+
+
+HEAVY_MODULES = ("yaml", "jinja2", "sqlite_utils", "fsrs", "docker", "pydantic", "prep.cards", "prep.exercises", "prep.site",
+                 "prep.store")
+_IMPORTED_BY_HELP = """
+import sys
+sys.argv = ["prep", *sys.argv[1:]]
+import prep.cli
+try:
+    prep.cli.main()
+except SystemExit:
+    pass
+loaded = [m for m in {heavy!r} if m in sys.modules and type(sys.modules[m]).__name__ != "_LazyModule"]
+print(",".join(loaded), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("words", [[], ["quiz"], ["stats"], ["bank", "list"], ["notes", "extract"], ["exercise", "show"],
+                                   ["submit"], ["site", "build"], ["sandbox", "build"], ["card", "info"], ["progress", "export"]])
+def test_help_imports_only_what_it_shows(words):
+    """`--help` must feel instant: the bank's models, YAML, jinja2, SQLite and fsrs load only when a command runs."""
+    script = _IMPORTED_BY_HELP.format(heavy=HEAVY_MODULES)
+    result = subprocess.run([sys.executable, "-c", script, *words, "--help"], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0 and "Usage" in result.stdout, result.stderr
+    assert result.stderr.strip() == ""
+
+
+def test_help_defaults_match_the_library():
+    """Defaults spelt in the CLI (so that --help does not import the library) are the library's own."""
+    from prep import notes, site
+    from prep.cli import notes as notes_cli
+    from prep.cli import site as site_cli
+
+    assert (site_cli.DEFAULT_OUT, site_cli.DEFAULT_PORT) == (site.DEFAULT_OUT, site.DEFAULT_PORT)
+    assert notes_cli.INBOX_TOPIC == notes.INBOX_TOPIC
+
+
+@pytest.mark.parametrize("annotation, limits, value", [
+    (str, {}, "tcp"), (str, {}, ""), (str, {}, " 僵尸 "),
+    (int, {}, "5"), (int, {}, "-1"), (int, {}, "0"), (int, {}, "007"), (int, {}, "+5"), (int, {}, "1_000"), (int, {}, " 5"),
+    (int, {}, "99999999999999999999"), (int, {}, "abc"), (int, {"min": 1, "max": 24}, 6), (int, {"min": 1, "max": 24}, "24"),
+    (int, {"min": 1, "max": 24}, "25"), (int, {"min": 0, "max": 65535}, 8000),
+    (Path, {}, "/tmp/x.db"), (Path, {}, "."), (Path, {}, "~/notes.txt"), (Path, {}, ""), (Path, {}, Path("_site")),
+])
+def test_option_values_typer_settles_without_pydantic_are_typers_own(annotation, limits, value):
+    """prep.cli settles a plainly valid str, int or Path without building typer's pydantic adapter (~100 ms of
+    imports); whatever it settles must equal the adapter's result, and the rest (errors too) is the adapter's."""
+    import typer as typer_
+    from typer._coercion import build_runtime_param, resolve_type_descriptor
+
+    from prep.cli import _NOT_SIMPLE, _simple_value
+
+    descriptor = resolve_type_descriptor(annotation, typer_.Option(None, **limits))
+    light = _simple_value(descriptor, value, None, None)
+    try:
+        real = build_runtime_param(descriptor)._coerce_value(value, param=None, ctx=None)
+    except Exception:  # the adapter refuses it: so must the light path (it leaves it to the adapter)
+        assert light is _NOT_SIMPLE
+        return
+    if light is not _NOT_SIMPLE:
+        assert (light, type(light)) == (real, type(real))

@@ -406,6 +406,28 @@ def test_a_bad_option_value_exits_2(runner, tiny_bank, db_path):
         assert (result.exit_code, result.stderr) == (2, "Error: --lang must be en or zh, not 'fr'\n"), command
 
 
+
+@pytest.mark.parametrize("args, message", [
+    (["quiz", "--limit", "0"], "Error: --limit must be 1 or more, not 0\n"),
+    (["quiz", "--new", "-1"], "Error: --new must be 0 or more, not -1\n"),
+    (["quiz", "--limit", "0", "--new", "-1"], "Error: --limit must be 1 or more, not 0; --new must be 0 or more, not -1\n"),
+    (["quiz", "--card", "zombie-defintion"], "Error: --card: no card with id 'zombie-defintion' in {bank} "
+                                             "(did you mean 'zombie-definition'? `prep bank list` lists them)\n"),
+    (["history", "--id", "7"], "Error: --id 7: no such submission; `prep history` lists them with their ids\n"),
+    (["history", "--id", "-1"], "Error: --id -1: no such submission; `prep history` lists them with their ids\n"),
+    (["history", "run-command", "3"], "Error: run-command has no submission yet: submit one with `prep submit run-command PATH`\n"),
+    (["site", "build", "--no-search", "--exercises", "{tmp}/nowhere"],
+     "Error: --exercises: {tmp}/nowhere is not a folder; give a folder of exercises (each in its own folder, with an exercise.yaml)\n"),
+    (["site", "build", "--no-search", "--dir", "{tmp}/a-file"], "Error: {tmp}/a-file: exists and is not a folder; choose another --dir\n"),
+])
+def test_an_option_value_checked_by_hand_is_a_usage_error_exit_2(runner, tiny_bank, db_path, tmp_path, args, message):
+    """Values typer cannot check itself (a range, an id, a folder): one line naming the value, exit 2 as click's own."""
+    (tmp_path / "a-file").write_text("")
+    args = [a.format(tmp=tmp_path) for a in args]
+    result = run_cli(runner, *args, env=env_for(tiny_bank, db_path))
+    assert (result.exit_code, result.stderr.lstrip("\n")) == (2, message.format(bank=tiny_bank, tmp=tmp_path))
+    assert not (tmp_path / "nowhere").exists()
+
 def every_command(group, path=()):
     for name, command in group.commands.items():
         if hasattr(command, "commands"):

@@ -117,7 +117,7 @@ def test_submit_local_json_and_history(runner, tmp_path):
     one = json.loads(run_cli(runner, "history", "--id", str(history[0]["id"]), "--json").stdout)
     assert any(t["status"] == "failed" for t in one["tests"])
     missing = run_cli(runner, "history", "--id", "999")
-    assert missing.exit_code == 1 and "no submission #999" in missing.stderr
+    assert missing.exit_code == 2 and missing.stderr == "Error: --id 999: no such submission; `prep history` lists them with their ids\n"
 
 
 def test_submit_without_engine_says_what_to_do(runner, monkeypatch):
@@ -607,7 +607,7 @@ def test_history_slug_n_shows_that_submission_with_a_header(runner, monkeypatch,
     first = run_cli(runner, "history", "run-command", "1", "--json")
     assert json.loads(first.stdout)["verdict"] == "failed"
     beyond = run_cli(runner, "history", "run-command", "3")
-    assert beyond.exit_code == 1
+    assert beyond.exit_code == 2  # N out of range: a bad argument value
     assert beyond.stderr == "Error: run-command has 2 submissions: N is 1 to 2 (see `prep history run-command`)\n"
 
 

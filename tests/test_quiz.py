@@ -632,10 +632,10 @@ def test_unknown_topic_from_the_command_line(runner, tiny_bank, db_path):
     assert result.exit_code == 2  # a bad option value
     assert result.stderr == "Error: unknown topic 'udp'; the topics are: inbox, processes, tcp\n"
     result = run_cli(runner, "quiz", "--card", "nope", env=cli_env(tiny_bank, db_path))
-    assert result.exit_code == 1
-    assert result.stderr.startswith("Error: no card with id 'nope' in ")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: --card: no card with id 'nope' in ")
     result = run_cli(runner, "quiz", "--limit", "0", env=cli_env(tiny_bank, db_path))
-    assert result.exit_code == 1 and result.stderr == "Error: --limit must be 1 or more, not 0\n"
+    assert result.exit_code == 2 and result.stderr == "Error: --limit must be 1 or more, not 0\n"
 
 
 def test_quiz_settings_are_printed(runner, tiny_bank, db_path):

@@ -25,7 +25,7 @@ from prep.scheduling import LEARNING, RELEARNING, REVIEW
 
 from .quizkit import T0, fsrs_replay, log_review, put_state
 
-KEYS_LINE = r"(?:q quit|Esc for commands)"  # the footer of a card: command keys, or a text prompt's
+KEYS_LINE = r"(?:q quit|Esc for commands|q 退出|Esc 进入命令)"  # the footer of a card: command keys, or a text prompt's
 
 
 def in_lang(value, lang: str):
@@ -550,23 +550,31 @@ def test_an_editor_that_cannot_run_is_named_and_the_session_goes_on(learner, db_
 
 
 def test_quiz_in_chinese_and_l_shows_the_card_in_the_other_language(learner, db_path):
+    """In Chinese the quiz's own words are Chinese too (Anki's: 重来 困难 良好 简单); `l` switches the card's text only."""
     me = learner("--card", "zombie-definition", "--lang", "zh", lang="zh")
     assert me.next_card() == "zombie-definition"
-    assert "什么是僵尸进程？" in me.screen and "l English · ? keys · q quit" in me.screen
-    me.send("l")  # before the answer: the same card, in English
+    assert "什么是僵尸进程？" in me.screen
+    assert "复习 · 回忆" in me.screen or "新卡 · 回忆" in me.screen
+    assert "空格/Enter 显示答案 · u 撤销 · b 搁置 · ! 暂停 · e 编辑 · l English · ? 按键 · q 退出" in me.screen
+    assert "quit" not in me.screen and "show the answer" not in me.screen
+    me.send("l")  # before the answer: the same card, in English; the keys stay in Chinese
     screen = me.expect(KEYS_LINE)
-    assert "What is a zombie process?" in screen and "什么是僵尸进程" not in screen and "l 中文 · ? keys · q quit" in screen
+    assert "What is a zombie process?" in screen and "什么是僵尸进程" not in screen and "l 中文 · ? 按键 · q 退出" in screen
     me.send("l")
     assert "什么是僵尸进程？" in me.expect(KEYS_LINE)
     me.send(" ")
-    screen = me.expect("1-4 rate")
-    assert "已经退出、但父进程还没有 wait 它的子进程。" in screen and "中文: 僵尸进程" in screen
+    screen = me.expect("1-4 评分")
+    assert "已经退出、但父进程还没有 wait 它的子进程。" in screen and "中文: 僵尸进程" in screen and "答案：" in screen
+    assert re.search(r"1 重来 \S+  2 困难 \S+  3 良好 \S+  4 简单 \S+", screen), screen
+    assert "1-4 评分 · Enter 良好 · u 撤销" in screen
     me.send("l")  # on the answer screen: the answer again, in English, nothing rated
-    screen = me.expect("1-4 rate")
+    screen = me.expect("1-4 评分")
     assert "A child that has exited but has not been waited for." in screen
     me.send("4")
     out = me.finish()
-    assert "Reviewed 1 card" in out and "Traceback" not in "".join(me.transcript)
+    assert "复习了 1 张卡，正确率 100%（1/1），用时" in out and "Reviewed" not in out
+    assert "zombie-definition：下次到期" in out
+    assert "Traceback" not in "".join(me.transcript)
     assert ratings(db_path) == [("zombie-definition", 4)]
 
 
@@ -579,14 +587,16 @@ def test_the_lang_setting_and_a_card_without_its_chinese_side(learner, db_path):
         if card_id == "zombie-definition":
             assert "什么是僵尸进程？" in me.screen
             me.send(" ")
-            me.expect("1-4 rate")
+            me.expect("1-4 评分")
             me.send("4")
         else:
             assert "Which are true of fork's return value?" in me.screen
             me.choose(card_id, right=True)
-            me.expect("Enter next")
+            screen = me.expect("Enter 下一张")
+            assert "✓ 正确。" in screen and "评分 简单" in screen and "← 你的选择，正确" in screen
             me.send("\r")
-    me.finish()
+    out = me.finish()
+    assert "复习了 2 张卡，正确率 100%（2/2），用时" in out
     assert sorted(seen) == ["fork-return-values", "zombie-definition"]
 
 
@@ -851,7 +861,7 @@ def test_chinese_text_breaks_where_chinese_may_and_keeps_identifiers_whole(learn
     me = learner("--card", "zombie-definition", "--lang", "zh", lang="zh", size=(40, 50))
     assert me.next_card() == "zombie-definition"
     me.send(" ")
-    screen = me.expect("1-4 rate")
+    screen = me.expect("1-4 评分")
     lines = [line.rstrip() for line in screen.replace("\r", "").split("\n")]
     body = [line for line in lines if any("\u4e00" <= ch <= "\u9fff" for ch in line)]
     assert any("shared_ptr" in line for line in body), "an identifier was cut at the edge:\n" + "\n".join(body)

@@ -16,6 +16,7 @@ import pytest
 
 from prep import cards, notes, site, store
 from prep.errors import EnvironmentProblem, InputError, NotFoundError
+from prep.labels import EN
 
 from .conftest import FIXTURES, REPO, run_cli
 
@@ -153,6 +154,9 @@ def built(tmp_path_factory):
     return result.out, result
 
 
+WHY = '<h2><span class="l-en" lang="en">Why</span><span class="l-sep"> </span><span class="l-zh" lang="zh">解析</span></h2>'
+
+
 def read(out: Path, page: str) -> str:
     return (out / page).read_text(encoding="utf-8")
 
@@ -232,7 +236,7 @@ def test_card_page_prompt_first_answer_behind_reveal(built):
     answer = page.index("60 seconds, fixed by TCP_TIMEWAIT_LEN.")
     assert prompt < reveal < answer
     assert '<section id="answer" class="answer" data-answer hidden>' in page
-    assert "<h2>Why</h2>" in page and "hard-codes the 2MSL wait" in page
+    assert WHY in page and "hard-codes the 2MSL wait" in page
     # the ref with a URL is a link; the notes line is quoted (section and line); the correction is shown
     assert '<a href="https://github.com/torvalds/linux/blob/master/include/net/tcp.h" rel="noopener noreferrer">' in page
     assert "section 3/19, line 5" in page and "TIME_WAIT多久??" in page
@@ -577,8 +581,9 @@ def test_cli_build_for_people(runner, tmp_path):
 def test_cli_errors(runner, tmp_path):
     result = run_cli(runner, "--bank", str(FIXTURES / "bank"), "site", "build", "--out", str(tmp_path / "o"),
                      "--exercises", str(tmp_path / "nope"))
-    assert result.exit_code == 1
-    assert result.stderr.strip() == f"Error: --exercises: {tmp_path / 'nope'} is not a folder of exercises"
+    assert result.exit_code == 2  # a bad option value
+    assert result.stderr.strip() == (f"Error: --exercises: {tmp_path / 'nope'} is not a folder; "
+                                     "give a folder of exercises (each in its own folder, with an exercise.yaml)")
     served = run_cli(runner, "site", "serve", "--dir", str(tmp_path / "nothing"))
     assert served.exit_code == 1
     assert served.stderr.strip() == (
@@ -656,7 +661,11 @@ def test_a_card_in_two_languages_has_both_on_its_one_page(built):
     assert '<div class="l-zh" lang="zh"><p>已经退出、但父进程还没有 wait 它的子进程。</p>\n</div>' in page
     assert 'id="lang-switch"' in page and 'localStorage.getItem("prep-lang")' in page
     english_only = read(out, "cards/time-wait-duration.html")
-    assert 'class="l-zh"' not in english_only.split("</header>")[1]  # one side: written once, shown in both languages
+    main = english_only.split("</header>")[1].split("</main>")[0]
+    for key, value in EN.items():  # the site's own words are in both languages; the card's text is not
+        if isinstance(value, str) and key.startswith(("site_", "js_")) and "{" not in value:
+            main = main.replace(str(site._label_both(key)), "")
+    assert 'class="l-zh"' not in main  # one side: written once, shown in both languages
     assert 'id="lang-switch"' in english_only
     assert not (out / "zh").exists()  # one URL a card
     assert '<span class="l-en" lang="en">Processes</span><span class="l-sep"> </span><span class="l-zh" lang="zh">进程</span>' in read(out, "index.html")
@@ -710,3 +719,57 @@ def test_cli_serve_shares_the_progress_database_unless_told_not_to(tmp_path, sha
     else:
         assert data["shared"] is False
         assert f"serving {out} (Ctrl-C stops)\n" in err
+
+
+# --- the site's own words in the learner's language -----------------------------------------
+
+
+def nav_labels(page: str, lang: str) -> list[str]:
+    nav = page.split('<nav class="site-nav"', 1)[1].split("</nav>", 1)[0]
+    return re.findall(rf'<span class="l-{lang}" lang="{lang}">([^<]*)</span>', nav)
+
+
+@pytest.mark.parametrize("how", ["--lang", "setting"])
+def test_a_site_built_in_chinese_opens_in_chinese_with_chinese_labels(runner, tmp_path, how):
+    """Built in zh (--lang zh, or `lang` of the settings) the pages open in Chinese: the cards' Chinese side and the
+    site's own words (navigation, headings, buttons); the header's switch still shows English, labels too."""
+    env = {"PREP_DB": str(tmp_path / "p.db"), "PREP_NOW": NOW.isoformat()}
+    args = ["--bank", str(FIXTURES / "bank"), "site", "build", "--no-search", "--dir", str(tmp_path / "zh")]
+    if how == "--lang":
+        args += ["--lang", "zh"]
+    else:
+        (tmp_path / "settings.toml").write_text('[quiz]\nlang = "zh"\n')
+        env["PREP_CONFIG"] = str(tmp_path / "settings.toml")
+    result = run_cli(runner, *args, env=env)
+    assert result.exit_code == 0, result.stderr
+    out = tmp_path / "zh"
+    index = read(out, "index.html")
+    assert '<html lang="zh" data-lang="zh">' in index
+    assert "<title" in index and ">学习站点 · prep</title>" in index
+    assert nav_labels(index, "zh") == ["主题", "闪卡", "练习", "标签", "笔记勘误"]
+    assert nav_labels(index, "en") == ["Topics", "Flashcards", "Exercises", "Tags", "Notes got wrong"]
+    assert '<h1><span class="l-en" lang="en">Linux systems programming: interview prep</span><span class="l-sep"> </span>' \
+           '<span class="l-zh" lang="zh">Linux 系统编程：面试准备</span></h1>' in index
+    assert 'placeholder="搜索：TIME_WAIT、僵尸进程…"' in index and 'aria-label="语言：中文；切换到英文"' in index
+    flashcards = read(out, "flashcards.html")
+    for zh in ("重来", "困难", "良好", "简单", "显示答案", "下一张", "开始学习", "撤销", "搁置", "暂停"):
+        assert f'<span class="l-zh" lang="zh">{zh}</span>' in flashcards, zh
+    text = read(out, "data/cards.js")
+    data = json.loads(text[len("window.PREP_SITE = "):].rstrip().rstrip(";"))
+    assert data["labels"]["zh"]["js_right"] == "✓ 正确。" and data["labels"]["zh"]["ratings"]["1"] == "重来"
+    card = read(out, "cards/zombie-definition.html")
+    assert '<span class="l-zh" lang="zh">答案</span>' in card and '<span class="l-zh" lang="zh">显示答案</span>' in card
+
+
+def test_a_site_built_in_english_opens_in_english(built):
+    out, _ = built
+    index = read(out, "index.html")
+    assert '<html lang="en">' in index and "data-lang" not in index.split("<head>")[0]
+    assert ">Study site · prep</title>" in index and 'placeholder="Search: TIME_WAIT, 僵尸进程…"' in index
+
+
+def test_every_label_has_its_chinese():
+    from prep.labels import ZH
+
+    assert set(EN) - set(ZH) == {"lang_names"}  # shared: each language named in its own words
+    assert ZH["ratings"] == {1: "重来", 2: "困难", 3: "良好", 4: "简单"}

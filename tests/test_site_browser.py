@@ -20,7 +20,7 @@ import pytest
 
 from prep import cards, content, site
 
-from .conftest import REPO, in_ci
+from .conftest import FIXTURES, REPO, in_ci
 from .test_site import NOW, build_fixture_site, seed_progress
 
 pytestmark = pytest.mark.browser
@@ -893,6 +893,42 @@ def test_flashcards_show_the_chosen_language(served, page):
     page.click("#lang-switch")
     assert page.inner_text("#fc-prompt") == "What is a zombie process?" and page.inner_text("#fc-topic") == "Processes"
 
+
+
+@pytest.fixture(scope="module")
+def served_zh(tmp_path_factory):
+    """The fixture site built in Chinese (`prep site build --lang zh`)."""
+    tmp = tmp_path_factory.mktemp("browser-site-zh")
+    bank = cards.load_bank(FIXTURES / "bank", set())
+    result = site.build(bank, tmp / "site", search=False, now=NOW, lang="zh")
+    s = Served(result.out)
+    yield s
+    s.close()
+
+
+def test_a_site_built_in_chinese_speaks_chinese_and_the_switch_turns_its_words_too(served_zh, page):
+    page.goto(served_zh.base + "index.html")
+    assert page.inner_text("nav.site-nav").split() == ["主题", "闪卡", "标签", "笔记勘误"]
+    assert page.inner_text("h1") == "Linux 系统编程：面试准备" and page.title() == "学习站点 · prep"
+    start(page, served_zh.base, "processes")
+    assert page.inner_text("#fc-reveal") == "显示答案 Space" or page.inner_text("#fc-reveal").startswith("不会：显示答案")
+    for _ in range(2):
+        if shown_card(page) == "zombie-definition":
+            break
+        page.keyboard.press("b")
+    assert shown_card(page) == "zombie-definition" and page.inner_text("#fc-prompt") == "什么是僵尸进程？"
+    assert page.inner_text("#fc-reveal") == "显示答案 Space"
+    page.keyboard.press(" ")
+    buttons = page.eval_on_selector_all("#fc-rate button", "bs => bs.map(b => b.innerText.split(/\\s/)[0])")
+    assert buttons == ["重来", "困难", "良好", "简单"]
+    page.keyboard.press("3")
+    page.keyboard.press("u")  # back to the card, rated nothing
+    page.click("#lang-switch")  # English: the card and the site's words
+    assert page.inner_text("nav.site-nav").split()[:2] == ["Topics", "Flashcards"]
+    assert page.inner_text("#fc-reveal") == "Show the answer Space"
+    page.keyboard.press(" ")
+    buttons = page.eval_on_selector_all("#fc-rate button", "bs => bs.map(b => b.innerText.split(/\\s/)[0])")
+    assert buttons == ["Again", "Hard", "Good", "Easy"]
 
 def test_search_finds_a_card_by_its_chinese_text(served, page):
     # 回收 and 父进程 are only in the Chinese explanation and answer (not in the card's zh terms)

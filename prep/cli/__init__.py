@@ -8,11 +8,11 @@ code (1 input, 2 usage, 3 environment, 4 progress database); never a traceback.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
-import click
 import typer
 from typer.core import TyperGroup, TyperOption
 
@@ -24,7 +24,7 @@ PROBLEMS_SHOWN = 10
 _display_type_rich = TyperOption.display_type_rich
 
 
-def _flag_without_type(self: TyperOption, ctx: click.Context) -> str | None:
+def _flag_without_type(self: TyperOption, ctx: typer.Context) -> str | None:
     """A flag (--json, --cram, --help) takes no value: its help line shows no `<bool>`."""
     if self.is_flag and not self.count:
         return None
@@ -33,10 +33,88 @@ def _flag_without_type(self: TyperOption, ctx: click.Context) -> str | None:
 
 TyperOption.display_type_rich = _flag_without_type  # type: ignore[method-assign]
 
+
+_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
+_NOT_SIMPLE = object()
+
+
+def _simple_value(descriptor: Any, value: Any, param: Any, ctx: Any) -> Any:
+    """The value typer's pydantic adapter would give for a plainly valid str, int or Path, else _NOT_SIMPLE.
+
+    Only values whose result is certain: a str for a str; an integer spelt in digits (or an int
+    within the option's min and max) for an int; a non-empty str or a Path for a Path, then checked by
+    typer's own path rules (exists, file_okay, ...). Anything else, every error included, is left to
+    the adapter, so messages and edge cases stay typer's. tests/test_cli.py compares the two.
+    """
+    from typer._param_types import coerce_cli_path, lenient_issubclass
+
+    info = descriptor.parameter_info
+    annotation = descriptor.annotation
+    if (info.parser is not None or descriptor.file_annotation is not None or descriptor.is_choice
+            or descriptor.is_list or descriptor.is_tuple or getattr(info, "click_type", None) is not None):
+        return _NOT_SIMPLE
+    if annotation is str:
+        return value if type(value) is str else _NOT_SIMPLE
+    if annotation is int and not getattr(info, "clamp", False):
+        if type(value) is str and _INTEGER.fullmatch(value):
+            number = int(value)
+        elif type(value) is int:
+            number = value
+        else:
+            return _NOT_SIMPLE
+        if (info.min is not None and number < info.min) or (info.max is not None and number > info.max):
+            return _NOT_SIMPLE  # the adapter says why, in typer's words
+        return number
+    if lenient_issubclass(annotation, Path) and info.path_type is None and descriptor.is_path:
+        if type(value) is str and value:
+            value = annotation(value)
+        if not isinstance(value, annotation):
+            return _NOT_SIMPLE
+        return coerce_cli_path(value, info, path_type=annotation, param=param, ctx=ctx)
+    return _NOT_SIMPLE
+
+
+def _defer_typers_adapters() -> None:
+    """Import pydantic for an option's value only when typer's own rules cannot settle it.
+
+    typer (0.2x) coerces every parameter through a pydantic TypeAdapter, and builds it (importing
+    pydantic, ~100 ms) even for an option left out: `prep quiz --help` paid for it through the
+    global --bank, and `prep quiz` with $PREP_DB set paid for it before the first card. Now a value
+    of None is answered by typer's own RuntimeParam.coerce (None, or () for a list: it never needs
+    the adapter), a plainly valid str, int or Path by _simple_value, and anything else by the
+    adapter, built then, as before. A typer without this machinery is left as it is.
+    """
+    try:
+        from typer._coercion import RuntimeParam
+        from typer.core import _TyperParameter
+    except ImportError:
+        return
+    build = getattr(_TyperParameter, "get_runtime_param", None)
+    if build is None or not hasattr(RuntimeParam, "coerce"):
+        return
+
+    class Deferred:
+        def __init__(self, param: Any) -> None:
+            self.param = param
+
+        def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+            return RuntimeParam.coerce(self, value, param=param, ctx=ctx)  # type: ignore[arg-type]
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            simple = _simple_value(self.param.type_descriptor, value, param, ctx)
+            if simple is not _NOT_SIMPLE:
+                return simple
+            return build(self.param)._coerce_value(value, param=param, ctx=ctx)
+
+    _TyperParameter.get_runtime_param = lambda self: Deferred(self)  # type: ignore[method-assign]
+
+
+_defer_typers_adapters()
+
 class _Group(TyperGroup):
     """Turns every PrepError raised below into `Error: ...` and its exit code."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: typer.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except PrepError as exc:

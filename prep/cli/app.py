@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from collections.abc import Callable
@@ -15,6 +16,28 @@ if TYPE_CHECKING:  # imported where used: pydantic and sqlite-utils cost ~100 ms
     import sqlite_utils
 
     from .. import cards
+
+def lazy(name: str) -> Any:
+    """The module `name`, loaded at its first attribute use: `--help` then imports only what it shows.
+
+    pydantic, yaml, jinja2 and the like cost hundreds of milliseconds; a command group's
+    module names them at the top, and only the command that runs pays for them.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+    loader = importlib.util.LazyLoader(spec.loader)
+    spec.loader = loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    loader.exec_module(module)
+    parent, _, child = name.rpartition(".")
+    if parent:
+        setattr(sys.modules[parent], child, module)
+    return module
+
 
 out = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
-from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.table import Table
 
-from .. import cards, content
-from ..cards import Card
-from .app import State, emit, err, line_table, out, plural, report_lint
+from .app import State, emit, err, lazy, line_table, out, plural, report_lint
+
+if TYPE_CHECKING:
+    from ..cards import Card
+
+cards = lazy("prep.cards")
+content = lazy("prep.content")
 
 LANG = typer.Option(None, "--lang", metavar="en|zh", help="English or Chinese (default: `lang` of the \\[quiz] settings, else en).")
 
@@ -113,6 +116,8 @@ def show(
 
 def render_card(card: Card, root: Path | None = None) -> None:
     """A card whose texts are plain strings (see Card.in_lang); `root` the bank folder, for where its file is."""
+    from rich.markdown import Markdown
+
     from rich.markup import escape
 
     out.print(Panel(Markdown(card.prompt), title=f"{card.id}  [dim]{card.topic} · {card.type} · {card.difficulty}[/]"))
@@ -272,7 +277,7 @@ def stats(
 
 @bank_app.command("schema")
 def schema(
-    write: bool = typer.Option(False, "--write", help=f"Write it to the bank's {cards.SCHEMA_FILE} instead of stdout."),
+    write: bool = typer.Option(False, "--write", help="Write it to the bank's cards.schema.json instead of stdout."),
 ) -> None:
     """Print the JSON Schema of a card file (generated from the loader's model).
 

@@ -12,15 +12,18 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .. import content, exercises, grading, sandbox
-from ..errors import InputError, NotFoundError
+from ..errors import InputError, NotFoundError, UsageError
 from ..settings import server_settings
-from .app import State, emit, err, errors, line_table, out, plural, report_lint
+from .app import State, emit, err, errors, lazy, line_table, out, plural, report_lint
+
+content = lazy("prep.content")
+exercises = lazy("prep.exercises")
+grading = lazy("prep.grading")
+sandbox = lazy("prep.sandbox")
 
 exercise_app = typer.Typer(help="List, read, start and check the exercises.", no_args_is_help=True)
 
@@ -89,6 +92,8 @@ def show(
     data = {**summary(ex), "limits": ex.limits.model_dump(), "statement": statement}
 
     def render(_: Any) -> None:
+        from rich.markdown import Markdown
+
         # Wrapped, not soft-wrapped: a soft-wrapping console crops code blocks at the terminal's width.
         out.print(Markdown(statement), soft_wrap=False)
         limits = ex.limits
@@ -409,14 +414,14 @@ def history(
         if not mine:
             _check_known(slug)
         if not 1 <= number <= len(mine):
-            raise InputError(f"{slug} has {len(mine)} submission{'s' if len(mine) != 1 else ''}: "
+            raise UsageError(f"{slug} has {len(mine)} submission{'s' if len(mine) != 1 else ''}: "
                              f"N is 1 to {len(mine)} (see `prep history {slug}`)" if mine else
                              f"{slug} has no submission yet: submit one with `prep submit {slug} PATH`")
         submission_id = mine[number - 1]["id"]
     if submission_id is not None:
         rows = [r for r in store.submissions(db) if r["id"] == submission_id]
         if not rows:
-            raise InputError(f"no submission #{submission_id} (see `prep history`)")
+            raise UsageError(f"--id {submission_id}: no such submission; `prep history` lists them with their ids")
         row = dict(rows[0])
         row.pop("code", None)
         row["tests"] = store.submission_tests(db, submission_id)

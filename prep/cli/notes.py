@@ -8,11 +8,13 @@ from typing import Any, Optional
 import typer
 from rich.markup import escape
 
-from .. import notes as notes_lib
-from .app import State, emit, err, line_table, out, plural
+from .app import State, emit, err, lazy, line_table, out, plural
+
+notes_lib = lazy("prep.notes")
 
 notes_app = typer.Typer(help="Check a notes file against the bank: flagged questions, corrections, drafts.", no_args_is_help=True)
 
+INBOX_TOPIC = "inbox"  # prep.notes.INBOX_TOPIC: spelt here so that `--help` does not load the bank's models
 NOTES_ARG = typer.Argument(..., metavar="NOTES_FILE", help="Your notes (UTF-8 text in dated sections).")
 
 
@@ -115,7 +117,7 @@ def extract(
     ctx: typer.Context,
     notes_file: Path = NOTES_ARG,
     out_file: Path = typer.Option(..., "--out", "-o", help="The card file to write drafts into (created or appended)."),
-    topic: str = typer.Option(notes_lib.INBOX_TOPIC, "--topic", help="The topic of the draft file."),
+    topic: str = typer.Option(INBOX_TOPIC, "--topic", help="The topic of the draft file."),
 ) -> None:
     """Write a draft card for every flagged line no card answers yet.
 

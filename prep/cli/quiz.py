@@ -124,6 +124,7 @@ def quiz(
         emit({"file": str(settings_path()), "quiz": quiz_settings().to_dict()}, True, lambda _: None)
         return
     settings, clock, index = review_context(state, lang)
+    words = index.lang  # the quiz's own words stay in this language when `l` shows a card in the other
     options = Options(topic=topic, tag=tag, limit=limit, new=new, cram=cram, card=card)
     first = new_database(state)
     session = Session(state.db(), index, settings, options, clock)
@@ -135,7 +136,7 @@ def quiz(
 
     console = Console(highlight=False)
     if not session.has_work():
-        nothing_due(console, session, clock())
+        nothing_due(console, session, clock(), lang=words)
         where_kept()
         return
     session.ensure_session()  # an unwritable database fails here, before the first answer, not after it
@@ -144,16 +145,16 @@ def quiz(
         summary = ui.run()
     except KeyboardInterrupt:
         console.print()
-        render_summary(console, session.close(), clock(), interrupted=True, day_starts_at=settings.day_starts_at)
+        render_summary(console, session.close(), clock(), interrupted=True, day_starts_at=settings.day_starts_at, lang=words)
         where_kept()
         raise typer.Exit(130) from None
     except PrepError:
         console.print()
-        render_summary(console, session.summary(), clock(), interrupted=True, day_starts_at=settings.day_starts_at)
+        render_summary(console, session.summary(), clock(), interrupted=True, day_starts_at=settings.day_starts_at, lang=words)
         where_kept()
         raise
     console.print()
-    render_summary(console, summary, clock(), day_starts_at=settings.day_starts_at)
+    render_summary(console, summary, clock(), day_starts_at=settings.day_starts_at, lang=words)
     where_kept()
 
 
@@ -319,10 +320,12 @@ def render_stats(console: Any, d: dict[str, Any]) -> None:
         console.print()
         console.print(f"[bold yellow]Leeches[/] ({len(d['leeches'])}, {suspended} suspended): rewrite them; "
                       "`prep card unsuspend ID` brings a suspended one back")
+        lines = []
         for leech in d["leeches"]:
             where = leech["location"] or "no longer in the bank"
             flag = ", suspended" if leech["suspended"] else ""
-            console.print(f"  {escape(leech['id'])}: {leech['lapses']} lapses{flag}  [dim]{escape(where)}[/]")
+            lines.append(f"  {escape(leech['id'])}: {leech['lapses']} lapses{flag}  [dim]{escape(where)}[/]")
+        console.print("\n".join(lines))  # one print: a thousand leeches print in a blink
 
 
 def register(app: typer.Typer) -> None:

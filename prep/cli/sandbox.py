@@ -8,8 +8,9 @@ from typing import Any, Optional
 import typer
 from rich.text import Text
 
-from .. import sandbox
-from .app import emit, err, errors, out
+from .app import emit, err, errors, lazy, out
+
+sandbox = lazy("prep.sandbox")
 
 sandbox_app = typer.Typer(help="Build and check the Docker sandbox that runs hidden tests.", no_args_is_help=True)
 

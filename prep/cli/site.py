@@ -6,15 +6,18 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .. import content
-from ..errors import NotFoundError
-from .. import site as site_lib
-from .app import State, emit, err, errors, out
+from ..errors import UsageError
+from .app import State, emit, err, errors, lazy, out
+
+content = lazy("prep.content")
+site_lib = lazy("prep.site")
 
 site_app = typer.Typer(help="Build the static study site (search, flashcards) and serve it.", no_args_is_help=True)
 
+# prep.site.DEFAULT_OUT and DEFAULT_PORT, spelt here so that `--help` does not load jinja2 (tests/test_cli.py checks)
+DEFAULT_OUT = Path("_site")
+DEFAULT_PORT = 8000
 STAGES = {"pages": "rendering pages", "search": "indexing for search (Pagefind)"}
 
 
@@ -22,7 +25,7 @@ STAGES = {"pages": "rendering pages", "search": "indexing for search (Pagefind)"
 def build(
     ctx: typer.Context,
     out_dir: Path = typer.Option(
-        site_lib.DEFAULT_OUT, "--dir", "-d", "--out", "-o",
+        DEFAULT_OUT, "--dir", "-d", "--out", "-o",
         help="The site's folder, written (replaced) here; `prep site serve --dir` serves it. --out is the same.",
     ),
     with_progress: bool = typer.Option(
@@ -32,6 +35,10 @@ def build(
     search: bool = typer.Option(True, "--search/--no-search", help="Index the pages with Pagefind (search)."),
     exercises_dir: Optional[Path] = typer.Option(
         None, "--exercises", help="A folder of exercises to use instead of the shipped ones."
+    ),
+    lang: Optional[str] = typer.Option(
+        None, "--lang", metavar="en|zh",
+        help="The language pages open in, the site's own words too (default: `lang` of the \\[quiz] settings, else en).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print what was built as JSON."),
 ) -> None:
@@ -43,20 +50,23 @@ def build(
     Example: prep site build --dir _site --with-progress
     """
     from .. import notes as notes_lib
-    from ..settings import quiz_settings
+    from ..settings import chosen_lang, quiz_settings
     from ..scheduling import clock_from_env
 
     state: State = ctx.obj
+    site_lang = chosen_lang(lang)
     now = clock_from_env()()  # $PREP_NOW pins it, as for the quiz
     bank = state.load_bank()
     if exercises_dir is not None and not exercises_dir.is_dir():
-        raise NotFoundError(f"--exercises: {exercises_dir} is not a folder of exercises")
+        raise UsageError(f"--exercises: {exercises_dir} is not a folder; give a folder of exercises (each in its own folder, with an exercise.yaml)")
     exercises, problems = site_lib.load_exercises(exercises_dir or content.exercises_dir())
     for problem in problems:
         err(f"warning: {problem} (that exercise is left out of the site; `prep exercise lint` for more)")
     settings = quiz_settings()
     progress = site_lib.read_progress(state.db(), bank, now, settings) if with_progress else None
     notes_doc = notes_lib.read_notes(notes) if notes is not None else None
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -71,7 +81,7 @@ def build(
 
         result = site_lib.build(
             bank, out_dir, exercises=exercises, progress=progress, notes=notes_doc,
-            search=search, now=now, on_progress=on_progress, settings=settings,
+            search=search, now=now, on_progress=on_progress, settings=settings, lang=site_lang,
         )
 
     def render(data: dict[str, Any]) -> None:
@@ -94,10 +104,10 @@ def build(
 def serve(
     ctx: typer.Context,
     directory: Path = typer.Option(
-        site_lib.DEFAULT_OUT, "--dir", "-d", "--out", "-o",
+        DEFAULT_OUT, "--dir", "-d", "--out", "-o",
         help="The built site's folder, as given to `prep site build --dir`. --out is the same.",
     ),
-    port: int = typer.Option(site_lib.DEFAULT_PORT, "--port", "-p", min=0, max=65535, help="The port (0: any free one)."),
+    port: int = typer.Option(DEFAULT_PORT, "--port", "-p", min=0, max=65535, help="The port (0: any free one)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every request on stderr."),
     share: bool = typer.Option(
         True, "--progress/--no-progress",

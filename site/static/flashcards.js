@@ -31,6 +31,31 @@
   const answers = window.PrepAnswers;
   const $ = function (id) { return document.getElementById(id); };
   const dataStatus = $("fc-data-status");
+  const LABELS = site && site.labels ? site.labels : { en: { ratings: RATING_NAMES } };
+
+  // The site's own words in every language it has (prep/labels.py), each side marked as a card's
+  // two sides are, so the language switch shows one of them (site.css).
+  function words(key, values) {
+    const fragment = document.createDocumentFragment();
+    Object.keys(LABELS).forEach(function (lang, i, langs) {
+      let text = LABELS[lang][key] || LABELS.en[key] || key;
+      Object.keys(values || {}).forEach(function (name) {
+        const value = values[name];
+        text = text.split("{" + name + "}").join(typeof value === "function" ? value(lang) : value);
+      });
+      if (langs.length === 1) { fragment.append(text); return; }
+      const span = document.createElement("span");
+      span.className = "l-" + lang;
+      span.lang = lang;
+      span.textContent = text;
+      fragment.append(span);
+    });
+    return fragment;
+  }
+
+  function ratingIn(grade) {
+    return function (lang) { return ((LABELS[lang] || LABELS.en).ratings || RATING_NAMES)[grade]; };
+  }
 
   if (!site || !F || !answers) {
     $("fc-summary").textContent = "The flashcard data, the scheduler or the answer checker did not load; rebuild the site with `prep site build`.";
@@ -553,12 +578,17 @@
     typedForm.hidden = !typed;
     typedInput.value = "";
     typedInput.disabled = false;
-    $("fc-typed-label").textContent = card.type === "order" ? "The numbers, in the right order" : "Your answer";
+    $("fc-typed-label").replaceChildren(words(card.type === "order" ? "js_order_answer" : "js_your_answer"));
     $("fc-hint").textContent = HINTS[card.type] || "";
     $("fc-check").hidden = card.type !== "multi";
     $("fc-reveal").hidden = false;
-    $("fc-reveal").innerHTML = !GRADED[card.type] ? "Show the answer <kbd>Space</kbd>" :
-      "Don't know: show the answer" + (typed ? "" : " <kbd>Space</kbd>");
+    const reveal = $("fc-reveal");
+    reveal.replaceChildren(words(!GRADED[card.type] ? "js_show_answer" : "js_dont_know"));
+    if (!GRADED[card.type] || !typed) {
+      const kbd = document.createElement("kbd");
+      kbd.textContent = "Space";
+      reveal.append(" ", kbd);
+    }
     $("fc-verdict").hidden = true;
     $("fc-answer").hidden = true;
     $("fc-rate").hidden = true;
@@ -680,14 +710,14 @@
     verdict.hidden = false;
     verdict.textContent = "";
     if (outcome.correct) {
-      verdict.textContent = "✓ Right.";
+      verdict.append(words("js_right"));
     } else if (outcome.answer.trim()) {
       const given = document.createElement("span");
       given.className = "given";
       given.textContent = outcome.answer;
-      verdict.append("✗ Not quite. You answered: ", given);
+      verdict.append(words("js_not_quite"), given);
     } else {
-      verdict.textContent = "✗ No answer.";
+      verdict.append(words("js_no_answer"));
     }
     verdict.className = "verdict-line " + (outcome.correct ? "right" : "wrong");
     showAnswer();
@@ -702,8 +732,8 @@
       button.setAttribute("aria-pressed", chosen ? "true" : "false");
     });
     const entry = doc.cards[current.id];
-    $("fc-rated-text").textContent = "Rated " + RATING_NAMES[grade] + ", next in " +
-      formatInterval(time(entry.due) - rated.at.getTime()) + ". 1-4 change the rating.";
+    $("fc-rated-text").replaceChildren(words("js_rated", {
+      rating: ratingIn(grade), interval: formatInterval(time(entry.due) - rated.at.getTime()) }));
     $("fc-rated").hidden = false;
   }
 
