@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import socket
+import struct
 import time
 
 import pytest
@@ -706,3 +707,39 @@ def test_unreadable_paths_get_403(learner, site):
         c.finish()
     finally:
         helper.call("chmod", locked, 0o755)  # so that the scratch folder can be emptied
+
+
+def test_two_host_headers_are_refused_in_http10_too(learner, site):
+    c = connect(learner, site)
+    c.send(b"GET /hello.txt HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n")
+    r = c.response(what="the response to an HTTP/1.0 request with two Host headers")
+    assert r.status == 400, (
+        f"an HTTP/1.0 request with two Host headers: expected 400 (any request with more than one Host), got {r!r}"
+    )
+    c.finish()
+
+
+def test_client_that_resets_after_its_own_half_close(learner, site):
+    """The client half-closes after its request, then goes away while the big response is still being
+    sent: its reset lands on a connection in CLOSE_WAIT, so the server's next send fails with EPIPE
+    (BrokenPipeError), not ECONNRESET. serve_connection ends quietly either way."""
+    huge = os.path.join(site, "huge.bin")  # 16 MiB of zeros, more than loopback's socket buffers hold
+    learner.exec(f"with open({huge!r}, 'wb') as f:\n    f.truncate(16 << 20)\n")
+    c = connect(learner, site)
+    c.send(b"GET /huge.bin HTTP/1.1\r\nHost: test\r\n\r\n")
+    c.sock.shutdown(socket.SHUT_WR)
+    c.sock.settimeout(WAIT)
+    first = c.sock.recv(4096)
+    assert first.startswith(b"HTTP/1.1 200"), f"GET /huge.bin: expected a 200 to start, got {first[:80]!r}"
+    time.sleep(0.2)  # the server is blocked in send(), its socket buffer full
+    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    try:
+        c.finish()
+    except AssertionError:
+        raise
+    except Exception as exc:  # noqa: BLE001: the learner's exception
+        raise AssertionError(
+            f"serve_connection raised {getattr(exc, 'type', type(exc).__name__)} when the client reset the connection after its own "
+            "half-close: a peer that goes away is not an error of the server (BrokenPipeError as well as "
+            "ConnectionResetError): close the connection and return"
+        ) from None

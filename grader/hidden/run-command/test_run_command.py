@@ -231,7 +231,7 @@ def stderr_during(run, argv):
 @pytest.mark.cards("exec-failure-exit-127")
 def test_exec_failure_message_on_stderr(learner):
     ns = learner.exec(STDERR_CAPTURE)
-    result, err = ns.call("stderr_during", learner.get("run"), ["no-such-program-xyz"])
+    result, err = ns.call("stderr_during", learner.get("run"), ["no-such-program-xyz", "its-argument"])
     assert result.returncode == 127, f"a program that cannot be run gives 127, got {result.returncode}"
     assert b"no-such-program-xyz" in err, (
         f"when exec fails the child writes a short message naming the program to its stderr (fd 2); fd 2 got {err[:200]!r}"
