@@ -64,6 +64,11 @@ class _StopShrinking(BaseException):
     """Shrinking used its budget: report the smallest failing case seen so far (BaseException: Hypothesis lets it through)."""
 
 
+class FailNow(AssertionError):
+    """A failure not worth shrinking, raised by a test's `run`: each run of it is slow (a call that had to time out,
+    an endless loop in the submission), so the case that found it is shown as it is."""
+
+
 class _OutOfTime(BaseException):
     """No case failed and the test's time is running out: stop drawing cases."""
 
@@ -82,8 +87,8 @@ def check(learner, strategy, run, show, *, seed: int, max_examples: int = 100, s
     the smallest failing case, as the lines `show(case)` gives, added to its message.
 
     `run` raises AssertionError (a difference from the model) or lets a LearnerError through (the submission
-    raised where it must not): both are failures Hypothesis shrinks. A learner process that died, a call that
-    timed out and an import error stop the test at once, with the case that was running."""
+    raised where it must not): both are failures Hypothesis shrinks. FailNow, a learner process that died, a call
+    that timed out and an import error stop the test at once, with the case that was running (not shrunk)."""
     deadline = getattr(learner, "_deadline", None)
     stop_drawing = None
     if deadline is not None:
@@ -104,7 +109,7 @@ def check(learner, strategy, run, show, *, seed: int, max_examples: int = 100, s
         state["last"] = case
         try:
             run(case)
-        except (LearnerImportError, LearnerBuildError, LearnerDied, LearnerTimeout, HarnessError) as exc:
+        except (FailNow, LearnerImportError, LearnerBuildError, LearnerDied, LearnerTimeout, HarnessError) as exc:
             raise _Abort(exc, case) from None
         except (AssertionError, LearnerError) as exc:
             lines = _lines(show, case)
@@ -160,6 +165,8 @@ def _what(text: str) -> str:
 def _with_case(exc: BaseException, lines: list[str]) -> BaseException:
     """The same failure, with the case in its message (the status the judge gives it does not change)."""
     steps = _steps(lines)
+    if isinstance(exc, FailNow):
+        return AssertionError(_what(str(exc)) + steps.replace("(fixed seed, shrunk)", "(fixed seed, not shrunk: each run is slow)"))
     if isinstance(exc, AssertionError):
         return AssertionError(_what(str(exc) or "a check of the hidden test failed") + steps)
     if isinstance(exc, (LearnerImportError, LearnerBuildError)):
