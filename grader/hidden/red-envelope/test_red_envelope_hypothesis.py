@@ -57,7 +57,6 @@ def expected_error(total, n):
 
 
 def split(learner, total, n, seed):
-    call = f"split({total!r}, {n}, {seed})"
     try:
         return learner.call("split", total, n, seed), None
     except LearnerError as exc:
@@ -88,7 +87,7 @@ def test_hypothesis_envelopes_against_the_statement(learner):
         assert min(values) >= FEN, f"{call}: every share must be at least 0.01, got {min(values)} in {shares}"
         assert sum(values) == Decimal(total), (
             f"{call}: the shares add up to {sum(values)}, not {Decimal(total):.2f}: {shares}")
-        again, exc = split(learner, total, n, seed)
+        again, _ = split(learner, total, n, seed)
         assert again == shares, f"{call} gave {shares} and then {again!r}: the same arguments must give the same shares"
 
     def show(case):
