@@ -828,4 +828,4 @@ def test_hypothesis_operations_match_the_exact_model(learner):
         (size, min_block), ops = case
         return show_calls(size, min_block, concrete_calls(size, min_block, ops))
 
-    check(learner, hypothesis_cases(), run, show, seed=0xB0DD1, max_examples=100)
+    check(learner, hypothesis_cases(), run, show, seed=0xB0DD1, max_examples=60, shrink_runs=200)
