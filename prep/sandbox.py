@@ -598,12 +598,13 @@ def check(image: str = IMAGE) -> list[Check]:
         return checks
     try:
         out = client.containers.run(
-            image, ["python3", "-c", "import sys, pytest; print(sys.version.split()[0], pytest.__version__)"],
+            image, ["python3", "-c", "import sys, pytest, hypothesis; "
+                    "print(sys.version.split()[0], pytest.__version__, hypothesis.__version__)"],
             remove=True, network_mode="none", user=f"{LEARNER_UID}:{LEARNER_UID}", read_only=True, cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
         )
-        py, pt = out.decode().split()
-        checks.append(Check("container", True, f"runs as uid {LEARNER_UID}: Python {py}, pytest {pt}"))
+        py, pt, hy = out.decode().split()
+        checks.append(Check("container", True, f"runs as uid {LEARNER_UID}: Python {py}, pytest {pt}, Hypothesis {hy}"))
     except Exception as exc:  # anything here means the sandbox cannot run
         checks.append(Check("container", False, f"a test container failed: {str(exc)[:200]}", "prep sandbox build"))
     containers = client.containers.list(all=True, filters={"label": LABEL})

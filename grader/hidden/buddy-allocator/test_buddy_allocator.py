@@ -738,3 +738,94 @@ def test_free_blocks_lists_only_sizes_with_a_free_block_each_sorted(learner):
     assert got == expected, (
         f"with every other 16-byte block free, free_blocks() must be exactly {{16: [16, 48, ..., 1008]}}: one key, "
         f"its offsets in a list sorted in increasing order; got {got!r}")
+
+
+# ---------------------------------------------------------------- the exact model, with Hypothesis
+
+
+# A case is an arena and a list of abstract operations; the judge's ExactModel turns each into a concrete call
+# (which live block to free, which offset is a double free...), so every generated call is meaningful, and
+# Hypothesis shrinks the list to the fewest calls that still differ from the model.
+HYPO_ARENAS = [(64, 16), (128, 16), (256, 1), (1024, 32), (4096, 64), (1 << 16, 16), (128, 128), (1, 1), (512, 2)]
+# Each operation is one int (cheap for Hypothesis to draw, and it shrinks towards 0, the simplest call: an exact
+# allocation of the smallest block). Its low 3 bits choose the kind (4 allocs, 3 frees of a live block, 1 bad
+# free in 8), the other bits the details. Mostly small blocks, so that many are live at once and a size has several
+# free blocks.
+HYPO_ORDERS = [0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 3, 4, 6, 8, 12, 16]
+HYPO_ALLOC_KINDS = ["exact", "exact", "exact", "exact", "less", "more", "any", "less", "more", "any", "whole",
+                    "more-than-whole", "zero", "negative", "exact", "any"]
+HYPO_BAD_FREES = ["double", "inside", "free-start", "outside"]
+
+
+def hypothesis_cases():
+    from hypothesis import strategies as st
+
+    # a list of runs of calls: Hypothesis's lists average about 5 elements, this about 25, and it still shrinks
+    runs = st.lists(st.lists(st.integers(0, (1 << 16) - 1), max_size=10), max_size=10)
+    return st.tuples(st.sampled_from(HYPO_ARENAS), runs.map(lambda groups: [op for group in groups for op in group]))
+
+
+def concrete_calls(size, min_block, ops):
+    """The calls an abstract case stands for, decided with the judge's model as the calls go."""
+    model = ExactModel(size, min_block)
+    orders = (size // min_block).bit_length() - 1
+    freed, calls = [], []
+    for op in ops:
+        kind, rest = op & 7, op >> 3
+        if kind < 4:
+            block = min_block << min(HYPO_ORDERS[rest & 15], orders)
+            how, r = HYPO_ALLOC_KINDS[(rest >> 4) & 15], rest >> 8
+            n = {"exact": block, "less": block - 1, "more": block + 1, "any": 1 + r % block, "whole": size,
+                 "more-than-whole": size + 1, "zero": 0, "negative": -block}[how]
+            call = ("alloc", n)
+        elif kind < 7:
+            live = sorted(model.allocated)
+            call = ("free", live[rest % len(live)] if live else 0)
+        else:
+            how, k = HYPO_BAD_FREES[rest & 3], rest >> 2
+            if how == "double":
+                options = [o for o in freed if o not in model.allocated]
+            elif how == "inside":
+                options = [o + 1 + k % (s - 1) for o, s in sorted(model.allocated.items()) if s > 1]
+            elif how == "free-start":
+                options = sorted(o for offs in model.free.values() for o in offs)
+            else:
+                options = [size, size + min_block, -1, -min_block]
+            call = ("free", options[k % len(options)] if options else size)
+        status, _ = model.apply(call)
+        if call[0] == "free" and status == "ok":
+            freed.append(call[1])
+        calls.append(call)
+    return calls
+
+
+def show_calls(size, min_block, calls):
+    """The calls as lines of Python, with what the statement's allocator returns for each."""
+    model = ExactModel(size, min_block)
+    lines = [f"b = Buddy({size}, {min_block})"]
+    for kind, arg in calls:
+        status, value = model.apply((kind, arg))
+        result = f"  # -> {value}" if kind == "alloc" and status == "ok" else ("" if status == "ok" else f"  # raises {status}")
+        lines.append(f"b.{kind}({arg}){result}")
+    return lines
+
+
+@pytest.mark.cards(CARD_SPLIT, CARD_XOR, CARD_ADJACENT, CARD_ORDERS)
+def test_hypothesis_operations_match_the_exact_model(learner):
+    from prep_judge.model import check
+
+    ns = learner.exec(EXACT_RUNNER)
+
+    def run(case):
+        (size, min_block), ops = case
+        calls = concrete_calls(size, min_block, ops)
+        found = first_difference(size, min_block, calls, replay_exact(ns, size, min_block, calls))
+        if found is not None:
+            index, what = found
+            raise AssertionError(f"Buddy({size}, {min_block}), call {index + 1}: {what}")
+
+    def show(case):
+        (size, min_block), ops = case
+        return show_calls(size, min_block, concrete_calls(size, min_block, ops))
+
+    check(learner, hypothesis_cases(), run, show, seed=0xB0DD1, max_examples=60, shrink_runs=200)
