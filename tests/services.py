@@ -14,6 +14,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -69,9 +70,11 @@ class Postgres:
                 self.user = pwd.getpwnam("postgres")
             except KeyError:
                 missing("the postgres user (PostgreSQL's Debian package makes it)")
-        folder.chmod(0o755)
-        self.data = folder / "pgdata"
-        self.log = folder / "postgres.log"
+        # the postgres user cannot reach into pytest's folders (mode 700, root's): a folder of its own
+        self.home = Path(tempfile.mkdtemp(prefix="prep-test-pg-")) if self.user else folder
+        self.home.chmod(0o755)
+        self.data = self.home / "pgdata"
+        self.log = self.home / "postgres.log"
         self.port = free_port()
         self.url = f"postgresql://prep@127.0.0.1:{self.port}/prep"
         self.run(self.initdb, "-D", str(self.data), "-U", "prep", "-A", "trust", "--no-sync", "-E", "UTF8")
@@ -94,6 +97,13 @@ class Postgres:
 
     def stop(self) -> None:
         self.run(self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        """Stop it if it runs, and delete its folder."""
+        done = subprocess.run([self.pg_ctl, "-D", str(self.data), "status"], capture_output=True)
+        if done.returncode == 0:
+            self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
 
 
 class Redis:
