@@ -141,6 +141,15 @@ def start_worker(grid, n: int) -> Worker:
     return worker
 
 
+def remove_containers_of(pid: int) -> None:
+    """The sandbox containers a killed worker left (they would stop at their time limit anyway)."""
+    from prep import sandbox
+
+    client = sandbox.connect()
+    for container in client.containers.list(all=True, filters={"label": f"org.prep.sandbox.pid={pid}"}):
+        container.remove(force=True)
+
+
 def seen(grid, name: str) -> bool:
     with grid["engine"].connect() as conn:
         return conn.execute(sa.select(db.workers.c.name).where(db.workers.c.name == name)).first() is not None
@@ -190,6 +199,23 @@ def test_init_adds_the_new_columns_to_a_database_of_the_first_slice(tmp_path):
     db.init(engine)  # a second time changes nothing
 
 
+def test_the_settings_file_names_the_database_and_the_broker(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from prep.cli import app
+
+    monkeypatch.delenv("PREP_SERVER_DB", raising=False)
+    target = tmp_path / "from-settings.db"
+    config = Path(os.environ["PREP_CONFIG"])
+    config.write_text(f'[server]\ndatabase = "sqlite:///{target}"\nbroker = "redis://127.0.0.1:1/0"\n')
+    result = CliRunner().invoke(app, ["server", "--init"])
+    assert result.exit_code == 0 and target.exists(), result.output
+    config.write_text('[server]\ndatabase = ""\n')
+    result = CliRunner().invoke(app, ["server", "--init"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().endswith("[server]: `database` must be a non-empty string, not ''")
+
+
 @pytest.mark.docker
 def test_two_learners_are_graded_by_the_workers(grid):
     ids = []
@@ -216,6 +242,7 @@ def test_a_worker_killed_while_it_grades_loses_nothing(grid):
     killed = next(w for w in grid["workers"] if w.name == holder)
     killed.proc.send_signal(signal.SIGKILL)
     killed.proc.wait(10)
+    remove_containers_of(killed.proc.pid)
     done = graded(grid, submission_id)
     other = next(w for w in grid["workers"] if w is not killed)
     assert done["worker"] == other.name  # graded again by the other worker

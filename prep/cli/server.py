@@ -61,7 +61,7 @@ def _initialised(ctx: typer.Context):
 def serve(
     ctx: typer.Context,
     db_url: Optional[str] = typer.Option(None, "--db", "--database", envvar=DB_ENV, show_envvar=True,
-                                         help="The server's database: sqlite:///FILE (default: server.db in your user data folder) or postgresql://USER:PASSWORD@HOST:PORT/NAME."),
+                                         help="The server's database: sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/NAME (default: `database` of [server] in the settings file, else server.db in your user data folder)."),
     init: bool = typer.Option(False, "--init", help="Create the database's tables, then stop."),
     host: str = typer.Option("127.0.0.1", "--host", help="The address to listen on."),
     port: int = typer.Option(8765, "--port", help="The port to listen on."),
@@ -70,12 +70,17 @@ def serve(
     sandbox_name: str = typer.Option("docker", "--sandbox", help="docker, or local for development only (not a sandbox)."),
     queue: str = typer.Option("embedded", "--queue", help="embedded (threads of this process grade) or celery (`prep server worker` processes grade)."),
     broker: Optional[str] = typer.Option(None, "--broker", envvar=BROKER_ENV, show_envvar=True,
-                                         help="With --queue celery: the task queue, redis://HOST:PORT/N."),
+                                         help="With --queue celery: the task queue, redis://HOST:PORT/N (default: `broker` of [server] in the settings file)."),
 ) -> None:
     """Run the grading server (HTTP API under /api/v1, on 127.0.0.1:8765 by default).
 
     Example: prep server --init && prep server class create os-2027 && prep server
     """
+    if db_url is None or broker is None:  # the settings file's [server] database and broker come after the options
+        from ..settings import server_settings
+
+        settings = server_settings()
+        db_url, broker = db_url or settings.database, broker or settings.broker
     ctx.find_root().meta["server_db"] = db_url
     ctx.find_root().meta["server_broker"] = broker
     if ctx.invoked_subcommand is not None:
