@@ -37,9 +37,14 @@ LEARNERS = ("alice", "bob", "carol", "dave", "erin")
 
 
 def prep(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "prep", *args], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, f"prep {' '.join(args)}: {done.returncode}\n{done.stdout}\n{done.stderr}"
-    return done.stdout
+    """A `prep` command in this process (the server's own commands); its stdout."""
+    from typer.testing import CliRunner
+
+    from prep.cli import app
+
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, f"prep {' '.join(args)}: {result.exit_code}\n{result.stdout}\n{result.stderr}"
+    return result.stdout
 
 
 class Process:
@@ -97,7 +102,7 @@ class Api(Process):
 
 class Worker(Process):
     def __init__(self, log: Path, db_url: str, broker: str) -> None:
-        super().__init__(log, "server", "--db", db_url, "worker", "--broker", broker, "--concurrency", "1",
+        super().__init__(log, "server", "--db", db_url, "worker", "--broker", broker, "--concurrency", "2",
                          "--resend-after", "5")
         self.name = f"{socket.gethostname()}:{self.proc.pid}"
 

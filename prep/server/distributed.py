@@ -46,6 +46,7 @@ def celery_app(broker: str):
         task_ignore_result=True,  # the result is in the database
         task_serializer="json", accept_content=["json"],
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,  # a worker waits out a broker that is away, however long
         broker_connection_timeout=3,
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
         worker_hijack_root_logger=False,
@@ -69,9 +70,9 @@ class CeleryQueue:
 
     def enqueue(self, submission_id: int) -> None:
         """Send the task; a broker that does not answer is logged: the workers' sweep sends it later."""
-        try:
-            db.mark_sent(self.engine, submission_id)
+        try:  # marked after it went: a task not sent leaves the row unmarked, and the next sweep sends it
             self.app.send_task(TASK, args=[submission_id])
+            db.mark_sent(self.engine, submission_id)
         except Exception as exc:
             log.warning("submission %s is queued but its task was not sent (%s): a worker's sweep sends it",
                         submission_id, exc)
