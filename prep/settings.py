@@ -234,19 +234,27 @@ def quiz_settings(path: Path | None = None) -> QuizSettings:
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """The `[server]` section: the grading server `prep submit` sends to, and the learner's token there."""
+    """The `[server]` section: the grading server `prep submit` sends to, and the learner's token there;
+    on the server's own machines, its database and task queue (`prep server`, `prep server worker`)."""
 
     url: str | None = None
     token: str | None = None
+    database: str | None = None
+    broker: str | None = None
     where: str = ""
+
+
+SERVER_KEYS = ("broker", "database", "token", "url")
 
 
 def server_settings(path: Path | None = None) -> ServerSettings:
     section, where = read_section("server", path)
-    problems = [f"unknown setting `{key}` (known: token, url)" for key in sorted(set(section) - {"url", "token"})]
-    for key in ("url", "token"):
+    problems = [f"unknown setting `{key}` (known: {', '.join(SERVER_KEYS)})"
+                for key in sorted(set(section) - set(SERVER_KEYS))]
+    for key in SERVER_KEYS:
         if key in section and (not isinstance(section[key], str) or not section[key].strip()):
             problems.append(f"`{key}` must be a non-empty string, not {section[key]!r}")
     if problems:
         raise InputError(f"{where} [server]: " + "; ".join(problems))
-    return ServerSettings(url=section.get("url"), token=section.get("token"), where=str(where))
+    return ServerSettings(url=section.get("url"), token=section.get("token"), database=section.get("database"),
+                          broker=section.get("broker"), where=str(where))

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a Debian machine, then run all of it.
 #   bash scripts/test.sh [pytest arguments]
-# As root it installs what is missing (Docker engine, debootstrap, Chromium) and
-# starts the Docker engine; as another user it says what to install.
+# As root it installs what is missing (Docker engine, debootstrap, Chromium,
+# PostgreSQL, Redis) and starts the Docker engine; as another user it says what
+# to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,10 @@ command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v chromium >/dev/null || missing+=(chromium)
 # --sandbox local compiles C exercises with the machine's own gcc.
 command -v gcc >/dev/null || missing+=(gcc libc6-dev)
+# The server's distributed tests start their own PostgreSQL cluster and redis-server
+# on 127.0.0.1 (tests/services.py): they need the programs only.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing+=(postgresql)
+command -v redis-server >/dev/null || missing+=(redis-server)
 # Chinese text in the site and its screenshots needs a CJK font.
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 if [ ${#missing[@]} -gt 0 ]; then

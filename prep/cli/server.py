@@ -26,6 +26,7 @@ server_app.add_typer(learner_app, name="learner")
 server_app.add_typer(instructor_app, name="instructor")
 
 DB_ENV = "PREP_SERVER_DB"
+BROKER_ENV = "PREP_SERVER_BROKER"
 
 
 def default_db_url() -> str:
@@ -59,20 +60,29 @@ def _initialised(ctx: typer.Context):
 @server_app.callback()
 def serve(
     ctx: typer.Context,
-    db_url: Optional[str] = typer.Option(None, "--db", envvar=DB_ENV, show_envvar=True,
-                                         help="The server's database, a SQLAlchemy URL (default: server.db in your user data folder)."),
+    db_url: Optional[str] = typer.Option(None, "--db", "--database", envvar=DB_ENV, show_envvar=True,
+                                         help="The server's database: sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/NAME (default: `database` of [server] in the settings file, else server.db in your user data folder)."),
     init: bool = typer.Option(False, "--init", help="Create the database's tables, then stop."),
     host: str = typer.Option("127.0.0.1", "--host", help="The address to listen on."),
     port: int = typer.Option(8765, "--port", help="The port to listen on."),
     workers: int = typer.Option(2, "--workers", min=0, help="Gradings at once (0: take submissions, grade none)."),
     queue_size: int = typer.Option(100, "--queue-size", min=1, help="Submissions queued or running at most; more are refused (503)."),
     sandbox_name: str = typer.Option("docker", "--sandbox", help="docker, or local for development only (not a sandbox)."),
+    queue: str = typer.Option("embedded", "--queue", help="embedded (threads of this process grade) or celery (`prep server worker` processes grade)."),
+    broker: Optional[str] = typer.Option(None, "--broker", envvar=BROKER_ENV, show_envvar=True,
+                                         help="With --queue celery: the task queue, redis://HOST:PORT/N (default: `broker` of [server] in the settings file)."),
 ) -> None:
     """Run the grading server (HTTP API under /api/v1, on 127.0.0.1:8765 by default).
 
     Example: prep server --init && prep server class create os-2027 && prep server
     """
+    if db_url is None or broker is None:  # the settings file's [server] database and broker come after the options
+        from ..settings import server_settings
+
+        settings = server_settings()
+        db_url, broker = db_url or settings.database, broker or settings.broker
     ctx.find_root().meta["server_db"] = db_url
+    ctx.find_root().meta["server_broker"] = broker
     if ctx.invoked_subcommand is not None:
         return
     from .. import sandbox, server
@@ -88,16 +98,26 @@ def serve(
         return
     if sandbox_name not in ("docker", "local"):
         raise typer.BadParameter("use docker or local", param_hint="--sandbox")
-    if sandbox_name == "local":
-        err("Warning: --sandbox local is for development: " + sandbox.LocalBackend.WARNING)
-    elif workers:
-        sandbox.backend("docker").ensure_ready()
+    if queue not in ("embedded", "celery"):
+        raise typer.BadParameter("use embedded or celery", param_hint="--queue")
+    if queue == "celery" and not broker:
+        raise typer.BadParameter("--queue celery needs --broker redis://HOST:PORT/N", param_hint="--broker")
+    if queue == "celery":
+        server.require_distributed()
+        what = f"grading by `prep server worker` through {broker}"
+    else:
+        if sandbox_name == "local":
+            err("Warning: --sandbox local is for development: " + sandbox.LocalBackend.WARNING)
+        elif workers:
+            sandbox.backend("docker").ensure_ready()
+        what = f"{workers} workers, {sandbox_name} sandbox"
     import uvicorn
 
     from ..server.api import Config, create_app
 
-    app = create_app(Config(db_url=url, sandbox=sandbox_name, workers=workers, queue_size=queue_size))
-    err(f"prep server on http://{host}:{port} ({workers} workers, {sandbox_name} sandbox, {url})")
+    app = create_app(Config(db_url=url, sandbox=sandbox_name, workers=workers, queue_size=queue_size,
+                            queue=queue, broker=broker))
+    err(f"prep server on http://{host}:{port} ({what}, {db.safe_url(url)})")
     # a stop does not wait out the long polls (a client asks again); gradings under way are graded again at the next start
     uvicorn.run(app, host=host, port=port, log_level=os.environ.get("PREP_SERVER_LOG", "info"),
                 timeout_graceful_shutdown=5)
@@ -162,6 +182,49 @@ def instructor_add(ctx: typer.Context, class_name: str = typer.Argument(..., met
     Example: prep server instructor add os-2027 bob
     """
     _add(ctx, class_name, name, "instructor", as_json)
+
+
+@server_app.command("worker")
+def worker(
+    ctx: typer.Context,
+    broker: Optional[str] = typer.Option(None, "--broker", envvar=BROKER_ENV, show_envvar=True,
+                                         help="The task queue the server sends to, redis://HOST:PORT/N."),
+    concurrency: int = typer.Option(1, "--concurrency", min=1, help="Gradings at once on this machine."),
+    sandbox_name: str = typer.Option("docker", "--sandbox", help="docker, or local for development only (not a sandbox)."),
+    resend_after: float = typer.Option(120.0, "--resend-after", min=1,
+                                       help="Seconds after which a queued submission's task is sent again (a broker that lost it)."),
+) -> None:
+    """Grade the server's submissions on this machine's Docker engine (distributed mode; one per machine).
+
+    It reads the server's database (`--db`, the same URL as the server's) and takes tasks from the broker the server sends to (`prep server --queue celery --broker URL`).
+
+    Example: prep server --db postgresql://prep@db.example.org/prep worker --broker redis://queue.example.org:6379/0 --concurrency 2
+    """
+    from .. import sandbox, server
+
+    server.require()
+    server.require_distributed()
+    broker = broker or ctx.find_root().meta.get("server_broker")
+    if not broker:
+        raise typer.BadParameter("name the task queue: --broker redis://HOST:PORT/N", param_hint="--broker")
+    if sandbox_name not in ("docker", "local"):
+        raise typer.BadParameter("use docker or local", param_hint="--sandbox")
+    if sandbox_name == "local":
+        err("Warning: --sandbox local is for development: " + sandbox.LocalBackend.WARNING)
+    else:
+        sandbox.backend("docker").ensure_ready()
+    from .. import content, exercises
+    from ..server import db
+    from ..server.distributed import Worker
+
+    url = ctx.find_root().meta.get("server_db") or default_db_url()
+    engine = _initialised(ctx)
+    catalog = exercises.load_catalog(content.exercises_dir())
+    grader = Worker(engine, broker, lambda: sandbox.backend(sandbox_name), concurrency, catalog,
+                    resend_after=resend_after)
+    err(f"prep server worker {grader.name}: {concurrency} at once, {sandbox_name} sandbox, "
+        f"tasks from {db.safe_url(broker)}, database {db.safe_url(url)}")
+    grader.run()
 
 
 OPENAPI_FILE = "server-openapi.json"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..errors import EnvironmentProblem
 
 EXTRA_MODULES = ("fastapi", "uvicorn", "sqlalchemy")
+DISTRIBUTED_MODULES = ("celery", "redis", "psycopg")
 
 
 def require() -> None:
@@ -18,4 +19,15 @@ def require() -> None:
     if missing:
         raise EnvironmentProblem(
             f"prep server needs {', '.join(missing)}: install the server extra, pip install 'prep[server]'"
+        )
+
+
+def require_distributed() -> None:
+    """The distributed mode's packages (Celery, the Redis client, psycopg 3), from the same extra."""
+    import importlib.util
+
+    missing = [name for name in DISTRIBUTED_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise EnvironmentProblem(
+            f"the distributed mode needs {', '.join(missing)}: install the server extra, pip install 'prep[server]'"
         )

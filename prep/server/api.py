@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -33,6 +34,7 @@ from .queue import Changes, EmbeddedQueue
 API = "/api/v1"
 MAX_BODY_BYTES = 4 * 1024 * 1024  # JSON of at most 2 MB of files, escaped
 MAX_WAIT_SECONDS = 60
+DB_RETRY_AFTER = 5  # seconds: a database that did not answer is asked again then
 DB_RECHECK_SECONDS = 2.0  # a long poll re-reads the database this often (a worker in another process)
 log = logging.getLogger("prep.server")
 COOKIE = "prep_token"
@@ -47,6 +49,8 @@ class Config:
     sandbox: str = "docker"
     workers: int = 2
     queue_size: int = 100
+    queue: str = "embedded"  # or "celery": the distributed mode (prep.server.distributed)
+    broker: str | None = None  # the Celery broker's URL, redis://HOST:PORT/N
 
 
 class TooLarge(SubmissionTooLarge):
@@ -80,7 +84,12 @@ def create_app(config: Config, backend_factory=None, engine=None) -> FastAPI:
         def backend_factory():
             return sandbox.backend(config.sandbox)
 
-    queue = EmbeddedQueue(engine, backend_factory, config.workers, changes, catalog)
+    if config.queue == "celery":
+        from .distributed import CeleryQueue
+
+        queue = CeleryQueue(engine, config.broker)
+    else:
+        queue = EmbeddedQueue(engine, backend_factory, config.workers, changes, catalog)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -105,6 +114,13 @@ def create_app(config: Config, backend_factory=None, engine=None) -> FastAPI:
         if status == 500:
             log.error("unexpected error: %s", exc)
         return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+    @app.exception_handler(sa.exc.OperationalError)
+    @app.exception_handler(sa.exc.InterfaceError)
+    async def _database_away(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("the database did not answer: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return JSONResponse({"detail": f"the server's database is not answering: try again in {DB_RETRY_AFTER} s"},
+                            status_code=503, headers={"Retry-After": str(DB_RETRY_AFTER)})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -180,7 +196,7 @@ def create_app(config: Config, backend_factory=None, engine=None) -> FastAPI:
         submission_id = await run_in_threadpool(
             db.add_submission, engine, me["id"], ex.slug, submission.texts(), submission.code_hash, config.queue_size)
         row = await run_in_threadpool(db.submission_row, engine, submission_id)  # as queued, before a worker wakes
-        queue.enqueue(submission_id)
+        await run_in_threadpool(queue.enqueue, submission_id)
         return db.public(row)
 
     @app.get(f"{API}/submissions")

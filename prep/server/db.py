@@ -7,7 +7,7 @@ engine and returns plain dicts: the API and the CLI never write SQL.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,15 +54,39 @@ submissions = sa.Table(
     sa.Column("submitted_at", sa.String(40), nullable=False),
     sa.Column("started_at", sa.String(40)),
     sa.Column("finished_at", sa.String(40)),
+    sa.Column("worker", sa.String(200)),  # who grades it (distributed mode): host:pid of a `prep server worker`
+    sa.Column("sent_at", sa.String(40)),  # when a task for it was last sent to the task queue
 )
+# Distributed mode: each `prep server worker` says it is alive here every few seconds. A submission
+# running on a worker not seen for WORKER_DEAD_SECONDS goes back to queued and is graded again.
+workers = sa.Table(
+    "workers", metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("seen_at", sa.String(40), nullable=False),
+)
+ADDED_COLUMNS = {"submissions": ("worker", "sent_at")}  # columns a database of the first slice lacks
 # One submission in flight per learner, kept by the database itself (two requests cannot race past it).
 sa.Index("one_in_flight_per_user", submissions.c.user_id, unique=True,
          sqlite_where=submissions.c.state != "done", postgresql_where=submissions.c.state != "done")
 sa.Index("submissions_by_state", submissions.c.state, submissions.c.id)
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+def now(ago: float = 0) -> str:
+    """The time now (or `ago` seconds before), ISO 8601 UTC: strings that sort as the times do."""
+    return (datetime.now(timezone.utc) - timedelta(seconds=ago)).isoformat(timespec="seconds")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """URL with the driver named: postgresql:// (and postgres://) mean psycopg 3, not SQLAlchemy's default psycopg2."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def safe_url(url: str) -> str:
+    """URL with its password hidden, to print."""
+    return sa.engine.make_url(url).render_as_string(hide_password=True) if "@" in url else url
 
 
 def engine(url: str) -> sa.Engine:
@@ -78,12 +102,21 @@ def engine(url: str) -> sa.Engine:
             cursor.close()
 
         return made
-    return sa.create_engine(url, pool_pre_ping=True)
+    return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True)
 
 
 def init(eng: sa.Engine) -> None:
-    """Create the tables that are missing (never drops or changes one)."""
+    """Create the tables and the columns that are missing (never drops or changes one)."""
     metadata.create_all(eng)
+    inspector = sa.inspect(eng)
+    with eng.begin() as conn:
+        for table, names in ADDED_COLUMNS.items():
+            have = {c["name"] for c in inspector.get_columns(table)}
+            for name in names:
+                if name not in have:
+                    column = metadata.tables[table].c[name]
+                    kind = column.type.compile(dialect=eng.dialect)
+                    conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
 
 
 def is_initialised(eng: sa.Engine) -> bool:
@@ -226,6 +259,71 @@ def mark_running(eng: sa.Engine, submission_id: int) -> None:
     with eng.begin() as conn:
         conn.execute(submissions.update().where(submissions.c.id == submission_id, submissions.c.state == "queued")
                      .values(state="running", attempts=submissions.c.attempts + 1, started_at=now()))
+
+
+def take(eng: sa.Engine, submission_id: int, worker: str) -> bool:
+    """A worker takes a submission a task queue delivered: True when it is now this worker's to grade.
+
+    It is taken when queued, or when running on this same worker (a task retried after the database
+    failed under it); not when done, nor when another worker grades it (a duplicate task)."""
+    with eng.begin() as conn:
+        changed = conn.execute(submissions.update().where(
+            submissions.c.id == submission_id,
+            sa.or_(submissions.c.state == "queued",
+                   sa.and_(submissions.c.state == "running", submissions.c.worker == worker)),
+        ).values(state="running", worker=worker, attempts=submissions.c.attempts + 1, started_at=now()))
+        return changed.rowcount == 1
+
+
+def heartbeat(eng: sa.Engine, worker: str) -> None:
+    """`worker` is alive now."""
+    with eng.begin() as conn:
+        if conn.execute(workers.update().where(workers.c.name == worker).values(seen_at=now())).rowcount == 0:
+            conn.execute(workers.insert().values(name=worker, seen_at=now()))
+
+
+def forget_worker(eng: sa.Engine, worker: str) -> None:
+    with eng.begin() as conn:
+        conn.execute(workers.delete().where(workers.c.name == worker))
+
+
+def requeue_lost(eng: sa.Engine, dead_after: float) -> list[int]:
+    """Put back to queued what runs on a worker not seen for `dead_after` seconds (killed, or its machine gone)."""
+    alive = sa.select(workers.c.name).where(workers.c.seen_at >= now(dead_after))
+    with eng.begin() as conn:
+        ids = [r[0] for r in conn.execute(sa.select(submissions.c.id).where(
+            submissions.c.state == "running",
+            sa.or_(submissions.c.worker.is_(None), submissions.c.worker.not_in(alive))))]
+        requeued = []
+        for submission_id in ids:
+            changed = conn.execute(submissions.update().where(
+                submissions.c.id == submission_id, submissions.c.state == "running",
+                sa.or_(submissions.c.worker.is_(None), submissions.c.worker.not_in(alive)),
+            ).values(state="queued", worker=None, sent_at=None))
+            if changed.rowcount == 1:
+                requeued.append(submission_id)
+    return requeued
+
+
+def to_send(eng: sa.Engine, resend_after: float) -> list[int]:
+    """Queued submissions whose task was never sent, or sent more than `resend_after` seconds ago (a message
+    the task queue lost: a broker restarted empty); each is marked sent now, once, whoever else asks."""
+    stale = sa.or_(submissions.c.sent_at.is_(None), submissions.c.sent_at < now(resend_after))
+    with eng.begin() as conn:
+        ids = [r[0] for r in conn.execute(sa.select(submissions.c.id).where(submissions.c.state == "queued", stale)
+                                          .order_by(submissions.c.id))]
+        taken = []
+        for submission_id in ids:
+            changed = conn.execute(submissions.update().where(
+                submissions.c.id == submission_id, submissions.c.state == "queued", stale).values(sent_at=now()))
+            if changed.rowcount == 1:
+                taken.append(submission_id)
+    return taken
+
+
+def mark_sent(eng: sa.Engine, submission_id: int) -> None:
+    with eng.begin() as conn:
+        conn.execute(submissions.update().where(submissions.c.id == submission_id).values(sent_at=now()))
 
 
 def finish(eng: sa.Engine, submission_id: int, result: dict[str, Any]) -> bool:
