@@ -584,6 +584,30 @@ def occ_gives_up(path, attempts):
     return report
 
 
+def occ_lose_then_win(path, losses, attempts=None):
+    """Another writer gets in on the first `losses` calls of fn only; attempts=None uses the default."""
+    occ_prepare(path, 5)
+    conn = connect(path)
+    other = connect(path, timeout=1.0)
+    calls = []
+
+    def fn(v):
+        calls.append(v)
+        if len(calls) <= losses:
+            other.execute("UPDATE counters SET value = value + 100, version = version + 1 WHERE id = 1")
+        return v + 1
+
+    if attempts is None:
+        report = outcome(lambda: locks.optimistic_update(conn, 1, fn))
+    else:
+        report = outcome(lambda: locks.optimistic_update(conn, 1, fn, attempts))
+    report["calls"] = len(calls)
+    report["row"] = occ_row(path)
+    conn.close()
+    other.close()
+    return report
+
+
 def occ_fn_raises(path):
     occ_prepare(path, 7, 3)
     conn = connect(path)
@@ -1220,3 +1244,19 @@ def test_optimistic_update_no_lost_update_across_processes(learner):
         + ("Updates were lost: check the version in the WHERE clause and the rowcount"
            if report["row"] and report["row"][0] < total else "")
     )
+
+
+def test_optimistic_update_attempt_budget_is_exact(learner):
+    """max_attempts=1 is one attempt (valid); the default is 100 attempts, the hundredth may win."""
+    h = helpers(learner)
+    one = h.call("occ_lose_then_win", db_path(learner, "one.db"), 0, 1)
+    assert "raised" not in one and one.get("value") == 6, (
+        f"optimistic_update(conn, 1, fn, max_attempts=1) with no other writer must write 6 and return it; it "
+        f"{said(one)}"
+    )
+    default = h.call("occ_lose_then_win", db_path(learner, "default.db"), 99)
+    assert "raised" not in default and default["calls"] == 100, (
+        f"with the default max_attempts (100) and another writer winning the first 99 attempts, the 100th must "
+        f"land; fn was called {default['calls']} times and the call {said(default)}"
+    )
+    assert default["row"] == [9906, 100], f"the row must hold 9906 at version 100, it is {default['row']}"
