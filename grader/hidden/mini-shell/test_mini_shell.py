@@ -11,6 +11,7 @@ expectations below are used (they are what bash 5 gives).
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -629,3 +630,109 @@ def test_does_not_use_subprocess(learner):
     shell = Shell(learner)
     check_like_bash(shell, "echo by hand | cat && true; echo done")
 
+
+
+# ---------------------------------------------------------------- the caller's own children and signal mask
+
+# Helper code run in the learner's process: children of the calling program itself (run() is a
+# function of a bigger program, which may have children of its own), and its signal mask.
+CALLER = """
+import os, signal, time
+
+def start_own_child(argv, until_exited):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.execvp(argv[0], argv)
+        finally:
+            os._exit(127)
+    end = time.monotonic() + 3
+    while until_exited and time.monotonic() < end:
+        with open("/proc/%d/stat" % pid) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.005)
+    return pid
+
+def block(signums):
+    signal.pthread_sigmask(signal.SIG_BLOCK, signums)
+"""
+
+
+def _own_child(learner, pid):
+    """The learner process's child `pid` as the judge reads it from /proc (None once it is reaped)."""
+    return next((p for p in learner.processes() if p.pid == pid and p.ppid == learner.pid), None)
+
+
+@pytest.mark.cards("bash-pipeline-exit-status")
+def test_a_child_the_caller_started_is_left_to_the_caller(learner):
+    shell = Shell(learner)
+    base = shell.setup()
+    own = learner.exec(CALLER).call("start_own_child", ["sh", "-c", "exit 42"], True)
+    before = _own_child(learner, own)
+    assert before is not None and before.state == "Z", (
+        f"the test's own child (started by the calling program, not by run()) should be a zombie, it is {before}"
+    )
+    line = "sh -c 'exit 3' | sh -c 'exit 4'"
+    status, _, _ = shell.run(line, base, main=True)  # the thread that forked it: its oldest child comes first
+    after = _own_child(learner, own)
+    assert after is not None, (
+        f"run({line!r}) reaped a child that the calling program had started (and not yet waited for) before "
+        "calling run(): os.wait() or waitpid(-1, ...) takes whichever child ended first. The caller's own "
+        "waitpid() for it then fails with ECHILD. Wait for the pids of the stages: os.waitpid(pid, 0)"
+    )
+    assert status == 4, f"run({line!r}) returned {status}; bash's $? is 4 (the last stage's status)"
+
+
+@pytest.mark.cards("bash-pipeline-exit-status")
+def test_run_does_not_wait_for_the_callers_other_children(learner):
+    shell = Shell(learner)
+    base = shell.setup()
+    own = learner.exec(CALLER).call("start_own_child", ["sleep", "30"], False)
+    line = "echo hi | cat"
+    try:
+        status, out, _ = shell.run(line, base)
+    except AssertionError as exc:
+        if "did not return" not in str(exc):
+            raise
+        raise AssertionError(
+            f"run({line!r}) did not return within {CALL_SECONDS:g} s while the calling program had a child of its own "
+            "running (`sleep 30`, started before run()): waiting until os.wait() raises ECHILD waits for every "
+            "child of the process, not only for the stages. Wait for the pids of the stages: os.waitpid(pid, 0)"
+        ) from None
+    assert (status, out) == (0, b"hi\n"), f"run({line!r}) must print b'hi\\n' and return 0, got {status} and {out!r}"
+    still = _own_child(learner, own)
+    assert still is not None and still.state != "Z", (
+        f"the calling program's own child (`sleep 30`) must be left running and unreaped by run(), it is {still}"
+    )
+
+
+def _blocked(pid):
+    """The signals blocked in the thread `pid` (the main thread), from /proc/PID/task/PID/status."""
+    with open(f"/proc/{pid}/task/{pid}/status") as f:
+        for row in f:
+            key, _, value = row.partition(":")
+            if key == "SigBlk":
+                mask = int(value.strip(), 16)
+                return sorted(n + 1 for n in range(64) if mask >> n & 1)
+    return None
+
+
+@pytest.mark.cards("bash-pipeline-exit-status")
+def test_run_leaves_the_callers_signal_mask_as_it_was(learner):
+    shell = Shell(learner)
+    base = shell.setup()
+    pid = learner.pid
+    learner.exec(CALLER).call("block", [int(signal.SIGINT), int(signal.SIGQUIT), int(signal.SIGTERM)])
+    before = _blocked(pid)
+    assert before is not None and int(signal.SIGINT) in before, (
+        f"the test could not block SIGINT in the learner's main thread first (blocked: {before})"
+    )
+    for line in ["true", "sh -c 'exit 3' | cat"]:
+        shell.run(line, base, main=True)
+        after = _blocked(pid)
+        assert after == before, (
+            f"run({line!r}) in the main thread changed the signals blocked there (read from /proc/{pid}/task/{pid}/"
+            f"status): before, {before}; after, {after}. run() must leave the calling process as it found it: if you "
+            "block signals while waiting, put back the mask pthread_sigmask returned (SIG_SETMASK), do not unblock"
+        )

@@ -6,7 +6,7 @@ Canary (the red-team tests check this text never reaches the learner): PREP-CANA
 import signal
 
 import pytest
-from prep_judge import LearnerError
+from prep_judge import LearnerError, LearnerTimeout
 
 # Helper code run inside the learner's process before a call: it removes the os shortcuts the
 # statement forbids (subprocess itself is refused in that process by the exercise's rule, and the
@@ -239,10 +239,71 @@ def test_exec_failure_message_on_stderr(learner):
 
 
 @pytest.mark.cards("run-command-child-side-order")
-def test_stderr_left_alone(learner):
-    ns = learner.exec(STDERR_CAPTURE)
-    result, err = ns.call("stderr_during", learner.get("run"), ["sh", "-c", "echo to-stderr >&2; echo to-stdout"])
-    assert result.stdout == b"to-stdout\n", (
-        f"run() captures stdout only: the command's stderr is not part of it, got {result.stdout!r}"
+def test_stderr_goes_where_the_callers_goes(learner):
+    helper = learner.exec(STDERR_TO_FILE)
+    argv = ["sh", "-c", f"yes e | head -c {STDERR_FIRST} >&2; echo out"]
+    pending = helper.start("run_with_stderr_in", learner.workdir + "/stderr.txt", argv)
+    try:
+        result = pending.result(timeout=2.0)
+    except LearnerTimeout:
+        raise AssertionError(
+            f"a program that writes {STDERR_FIRST} bytes to stderr before its stdout: run() did not return within "
+            "2 s. Its stderr must be left alone (it goes where the caller's goes); if it is a pipe that nobody reads "
+            "until stdout ends, the program blocks once that pipe holds 64 KiB and never closes its stdout"
+        ) from None
+    assert result.returncode == 0, f"the program must exit 0, got {result.returncode}"
+    assert result.stdout == b"out\n", (
+        f"the captured stdout must be the program's stdout alone, b'out\\n'; got {len(result.stdout)} bytes "
+        f"starting {result.stdout[:20]!r}: stderr must not be merged into it (no dup2 onto 2)"
     )
-    assert b"to-stderr" in err, f"the command's stderr is the caller's own stderr, left alone; fd 2 got {err[:200]!r}"
+    written = learner.read_file("stderr.txt")
+    assert written == b"e\n" * (STDERR_FIRST // 2), (
+        f"the program wrote {STDERR_FIRST} bytes to its stderr, which must go where the caller's stderr goes; the "
+        f"caller's stderr got {len(written)} bytes. Leave descriptor 2 alone in the child"
+    )
+
+
+# Makes fork() return in the parent only once the child has exited (a zombie for 50 ms): the
+# command is gone before the parent writes a byte of its stdin, forced instead of left to chance.
+FORK_AFTER_EXIT = """
+import os, time
+
+def install():
+    real = os.fork
+    def fork():
+        pid = real()
+        if pid > 0:
+            end = time.monotonic() + 2
+            zombie_since = None
+            while time.monotonic() < end:
+                try:
+                    with open("/proc/%d/stat" % pid) as f:
+                        state = f.read().rsplit(")", 1)[1].split()[0]
+                except OSError:
+                    return pid
+                if state == "Z":
+                    zombie_since = zombie_since or time.monotonic()
+                    if time.monotonic() - zombie_since > 0.05:
+                        return pid
+                time.sleep(0.002)
+        return pid
+    os.fork = fork
+"""
+
+
+@pytest.mark.cards("run-command-child-side-order")
+def test_stdin_for_a_command_that_exited_first(learner):
+    learner.exec(FORK_AFTER_EXIT).call("install")
+    data = b"nobody will read this\n" * 2
+    try:
+        result = learner.call("run", ["sh", "-c", "exit 3"], data)
+    except LearnerError as exc:
+        raise AssertionError(
+            f"run(['sh', '-c', 'exit 3'], stdin={len(data)} bytes), the command having exited before the parent wrote "
+            f"its stdin, raised {exc.type}: {exc.message[:120]}. Python ignores SIGPIPE, so writing to a pipe whose "
+            "reader is gone raises BrokenPipeError: the command stopped reading, drop the rest of stdin and go on "
+            "(with a small stdin this is a race the command usually loses)"
+        ) from None
+    assert result.returncode == 3, f"the command ran `exit 3`: returncode must be 3, got {result.returncode}"
+    assert result.stdout == b"", f"the command wrote nothing, got stdout {result.stdout[:40]!r}"
+    assert not learner.zombies(), "every child must be reaped with waitpid"

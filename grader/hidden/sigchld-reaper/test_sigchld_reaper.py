@@ -652,3 +652,143 @@ def test_child_in_its_own_process_group_is_reaped(learner):
         "only for children in your own process group: wait for any child with waitpid(-1, WNOHANG)"
     )
     assert got.get(pids[1]) == 2, f"the child that ran `exit 2` must have status 2, got {got.get(pids[1])!r}"
+
+# ================================================================ forced interleavings
+
+
+# Makes fork() return in the parent only once the child has exited and was reaped (or has been a
+# zombie for 50 ms): the child that "exits before spawn() has its pid", forced instead of left to chance.
+# The handler runs inside this wrapper (its time.sleep is interrupted by the SIGCHLD).
+FORK_AFTER_EXIT = """
+import os, time
+def install(skip):
+    real = os.fork
+    left = [skip]
+    def fork():
+        pid = real()
+        left[0] -= 1
+        if pid > 0 and left[0] < 0:
+            end = time.monotonic() + 3
+            zombie_since = None
+            while time.monotonic() < end:
+                try:
+                    with open("/proc/%d/stat" % pid) as f:
+                        state = f.read().rsplit(")", 1)[1].split()[0]
+                except OSError:
+                    return pid
+                if state == "Z":
+                    zombie_since = zombie_since or time.monotonic()
+                    if time.monotonic() - zombie_since > 0.05:
+                        return pid
+                time.sleep(0.002)
+        return pid
+    os.fork = fork
+"""
+
+
+@pytest.mark.cards("sigchld-handler-loop-wnohang")
+def test_child_that_exits_before_fork_returns(learner):
+    ns, reaper = start_reaper(learner)
+    slow = reaper.call("spawn", ["sleep", "30"])  # still running while the others exit
+    learner.exec(FORK_AFTER_EXIT).call("install", 0)  # from now on fork() returns after its child exited
+    codes = [3, 0, 7]
+    try:
+        quick = in_main_thread(learner, ns, "spawn_all", reaper, [["sh", "-c", f"exit {c}"] for c in codes],
+                               timeout=6.0)
+    except LearnerTimeout:
+        raise AssertionError("spawn() of three children that exit at once did not return within 6 s") from None
+    try:
+        seen = in_main_thread(learner, ns, "wait_statuses", reaper, quick, 2.0, timeout=4.0)
+    except LearnerTimeout:
+        raise AssertionError(HUNG.format(t=2.0, b=4.0)) from None
+    zombies = zombies_among(learner, quick)
+    assert len(seen) == 3 and not zombies, (
+        f"three children exited before fork() had returned in the parent (so before spawn() could record their "
+        f"pids), while another child still ran: {len(seen)} of them were in statuses() after 2 s and {len(zombies)} "
+        "were left zombies. No second SIGCHLD comes for them: the handler must reap whatever has exited "
+        "(waitpid(-1, WNOHANG)), or SIGCHLD must be blocked from before fork() until the pid is recorded"
+    )
+    bad = [(c, seen.get(p)) for p, c in zip(quick, codes) if seen.get(p) != c]
+    assert not bad, f"exit codes recorded wrong, as (exit code, status in statuses()): {bad!r}"
+    learner.signal(slow, signal.SIGKILL)
+    done = wait_all(learner, reaper, 3.0, 5.0)
+    assert done is not None, HUNG.format(t=3.0, b=5.0)
+    assert done is True, (
+        "three children exited before fork() had returned in the parent, then the last running child was killed: "
+        f"wait_all(3.0) returned {done!r}, not True. Its children are all reaped (statuses() has them): a record of "
+        "running children filled after fork() returns misses a child the handler reaped before that; decide from "
+        "statuses(), or block SIGCHLD from before fork() until the pid is recorded"
+    )
+
+
+# Gives every descriptor that close() closes to a file at once (dup2 onto its number, as the next
+# open() would) and sends SIGCHLD: a wakeup fd still set to that number writes its byte into the file.
+CLOSE_PROBE = """
+import os, signal
+
+STATE = {}
+
+def prepare(path):
+    # a handler and a wakeup fd of the program's own, in place before the Reaper
+    def handler_before(signum, frame):
+        pass
+    STATE["handler"] = signal.signal(signal.SIGCHLD, handler_before)
+    pr, pw = os.pipe()
+    os.set_blocking(pr, False)
+    os.set_blocking(pw, False)
+    STATE["pipe"] = (pr, pw)
+    STATE["wakeup"] = signal.set_wakeup_fd(pw)
+    STATE["sink"] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+
+def close_with_probe(reaper):
+    pr, pw = STATE["pipe"]
+    sink = STATE["sink"]
+    real_close = os.close
+    report = {"closed": 0, "landed": [], "error": None}
+
+    def close(fd):
+        real_close(fd)
+        if fd in (pr, pw, sink) or fd < 3:
+            return
+        report["closed"] += 1
+        before = os.fstat(sink).st_size
+        os.dup2(sink, fd)  # the descriptor's number, given to a file as the next open() would
+        os.kill(os.getpid(), signal.SIGCHLD)  # delivered before kill() returns: the C handler writes the wakeup fd
+        real_close(fd)
+        if os.fstat(sink).st_size != before:
+            report["landed"].append(fd)
+
+    os.close = close
+    try:
+        reaper.close()
+    except BaseException as exc:
+        report["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        os.close = real_close
+        signal.set_wakeup_fd(STATE["wakeup"])
+        signal.signal(signal.SIGCHLD, STATE["handler"] if STATE["handler"] is not None else signal.SIG_DFL)
+        for fd in (sink, pr, pw):
+            real_close(fd)
+    return report
+"""
+
+
+@pytest.mark.cards("sigchld-handler-saves-errno")
+def test_close_gives_back_the_wakeup_fd_before_closing_it(learner):
+    probe = learner.exec(CLOSE_PROBE)
+    probe.call("prepare", learner.workdir + "/reused")
+    reaper = learner.call("Reaper")
+    reaper.call("spawn", ["sh", "-c", "exit 2"])
+    done = wait_all(learner, reaper, 3.0, 5.0)
+    assert done is True, f"wait_all(3.0) must return True once the child that ran `exit 2` is reaped, got {done!r}"
+    try:
+        report = in_main_thread(learner, probe, "close_with_probe", reaper, timeout=4.0)
+    except LearnerTimeout:
+        raise AssertionError("close(), with a SIGCHLD after each descriptor it closed, did not return within 4 s") \
+            from None
+    assert report["error"] is None, f"close() raised {report['error']}"
+    assert not report["landed"], (
+        "close() closed a descriptor that was still the wakeup fd: the test gave its number to a file at once (as "
+        "the program's next open() would) and sent a SIGCHLD, and Python's C-level handler wrote its byte into that "
+        "file. Put back the wakeup fd (and the handler) first, then close the pipe"
+    )
