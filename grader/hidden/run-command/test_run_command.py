@@ -207,31 +207,34 @@ def test_command_that_stops_reading_its_input(learner, argv):
     )
 
 
-STDERR_CAPTURE = """
-import os, tempfile
-def stderr_during(run, argv):
-    # run(argv) with this process's fd 2 sent to a file that is open on fd 2 alone meanwhile;
-    # (the result, what reached fd 2)
-    fd, path = tempfile.mkstemp()
+# ---------------------------------------------------------------- stderr, and races forced from the judge's side
+
+# Points the learner process's own stderr at a file of its scratch folder for one run(), then back.
+STDERR_TO_FILE = """
+import os, sys
+
+def run_with_stderr_in(path, argv):
+    runcmd = sys.modules["runcmd"]
     saved = os.dup(2)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(fd, 2)
     os.close(fd)
     try:
-        result = run(argv)
+        return runcmd.run(argv)
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-    with open(path, "rb") as f:
-        got = f.read()
-    os.unlink(path)
-    return result, got
 """
+
+STDERR_FIRST = 102400  # more than a pipe holds (64 KiB), written to stderr before any stdout
 
 
 @pytest.mark.cards("exec-failure-exit-127")
 def test_exec_failure_message_on_stderr(learner):
-    ns = learner.exec(STDERR_CAPTURE)
-    result, err = ns.call("stderr_during", learner.get("run"), ["no-such-program-xyz", "its-argument"])
+    helper = learner.exec(STDERR_TO_FILE)  # starts the learner process: its working folder is known from here
+    path = learner.workdir + "/exec-stderr.txt"
+    result = helper.call("run_with_stderr_in", path, ["no-such-program-xyz", "its-argument"])
+    err = learner.read_file(path)
     assert result.returncode == 127, f"a program that cannot be run gives 127, got {result.returncode}"
     assert b"no-such-program-xyz" in err, (
         f"when exec fails the child writes a short message naming the program to its stderr (fd 2); fd 2 got {err[:200]!r}"
