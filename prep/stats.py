@@ -42,6 +42,17 @@ def _day_expr(settings: QuizSettings) -> str:
 
 def review_days(db: sqlite_utils.Database, settings: QuizSettings, since: datetime | None = None) -> dict[str, int]:
     """Reviews per local day (every kind: cramming is studying too)."""
+    if since is None and store.has_review_summary(db):
+        # the hourly counts kept on each write; right unless the time zone's offset (now or
+        # when those reviews were made) is not whole hours: then the log itself is counted
+        rows = db.execute(
+            f"""SELECT d, SUM(reviews), MAX(odd) FROM (
+                    SELECT {_day_expr(settings).replace("reviewed_at", "hour")} AS d, reviews,
+                           strftime('%M', hour, 'localtime') != '00' AS odd FROM review_hours
+                ) GROUP BY d HAVING SUM(reviews) > 0 ORDER BY d"""
+        ).fetchall()
+        if not any(odd for _, _, odd in rows):
+            return {d: n for d, n, _ in rows if d}
     where, args = ("WHERE reviewed_at >= ?", [store.iso(since)]) if since else ("", [])
     rows = db.execute(f"SELECT {_day_expr(settings)} AS d, COUNT(*) FROM reviews {where} GROUP BY d ORDER BY d", args).fetchall()
     return {d: n for d, n in rows if d}
@@ -84,6 +95,19 @@ def mature_first_reviews(db: sqlite_utils.Database, settings: QuizSettings) -> l
     if cached is not None:
         return cached
     day = _day_expr(settings)
+    close = f"(reviewed_at >= date(prev_at, '+4 days') OR {day} != {day.replace('reviewed_at', 'prev_at')})"
+    if store.has_review_summary(db):
+        # each entry carries its card's previous review (kept by the store's triggers); the
+        # literals let SQLite use the partial index reviews_after_review
+        rows = db.execute(
+            f"""SELECT reviewed_at, rating > 1 FROM reviews
+                WHERE prev_state = 2 AND kind != 'cram' AND prev_interval >= ? AND {close}""",
+            [MATURE_DAYS],
+        ).fetchall()
+        found = sorted((at, bool(passed)) for at, passed in rows)
+        _FIRST_REVIEWS.clear()
+        _FIRST_REVIEWS[key] = found
+        return found
     rows = db.execute(
         f"""
         WITH logged AS (
