@@ -95,15 +95,8 @@ def mature_first_reviews(db: sqlite_utils.Database, settings: QuizSettings) -> l
     if cached is not None:
         return cached
     day = _day_expr(settings)
-    close = f"(reviewed_at >= date(prev_at, '+4 days') OR {day} != {day.replace('reviewed_at', 'prev_at')})"
     if store.has_review_summary(db):
-        # each entry carries its card's previous review (kept by the store's triggers); the
-        # literals let SQLite use the partial index reviews_after_review
-        rows = db.execute(
-            f"""SELECT reviewed_at, rating > 1 FROM reviews
-                WHERE prev_state = 2 AND kind != 'cram' AND prev_interval >= ? AND {close}""",
-            [MATURE_DAYS],
-        ).fetchall()
+        rows = db.execute(f"SELECT reviewed_at, rating > 1 {_first_reviews_kept(settings)}", [MATURE_DAYS]).fetchall()
         found = sorted((at, bool(passed)) for at, passed in rows)
         _FIRST_REVIEWS.clear()
         _FIRST_REVIEWS[key] = found
@@ -128,6 +121,33 @@ def mature_first_reviews(db: sqlite_utils.Database, settings: QuizSettings) -> l
     _FIRST_REVIEWS.clear()  # one database at a time is plenty
     _FIRST_REVIEWS[key] = found
     return found
+
+
+def _first_reviews_kept(settings: QuizSettings) -> str:
+    """FROM and WHERE of mature_first_reviews on the log's summary (migration 003).
+
+    Each entry carries its card's previous review (kept by the store's triggers); the literals
+    let SQLite use the partial index reviews_after_review. Four days apart or more is a new
+    local day whatever the time zone, so the costly local-day comparison is left for the rest.
+    """
+    day = _day_expr(settings)
+    return f"""FROM reviews WHERE prev_state = 2 AND kind != 'cram' AND prev_interval >= ?
+               AND (prev_days >= 4 OR {day} != {day.replace('reviewed_at', 'prev_at')})"""
+
+
+def true_retentions(db: sqlite_utils.Database, settings: QuizSettings, sinces: list[datetime | None]) -> list[dict[str, Any]]:
+    """true_retention since each moment; on the log's summary, counted by SQLite in one pass."""
+    if not store.has_review_summary(db):
+        return [true_retention(db, settings, since) for since in sinces]
+    counts = ", ".join("SUM(reviewed_at >= ?), SUM(reviewed_at >= ? AND rating > 1)" for _ in sinces)
+    moments = [store.iso(since) if since else "" for since in sinces]
+    row = db.execute(f"SELECT {counts} {_first_reviews_kept(settings)}",
+                     [m for m in moments for _ in (0, 1)] + [MATURE_DAYS]).fetchone()
+    figures = []
+    for i in range(len(sinces)):
+        total, passed = int(row[2 * i] or 0), int(row[2 * i + 1] or 0)
+        figures.append({"passed": passed, "failed": total - passed, "rate": round(passed / total, 4) if total else None})
+    return figures
 
 
 def true_retention(db: sqlite_utils.Database, settings: QuizSettings, since: datetime | None = None) -> dict[str, Any]:
@@ -241,10 +261,8 @@ def compute(
         "today": {"reviews": int(today_row[0]), "new": len(new_today), "seconds": round(int(today_row[1]) / 1000, 1),
                   "cards_reviewed": len(new_today) + len(old_today)},
         "heatmap": {"from": heat_from.isoformat(), "to": today.isoformat(), "days": heatmap},
-        "retention": {
-            "last_30_days": true_retention(db, settings, day_start(today - timedelta(days=29), hour)),
-            "all_time": true_retention(db, settings),
-        },
+        "retention": dict(zip(("last_30_days", "all_time"), true_retentions(
+            db, settings, [day_start(today - timedelta(days=29), hour), None]))),
         "streak": streaks(set(all_days), today),
         "topics": topics,
         "leeches": leeches,

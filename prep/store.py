@@ -143,8 +143,9 @@ def _m002_submission_build(db: sqlite_utils.Database) -> None:
 # out), as LAG over the log would give it: `prep stats` reads them instead of a window over
 # the whole log.
 _REFRESH_PREV = """
-    UPDATE reviews SET (prev_at, prev_state, prev_interval) = (
-        SELECT p.reviewed_at, p.state_after, p.interval_days FROM reviews AS p
+    UPDATE reviews SET (prev_at, prev_state, prev_interval, prev_days) = (
+        SELECT p.reviewed_at, p.state_after, p.interval_days, julianday(reviews.reviewed_at) - julianday(p.reviewed_at)
+        FROM reviews AS p
         WHERE p.card_id = reviews.card_id AND p.kind != 'cram'
           AND (p.reviewed_at < reviews.reviewed_at OR (p.reviewed_at = reviews.reviewed_at AND p.id < reviews.id))
         ORDER BY p.reviewed_at DESC, p.id DESC LIMIT 1)
@@ -170,7 +171,7 @@ def _hour_count(row: str, delta: int) -> str:
 def _m003_review_summary(db: sqlite_utils.Database) -> None:
     """What `prep stats` needs kept up to date on each write instead of computed over the whole log.
 
-    - reviews.prev_at, prev_state, prev_interval: the card's previous scheduling review (lapses
+    - reviews.prev_at, prev_state, prev_interval, prev_days: the card's previous scheduling review (lapses
       and true retention read them with a partial index instead of a window over the log);
     - review_hours: reviews per UTC hour (the heatmap, the streak and the total sum these).
 
@@ -179,6 +180,7 @@ def _m003_review_summary(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE reviews ADD COLUMN prev_at TEXT")
     db.execute("ALTER TABLE reviews ADD COLUMN prev_state INTEGER")
     db.execute("ALTER TABLE reviews ADD COLUMN prev_interval FLOAT")
+    db.execute("ALTER TABLE reviews ADD COLUMN prev_days FLOAT")  # days since it
     db.execute("CREATE TABLE review_hours (hour TEXT PRIMARY KEY, reviews INTEGER NOT NULL) WITHOUT ROWID")
     # one statement a call: executescript would commit the migration's transaction first
     statements = [
@@ -186,7 +188,7 @@ def _m003_review_summary(db: sqlite_utils.Database) -> None:
         """INSERT INTO review_hours (hour, reviews)
            SELECT strftime('%Y-%m-%dT%H:00:00', reviewed_at) AS h, COUNT(*) FROM reviews WHERE h IS NOT NULL GROUP BY h""",
         "CREATE INDEX reviews_lapses ON reviews (card_id) WHERE rating = 1 AND prev_state = 2 AND kind != 'cram'",
-        """CREATE INDEX reviews_after_review ON reviews (reviewed_at, rating, prev_at, prev_interval, prev_state, kind)
+        """CREATE INDEX reviews_after_review ON reviews (reviewed_at, rating, prev_at, prev_days, prev_interval, prev_state, kind)
            WHERE prev_state = 2 AND kind != 'cram'""",  # covering: the retention query reads no row
         f"""CREATE TRIGGER reviews_summary_insert AFTER INSERT ON reviews BEGIN
             {_REFRESH_PREV.format(where=f"id IN (NEW.id, {_next_of('NEW')}) AND kind != 'cram'")}

@@ -63,6 +63,8 @@ _LAG = """
 def _summary_is_right(db) -> None:
     kept = db.execute("SELECT id, prev_at, prev_state, prev_interval FROM reviews WHERE kind != 'cram' ORDER BY id").fetchall()
     assert kept == db.execute(_LAG).fetchall()
+    gaps = db.execute("SELECT prev_days, julianday(reviewed_at) - julianday(prev_at) FROM reviews WHERE kind != 'cram'")
+    assert all(kept == computed for kept, computed in gaps)
     hours = db.execute("SELECT hour, reviews FROM review_hours WHERE reviews != 0 ORDER BY hour").fetchall()
     assert hours == db.execute(
         "SELECT strftime('%Y-%m-%dT%H:00:00', reviewed_at) AS h, COUNT(*) FROM reviews GROUP BY h ORDER BY h"
@@ -121,19 +123,25 @@ def test_the_figures_are_the_same_with_or_without_the_summary(db_path, monkeypat
     monkeypatch.setenv("TZ", "Asia/Kolkata")  # a half-hour offset: the days are counted from the log
     time.tzset()
     try:
-        figures = [stats.review_days(db, settings), list(stats.mature_first_reviews(db, settings)), store.lapse_counts(db)]
+        sinces = [datetime(2026, 2, 1, tzinfo=timezone.utc), datetime(2026, 3, 20, 23, tzinfo=timezone.utc), None]
+
+        def figures_now():
+            stats._FIRST_REVIEWS.clear()
+            return [stats.review_days(db, settings), list(stats.mature_first_reviews(db, settings)), store.lapse_counts(db),
+                    stats.true_retentions(db, settings, sinces)]
+
+        figures = figures_now()
+        assert figures[3] == [stats.true_retention(db, settings, since) for since in sinces]
+        assert figures[3][0]["failed"] and figures[3][0]["passed"]
         monkeypatch.setattr(store, "has_review_summary", lambda d: False)
-        stats._FIRST_REVIEWS.clear()
-        assert figures == [stats.review_days(db, settings), list(stats.mature_first_reviews(db, settings)), store.lapse_counts(db)]
+        assert figures == figures_now()
         monkeypatch.undo()
         monkeypatch.setenv("TZ", "America/New_York")
         time.tzset()
-        stats._FIRST_REVIEWS.clear()
-        figures = [stats.review_days(db, settings), list(stats.mature_first_reviews(db, settings)), store.lapse_counts(db)]
+        figures = figures_now()
         assert figures[2] and figures[1]
         monkeypatch.setattr(store, "has_review_summary", lambda d: False)
-        stats._FIRST_REVIEWS.clear()
-        assert figures == [stats.review_days(db, settings), list(stats.mature_first_reviews(db, settings)), store.lapse_counts(db)]
+        assert figures == figures_now()
     finally:
         monkeypatch.undo()
         time.tzset()
