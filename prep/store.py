@@ -1,6 +1,7 @@
 """Progress in SQLite: card states, the append-only review log, sessions, submissions.
 
-One file, opened through sqlite-utils, in WAL mode with a busy timeout so a quiz
+One file, opened through sqlite-utils (without its plugins: looking for them through the
+installed packages' entry points costs ~50 ms at every start), in WAL mode with a busy timeout so a quiz
 and a grading run can write at the same time. The schema is created and moved
 forward by named migrations recorded in the `migrations` table.
 """
@@ -297,14 +298,14 @@ def _open_readonly(path: Path) -> sqlite_utils.Database:
     try:
         try:
             conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            db = sqlite_utils.Database(conn)
+            db = sqlite_utils.Database(conn, execute_plugins=False)
             pending = pending_migrations(db)
         except sqlite3.OperationalError:
             # a WAL file in a folder where its -shm cannot be made: read it as it is on disk
             if conn is not None:
                 conn.close()
             conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
-            db = sqlite_utils.Database(conn)
+            db = sqlite_utils.Database(conn, execute_plugins=False)
             pending = pending_migrations(db)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     except sqlite3.Error as exc:
@@ -339,7 +340,7 @@ def open_db(path: Path | None = None, readonly: bool = False) -> sqlite_utils.Da
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA journal_mode = WAL").fetchone()
-        db = sqlite_utils.Database(conn)
+        db = sqlite_utils.Database(conn, execute_plugins=False)
         migrate(db)
     except sqlite3.Error as exc:
         raise _explain(path, exc) from None
