@@ -227,11 +227,12 @@ def _record(card: "Card") -> dict[str, Any]:
 
 
 def _fingerprint(bank_dir: Path, exercise_slugs: Iterable[str] | None) -> str:
-    from . import __version__
-
-    parts: list[Any] = [CACHE_FORMAT, __version__, str(bank_dir.resolve())]
-    model = Path(__file__).with_name("cards.py")  # a change to the card model invalidates the cache
-    parts.append(model.stat().st_mtime_ns if model.exists() else None)
+    parts: list[Any] = [CACHE_FORMAT, str(bank_dir.resolve())]
+    # prep's own modules stand for its version (an upgrade or any edit rewrites them): asking
+    # importlib.metadata for the version costs ~30 ms, more than the rest of a warm start's lookups
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        st = module.stat()
+        parts.append((module.name, st.st_size, st.st_mtime_ns))
     for path in sorted(bank_dir.glob("*.yaml")):
         st = path.stat()
         parts.append((path.name, st.st_size, st.st_mtime_ns))

@@ -42,6 +42,17 @@ def _day_expr(settings: QuizSettings) -> str:
 
 def review_days(db: sqlite_utils.Database, settings: QuizSettings, since: datetime | None = None) -> dict[str, int]:
     """Reviews per local day (every kind: cramming is studying too)."""
+    if since is None and store.has_review_summary(db):
+        # the hourly counts kept on each write; right unless the time zone's offset (now or
+        # when those reviews were made) is not whole hours: then the log itself is counted
+        rows = db.execute(
+            f"""SELECT d, SUM(reviews), MAX(odd) FROM (
+                    SELECT {_day_expr(settings).replace("reviewed_at", "hour")} AS d, reviews,
+                           strftime('%M', hour, 'localtime') != '00' AS odd FROM review_hours
+                ) GROUP BY d HAVING SUM(reviews) > 0 ORDER BY d"""
+        ).fetchall()
+        if not any(odd for _, _, odd in rows):
+            return {d: n for d, n, _ in rows if d}
     where, args = ("WHERE reviewed_at >= ?", [store.iso(since)]) if since else ("", [])
     rows = db.execute(f"SELECT {_day_expr(settings)} AS d, COUNT(*) FROM reviews {where} GROUP BY d ORDER BY d", args).fetchall()
     return {d: n for d, n in rows if d}
@@ -84,6 +95,12 @@ def mature_first_reviews(db: sqlite_utils.Database, settings: QuizSettings) -> l
     if cached is not None:
         return cached
     day = _day_expr(settings)
+    if store.has_review_summary(db):
+        rows = db.execute(f"SELECT reviewed_at, rating > 1 {_first_reviews_kept(settings)}", [MATURE_DAYS]).fetchall()
+        found = sorted((at, bool(passed)) for at, passed in rows)
+        _FIRST_REVIEWS.clear()
+        _FIRST_REVIEWS[key] = found
+        return found
     rows = db.execute(
         f"""
         WITH logged AS (
@@ -104,6 +121,33 @@ def mature_first_reviews(db: sqlite_utils.Database, settings: QuizSettings) -> l
     _FIRST_REVIEWS.clear()  # one database at a time is plenty
     _FIRST_REVIEWS[key] = found
     return found
+
+
+def _first_reviews_kept(settings: QuizSettings) -> str:
+    """FROM and WHERE of mature_first_reviews on the log's summary (migration 003).
+
+    Each entry carries its card's previous review (kept by the store's triggers); the literals
+    let SQLite use the partial index reviews_after_review. Four days apart or more is a new
+    local day whatever the time zone, so the costly local-day comparison is left for the rest.
+    """
+    day = _day_expr(settings)
+    return f"""FROM reviews WHERE prev_state = 2 AND kind != 'cram' AND prev_interval >= ?
+               AND (prev_days >= 4 OR {day} != {day.replace('reviewed_at', 'prev_at')})"""
+
+
+def true_retentions(db: sqlite_utils.Database, settings: QuizSettings, sinces: list[datetime | None]) -> list[dict[str, Any]]:
+    """true_retention since each moment; on the log's summary, counted by SQLite in one pass."""
+    if not store.has_review_summary(db):
+        return [true_retention(db, settings, since) for since in sinces]
+    counts = ", ".join("SUM(reviewed_at >= ?), SUM(reviewed_at >= ? AND rating > 1)" for _ in sinces)
+    moments = [store.iso(since) if since else "" for since in sinces]
+    row = db.execute(f"SELECT {counts} {_first_reviews_kept(settings)}",
+                     [m for m in moments for _ in (0, 1)] + [MATURE_DAYS]).fetchone()
+    figures = []
+    for i in range(len(sinces)):
+        total, passed = int(row[2 * i] or 0), int(row[2 * i + 1] or 0)
+        figures.append({"passed": passed, "failed": total - passed, "rate": round(passed / total, 4) if total else None})
+    return figures
 
 
 def true_retention(db: sqlite_utils.Database, settings: QuizSettings, since: datetime | None = None) -> dict[str, Any]:
@@ -217,10 +261,8 @@ def compute(
         "today": {"reviews": int(today_row[0]), "new": len(new_today), "seconds": round(int(today_row[1]) / 1000, 1),
                   "cards_reviewed": len(new_today) + len(old_today)},
         "heatmap": {"from": heat_from.isoformat(), "to": today.isoformat(), "days": heatmap},
-        "retention": {
-            "last_30_days": true_retention(db, settings, day_start(today - timedelta(days=29), hour)),
-            "all_time": true_retention(db, settings),
-        },
+        "retention": dict(zip(("last_30_days", "all_time"), true_retentions(
+            db, settings, [day_start(today - timedelta(days=29), hour), None]))),
         "streak": streaks(set(all_days), today),
         "topics": topics,
         "leeches": leeches,

@@ -1,6 +1,7 @@
 """Progress in SQLite: card states, the append-only review log, sessions, submissions.
 
-One file, opened through sqlite-utils, in WAL mode with a busy timeout so a quiz
+One file, opened through sqlite-utils (without its plugins: looking for them through the
+installed packages' entry points costs ~50 ms at every start), in WAL mode with a busy timeout so a quiz
 and a grading run can write at the same time. The schema is created and moved
 forward by named migrations recorded in the `migrations` table.
 """
@@ -139,10 +140,91 @@ def _m002_submission_build(db: sqlite_utils.Database) -> None:
     db["submissions"].add_column("build", str)
 
 
+# Each log entry's previous scheduling review of the same card (by reviewed_at, id; cram left
+# out), as LAG over the log would give it: `prep stats` reads them instead of a window over
+# the whole log.
+_REFRESH_PREV = """
+    UPDATE reviews SET (prev_at, prev_state, prev_interval, prev_days) = (
+        SELECT p.reviewed_at, p.state_after, p.interval_days, julianday(reviews.reviewed_at) - julianday(p.reviewed_at)
+        FROM reviews AS p
+        WHERE p.card_id = reviews.card_id AND p.kind != 'cram'
+          AND (p.reviewed_at < reviews.reviewed_at OR (p.reviewed_at = reviews.reviewed_at AND p.id < reviews.id))
+        ORDER BY p.reviewed_at DESC, p.id DESC LIMIT 1)
+    WHERE {where};"""
+
+
+def _next_of(row: str) -> str:
+    """The id of the scheduling review that follows `row` (NEW or OLD) in its card's log."""
+    return f"""(SELECT n.id FROM reviews AS n
+        WHERE n.card_id = {row}.card_id AND n.kind != 'cram'
+          AND (n.reviewed_at > {row}.reviewed_at OR (n.reviewed_at = {row}.reviewed_at AND n.id > {row}.id))
+        ORDER BY n.reviewed_at, n.id LIMIT 1)"""
+
+
+def _hour_count(row: str, delta: int) -> str:
+    return f"""
+        INSERT INTO review_hours (hour, reviews)
+        SELECT h, {delta} FROM (SELECT strftime('%Y-%m-%dT%H:00:00', {row}.reviewed_at) AS h) WHERE h IS NOT NULL
+        ON CONFLICT (hour) DO UPDATE SET reviews = reviews + {delta};
+    """
+
+
+def _m003_review_summary(db: sqlite_utils.Database) -> None:
+    """What `prep stats` needs kept up to date on each write instead of computed over the whole log.
+
+    - reviews.prev_at, prev_state, prev_interval, prev_days: the card's previous scheduling review (lapses
+      and true retention read them with a partial index instead of a window over the log);
+    - review_hours: reviews per UTC hour (the heatmap, the streak and the total sum these).
+
+    Triggers keep both right whoever writes the log (a rating, an undo, `prep progress import`).
+    """
+    db.execute("ALTER TABLE reviews ADD COLUMN prev_at TEXT")
+    db.execute("ALTER TABLE reviews ADD COLUMN prev_state INTEGER")
+    db.execute("ALTER TABLE reviews ADD COLUMN prev_interval FLOAT")
+    db.execute("ALTER TABLE reviews ADD COLUMN prev_days FLOAT")  # days since it
+    db.execute("CREATE TABLE review_hours (hour TEXT PRIMARY KEY, reviews INTEGER NOT NULL) WITHOUT ROWID")
+    # one statement a call: executescript would commit the migration's transaction first
+    statements = [
+        _REFRESH_PREV.format(where="kind != 'cram'"),
+        """INSERT INTO review_hours (hour, reviews)
+           SELECT strftime('%Y-%m-%dT%H:00:00', reviewed_at) AS h, COUNT(*) FROM reviews WHERE h IS NOT NULL GROUP BY h""",
+        "CREATE INDEX reviews_lapses ON reviews (card_id) WHERE rating = 1 AND prev_state = 2 AND kind != 'cram'",
+        """CREATE INDEX reviews_after_review ON reviews (reviewed_at, rating, prev_at, prev_days, prev_interval, prev_state, kind)
+           WHERE prev_state = 2 AND kind != 'cram'""",  # covering: the retention query reads no row
+        f"""CREATE TRIGGER reviews_summary_insert AFTER INSERT ON reviews BEGIN
+            {_REFRESH_PREV.format(where=f"id IN (NEW.id, {_next_of('NEW')}) AND kind != 'cram'")}
+            {_hour_count("NEW", 1)}
+        END""",
+        f"""CREATE TRIGGER reviews_summary_delete AFTER DELETE ON reviews BEGIN
+            {_REFRESH_PREV.format(where=f"id = {_next_of('OLD')}")}
+            {_hour_count("OLD", -1)}
+        END""",
+        f"""CREATE TRIGGER reviews_summary_state AFTER UPDATE OF state_after, interval_days ON reviews BEGIN
+            {_REFRESH_PREV.format(where=f"id = {_next_of('NEW')}")}
+        END""",
+        f"""CREATE TRIGGER reviews_summary_move AFTER UPDATE OF card_id, reviewed_at, kind ON reviews BEGIN
+            {_REFRESH_PREV.format(where="card_id IN (OLD.card_id, NEW.card_id) AND kind != 'cram'")}
+            {_hour_count("OLD", -1)}
+            {_hour_count("NEW", 1)}
+        END""",
+    ]
+    for statement in statements:
+        db.conn.execute(statement)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_submission_build", _m002_submission_build),
+    ("003_review_summary", _m003_review_summary),
 ]
+
+# Migrations a read-only command can do without: it reads the slower way (see has_review_summary).
+OPTIONAL_FOR_READING = {"003_review_summary"}
+
+
+def has_review_summary(db: sqlite_utils.Database) -> bool:
+    """Whether the log's summary (migration 003) is there; a read-only old file lacks it."""
+    return "review_hours" in db.table_names()
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
@@ -206,7 +288,8 @@ def _open_readonly(path: Path) -> sqlite_utils.Database:
     """The database opened for reading only: nothing written, not even a migration.
 
     When a migration is due, a writable file is opened as usual (and migrated); a read-only
-    one is StoreError (exit 4) saying so, rather than a failed write half-way.
+    one is StoreError (exit 4) saying so, rather than a failed write half-way, unless the
+    migrations due are only summaries the readers can do without (OPTIONAL_FOR_READING).
     """
     from urllib.parse import quote
 
@@ -215,19 +298,19 @@ def _open_readonly(path: Path) -> sqlite_utils.Database:
     try:
         try:
             conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            db = sqlite_utils.Database(conn)
+            db = sqlite_utils.Database(conn, execute_plugins=False)
             pending = pending_migrations(db)
         except sqlite3.OperationalError:
             # a WAL file in a folder where its -shm cannot be made: read it as it is on disk
             if conn is not None:
                 conn.close()
             conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
-            db = sqlite_utils.Database(conn)
+            db = sqlite_utils.Database(conn, execute_plugins=False)
             pending = pending_migrations(db)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     except sqlite3.Error as exc:
         raise _explain(path, exc) from None
-    if pending:
+    if pending and (_writable(path) or not set(pending) <= OPTIONAL_FOR_READING):
         conn.close()
         if _writable(path):
             return open_db(path)
@@ -257,7 +340,7 @@ def open_db(path: Path | None = None, readonly: bool = False) -> sqlite_utils.Da
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA journal_mode = WAL").fetchone()
-        db = sqlite_utils.Database(conn)
+        db = sqlite_utils.Database(conn, execute_plugins=False)
         migrate(db)
     except sqlite3.Error as exc:
         raise _explain(path, exc) from None
@@ -435,6 +518,10 @@ def lapse_counts(db: sqlite_utils.Database) -> dict[str, int]:
     Whether the card was in review is the previous scheduling review's state_after,
     so imported entries (which carry no state_before) count too.
     """
+    if has_review_summary(db):  # each entry's previous state is kept on it: a partial index holds the lapses
+        return dict(db.execute(
+            "SELECT card_id, COUNT(*) FROM reviews WHERE rating = 1 AND prev_state = 2 AND kind != 'cram' GROUP BY card_id"
+        ).fetchall())
     rows = db.execute(
         """
         SELECT card_id, COUNT(*) FROM (
