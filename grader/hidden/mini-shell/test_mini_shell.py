@@ -736,3 +736,15 @@ def test_run_leaves_the_callers_signal_mask_as_it_was(learner):
             f"status): before, {before}; after, {after}. run() must leave the calling process as it found it: if you "
             "block signals while waiting, put back the mask pthread_sigmask returned (SIG_SETMASK), do not unblock"
         )
+
+
+def test_reading_lines_until_eof(learner):
+    """`python3 minishell.py` reads lines from stdin and, at the end of its input, exits with the status
+    of the last line, quietly."""
+    done = learner.run_program([], stdin=b"false\ntrue\n", timeout=10)
+    stderr = done.stderr.decode("utf-8", "replace") if isinstance(done.stderr, bytes) else str(done.stderr)
+    assert "Traceback" not in stderr, f"`python3 minishell.py` ended its input with a traceback: {stderr[-300:]!r}"
+    assert done.returncode == 0, (
+        f"`python3 minishell.py` given the lines `false` and `true`, then the end of input, must exit 0 (the last "
+        f"line's status); it exited {done.returncode}"
+    )

@@ -326,3 +326,16 @@ def test_frames_that_are_not_an_int_raise_valueerror(learner, algorithm):
     ]:
         for fn in ("faults", "trace"):
             expect_valueerror(learner, fn, algorithm, [1, 2, 3], frames, why)
+
+
+@pytest.mark.cards("page-replacement-stack-algorithms")
+@pytest.mark.parametrize("algorithm", ["fifo", "lru", "opt", "clock"])
+def test_large_page_numbers(learner, algorithm):
+    """Page numbers past 256, where CPython's cached small ints end: compare pages with ==, never `is`."""
+    refs = [1000 + 37 * p for p in BELADY]
+    expected = model_trace(algorithm, refs, 3)
+    got = trace(learner, algorithm, refs, 3)
+    assert got == expected, (
+        f"{algorithm} with 3 frames on {refs}: expected the frames {expected}, got {got} (the same string as pages "
+        "1..5 gives the right answer, so look at how pages are compared: `is` works only for small ints)"
+    )

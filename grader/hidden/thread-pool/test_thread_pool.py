@@ -198,6 +198,7 @@ def cancel_pending():
     report["cancelled"] = [f.cancelled() for f in queued]
     report["done"] = [f.done() for f in queued]
     report["queued_results"] = [call(lambda f=f: f.result(1)) for f in queued]
+    report["queued_exceptions"] = [call(lambda f=f: f.exception(1)) for f in queued]
     report["first_cancelled"] = first.cancelled()
     gate.open.set()
     report["first_result"] = call(lambda: first.result(3))
@@ -206,6 +207,34 @@ def cancel_pending():
         t.join(2)
     report["threads_alive"] = alive(mine)
     return report
+
+
+def big_queue():
+    """A queue of 300 (past the small ints CPython caches) filled while the one worker is busy."""
+    pool, mine, _n = make_pool(1, 300)
+    gate = Gate()
+    pool.submit(gate.task, "first")
+    wait_until(lambda: gate.running == 1, 2)
+    for i in range(300):
+        pool.submit(identity, i)
+    report = {"full": call(lambda: pool.submit(identity, 0, block=False))}
+    blocked = threading.Thread(target=lambda: pool.submit(identity, 1), daemon=True)
+    blocked.start()
+    blocked.join(0.3)
+    report["blocking_returned"] = not blocked.is_alive()
+    gate.open.set()
+    report["shutdown"] = shutdown_bounded(pool, 5)
+    return report
+
+
+def default_shutdown_waits():
+    pool, mine, _n = make_pool(1, 5)
+    gate = Gate()
+    slow = pool.submit(gate.task, "slow")
+    wait_until(lambda: gate.running == 1, 2)
+    threading.Timer(0.3, gate.open.set).start()
+    pool.shutdown()
+    return {"done": slow.done()}
 
 
 def shutdown_again():
@@ -674,6 +703,10 @@ def test_cancel_pending_cancels_queued_tasks(learner):
     assert report["done"] == [True, True, True], f"a cancelled future is done(): got {report['done']}"
     for r in report["queued_results"]:
         assert "CancelledError" in r.get("mro", []), f"result() of a cancelled task must raise CancelledError; it {said(r)}"
+    for r in report["queued_exceptions"]:
+        assert "CancelledError" in r.get("mro", []), (
+            f"exception() of a cancelled task must raise CancelledError too; it {said(r)}"
+        )
     assert report["first_cancelled"] is False and report["first_result"] == {"value": "first"}, (
         f"the task already running must not be cancelled and must finish: cancelled() {report['first_cancelled']}, "
         f"result() {said(report['first_result'])}"
@@ -940,3 +973,22 @@ def test_spurious_wakeup_keeps_idle_workers(learner):
     )
     stop = shutdown(pool, 3.0)
     assert stop.done(), "shutdown() did not return within 3 s"
+
+
+def test_a_full_queue_of_300_refuses_a_non_blocking_submit(learner):
+    report = helpers(learner).call("big_queue")
+    assert "QueueFull" in report["full"].get("mro", []), (
+        f"with queue_size=300 and 300 tasks waiting, submit(..., block=False) must raise QueueFull; it "
+        f"{said(report['full'])} (comparing sizes with `is` works only for small ints)"
+    )
+    assert report["blocking_returned"] is False, (
+        "with queue_size=300 and 300 tasks waiting, a blocking submit() must wait for room; it returned at once"
+    )
+    check_shutdown(report)
+
+
+def test_shutdown_waits_by_default(learner):
+    report = helpers(learner).call("default_shutdown_waits")
+    assert report["done"] is True, (
+        "shutdown() with no arguments must wait (wait=True is the default): it returned while a task still ran"
+    )
