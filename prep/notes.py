@@ -94,16 +94,20 @@ STOPWORDS = set("""
 a an and are as at be but by can do does for from has have how i if in into is it its may not of on or so
 than that the their then there these this to use used using vs was what when where which who why will with
 you your about after before between both each more most other same such than too very
+many much fit get got really my me we he no up us am go
 """.split())
 MAX_MATCHES = 3
 
 
-def _words(text: str) -> set[str]:
-    """Lowercase words and identifiers, and the parts of an identifier (io_uring: io_uring, uring)."""
+def _words(text: str, short: bool = False) -> set[str]:
+    """Lowercase words and identifiers, and the parts of an identifier (io_uring: io_uring, uring).
+
+    Two-letter words only in capitals (ET, LT, FD), or any with `short` (a card's id: lt-vs-et)."""
     found = set()
     for word in WORD.findall(text):
         for part in {word, *re.split(r"[_./+-]", word)}:
-            if len(part) >= 3 and part.lower() not in STOPWORDS:
+            long_enough = len(part) >= 3 or (len(part) == 2 and part.isalpha() and (short or part.isupper()))
+            if long_enough and part.lower() not in STOPWORDS:
                 found.add(part.lower())
     return found
 
@@ -134,7 +138,7 @@ class CardIndex:
                 en = en.model_copy(update={"answer": f"{en.answer} {en.corrects} {wrong_en}"})
                 zh = zh.model_copy(update={"answer": f"{zh.answer} {zh.corrects} {wrong_zh}"})
             curated = " ".join([stored.id.replace("-", " "), " ".join(stored.tags).replace("-", " "), " ".join(stored.zh)])
-            found = {f"key:{w}" for w in _words(curated)} | _words(en.prompt + " " + en.answer)
+            found = {f"key:{w}" for w in _words(curated, short=True)} | _words(en.prompt + " " + en.answer)
             found |= {f"zh:{t}" for t in stored.zh if HAN.search(t) and len(t) >= 2}
             found |= {f"bi:{b}" for b in _bigrams(zh.prompt + " " + zh.answer + " " + " ".join(stored.zh))}
             terms[stored.id] = found
@@ -142,29 +146,47 @@ class CardIndex:
         total = max(len(terms), 1)
         return cls(terms, {t: math.log((1 + total) / (1 + n)) for t, n in counts.items()})
 
+    def zh_weight(self, term: str) -> float:
+        """A Chinese key term weighs as rare as it is in the cards' texts, not only among key terms:
+        文件 and 描述符 are the key terms of few cards but are said by many."""
+        common = [self.weight.get(f"bi:{b}", math.inf) for b in _bigrams(term[3:])]
+        return min([self.weight[term], *common])
+
     def match(self, text: str, strict: bool = False) -> list[tuple[str, list[str]]]:
         """The cards a line's words point to, best first, with the terms that matched (at most 3).
 
+        A card must match at least one identifier or key term of the line (an identifier, an API name
+        such as `select` amid Chinese, a word of a card's id or tags, a Chinese key term), and an
+        identifier, a Chinese key term or two words, and cover a share of the line's content
+        (MIN_SHARE): a line sharing a common word or two with a card matches nothing. An identifier weighs twice a key term, so `select` outweighs 文件 and 描述符.
+
         `strict`: a card must share an identifier (io_uring, TIME_WAIT) or a Chinese key term with the
         line, and one more term: for telling a claim a card corrects, where a near miss misleads."""
-        words = _words(text)
-        # a word that is surely a term of the trade on its own: an identifier (io_uring, TIME_WAIT, 2MSL)
-        identifiers = {w.lower() for w in WORD.findall(text) if re.search(r"[_0-9]|[A-Z]{2}", w)}
-        keys = {f"key:{w}" for w in words}
+        line = _Line(text)
+        keys = {f"key:{w}" for w in line.words}
         bigrams = {f"bi:{b}" for b in _bigrams(text)}
         scored = []
         for card_id, terms in self.terms.items():
-            key_hits, hits = keys & terms, words & terms
+            key_hits, hits = keys & terms, line.words & terms
             zh_hits = {t for t in terms if t.startswith("zh:") and t[3:] in text}
             bi_hits = bigrams & terms
-            score = (sum(self.weight[t] for t in key_hits | zh_hits) + 0.5 * sum(self.weight[t] for t in hits)
-                     + 0.35 * sum(self.weight[t] for t in bi_hits))
+            bi_hits -= {f"bi:{b}" for t in zh_hits for b in _bigrams(t[3:])}  # counted once, as the key term
+            if not (key_hits or hits or zh_hits):
+                continue
             matched_words = {t[4:] for t in key_hits} | hits
-            score += len(matched_words) + len(zh_hits)  # a card that covers more of the line's words is closer
+            ident_hits = matched_words & line.identifiers
+            score = (sum(self.weight[t] * (2 if t[4:] in line.identifiers else 1) for t in key_hits)
+                     + sum(self.zh_weight(t) for t in zh_hits)
+                     + 0.5 * sum(self.weight[t] for t in hits)
+                     + 0.35 * sum(self.weight[t] for t in bi_hits))
+            # covering more of the line is closer, and a key identifier (`select`, the card's tag) most
+            score += len(matched_words) + len({t[4:] for t in key_hits} & line.identifiers) + len(zh_hits)
             if strict:
-                strong = bool(matched_words & identifiers or zh_hits) and len(matched_words) + len(zh_hits) >= 2
+                strong = bool(ident_hits or zh_hits) and len(matched_words) + len(zh_hits) >= 2
             else:
-                strong = bool(zh_hits or len(matched_words) >= 2 or matched_words & identifiers or len(bi_hits) >= 3)
+                strong = (bool(ident_hits or key_hits or zh_hits)
+                          and bool(ident_hits or zh_hits or len(matched_words) >= 2)
+                          and line.share(matched_words, [t[3:] for t in zh_hits] + [t[3:] for t in bi_hits]) >= MIN_SHARE)
             if strong:
                 shown = sorted(matched_words) + sorted(t[3:] for t in zh_hits)
                 scored.append((score, card_id, shown or ["(similar wording)"]))
@@ -174,10 +196,51 @@ class CardIndex:
         best = scored[0][0]
         if best < MIN_SCORE:
             return []
-        return [(card_id, shown) for score, card_id, shown in scored[:MAX_MATCHES] if score >= 0.6 * best]
+        return [(card_id, shown) for score, card_id, shown in scored[:MAX_MATCHES] if score >= 0.75 * best]
 
 
-MIN_SCORE = 2.5  # below this, a line shares only common words with the cards: it matches nothing
+MIN_SCORE = 2.0  # below this, a line shares only common words with the cards: it matches nothing
+MIN_SHARE = 0.4  # the least share of a line's content a card must cover to answer it
+# Chinese characters that carry no subject: a question's frame (最多能……多少个……到底是什么) is not its content
+ZH_FILLER = set("的了是吗呢么什怎为到底要能会可以在和与及或就都也还多少个吧啊把被让给对有没不这那哪如何时候最很该")
+
+
+class _Line:
+    """A note line's content: its words (identifiers marked) and its Chinese characters, frame aside."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        han = "".join(HAN.findall(text))
+        self.han = [c for c in han if c not in ZH_FILLER]
+        self.units: dict[str, set[str]] = {}  # a whole word of the line -> it and its parts, as matched
+        self.identifiers: set[str] = set()
+        for word in WORD.findall(text):
+            found = _words(word)
+            if not found:
+                continue
+            self.units[word.lower()] = found
+            # a term of the trade on its own: TIME_WAIT, io_uring, 2MSL, select() or `select`, or any
+            # English word in a Chinese line (an API name amid Chinese is what it is)
+            if (re.search(r"[_0-9]|[A-Z]{2}", word) or han or re.search(rf"`{re.escape(word)}`|\b{re.escape(word)}\(", text)):
+                self.identifiers |= found
+        self.words = set().union(*self.units.values()) if self.units else set()
+
+    def share(self, matched: set[str], chinese: list[str]) -> float:
+        """How much of the line's content `matched` words and `chinese` terms cover: an identifier
+        counts 2, another word 1, a Chinese character 1/2 (a word is about two)."""
+        total = covered = 0.0
+        for word, parts in self.units.items():
+            weight = 2.0 if parts & self.identifiers else 1.0
+            total += weight
+            covered += weight if parts & matched else 0.0
+        hit = set()
+        for term in chinese:
+            for at in range(len(self.text)):
+                if self.text.startswith(term, at):
+                    hit.update(range(at, at + len(term)))
+        total += 0.5 * len(self.han)
+        covered += 0.5 * sum(1 for at in hit if self.text[at] not in ZH_FILLER and HAN.match(self.text[at]))
+        return covered / total if total else 0.0
 
 
 def answering_cards(bank: Bank, include_drafts: bool = False) -> dict[int, list[Card]]:

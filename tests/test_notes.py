@@ -6,7 +6,7 @@ import json
 
 from prep import cards
 
-from .conftest import run_cli
+from .conftest import REPO, run_cli
 
 
 def test_coverage_lists_each_flagged_line_and_fails_while_one_is_open(runner, tiny_bank, notes_file):
@@ -114,3 +114,38 @@ def test_check_on_your_own_notes_finds_the_claims_a_card_corrects(runner, tiny_b
     mine.write_text("12/1日\nTIME_WAIT 持续 tcp_fin_timeout 秒\nTIME_WAIT 要多久??\n", encoding="utf-8")
     rows = json.loads(run_cli(runner, "--bank", str(tiny_bank), "notes", "check", str(mine), "--json").stdout)
     assert [(r["line"], r["card"]) for r in rows] == [(2, "time-wait-duration")], "a flagged question is not a claim"
+
+
+def test_your_own_notes_against_the_shipped_bank_match_by_content_words_with_a_floor(runner, tmp_path):
+    """A line must match an identifier or key term and a share of its content: two common words
+    (hot, many) are not enough, and an API name (`select`) outweighs common Chinese terms (文件, 描述符)."""
+    mine = tmp_path / "mine.txt"
+    mine.write_text("12/1日\n"
+                    "How many hot-air balloons fit in a Tuesday afternoon??\n"  # 2: nothing
+                    "select 最多能监听多少个文件描述符??\n"  # 3: the FD_SETSIZE card, by `select`
+                    "fork 之后父子进程共享文件偏移吗??\n"  # 4: by wording, Chinese and an API name
+                    "what does SO_REUSEADDR let a restarted server do??\n"  # 5: an identifier
+                    "僵尸进程到底是什么？？\n"  # 6: a Chinese key term alone
+                    "为什么周二下午总是犯困？？\n"  # 7: Chinese that says nothing of the trade
+                    "my cat's name??\n"  # 8: one rare word of a card id is not enough
+                    "epoll 的 ET 和 LT 有什么区别??\n"  # 9: two-letter terms in capitals
+                    "how long does a socket stay in TIME_WAIT??\n", encoding="utf-8")  # 10
+    bank = str(REPO / "bank")
+    result = run_cli(runner, "--bank", bank, "notes", "coverage", str(mine), "--json")
+    assert result.exit_code == 1
+    rows = {row["line"]: row for row in json.loads(result.stdout)["lines"]}
+    for line in (2, 7, 8):
+        assert rows[line]["cards"] == [] and rows[line]["matched"] is None, rows[line]
+    assert rows[3]["cards"][0] == "select-fd-setsize-hard-limit" and "select" in rows[3]["terms"]
+    assert "fork-shared-file-offset" not in rows[3]["cards"], "文件 and 描述符 do not outweigh select"
+    assert rows[4]["cards"][0] == "fork-shared-file-offset" and "fork" in rows[4]["terms"]
+    assert rows[5]["cards"][0] == "so-reuseport-vs-so-reuseaddr" and "so_reuseaddr" in rows[5]["terms"]
+    assert rows[6]["cards"][0] == "zombie-process-what-remains" and rows[6]["terms"] == ["僵尸进程"]
+    assert rows[9]["cards"][0] == "lt-vs-et-when-to-use"
+    assert rows[10]["cards"][0] == "time-wait-duration-linux"
+    assert all(row["matched"] == "words" for row in rows.values() if row["cards"])
+    drafts = tmp_path / "inbox.yaml"
+    extract = run_cli(runner, "--bank", bank, "notes", "extract", str(mine), "--out", str(drafts))
+    assert [line.split("\t")[1] for line in extract.stdout.splitlines()] == ["line 2", "line 7", "line 8"]
+    check = run_cli(runner, "--bank", bank, "notes", "check", str(mine), "--json")
+    assert check.exit_code == 0 and json.loads(check.stdout) == [], "a flagged question is not a claim"
