@@ -233,7 +233,7 @@ def run_piped(*args: str, env: dict[str, str], columns: int = 70) -> subprocess.
                           env={**os.environ, "COLUMNS": str(columns), **env})
 
 
-def test_lists_piped_are_one_row_a_line_cut_with_an_ellipsis_never_splitting_an_id(tiny_bank, notes_file, tmp_path):
+def test_lists_piped_are_one_row_a_line_never_splitting_an_id(tiny_bank, notes_file, tmp_path):
     env = {"PREP_BANK": str(tiny_bank), "PREP_DB": str(tmp_path / "p.db")}
     listed = run_piped("bank", "list", env=env)
     lines = listed.stdout.splitlines()
@@ -242,13 +242,19 @@ def test_lists_piped_are_one_row_a_line_cut_with_an_ellipsis_never_splitting_an_
     assert lines[3].split()[:4] == ["time-wait-duration", "tcp", "single", "How"] and lines[3].endswith("…")
     assert listed.stderr == "6 cards\n"
 
+    # the notes coverage piped: one row a line with the whole note, however narrow the columns
     coverage = run_piped("notes", "coverage", str(notes_file), env=env, columns=75)
     lines = coverage.stdout.splitlines()
-    assert len(lines) == 1 + 6 and all(len(line) <= 75 for line in lines)
-    assert lines[6].split()[:3] == ["9", "skipped", "ipdb??"] and lines[6].endswith("…")
+    assert len(lines) == 1 + 6 and "…" not in coverage.stdout
+    assert lines[6].split()[:3] == ["9", "skipped", "ipdb??"]
+    assert lines[6].rstrip().endswith("(a reminder to download a tool, not a question)")
     assert lines[2].split() == ["5", "time-wait-duration", "TIME_WAIT多久??"]
     narrow = run_piped("notes", "coverage", str(notes_file), env=env, columns=40).stdout.splitlines()
     assert len(narrow) == 7 and narrow[3].split()[:3] == ["6", "close-shared-socket,", "shutdown-write-constant"]
+    mine = tmp_path / "mine.txt"
+    mine.write_text("12/1日\nhow long does TIME_WAIT last on Linux, and why that long??\n", encoding="utf-8")
+    [_, row] = run_piped("notes", "coverage", str(mine), env=env, columns=40).stdout.splitlines()
+    assert row.split()[:2] == ["2", "time-wait-duration"] and "(by: " in row and "time_wait" in row, row
 
     exercises = run_piped("exercise", "list", env={})
     rows = exercises.stdout.splitlines()[1:]
@@ -256,6 +262,27 @@ def test_lists_piped_are_one_row_a_line_cut_with_an_ellipsis_never_splitting_an_
 
     slugs = [e.slug for e in exercises_lib.load_catalog(content.exercises_dir()).exercises]
     assert len(rows) == len(slugs) and [row.split()[0] for row in rows] == slugs
+
+
+def test_notes_coverage_in_an_80_column_terminal_fits_folding_the_note_and_listing_ids_one_a_line(tmp_path):
+    import pexpect
+    from rich.cells import cell_len
+
+    mine = tmp_path / "mine.txt"
+    mine.write_text("12/1日\nselect 最多能监听多少个文件描述符??\nhow long does a socket stay in TIME_WAIT on Linux??\n"
+                    "How many hot-air balloons fit in a Tuesday afternoon??\n", encoding="utf-8")
+    env = {**os.environ, "PREP_BANK": str(REPO / "bank"), "PREP_DB": str(tmp_path / "p.db"), "TERM": "dumb",
+           "NO_COLOR": "1", "COLUMNS": "80", "LINES": "24"}
+    child = pexpect.spawn(sys.executable, ["-m", "prep", "notes", "coverage", str(mine)], env=env, dimensions=(24, 80),
+                          encoding="utf-8", timeout=60)
+    child.expect(pexpect.EOF)
+    lines = child.before.replace("\r", "").splitlines()
+    table = lines[:next(i for i, line in enumerate(lines) if "flagged lines:" in line)]  # stderr's summary after
+    assert table and all(cell_len(line.rstrip()) <= 80 for line in table), [ln for ln in table if cell_len(ln.rstrip()) > 80]
+    text = "\n".join(lines)
+    for card_id in ("select-fd-setsize-hard-limit", "time-wait-duration-linux"):
+        assert any(card_id in line.split() for line in lines), card_id  # whole, never split
+    assert "(by:" in text and "matches no card" in text
 
 
 # --- 6. read-only commands on a read-only database ----------------------------------------------

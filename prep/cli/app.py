@@ -72,21 +72,30 @@ def report_lint(problems: list[Any], where: str, clean: str) -> None:
     err(clean + (f"; {plural(warnings, 'warning')} (worth a look, not errors)" if warnings else ""))
 
 
-def line_table(headers: list[str], rows: list[list[str]], markup: bool = False, least: int = 20) -> None:
+def line_table(headers: list[str], rows: list[list[str]], markup: bool = False, least: int = 20,
+               whole: bool = False) -> None:
     """A table of one line a row where every column but the last keeps its whole width (an id is never split).
 
     The last column (a prompt, a title) takes the room left: cut with … when stdout is not
-    a terminal (`prep due` does the same), folded onto more lines in a terminal.
+    a terminal (`prep due` does the same), folded onto more lines in a terminal. With `whole`,
+    never cut: piped, each row is one line however long, with the last column whole.
+    A cell may hold several lines (ids one a line, so that a terminal row stays narrow).
     """
     from rich.table import Table
     from rich.text import Text
 
     cells = [[Text.from_markup(c) if markup else Text(c) for c in row] for row in rows]
-    widths = [max([len(h), *(row[i].cell_len for row in cells)]) for i, h in enumerate(headers[:-1])]
+
+    def width(text: Text) -> int:
+        return max(Text(line).cell_len for line in text.plain.split("\n"))
+
+    widths = [max([len(h), *(width(row[i]) for row in cells)]) for i, h in enumerate(headers[:-1])]
     room = max(least, out.width - sum(widths) - 2 * len(widths))
+    if whole and not out.is_terminal:
+        room = max([least, len(headers[-1]), *(width(row[-1]) for row in cells)])
     table = Table(box=None, pad_edge=False)
-    for header, width in zip(headers, widths):
-        table.add_column(header, no_wrap=True, width=width, min_width=width)
+    for header, column_width in zip(headers, widths):
+        table.add_column(header, no_wrap=True, width=column_width, min_width=column_width)
     if out.is_terminal:
         table.add_column(headers[-1], overflow="fold", min_width=least)
     else:
@@ -94,7 +103,7 @@ def line_table(headers: list[str], rows: list[list[str]], markup: bool = False, 
     for row in cells:
         table.add_row(*row)
     # wider than the screen rather than an id cut: the columns before the last never shrink
-    needed = sum(widths) + 2 * len(widths) + least
+    needed = sum(widths) + 2 * len(widths) + (room if whole and not out.is_terminal else least)
     if needed <= out.width:
         out.print(table)
         return

@@ -36,21 +36,23 @@ def coverage(
     report = notes_lib.coverage(notes_lib.read_notes(notes_file), state.load_bank())
 
     def render(data: dict[str, Any]) -> None:
-        # one line a flagged line (ids whole, the note cut with … when piped); the note gives way first
+        # in a terminal, the ids one a line and the note folded, to fit 80 columns; piped, one line
+        # a flagged line with the ids and the whole note, "(by: ...)" included: never cut
         rows = []
         for row in data["lines"]:
             note = escape(" ".join(row["text"].split()))
             if row["cards"]:
-                answer = escape(", ".join(row["cards"]))
+                answer = escape(("\n" if out.is_terminal else ", ").join(row["cards"]))
                 if row["matched"] == "words":
-                    note += f" [dim](by: {escape(', '.join(row['terms'][:4]))})[/]"
+                    shown = sorted(row["terms"], key=lambda t: (-len(t), t))[:4]  # the telling terms first
+                    note += f" [dim](by: {escape(', '.join(shown))})[/]"
             elif row["skipped"]:
                 answer = "[dim]skipped[/]"
                 note += f" [dim]({escape(row['skipped'])})[/]"
             else:
                 answer = "[red]matches no card[/]"
             rows.append([str(row["line"]), answer, note])
-        line_table(["line", "answered by", "note"], rows, markup=True)
+        line_table(["line", "answered by", "note"], rows, markup=True, whole=True)
         t = data["totals"]
         err(f"{plural(t['flagged'], 'flagged line')}: {t['answered']} answered, {t['skipped']} skipped, "
             f"{t['open']} open ({t['coverage']:.0%} covered)")
