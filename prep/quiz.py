@@ -555,6 +555,11 @@ class Session:
         if self.current is not None and self.current.card_id == card_id:
             self.current = None
 
+    @property
+    def can_undo(self) -> bool:
+        """Whether `undo` has something to take back (a footer offers `u` only then)."""
+        return bool(self.undo_stack)
+
     def undo(self) -> str | None:
         """Take back the last rating, bury or suspend; the card is shown again next. Returns its id."""
         if not self.undo_stack:

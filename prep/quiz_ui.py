@@ -626,12 +626,14 @@ class QuizUI:
         """The footer: the keys that work on this screen, and what ! does to this card."""
         t = self.t
         bang = t["key_unsuspend"] if self.session.is_suspended(card.id) else t["key_suspend"]
-        self.hint(f"{first} · {t['key_undo']} · {t['key_bury']} · {bang} · {t['key_edit']} · "
+        undo = f"{t['key_undo']} · " if self.session.can_undo else ""  # nothing rated yet: nothing to undo
+        self.hint(f"{first} · {undo}{t['key_bury']} · {bang} · {t['key_edit']} · "
                   f"{LANG_KEY} {LANG_LABELS[self.other_lang()]} · {t['key_help']} · {t['key_quit']}")
 
     def typing_line(self, first: str) -> None:
         """The footer of a text prompt: letters are typed there, so it names no letter key."""
-        self.hint(f"{first} · {self.t['typing_footer']}")
+        undo = self.t["undo_word"] if self.session.can_undo else ""
+        self.hint(f"{first} · {self.t['typing_footer'].format(undo=undo)}")
 
     def same_order(self, count: int) -> bool:
         """After a language switch, keep the order the card was shown in (once)."""
@@ -776,7 +778,9 @@ class QuizUI:
             if key == "esc":
                 self.say()
                 bang = self.t["key_unsuspend"] if self.session.is_suspended(card.id) else self.t["key_suspend"]
-                self.hint(self.t["command_line"].format(bang=bang, lang_key=f"{LANG_KEY} {LANG_LABELS[self.other_lang()]}"))
+                undo = f"{self.t['key_undo']} · " if self.session.can_undo else ""
+                self.hint(self.t["command_line"].format(bang=bang, undo=undo,
+                                                        lang_key=f"{LANG_KEY} {LANG_LABELS[self.other_lang()]}"))
                 command = self.keys.key()
                 if self.command(command, card):
                     return None

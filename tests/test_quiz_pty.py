@@ -216,6 +216,32 @@ def test_a_session_through_every_card_type(learner, db_path):
     assert len(session) == 1 and (session[0]["reviewed"], session[0]["correct"], session[0]["kind"]) == (6, 5, "quiz")
 
 
+def test_footers_offer_undo_only_once_there_is_something_to_undo(learner, db_path):
+    me = learner()
+    assert me.next_card() == "fork-return-values"
+    footer = me.screen.strip().splitlines()[-1]
+    assert "u undo" not in footer and "b bury" in footer and "q quit" in footer, footer
+    me.send("b")  # bury: now there is something to undo
+    assert me.next_card() == "zombie-definition"
+    assert "u undo" in me.screen.strip().splitlines()[-1]
+    me.send("u")
+    assert me.next_card() == "fork-return-values"
+    assert "u undo" not in me.screen.strip().splitlines()[-1], "the undo stack is empty again"
+    me.send("q")
+    me.finish()
+
+    me = learner("--card", "shutdown-write-constant")  # a typed answer: the footer and the Esc line
+    assert me.next_card() == "shutdown-write-constant"
+    me.send("\x1b")
+    command = me.expect("back to typing")
+    assert "command: b bury" in command and "u undo" not in command
+    me.send("x\x15SHUT_WR\r")
+    me.expect("Enter next")
+    me.send("\r")
+    me.send("q")
+    me.finish()
+
+
 def test_undo_bury_suspend_and_edit(learner, db_path, tiny_bank):
     me = learner()
     assert me.next_card() == "fork-return-values"
@@ -628,7 +654,7 @@ def test_a_typed_command_key_is_asked_about_not_graded(learner, db_path):
     me = learner("--card", "shutdown-write-constant")
     assert me.next_card() == "shutdown-write-constant"
     footer = me.screen.strip().splitlines()[-1]
-    assert footer == "type the answer · Enter check (alone: show the answer) · Esc for commands (undo, bury, quit...)"
+    assert footer == "type the answer · Enter check (alone: show the answer) · Esc for commands (bury, quit...)"
     assert "q quit" not in me.screen  # no letter key: letters are typed here
     me.send("q\r")
     assert "Quit, or answer 'q'? q quit · Enter answer 'q' · any other key: back to typing" in me.expect("back to typing")
