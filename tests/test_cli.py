@@ -103,6 +103,27 @@ def test_usage_error_exits_2(runner):
     assert result.exit_code == 2
 
 
+@pytest.mark.parametrize("args, line", [
+    (["--bogus"], "prep: no such option --bogus; see prep --help"),
+    (["--ban", "x", "due"], "prep: no such option --ban (did you mean --bank, --db?); see prep --help"),
+    (["frobnicate"], "prep: no such command 'frobnicate'; see prep --help"),
+    (["histroy"], "prep: no such command 'histroy' (did you mean 'history'?); see prep --help"),
+    (["history", "SLUG", "abc"], "prep history: N must be a whole number, not 'abc'; see prep history --help"),
+    (["quiz", "--limit", "many"], "prep quiz: --limit must be a whole number, not 'many'; see prep quiz --help"),
+    (["quiz", "--limit"], "prep quiz: option '--limit' requires an argument; see prep quiz --help"),
+    (["bank", "frob"], "prep bank: no such command 'frob'; see prep bank --help"),
+    (["bank", "show"], "prep bank show: missing argument 'ID'; see prep bank show --help"),
+])
+def test_errors_of_the_option_parser_are_one_line_naming_the_value_exit_2(tmp_path, args, line):
+    """The real program, as a learner runs it: no box, no usage block, one line and exit 2."""
+    program = Path(sys.executable).parent / "prep"  # the console script pip installs
+    if not program.exists():
+        pytest.skip("no prep console script beside this python")
+    env = {**os.environ, "PREP_DB": str(tmp_path / "p.db"), "COLUMNS": "80"}
+    result = subprocess.run([str(program), *args], capture_output=True, text=True, env=env, timeout=60)
+    assert (result.returncode, result.stderr, result.stdout) == (2, line + "\n", "")
+
+
 def test_stats_counts(runner, tiny_bank, notes_file):
     result = run_cli(runner, "--bank", str(tiny_bank), "bank", "stats", "--json", "--notes", str(notes_file))
     data = json.loads(result.stdout)

@@ -111,15 +111,86 @@ def _defer_typers_adapters() -> None:
 
 _defer_typers_adapters()
 
+try:  # typer >= 0.20 runs its own copy of click
+    from typer._click import exceptions as _click_errors
+except ImportError:  # pragma: no cover - an older typer on click itself
+    from click import exceptions as _click_errors
+
+
 class _Group(TyperGroup):
-    """Turns every PrepError raised below into `Error: ...` and its exit code."""
+    """Turns every PrepError raised below into `Error: ...` and its exit code, and every error of
+    the option parser (an unknown option or command, a value of the wrong type) into one line."""
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[no-untyped-def, override]
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except _click_errors.UsageError as exc:
+            if isinstance(exc, getattr(_click_errors, "NoArgsIsHelpError", ())):
+                raise  # `prep` alone: the help
+            err(usage_line(exc, info_name or "prep"))
+            raise typer.Exit(exc.exit_code) from None
 
     def invoke(self, ctx: typer.Context):  # type: ignore[override]
+        words = [*getattr(ctx, "_protected_args", []), *ctx.args]  # the command, when an error does not say
         try:
             return super().invoke(ctx)
         except PrepError as exc:
             report(exc)
             ctx.exit(exc.exit_code)
+        except _click_errors.UsageError as exc:
+            if isinstance(exc, getattr(_click_errors, "NoArgsIsHelpError", ())):
+                raise  # `prep bank` alone: the group's help
+            command = words[0] if words and words[0] in self.list_commands(ctx) else ""
+            err(usage_line(exc, f"{ctx.command_path} {command}".strip()))
+            ctx.exit(exc.exit_code)
+
+
+_PYDANTIC_SAYS = {"int_parsing": "a whole number", "int_from_float": "a whole number", "float_parsing": "a number",
+                  "bool_parsing": "yes or no"}
+
+
+def usage_line(exc: Any, fallback: str) -> str:
+    """One line for an error of the option parser: what is wrong, with which value, and where to look.
+
+    `prep: no such command 'frobnicate' (did you mean 'history'?); see prep --help`
+    """
+    import difflib
+
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None and len(ctx.command_path) >= len(fallback) else fallback
+    plain_bad_value = isinstance(exc, _click_errors.BadParameter) and not isinstance(exc, _click_errors.MissingParameter)
+    message = exc.message if plain_bad_value else exc.format_message()
+    unknown = re.match(r"No such command '(.+?)'", message)
+    if isinstance(exc, _click_errors.NoSuchOption):
+        close = sorted(exc.possibilities or []) or difflib.get_close_matches(
+            exc.option_name, [o for p in ctx.command.get_params(ctx) for o in p.opts] if ctx else [], n=3, cutoff=0.6)
+        text = f"no such option {exc.option_name}"
+        if close:
+            text += f" (did you mean {', '.join(close)}?)"
+    elif unknown and ctx is not None:
+        word = unknown.group(1)
+        close = difflib.get_close_matches(word, ctx.command.list_commands(ctx), n=3, cutoff=0.6)
+        text = f"no such command '{word}'"
+        if close:
+            text += f" (did you mean {' or '.join(repr(c) for c in close)}?)"
+    elif isinstance(exc, _click_errors.MissingParameter):
+        text = message[0].lower() + message[1:].rstrip(".") if message else "a value is missing"
+    elif isinstance(exc, _click_errors.BadParameter):
+        param = exc.param
+        name = (param.opts[0] if getattr(param, "param_type_name", "") == "option" and param.opts
+                else ((param.metavar or param.name or "value").strip("[].").upper() if param is not None else "a value"))
+        cause = exc.__cause__
+        errors = cause.errors() if cause is not None and hasattr(cause, "errors") else []
+        if errors:
+            first = errors[0]
+            kind = first.get("type", "")
+            text = (f"{name} must be {_PYDANTIC_SAYS[kind]}, not {first.get('input')!r}" if kind in _PYDANTIC_SAYS
+                    else f"{name}: {str(first.get('msg', '')).lower()}, not {first.get('input')!r}")
+        else:
+            text = f"{name}: {exc.message.rstrip('.')}"
+    else:
+        text = message[0].lower() + message[1:].rstrip(".") if message else "bad usage"
+    return f"{where}: {' '.join(text.split())}; see {where} --help"
 
 
 def report(exc: PrepError) -> None:
