@@ -246,6 +246,13 @@ class _Undo:
     suspended: bool = False  # ... and suspended it
 
 
+def _right(rating: int, correct: bool | None) -> bool:
+    """Whether a review counts as correct in the summary: what was typed or picked right, whatever
+    the rating the learner then gave (a wrong order rated Easy is still wrong); a recall card
+    (nothing checked) by its rating."""
+    return bool(correct) if correct is not None else rating > AGAIN
+
+
 def _uninterrupted(write: Callable[[], Any]) -> Any:
     """Run a database write with SIGINT held back, so Ctrl-C lands after the commit, never inside it."""
     try:
@@ -495,7 +502,7 @@ class Session:
         )
         self.current = None
         self.reviewed += 1
-        self.correct += rating > AGAIN
+        self.correct += _right(rating, correct)
         self.again += rating == AGAIN
         if leech and card_id not in self.leeches:
             self.leeches.append(card_id)
@@ -586,7 +593,7 @@ class Session:
             else:
                 self.states[entry.card_id] = entry.before
         self.reviewed -= 1
-        self.correct -= (entry.rating or 0) > AGAIN
+        self.correct -= _right(entry.rating or 0, entry.review.get("correct"))
         self.again -= entry.rating == AGAIN
         if self.cram and entry.rating == AGAIN:
             for i, (card_id, _) in enumerate(self.queue):

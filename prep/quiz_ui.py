@@ -716,7 +716,8 @@ class QuizUI:
         seconds = time.monotonic() - started
         chosen = {order[n - 1] for n in picked}
         right = {i for i, c in enumerate(card.choices) if c.correct}
-        answer = " | ".join(card.choices[i].text for i in sorted(chosen))
+        # in the order the options are shown, whatever order they were pressed or typed in
+        answer = " | ".join(card.choices[order[n - 1]].text for n in sorted(set(picked)))
         return Outcome(chosen == right, answer, seconds, frozenset(chosen))
 
     def show_picks(self, card: "Card", order: list[int], picked: list[int]) -> None:

@@ -750,6 +750,32 @@ def test_multiple_choice_shows_the_picks_in_place_then_marks_them(learner, db_pa
     assert ratings(db_path) == [("fork-return-values", 1)]
 
 
+def test_you_answered_lists_picks_in_the_order_shown_and_the_summary_counts_what_was_right(learner, db_path):
+    me = learner("--card", "fork-return-values")
+    assert me.next_card() == "fork-return-values"
+    texts = ["The child sees 0", "The parent sees the child's pid", "The child sees its parent's pid"]
+    numbers = me.numbers(texts)
+    picks = sorted(texts[1:], key=lambda text: -numbers[text])  # one right, one wrong: pressed last shown first
+    for text in picks:
+        me.send(str(numbers[text]))
+    me.send("\r")
+    screen = me.expect("Enter next")
+    [line] = [ln for ln in plain(screen).splitlines() if "You answered:" in ln]
+    assert line.split("You answered: ", 1)[1].strip() == " | ".join(reversed(picks)), line
+    me.send("4")  # wrong, then rated Easy by hand: the rating stands, but it was not answered right
+    out = me.finish()
+    assert "Reviewed 1 card, 0% correct (0/1)" in plain(out)
+    assert ratings(db_path) == [("fork-return-values", 4)]
+
+    me = learner("--card", "handshake-order")
+    assert me.next_card() == "handshake-order"
+    me.order("handshake-order", right=False)
+    assert "Not quite." in me.expect("Enter next")
+    me.send("4")
+    out = me.finish()
+    assert "Reviewed 1 card, 0% correct (0/1)" in plain(out), "a wrong order re-rated Easy is not correct"
+
+
 def test_backspace_erases_both_columns_of_a_chinese_character(learner, db_path):
     me = learner("--card", "shutdown-write-constant")
     me.next_card()
