@@ -55,6 +55,7 @@ EN: dict[str, Any] = {
     ),
     # -- the quiz: commands and their notices
     "nothing_to_undo": "nothing to undo",
+    "progress_kept": "Your progress is kept in {path} (a new database; `prep progress export` makes a backup).",
     "undone": "Undone:|{id} is back.",
     "undone_rating": "Undone:|the rating of {id}; try it again.",
     "buried": "Buried|{id} until {until}. u brings it back.",
@@ -214,6 +215,7 @@ ZH: dict[str, Any] = {
         "e 编辑此卡 · l 切换语言 · ? 按键说明 · q 退出（每次评分都已保存）"
     ),
     "nothing_to_undo": "没有可撤销的操作",
+    "progress_kept": "你的进度保存在 {path}（新建的数据库；`prep progress export` 可以备份）。",
     "undone": "已撤销：|{id} 回到队列。",
     "undone_rating": "已撤销：|{id} 的评分，请再答一次。",
     "buried": "已搁置|{id}，到 {until}。按 u 撤回。",

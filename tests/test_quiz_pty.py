@@ -900,6 +900,25 @@ def test_the_first_quiz_says_where_progress_is_kept(learner, db_path):
     assert "progress is kept" not in "".join(me.transcript)
 
 
+def test_the_first_quiz_says_where_progress_is_kept_before_the_first_card(learner, db_path):
+    """A first session ended by closing the terminal (SIGHUP) shows no summary: the place is said at the start."""
+    import signal
+
+    me = learner()
+    me.next_card()
+    said = f"Your progress is kept in {db_path} (a new database; `prep progress export` makes a backup)."
+    assert said in " ".join(plain(me.screen).split()), me.screen
+    me.child.kill(signal.SIGHUP)
+    me.finish()
+
+    db_path.unlink()
+    me = learner(lang="zh", settings="fuzz = false\nlang = \"zh\"\n")
+    me.next_card()
+    assert f"你的进度保存在 {db_path}（新建的数据库；`prep progress export` 可以备份）。" in "".join(plain(me.screen).split("\n"))
+    me.send("q")
+    me.finish()
+
+
 def test_chinese_text_breaks_where_chinese_may_and_keeps_identifiers_whole(learner, tiny_bank):
     """rich breaks lines only at spaces: a Chinese sentence used to be cut at the terminal's edge, inside
     `shared_ptr` or before a 。. Now a line breaks between Chinese characters, never before closing

@@ -114,6 +114,9 @@ def quiz(
 
     from ..errors import PrepError
     from ..quiz import Options, Session
+    from rich.markup import escape
+
+    from ..labels import labels
     from ..quiz_ui import QuizUI, nothing_due, render_summary
     from ..settings import settings_path
 
@@ -130,9 +133,9 @@ def quiz(
     session = Session(state.db(), index, settings, options, clock)
 
     def where_kept() -> None:
-        """The first session ever (no database before it): where its progress is, once, last (the quiz clears the screen)."""
+        """The first session ever (no database before it): where its progress is, last (the quiz clears the screen)."""
         if first is not None:
-            err(f"Your progress is kept in {first} (a new database; `prep progress export` makes a backup).")
+            err(labels(words)["progress_kept"].format(path=first))
 
     console = Console(highlight=False)
     if not session.has_work():
@@ -141,6 +144,8 @@ def quiz(
         return
     session.ensure_session()  # an unwritable database fails here, before the first answer, not after it
     ui = QuizUI(session, console, reload_bank=lambda: _reload_index(state))
+    if first is not None:  # and first, above the first card: a session ended by closing the terminal shows no summary
+        ui.notice = f"[dim]{escape(labels(words)['progress_kept'].format(path=first))}[/]"
     try:
         summary = ui.run()
     except KeyboardInterrupt:
