@@ -499,6 +499,27 @@ def test_stats_figures(runner, tiny_bank, db_path):
     assert "Mon" in human.stdout and "Mastery by topic" in human.stdout
 
 
+@pytest.mark.parametrize("now, months", [("2026-12-08T12:00:00+00:00", 6), ("2026-12-08T12:00:00+00:00", 12),
+                                         ("2026-03-02T12:00:00+00:00", 24)])
+def test_the_stats_heatmap_fits_80_columns_month_names_whole(tiny_bank, db_path, now, months):
+    """A month starting in the last week shows its whole name (it was cut: "De"), and a year's weeks
+    give way, oldest first, to fit the screen."""
+    from rich.cells import cell_len
+
+    env = {**os.environ, **cli_env(tiny_bank, db_path), "PREP_NOW": now, "COLUMNS": "80"}
+    result = subprocess.run([sys.executable, "-m", "prep", "stats", "--months", str(months)], capture_output=True,
+                            text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Reviews per day"))
+    heatmap = lines[at + 1:at + 9]
+    assert all(cell_len(line) <= 80 for line in heatmap), heatmap
+    names = heatmap[0].split()
+    assert names and all(len(name) == 3 for name in names), names
+    if now.startswith("2026-12-08"):
+        assert names[-1] == "Dec"
+
+
 def test_stats_lists_leeches(runner, tiny_bank, db_path):
     db = store.open_db(db_path)
     at = T0 - timedelta(days=100)

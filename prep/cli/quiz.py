@@ -246,8 +246,10 @@ HEAT_CHARS = "·░▒▓█"
 HEAT_STYLES = ["grey39", "green4", "green3", "green1", "bold bright_green"]
 
 
-def heatmap_lines(days: dict[str, int], first: str, last: str) -> list[str]:
-    """A GitHub-style calendar: a column a week, a row a weekday, darker for more reviews."""
+def heatmap_lines(days: dict[str, int], first: str, last: str, width: int | None = None) -> list[str]:
+    """A GitHub-style calendar: a column a week, a row a weekday, darker for more reviews.
+
+    Within `width` columns, month names included: the oldest weeks give way when it is narrower."""
     from datetime import date, timedelta
 
     start, end = date.fromisoformat(first), date.fromisoformat(last)
@@ -258,13 +260,19 @@ def heatmap_lines(days: dict[str, int], first: str, last: str) -> list[str]:
         return 0 if not n else max(1, -(-4 * n // most))
 
     weeks = (end - start).days // 7 + 1
-    months = [" "] * (weeks * 2)
+    if width is not None:
+        fit = max(1, (width - 4 - 1) // 2)  # 4 for the weekday names; a month name may run one column past its week
+        if weeks > fit:
+            start += timedelta(weeks=weeks - fit)
+            weeks = fit
+    months = [" "] * (weeks * 2 + 1)
     for w in range(weeks):
         monday = start + timedelta(weeks=w)
         if monday.day <= 7:
             label = f"{monday:%b}"
-            months[w * 2 : w * 2 + len(label)] = list(label)
-    lines = ["    " + "".join(months[: weeks * 2]).rstrip()]
+            if w * 2 + len(label) <= len(months):  # never a name cut short at the right edge
+                months[w * 2 : w * 2 + len(label)] = list(label)
+    lines = ["    " + "".join(months).rstrip()]
     for weekday, name in enumerate(["Mon", "", "Wed", "", "Fri", "", "Sun"]):
         cells = []
         for w in range(weeks):
@@ -307,8 +315,16 @@ def render_stats(console: Any, d: dict[str, Any]) -> None:
                   f"all time {rate(r['all_time'])}")
     console.print()
     h = d["heatmap"]
-    console.print(f"[bold]Reviews per day[/] [dim]{h['from']} to {h['to']}; · none, ░▒▓█ more[/]")
-    for line in heatmap_lines(h["days"], h["from"], h["to"]):
+    lines = heatmap_lines(h["days"], h["from"], h["to"], width=console.width)
+    shown = h["from"]  # the first day shown, later when the oldest weeks gave way to fit the screen
+    weeks = sum(lines[1].count(c) for c in HEAT_CHARS) if len(lines) > 1 else 0  # the Mon row: a cell a week
+    if weeks:
+        from datetime import date, timedelta
+
+        last = date.fromisoformat(h["to"])
+        shown = max(h["from"], (last - timedelta(days=last.weekday(), weeks=weeks - 1)).isoformat())
+    console.print(f"[bold]Reviews per day[/] [dim]{shown} to {h['to']}; · none, ░▒▓█ more[/]")
+    for line in lines:
         console.print(line)
     console.print()
     table = Table(title="Mastery by topic", title_justify="left", box=None, pad_edge=False)
