@@ -336,41 +336,47 @@ def example_order(count: int) -> str:
     return "".join(map(str, numbers)) if count <= 9 else " ".join(map(str, numbers[:4])) + " ..."
 
 
-def _numbers_text(numbers: list[int]) -> str:
-    return ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}" if len(numbers) > 1 else str(numbers[0])
+def _numbers_text(numbers: list[int], t: dict[str, Any] = EN) -> str:
+    if len(numbers) == 1:
+        return str(numbers[0])
+    return t["numbers_sep"].join(map(str, numbers[:-1])) + t["numbers_and"] + str(numbers[-1])
 
 
-def order_problem(text: str, numbers: list[int], count: int) -> str | None:
+def order_problem(text: str, numbers: list[int], count: int, t: dict[str, Any] = EN) -> str | None:
     """Why a typed ordering is not an ordering of the `count` items (to ask again, not grade), or None."""
     typed = text.strip()
     if not numbers:
-        return f"{typed!r} has no item numbers: type each of 1-{count} once, in order (e.g. {example_order(count)})."
+        return t["order_no_numbers"].format(typed=typed, count=count, example=example_order(count))
     problems = []
     outside = sorted({n for n in numbers if not 1 <= n <= count})
     if outside:
-        problems.append(f"{_numbers_text(outside)} {'is not an item' if len(outside) == 1 else 'are not items'} (1-{count})")
+        key = "order_not_item" if len(outside) == 1 else "order_not_items"
+        problems.append(t[key].format(numbers=_numbers_text(outside, t), count=count))
     twice = sorted({n for n in numbers if 1 <= n <= count and numbers.count(n) > 1})
     if twice:
-        problems.append(f"{_numbers_text(twice)} {'comes' if len(twice) == 1 else 'come'} more than once")
+        problems.append(t["order_twice_one" if len(twice) == 1 else "order_twice_many"].format(numbers=_numbers_text(twice, t)))
     missing = [n for n in range(1, count + 1) if n not in numbers]
     if missing:
-        problems.append(f"{_numbers_text(missing)} {'is' if len(missing) == 1 else 'are'} missing")
+        problems.append(t["order_missing_one" if len(missing) == 1 else "order_missing_many"].format(
+            numbers=_numbers_text(missing, t)))
     if not problems:
         return None
-    return f"{typed}: " + "; ".join(problems) + f". Type each of 1-{count} once, in order."
+    return t["order_problem"].format(typed=typed, problems=t["problems_sep"].join(problems), count=count)
 
 
-def choice_problem(text: str, numbers: list[int], count: int, multi: bool) -> str | None:
+def choice_problem(text: str, numbers: list[int], count: int, multi: bool, t: dict[str, Any] = EN) -> str | None:
     """Why typed choice numbers cannot be checked (to ask again), or None. Empty text is no answer, checked."""
-    if not text.strip():
+    typed = text.strip()
+    if not typed:
         return None
     if not numbers:
-        return f"{text.strip()!r} has no choice numbers (1-{count})."
+        return t["choice_no_numbers"].format(typed=typed, count=count)
     outside = sorted({n for n in numbers if not 1 <= n <= count})
     if outside:
-        return f"{text.strip()}: {_numbers_text(outside)} {'is not a choice' if len(outside) == 1 else 'are not choices'} (1-{count})."
+        key = "choice_not_one" if len(outside) == 1 else "choice_not_many"
+        return t[key].format(typed=typed, numbers=_numbers_text(outside, t), count=count)
     if not multi and len(set(numbers)) > 1:
-        return f"{text.strip()}: one choice only."
+        return t["choice_one_only"].format(typed=typed)
     return None
 
 
@@ -573,22 +579,22 @@ class QuizUI:
         try:
             editor = editor_command()
         except EditorProblem as exc:
-            self.say(f"[dim]edit:[/] {escape(where)}")
+            self.say(f"[dim]{self.t['edit_where']}[/] {escape(where)}")
             self.say(f"[yellow]{escape(str(exc))}[/]")
             return
         if editor is None or not self.keys.tty or self.reload_bank is None:
-            self.say(f"[dim]edit:[/] {escape(where)}")
+            self.say(f"[dim]{self.t['edit_where']}[/] {escape(where)}")
             if editor is None:
-                self.hint("Set $EDITOR (or $VISUAL) and e opens the card there, then shows it as edited.")
+                self.hint(self.t["editor_unset"])
             return
         if content.is_installed_copy(path):  # shown again when the editor closes: the edit will not last
-            self.notice = f"[yellow]edited {escape(where)}[/]\n"
+            self.notice = f"[yellow]{self.t['edited_where'].format(where=escape(where))}[/]\n"
         self.console.file.flush()
         try:
             with self.keys.cooked():
                 failed = run_editor(editor[0], path, line)
         except EditorProblem as exc:
-            self.say(f"[dim]edit:[/] {escape(where)}")
+            self.say(f"[dim]{self.t['edit_where']}[/] {escape(where)}")
             self.say(f"[yellow]{escape(str(exc))} (${editor[1]})[/]")
             return
         fresh, message = self.reload(card)  # even after a failure: the file may have been saved first
@@ -605,21 +611,21 @@ class QuizUI:
             return card, self.not_reloaded(card, [str(p) for p in getattr(exc, "problems", [])] or [str(exc)])
         if card.id not in index:
             problems = [str(p) for p in index.problems if str(p.file) == str(card.file) and p.card_id in (card.id, "-")]
-            return card, self.not_reloaded(card, problems or [f"{card.file}: no card with id {card.id} any more (was its id changed?)"])
+            return card, self.not_reloaded(card, problems or [self.t["no_card_any_more"].format(file=card.file, id=card.id)])
         index.lang = self.lang
         self.session.use_index(index)
         fresh = index.card(card.id)
-        message = f"[green]Reloaded[/] {escape(card.id)} from {escape(where)}."
+        message = self.notice_text("reloaded", "green", id=escape(card.id), where=escape(where))
         others = [str(p) for p in index.problems if str(p.file) == str(card.file)]
         if others:  # the edit broke a neighbour: it is left out until fixed
-            message += "\n[yellow]Other cards of the file have problems now and are left out:[/]"
+            message += f"\n[yellow]{self.t['reloaded_others']}[/]"
             message += "".join(f"\n  {escape(p)}" for p in others)
         return fresh, message
 
     def not_reloaded(self, card: "Card", problems: list[str]) -> str:
-        lines = [f"[bold yellow]Not reloaded:[/] the bank does not load {escape(card.id)} after the edit:"]
+        lines = [self.notice_text("not_reloaded", "bold yellow", id=escape(card.id))]
         lines += [f"  {escape(p)}" for p in problems]
-        lines.append("The card is shown as it was; fix the file and press e again.")
+        lines.append(self.t["not_reloaded_end"])
         return "\n".join(lines)
 
     def keys_line(self, first: str, card: "Card") -> None:
@@ -689,7 +695,7 @@ class QuizUI:
                 if text is None:
                     return None
                 numbers = typed_numbers(text, single_digits=False)
-                problem = choice_problem(text, numbers, len(order), multi)
+                problem = choice_problem(text, numbers, len(order), multi, self.t)
                 if problem is None:
                     picked = numbers
                     break
@@ -838,7 +844,7 @@ class QuizUI:
                 return None
             if card.type != "order" or not text.strip():
                 break
-            problem = order_problem(text, typed_numbers(text), len(self._order))
+            problem = order_problem(text, typed_numbers(text), len(self._order), self.t)
             if problem is None:
                 break
             self.say(f"[yellow]{escape(problem)}[/]")  # asked again, not graded

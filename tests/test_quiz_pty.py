@@ -581,7 +581,7 @@ def test_quiz_in_chinese_and_l_shows_the_card_in_the_other_language(learner, db_
     assert me.next_card() == "zombie-definition"
     assert "什么是僵尸进程？" in me.screen
     assert "复习 · 回忆" in me.screen or "新卡 · 回忆" in me.screen
-    assert "空格/Enter 显示答案 · u 撤销 · b 搁置 · ! 暂停 · e 编辑 · l English · ? 按键 · q 退出" in me.screen
+    assert "空格/Enter 显示答案 · b 搁置 · ! 暂停 · e 编辑 · l English · ? 按键 · q 退出" in me.screen  # nothing to undo yet
     assert "quit" not in me.screen and "show the answer" not in me.screen
     me.send("l")  # before the answer: the same card, in English; the keys stay in Chinese
     screen = me.expect(KEYS_LINE)
@@ -592,7 +592,7 @@ def test_quiz_in_chinese_and_l_shows_the_card_in_the_other_language(learner, db_
     screen = me.expect("1-4 评分")
     assert "已经退出、但父进程还没有 wait 它的子进程。" in screen and "中文: 僵尸进程" in screen and "答案：" in screen
     assert re.search(r"1 重来 \S+  2 困难 \S+  3 良好 \S+  4 简单 \S+", screen), screen
-    assert "1-4 评分 · Enter 良好 · u 撤销" in screen
+    assert "1-4 评分 · Enter 良好 · b 搁置" in screen
     me.send("l")  # on the answer screen: the answer again, in English, nothing rated
     screen = me.expect("1-4 评分")
     assert "A child that has exited but has not been waited for." in screen
@@ -602,6 +602,25 @@ def test_quiz_in_chinese_and_l_shows_the_card_in_the_other_language(learner, db_
     assert "zombie-definition：下次到期" in out
     assert "Traceback" not in "".join(me.transcript)
     assert ratings(db_path) == [("zombie-definition", 4)]
+
+
+def test_in_chinese_typed_wrong_feedback_and_edit_messages_are_chinese(learner, db_path, tiny_bank):
+    me = learner("--card", "handshake-order", "--lang", "zh", lang="zh")
+    assert me.next_card() == "handshake-order"
+    me.send("159\r")
+    assert "159：5 和 9 不是条目（1-3）；缺少 2 和 3。请按顺序把 1-3 各输入一次。" in me.expect("各输入一次")
+    me.send("\x15\x1b")  # Ctrl-U, then Esc e: where to edit the card, no $EDITOR here
+    assert "命令：b 搁置" in me.expect("继续输入")
+    me.send("e")
+    screen = me.expect("编辑后的样子")
+    assert f"编辑： {tiny_bank / 'tcp.yaml'}:" in screen
+    assert "设置 $EDITOR（或 $VISUAL）后，按 e 会在编辑器里打开这张卡" in screen
+    assert "edit:" not in screen and "Set $EDITOR" not in screen
+    me.send("\x1b")
+    me.expect("继续输入")
+    me.send("q")
+    me.finish()
+    assert ratings(db_path) == []
 
 
 def test_the_lang_setting_and_a_card_without_its_chinese_side(learner, db_path):
