@@ -923,6 +923,24 @@ def test_a_site_built_in_chinese_speaks_chinese_and_the_switch_turns_its_words_t
     assert buttons == ["重来", "困难", "良好", "简单"]
     page.keyboard.press("3")
     page.keyboard.press("u")  # back to the card, rated nothing
+    assert page.inner_text("#fc-notice") == "已撤销：“什么是僵尸进程？”的评分「良好」。"  # the undo speaks Chinese too
+    page.keyboard.press("b")
+    assert page.inner_text("#fc-notice").startswith("已搁置“什么是僵尸进程？”，直到 ")
+    page.keyboard.press("u")
+    page.keyboard.press("Escape")  # the topics: export, in Chinese
+    assert page.inner_text("#fc-undo-last") == "" or "Undo" not in page.inner_text("#fc-undo-last")
+    page.click(".fc-data summary")
+    with page.expect_download():
+        page.click("#fc-export")
+    assert page.inner_text("#fc-data-status").startswith("已导出 ")
+    page.click("#lang-switch")  # English: the site's words, those already said included
+    assert page.inner_text("#fc-data-status").startswith("Exported ")
+    page.click("#lang-switch")
+    start(page, served_zh.base, "processes")
+    for _ in range(2):
+        if shown_card(page) == "zombie-definition":
+            break
+        page.keyboard.press("b")
     page.click("#lang-switch")  # English: the card and the site's words
     assert page.inner_text("nav.site-nav").split()[:2] == ["Topics", "Flashcards"]
     assert page.inner_text("#fc-reveal") == "Show the answer Space"

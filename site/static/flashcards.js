@@ -53,6 +53,8 @@
     return fragment;
   }
 
+  function currentLang() { return window.PrepLang ? window.PrepLang.current() : "en"; }
+
   function ratingIn(grade) {
     return function (lang) { return ((LABELS[lang] || LABELS.en).ratings || RATING_NAMES)[grade]; };
   }
@@ -394,35 +396,52 @@
     }
   }
 
-  function titleOf(id) {
+  function titleOf(id, inLang) {
     const card = byId.get(id);
     if (!card) return id;
     const box = document.createElement("div");
     box.innerHTML = card.title;
-    const lang = window.PrepLang ? window.PrepLang.current() : "en";
+    const lang = inLang || (window.PrepLang ? window.PrepLang.current() : "en");
     const side = box.querySelector(".l-" + lang);  // a card in two languages: the one shown
     return (side || box).textContent;
   }
 
+  function titleIn(id) {
+    // the card's title in each language of a message made with words()
+    return function (lang) { return titleOf(id, lang); };
+  }
+
+  function wordsIn(lang, key, values) {
+    // one language's text of a label, its {placeholders} filled (a value may be a function of the language)
+    let text = (LABELS[lang] || LABELS.en)[key] || LABELS.en[key] || key;
+    Object.keys(values || {}).forEach(function (name) {
+      const value = values[name];
+      text = text.split("{" + name + "}").join(typeof value === "function" ? value(lang) : value);
+    });
+    return text;
+  }
+
   function describe(action) {
+    // what an undo takes back, as a function of the language: "Good on “title”"
     if (!action) return "";
-    if (action.action === "rate") return RATING_NAMES[action.review.rating] + " on “" + titleOf(action.id) + "”";
-    return (action.action === "bury" ? "the bury of “" : "the suspension of “") + titleOf(action.id) + "”";
+    const key = action.action === "rate" ? "js_undo_rate" : (action.action === "bury" ? "js_undo_bury" : "js_undo_suspend");
+    const values = { title: titleIn(action.id), rating: action.review ? ratingIn(action.review.rating) : "" };
+    return function (lang) { return wordsIn(lang, key, values); };
   }
 
   function takeBack() {
     // Undo the last action; the card it touched, or null (and a notice) when there is none.
     const last = popUndo();
-    if (!last) { notice("Nothing to undo."); return null; }
+    if (!last) { notice(words("js_nothing_to_undo")); return null; }
     if (JSON.stringify(snapshot(last.id)) !== JSON.stringify(last.after)) {
-      notice("Not undone: “" + titleOf(last.id) + "” has changed since (an import, or another tab).");
+      notice(words("js_not_undone", { title: titleIn(last.id) }));
       return null;
     }
     restore(last.id, last.before);
     if (last.review) removeReview(last.review);
     undoThere(last);
     save();
-    notice("Undone: " + describe(last) + ".");
+    notice(words("js_undone", { what: describe(last) }));
     return last.id;
   }
 
@@ -468,7 +487,7 @@
     const last = undoStack().slice(-1)[0];
     const undoLast = $("fc-undo-last");
     undoLast.hidden = !last;
-    undoLast.textContent = last ? "Undo " + describe(last) : "";
+    undoLast.replaceChildren(last ? words("js_undo_last", { what: describe(last) }) : "");
   }
 
   function listSuspended() {
@@ -485,11 +504,11 @@
       const button = document.createElement("button");
       button.type = "button";
       button.className = "unsuspend";
-      button.textContent = "Unsuspend";
+      button.replaceChildren(words("js_unsuspend"));
       button.addEventListener("click", function () {
         setFlags(card.id, { suspended: false });
         save();
-        notice("Unsuspended “" + titleOf(card.id) + "”: it comes back when it is due.");
+        notice(words("js_unsuspended", { title: titleIn(card.id) }));
         summarise();
       });
       li.append(link, " ", button);
@@ -515,7 +534,7 @@
   let noticeFresh = false;
 
   function notice(text) {
-    $("fc-notice").textContent = text;
+    $("fc-notice").replaceChildren(text);  // a string or the fragment words() makes
     noticeFresh = true;
   }
 
@@ -801,12 +820,12 @@
     if (action === "bury") {
       const until = nextDayStart(new Date());
       setFlags(id, { buried_until: isoUtc(until) });
-      notice("Buried “" + titleOf(id) + "” until " +
-        until.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" }) + ". u brings it back.");
+      notice(words("js_buried", { title: titleIn(id), until: function (lang) {
+        return until.toLocaleString(lang === "zh" ? "zh-CN" : [], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+      } }));
     } else {
       setFlags(id, { suspended: true });
-      notice("Suspended “" + titleOf(id) + "”: it stays out of every session until you unsuspend it " +
-        "(Suspended cards, on the topics screen). u brings it back.");
+      notice(words("js_suspended", { title: titleIn(id) }));
     }
     save();
     pushUndo({ action: action, id: id, before: before, after: snapshot(id), review: null });
@@ -947,8 +966,8 @@
     link.click();
     link.remove();
     setTimeout(function () { URL.revokeObjectURL(link.href); }, 5000);
-    dataStatus.textContent = "Exported " + Object.keys(out.cards).length + " cards and " + doc.reviews.length +
-      " reviews; merge them in the terminal with `prep progress import " + link.download + "`.";
+    dataStatus.replaceChildren(words("js_exported", { cards: Object.keys(out.cards).length, reviews: doc.reviews.length,
+      file: link.download }));
   });
 
   $("fc-import").addEventListener("change", function (event) {
@@ -956,12 +975,12 @@
     if (!file) return;
     file.text().then(function (text) {
       let incoming;
-      try { incoming = JSON.parse(text); } catch (error) { throw new Error("not JSON: " + error.message); }
+      try { incoming = JSON.parse(text); } catch (error) { throw new Error(wordsIn(currentLang(), "js_not_json") + error.message); }
       const result = merge(incoming);
-      dataStatus.textContent = file.name + ": merged " + result.added + " new reviews and " + result.updated + " card states.";
+      dataStatus.replaceChildren(words("js_imported", { file: file.name, added: result.added, updated: result.updated }));
       summarise();
     }).catch(function (error) {
-      dataStatus.textContent = file.name + ": nothing imported: " + error.message;
+      dataStatus.replaceChildren(words("js_import_failed", { file: file.name, error: error.message }));
     }).finally(function () { event.target.value = ""; });
   });
 
@@ -969,18 +988,18 @@
   if (terminal && site.terminal) {
     terminal.addEventListener("click", function () {
       const result = merge(site.terminal);
-      dataStatus.textContent = "Merged the terminal's progress: " + result.added + " new reviews and " + result.updated + " card states.";
+      dataStatus.replaceChildren(words("js_merged_terminal", { added: result.added, updated: result.updated }));
       summarise();
     });
   }
 
   $("fc-reset").addEventListener("click", function () {
-    if (!window.confirm("Forget every review made in this browser? Export first if you want to keep them.")) return;
+    if (!window.confirm(wordsIn(currentLang(), "js_forget_confirm"))) return;
     doc = emptyDoc();
     sideFlags = {};
     save();
     window.localStorage.removeItem(UNDO_KEY);
-    dataStatus.textContent = "This browser's progress is forgotten.";
+    dataStatus.replaceChildren(words("js_forgotten"));
     summarise();
   });
 
