@@ -17,9 +17,7 @@ import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from . import store
 from .bank_cache import CardIndex
@@ -37,6 +35,9 @@ from .scheduling import (
     next_day_start,
 )
 from .settings import QuizSettings
+
+if TYPE_CHECKING:  # the database is store.Database; sqlite-utils is imported only when a write needs it
+    import sqlite_utils
 
 QUIZ, CRAM = "quiz", store.CRAM
 CRAM_AGAIN_GAP = 3  # a card failed while cramming comes back after this many others

@@ -10,9 +10,7 @@ import bisect
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from . import store
 from .bank_cache import CardIndex
@@ -31,6 +29,9 @@ from .scheduling import (
     next_day_start,
 )
 from .settings import QuizSettings
+
+if TYPE_CHECKING:  # the database is store.Database; sqlite-utils is imported only when a write needs it
+    import sqlite_utils
 
 STATS_VERSION = 1
 
