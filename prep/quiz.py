@@ -604,8 +604,10 @@ class Session:
         """
         scope: Iterable[str] = self.index.select(self.options.topic, self.options.tag)
         soonest: datetime | None = None
+        now = self.clock()  # once: 2,000 cards asked the clock and computed tomorrow 2,000 times (~60 ms)
+        tomorrow = next_day_start(now, self.settings.day_starts_at)
         for card_id in scope:
-            when = self._due_of(card_id)
+            when = self._due_of(card_id, now, tomorrow)
             if when is not None and (soonest is None or when < soonest):
                 soonest = when
         return soonest
@@ -614,10 +616,12 @@ class Session:
         st = self.states.get(card_id)
         return st is None or st.is_new
 
-    def _due_of(self, card_id: str) -> datetime | None:
+    def _due_of(self, card_id: str, now: datetime | None = None, tomorrow: datetime | None = None) -> datetime | None:
         """When a card next falls due for a session; None while it is suspended."""
-        now = self.clock()
-        tomorrow = next_day_start(now, self.settings.day_starts_at)
+        if now is None:
+            now = self.clock()
+        if tomorrow is None:
+            tomorrow = next_day_start(now, self.settings.day_starts_at)
         st = self.states.get(card_id)
         if st is not None and st.suspended:
             return None
