@@ -51,13 +51,15 @@ def _library_file(name):
 
 
 def _terminal_size():
+    """The size of each standard stream's terminal (None where it is not one): rich asks them in its own order."""
+    sizes = []
     for stream in (sys.__stdin__, sys.__stdout__, sys.__stderr__):
         try:
             size = os.get_terminal_size(stream.fileno())  # type: ignore[union-attr]
-            return [size.columns, size.lines]
+            sizes.append((size.columns, size.lines))
         except (AttributeError, ValueError, OSError):
-            continue
-    return None
+            sizes.append(None)
+    return sizes
 
 
 def help_key(args):
