@@ -6,7 +6,8 @@ Builds a bank of N cards and a progress database with M review-log rows in a
 temporary folder, then measures, in the same run:
 
 - `python -c pass`: the interpreter's own start, the floor;
-- `python -m prep --help` and each command's `--help`: the CLI's imports;
+- `python -m prep --help` and each command's `--help` (served from the help cache after the
+  first), and `prep quiz --help` with an empty cache (the first help after an install);
 - `prep stats` over the whole log (true retention, heatmap, streak);
 - `prep quiz` in a pseudo-terminal, from spawn to the first card's key line,
   once cold (no bank cache: YAML is parsed and validated) and warm (cached);
@@ -176,6 +177,13 @@ def main() -> None:
 
         baseline, baseline_cpu = time_command([sys.executable, "-c", "pass"], env, args.runs)
         help_run, help_cpu = time_command([sys.executable, "-m", "prep", "--help"], env, args.runs)
+        # the first --help after an install or an upgrade builds the help (the cache is empty)
+        fresh_run, fresh_cpu = [], []
+        for i in range(max(3, args.runs // 2)):
+            wall, cpu = time_command([sys.executable, "-m", "prep", "quiz", "--help"],
+                                     {**env, "PREP_CACHE_DIR": str(work / f"fresh-cache-{i}")}, 1)
+            fresh_run += wall
+            fresh_cpu += cpu
         helps = {
             words: time_command([sys.executable, "-m", "prep", *words.split(), "--help"], env, max(3, args.runs // 2))
             for words in COMMANDS
@@ -216,6 +224,7 @@ def main() -> None:
         print(f"prep --help                    {median_ms(help_run)}   {median_ms(help_cpu)}")
         for words, (wall, cpu) in helps.items():
             print(f"{'prep ' + words + ' --help':31}{median_ms(wall)}   {median_ms(cpu)}")
+        print(f"prep quiz --help, no cache     {median_ms(fresh_run)}   {median_ms(fresh_cpu)}")
         print(f"prep stats                     {median_ms(stats_run)}   {median_ms(stats_cpu)}")
         print(f"first card, cold bank cache    {median_ms(cold)}   {median_ms(cold_cpu)}")
         print(f"first card, warm bank cache    {median_ms(warm)}   {median_ms(warm_cpu)}")

@@ -184,15 +184,23 @@ class Keys:
         return bool(ready)
 
 
-def _warm_up() -> None:
+WARM_UP_AFTER = 0.3  # seconds on the first card before the warm-up starts
+
+
+def _warm_up(ended: threading.Event) -> None:
     """While the learner reads the first card, import what answering it needs (fsrs, the card model).
 
     Not a daemon thread: the interpreter waits for it at exit rather than stopping it mid-import.
+    It starts WARM_UP_AFTER the first card is drawn, unless the session `ended` by then: a
+    learner who looks and quits at once does not wait for (or pay ~150 ms of CPU for) imports
+    nothing will use. An answer given sooner imports what it needs itself, as before.
     SIGINT is blocked here so the kernel delivers Ctrl-C to the main thread, which holds it back
     while a rating is being written.
     """
     try:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        if ended.wait(WARM_UP_AFTER):
+            return
         import fsrs  # noqa: F401
 
         from . import cards  # noqa: F401
@@ -398,6 +406,7 @@ class QuizUI:
         self.reload_bank = reload_bank  # reads the bank again after `e`; None: `e` only prints file:line
         self.notice = ""
         self._warmed = False
+        self._ended = threading.Event()  # set when the session loop ends: the warm-up is not needed then
         self._order: list[int] = []
         self._keep_order = False  # the same card again in the other language: the same order of choices
         self.lang = getattr(session.index, "lang", "en")
@@ -445,6 +454,8 @@ class QuizUI:
                     self.show(item.card_id, item.queue)
             except Quit:
                 pass
+            finally:
+                self._ended.set()
         return self.session.close()
 
     # -- one card
@@ -463,7 +474,7 @@ class QuizUI:
         self.draw_question(card, queue)
         if not self._warmed:
             self._warmed = True
-            threading.Thread(target=_warm_up, name="prep-warm-up").start()
+            threading.Thread(target=_warm_up, args=(self._ended,), name="prep-warm-up").start()
         started = time.monotonic()
         if card.type == "recall":
             if self.wait_reveal(card):

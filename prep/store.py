@@ -1,8 +1,10 @@
 """Progress in SQLite: card states, the append-only review log, sessions, submissions.
 
-One file, opened through sqlite-utils (without its plugins: looking for them through the
-installed packages' entry points costs ~50 ms at every start), in WAL mode with a busy timeout so a quiz
-and a grading run can write at the same time. The schema is created and moved
+One file, in WAL mode with a busy timeout so a quiz and a grading run can write at the same
+time. `Database` is the stdlib's connection with sqlite-utils' Database behind it, built at its
+first use (without its plugins: looking for them through the installed packages' entry points
+costs ~50 ms): reading needs only sqlite3, and importing sqlite-utils costs ~55 ms more (click,
+pluggy, dateutil), which the first card and `prep stats` no longer pay. The schema is created and moved
 forward by named migrations recorded in the `migrations` table.
 """
 
@@ -15,12 +17,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
-import sqlite_utils
 
 from .errors import StoreError
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 DB_ENV = "PREP_DB"
 BUSY_TIMEOUT_MS = 5000
@@ -42,10 +46,62 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat() if moment else None
 
 
+class Database:
+    """The progress database: a sqlite3 connection, and sqlite-utils' Database on it built when first needed.
+
+    `conn`, a SELECT through `execute`, `table_names()` and `close()` are served by sqlite3
+    itself; anything else (`db["reviews"].insert(...)`, `db.query(...)`, a write through
+    `execute`) is sqlite-utils' own, as before. The connection is prepared as
+    `Database(conn)` prepares it (recursive triggers on), so nothing differs
+    whichever answers.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._utils: sqlite_utils.Database | None = None
+        conn.execute("PRAGMA recursive_triggers=on;")
+
+    @property
+    def utils(self) -> sqlite_utils.Database:
+        if self._utils is None:
+            import sqlite_utils
+
+            self._utils = sqlite_utils.Database(self.conn, execute_plugins=False, recursive_triggers=False)
+        return self._utils
+
+    def execute(self, sql: str, parameters: Any = None) -> sqlite3.Cursor:
+        """sqlite-utils' `execute`: a SELECT opens no transaction (autocommit mode), so sqlite3 runs it alone."""
+        if sql.lstrip()[:6].upper() == "SELECT":
+            return self.conn.execute(sql) if parameters is None else self.conn.execute(sql, parameters)
+        return self.utils.execute(sql, parameters)
+
+    def table_names(self) -> list[str]:
+        """As sqlite-utils gives them (its query, without the full-text filter prep never uses)."""
+        return [row[0] for row in self.conn.execute("select name from sqlite_master where type = 'table'")]
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __getitem__(self, name: str) -> Any:
+        return self.utils[name]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.utils, name)
+
+
+def _rows(db: Database, sql: str, parameters: Any = None) -> list[dict[str, Any]]:
+    """Rows as dicts by column name, as sqlite-utils' `rows` and `rows_where` give them."""
+    cursor = db.execute(sql, parameters)
+    columns = [c[0] for c in cursor.description]
+    return [dict(zip(columns, row)) for row in cursor]
+
+
 # --- migrations ---------------------------------------------------------------------
 
 
-def _m001_initial(db: sqlite_utils.Database) -> None:
+def _m001_initial(db: Database) -> None:
     db["card_state"].create(
         {
             "card_id": str,
@@ -135,7 +191,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-def _m002_submission_build(db: sqlite_utils.Database) -> None:
+def _m002_submission_build(db: Database) -> None:
     # A C submission's compile (status, gcc's output with its warnings): JSON, null for Python.
     db["submissions"].add_column("build", str)
 
@@ -169,7 +225,7 @@ def _hour_count(row: str, delta: int) -> str:
     """
 
 
-def _m003_review_summary(db: sqlite_utils.Database) -> None:
+def _m003_review_summary(db: Database) -> None:
     """What `prep stats` needs kept up to date on each write instead of computed over the whole log.
 
     - reviews.prev_at, prev_state, prev_interval, prev_days: the card's previous scheduling review (lapses
@@ -212,7 +268,7 @@ def _m003_review_summary(db: sqlite_utils.Database) -> None:
         db.conn.execute(statement)
 
 
-MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("001_initial", _m001_initial),
     ("002_submission_build", _m002_submission_build),
     ("003_review_summary", _m003_review_summary),
@@ -222,16 +278,16 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 OPTIONAL_FOR_READING = {"003_review_summary"}
 
 
-def has_review_summary(db: sqlite_utils.Database) -> bool:
+def has_review_summary(db: Database) -> bool:
     """Whether the log's summary (migration 003) is there; a read-only old file lacks it."""
     return "review_hours" in db.table_names()
 
 
-def migrate(db: sqlite_utils.Database) -> list[str]:
+def migrate(db: Database) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction."""
     if "migrations" not in db.table_names():
         db["migrations"].create({"name": str, "applied_at": str}, pk="name")
-    done = {row["name"] for row in db["migrations"].rows}
+    done = {name for (name,) in db.execute("select name from [migrations]")}
     applied = []
     for name, step in MIGRATIONS:
         if name in done:
@@ -272,11 +328,11 @@ def _explain(path: Path, exc: sqlite3.Error) -> StoreError:
     return StoreError(f"{path}: the progress database failed: {exc}")
 
 
-def pending_migrations(db: sqlite_utils.Database) -> list[str]:
+def pending_migrations(db: Database) -> list[str]:
     """The migrations the database still needs, by name."""
     if "migrations" not in db.table_names():
         return [name for name, _ in MIGRATIONS]
-    done = {row["name"] for row in db["migrations"].rows}
+    done = {name for (name,) in db.execute("select name from [migrations]")}
     return [name for name, _ in MIGRATIONS if name not in done]
 
 
@@ -284,7 +340,7 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
-def _open_readonly(path: Path) -> sqlite_utils.Database:
+def _open_readonly(path: Path) -> Database:
     """The database opened for reading only: nothing written, not even a migration.
 
     When a migration is due, a writable file is opened as usual (and migrated); a read-only
@@ -298,14 +354,14 @@ def _open_readonly(path: Path) -> sqlite_utils.Database:
     try:
         try:
             conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            db = sqlite_utils.Database(conn, execute_plugins=False)
+            db = Database(conn)
             pending = pending_migrations(db)
         except sqlite3.OperationalError:
             # a WAL file in a folder where its -shm cannot be made: read it as it is on disk
             if conn is not None:
                 conn.close()
             conn = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
-            db = sqlite_utils.Database(conn, execute_plugins=False)
+            db = Database(conn)
             pending = pending_migrations(db)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     except sqlite3.Error as exc:
@@ -320,7 +376,7 @@ def _open_readonly(path: Path) -> sqlite_utils.Database:
     return db
 
 
-def open_db(path: Path | None = None, readonly: bool = False) -> sqlite_utils.Database:
+def open_db(path: Path | None = None, readonly: bool = False) -> Database:
     """Open (creating and migrating) the progress database, or raise StoreError saying why not.
 
     `readonly`: for commands that only read (stats, due, card info, progress export): an
@@ -340,7 +396,7 @@ def open_db(path: Path | None = None, readonly: bool = False) -> sqlite_utils.Da
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA journal_mode = WAL").fetchone()
-        db = sqlite_utils.Database(conn, execute_plugins=False)
+        db = Database(conn)
         migrate(db)
     except sqlite3.Error as exc:
         raise _explain(path, exc) from None
@@ -350,7 +406,7 @@ def open_db(path: Path | None = None, readonly: bool = False) -> sqlite_utils.Da
 
 
 @contextmanager
-def writing(db: sqlite_utils.Database) -> Iterator[None]:
+def writing(db: Database) -> Iterator[None]:
     """One transaction; sqlite errors become StoreError naming the file."""
     try:
         with db.conn:
@@ -360,8 +416,8 @@ def writing(db: sqlite_utils.Database) -> Iterator[None]:
         raise _explain(getattr(db, "path", Path("?")), exc) from None
 
 
-def schema_version(db: sqlite_utils.Database) -> int:
-    return len(list(db["migrations"].rows))
+def schema_version(db: Database) -> int:
+    return db.execute("select count(*) from [migrations]").fetchone()[0]
 
 
 # --- card states, reviews, sessions (the quiz) --------------------------------------
@@ -372,27 +428,28 @@ def schema_version(db: sqlite_utils.Database) -> int:
 CRAM = "cram"  # reviews of this kind never change a card's schedule
 
 
-def card_state_rows(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+def card_state_rows(db: Database) -> dict[str, dict[str, Any]]:
     """Every card's schedule row, by card id."""
     try:
-        return {row["card_id"]: row for row in db["card_state"].rows}
+        return {row["card_id"]: row for row in _rows(db, "select * from [card_state]")}
     except sqlite3.Error as exc:
         raise _explain(getattr(db, "path", Path("?")), exc) from None
 
 
-def card_state_row(db: sqlite_utils.Database, card_id: str) -> dict[str, Any] | None:
-    rows = list(db["card_state"].rows_where("card_id = ?", [card_id]))
+def card_state_row(db: Database, card_id: str) -> dict[str, Any] | None:
+    rows = _rows(db, "select * from [card_state] where card_id = ?", [card_id])
     return rows[0] if rows else None
 
 
-def start_session(db: sqlite_utils.Database, kind: str, started_at: datetime) -> int:
+def start_session(db: Database, kind: str, started_at: datetime) -> int:
     with writing(db):
-        return int(
-            db["sessions"].insert({"started_at": iso(started_at), "ended_at": iso(started_at), "kind": kind}).last_pk
+        cursor = db.conn.execute(
+            "INSERT INTO [sessions] ([started_at], [ended_at], [kind]) VALUES (?, ?, ?)", [iso(started_at), iso(started_at), kind]
         )
+        return int(cursor.lastrowid)
 
 
-def record_review(db: sqlite_utils.Database, review: dict[str, Any], state_after: dict[str, Any] | None) -> int:
+def record_review(db: Database, review: dict[str, Any], state_after: dict[str, Any] | None) -> int:
     """Append one rating to the log and store the card's new schedule, in one transaction.
 
     `review` holds card_id, rating, reviewed_at (datetime), duration_ms, answer,
@@ -419,7 +476,7 @@ def record_review(db: sqlite_utils.Database, review: dict[str, Any], state_after
     return review_id
 
 
-def undo_review(db: sqlite_utils.Database, review_id: int) -> dict[str, Any]:
+def undo_review(db: Database, review_id: int) -> dict[str, Any]:
     """Remove a rating from the log and put the card's schedule back as it was before it."""
     with writing(db):
         rows = list(db["reviews"].rows_where("id = ?", [review_id]))
@@ -449,30 +506,31 @@ def undo_review(db: sqlite_utils.Database, review_id: int) -> dict[str, Any]:
     return review
 
 
-def put_card_state(db: sqlite_utils.Database, row: dict[str, Any]) -> None:
+def put_card_state(db: Database, row: dict[str, Any]) -> None:
     """Store one card's schedule row (bury, suspend, or putting one back on undo)."""
     with writing(db):
         db["card_state"].upsert(row, pk="card_id")
 
 
-def put_card_states(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
+def put_card_states(db: Database, rows: list[dict[str, Any]]) -> None:
     """Store several cards' schedule rows in one transaction (all of them, or none)."""
     with writing(db):
         db["card_state"].upsert_all(rows, pk="card_id")
 
 
-def delete_card_state(db: sqlite_utils.Database, card_id: str) -> None:
+def delete_card_state(db: Database, card_id: str) -> None:
     with writing(db):
         db["card_state"].delete_where("card_id = ?", [card_id])
 
 
-def finish_session(db: sqlite_utils.Database, session_id: int, ended_at: datetime) -> dict[str, Any]:
+def finish_session(db: Database, session_id: int, ended_at: datetime) -> dict[str, Any]:
     with writing(db):
-        db.execute("UPDATE sessions SET ended_at = ? WHERE id = ?", [iso(ended_at), session_id])
-    return db["sessions"].get(session_id)
+        db.conn.execute("UPDATE sessions SET ended_at = ? WHERE id = ?", [iso(ended_at), session_id])
+    rows = _rows(db, "select * from [sessions] where [id] = ?", [session_id])
+    return rows[0] if rows else db["sessions"].get(session_id)  # sqlite-utils' NotFoundError
 
 
-def activity_since(db: sqlite_utils.Database, since: datetime) -> tuple[set[str], set[str]]:
+def activity_since(db: Database, since: datetime) -> tuple[set[str], set[str]]:
     """Cards first reviewed at or after `since`, and cards reviewed since then that were seen before.
 
     Cram reviews are left out: they do not change the schedule, so they count
@@ -500,7 +558,7 @@ def activity_since(db: sqlite_utils.Database, since: datetime) -> tuple[set[str]
     return recent - old, old
 
 
-def reviews_of(db: sqlite_utils.Database, card_id: str | None = None, since: datetime | None = None) -> list[dict[str, Any]]:
+def reviews_of(db: Database, card_id: str | None = None, since: datetime | None = None) -> list[dict[str, Any]]:
     """Log entries oldest first, optionally of one card or since a moment."""
     where, args = [], []
     if card_id is not None:
@@ -512,7 +570,7 @@ def reviews_of(db: sqlite_utils.Database, card_id: str | None = None, since: dat
     return list(db["reviews"].rows_where(" AND ".join(where) or None, args or None, order_by="reviewed_at, id"))
 
 
-def lapse_counts(db: sqlite_utils.Database) -> dict[str, int]:
+def lapse_counts(db: Database) -> dict[str, int]:
     """Lapses per card, counted from the log: an Again given to a card in review.
 
     Whether the card was in review is the previous scheduling review's state_after,
@@ -535,7 +593,7 @@ def lapse_counts(db: sqlite_utils.Database) -> dict[str, int]:
     return dict(rows)
 
 
-def lapses_of(db: sqlite_utils.Database, card_id: str) -> int:
+def lapses_of(db: Database, card_id: str) -> int:
     rows = db.execute(
         """
         SELECT COUNT(*) FROM (
@@ -552,7 +610,7 @@ def lapses_of(db: sqlite_utils.Database, card_id: str) -> int:
 
 
 def record_submission(
-    db: sqlite_utils.Database,
+    db: Database,
     result: dict[str, Any],
     files: dict[str, str],
     exercise: str,
@@ -592,10 +650,10 @@ def record_submission(
     return int(submission_id)
 
 
-def submissions(db: sqlite_utils.Database, exercise: str | None = None) -> list[dict[str, Any]]:
+def submissions(db: Database, exercise: str | None = None) -> list[dict[str, Any]]:
     where, args = ("exercise = ?", [exercise]) if exercise else (None, None)
     return list(db["submissions"].rows_where(where, args, order_by="submitted_at desc, id desc"))
 
 
-def submission_tests(db: sqlite_utils.Database, submission_id: int) -> list[dict[str, Any]]:
+def submission_tests(db: Database, submission_id: int) -> list[dict[str, Any]]:
     return list(db["submission_tests"].rows_where("submission_id = ?", [submission_id]))

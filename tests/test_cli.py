@@ -331,3 +331,47 @@ def test_option_values_typer_settles_without_pydantic_are_typers_own(annotation,
         return
     if light is not _NOT_SIMPLE:
         assert (light, type(light)) == (real, type(real))
+
+
+def _help(tmp_path: Path, *words: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PREP_CACHE_DIR": str(tmp_path / "cache"), **env}
+    return subprocess.run([sys.executable, "-m", "prep", *words], capture_output=True, text=True, cwd=REPO, env=environment)
+
+
+@pytest.mark.parametrize("words", [["--help"], ["quiz", "--help"], ["bank", "list", "-h"], ["stats", "--help"]])
+def test_help_from_the_cache_is_the_help_itself(tmp_path, words):
+    """The first `--help` runs the CLI and keeps its text; the next prints the kept text, the same bytes."""
+    first = _help(tmp_path, *words)
+    kept = list((tmp_path / "cache" / "help").iterdir())
+    again = _help(tmp_path, *words)
+    assert first.returncode == again.returncode == 0 and "Usage" in first.stdout
+    assert again.stdout == first.stdout and again.stderr == first.stderr == ""
+    assert len(kept) == 1 and kept[0].read_text(encoding="utf-8").partition("\n")[2] == first.stdout
+
+
+def test_help_cache_is_used_and_keyed_on_what_changes_the_text(tmp_path):
+    _help(tmp_path, "quiz", "--help")
+    (kept,) = (tmp_path / "cache" / "help").iterdir()
+    key, _, text = kept.read_text(encoding="utf-8").partition("\n")
+    kept.write_text(f"{key}\nfrom the cache\n", encoding="utf-8")
+    assert _help(tmp_path, "quiz", "--help").stdout == "from the cache\n"
+    narrow = _help(tmp_path, "quiz", "--help", COLUMNS="60")  # another width: another text
+    assert narrow.stdout != text and "Usage" in narrow.stdout and max(map(len, narrow.stdout.splitlines())) <= 60
+    assert _help(tmp_path, "due", "--help").stdout != "from the cache\n"
+    kept.write_text(f"{key[:-2]}]\nfrom the cache\n", encoding="utf-8")  # a key that differs is not this help
+    assert _help(tmp_path, "quiz", "--help").stdout == text
+
+
+def test_only_a_plain_help_request_is_served_from_the_cache():
+    from prep.helpcache import help_request
+
+    assert help_request(["--help"]) and help_request(["quiz", "--help"]) and help_request(["bank", "list", "-h"])
+    assert not help_request([]) and not help_request(["quiz"]) and not help_request(["--help", "quiz"])
+    assert not help_request(["--bank", "x", "quiz", "--help"]) and not help_request(["quiz", "--topic=x", "--help"])
+    assert not help_request(["--version"])
+
+
+def test_an_unknown_command_with_help_is_an_error_and_not_kept(tmp_path):
+    result = _help(tmp_path, "nonsense", "--help")
+    assert result.returncode == 2 and "nonsense" in result.stderr
+    assert not list((tmp_path / "cache" / "help").glob("*.txt")) if (tmp_path / "cache" / "help").exists() else True

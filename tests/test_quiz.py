@@ -548,6 +548,23 @@ def test_stats_says_which_leeches_were_suspended(runner, tiny_bank, db_path):
     assert "close-shared-socket: 8 lapses  " in human
 
 
+def test_stats_names_the_worst_leeches_and_counts_the_rest(runner, tiny_bank, db_path, monkeypatch):
+    """A thousand leeches are a list for `--leeches`, not for the overview (drawing them cost ~300 ms)."""
+    from prep.cli import quiz as quiz_cli
+
+    db = store.open_db(db_path)
+    lapsed(db, "zombie-definition", 9)
+    lapsed(db, "close-shared-socket", 8)
+    monkeypatch.setattr(quiz_cli, "LEECHES_SHOWN", 1)
+    human = run_cli(runner, "stats", env=cli_env(tiny_bank, db_path)).stdout
+    assert "Leeches (2, 0 suspended)" in human and "zombie-definition: 9 lapses" in human
+    assert "close-shared-socket" not in human and "... and 1 more: `prep stats --leeches` lists them all" in human
+    every = run_cli(runner, "stats", "--leeches", env=cli_env(tiny_bank, db_path)).stdout
+    assert "zombie-definition: 9 lapses" in every and "close-shared-socket: 8 lapses" in every and "more:" not in every
+    d = json.loads(run_cli(runner, "stats", "--json", env=cli_env(tiny_bank, db_path)).stdout)
+    assert [x["id"] for x in d["leeches"]] == ["zombie-definition", "close-shared-socket"]
+
+
 # --- errors: one line, the file, what to do, an exit code ---------------------------------------
 
 

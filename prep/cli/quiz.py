@@ -13,6 +13,7 @@ import typer
 from ..settings import SETTINGS_ENV, QuizSettings
 from .app import State, emit, err, out
 
+LEECHES_SHOWN = 10  # `prep stats` names these, most lapses first; --leeches lists them all
 TOPIC = typer.Option(None, "--topic", "-t", help="Only this topic (see `prep bank topics`).")
 TAG = typer.Option(None, "--tag", "-g", help="Only cards with this tag.")
 LANG = typer.Option(None, "--lang", metavar="en|zh", help="Show the cards in English or Chinese (default: `lang` of the \\[quiz] settings, else en).")
@@ -219,7 +220,8 @@ def stats(
     ctx: typer.Context,
     topic: Optional[str] = TOPIC,
     months: int = typer.Option(6, "--months", min=1, max=24, help="How many months the heatmap covers."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    all_leeches: bool = typer.Option(False, "--leeches", help=f"List every leech (without it: the {LEECHES_SHOWN} with the most lapses and a count)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts (every leech)."),
 ) -> None:
     """Your progress: due today, tomorrow and this week; a heatmap; true retention; streak; mastery per topic; leeches.
 
@@ -237,7 +239,7 @@ def stats(
     data = stats_lib.compute(state.db(), index, settings, clock(), months=months, topic=topic)
 
     def render(d: dict[str, Any]) -> None:
-        render_stats(out, d)
+        render_stats(out, d, leeches_shown=None if all_leeches else LEECHES_SHOWN)
 
     emit(data, as_json, render)
 
@@ -286,7 +288,8 @@ def heatmap_lines(days: dict[str, int], first: str, last: str, width: int | None
     return lines
 
 
-def render_stats(console: Any, d: dict[str, Any]) -> None:
+def render_stats(console: Any, d: dict[str, Any], leeches_shown: int | None = None) -> None:
+    """The stats for people; `leeches_shown` leeches at most (most lapses first; None: all), then how many more."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -342,10 +345,12 @@ def render_stats(console: Any, d: dict[str, Any]) -> None:
         console.print(f"[bold yellow]Leeches[/] ({len(d['leeches'])}, {suspended} suspended): rewrite them; "
                       "`prep card unsuspend ID` brings a suspended one back")
         lines = []
-        for leech in d["leeches"]:
+        for leech in d["leeches"][:leeches_shown]:
             where = leech["location"] or "no longer in the bank"
             flag = ", suspended" if leech["suspended"] else ""
             lines.append(f"  {escape(leech['id'])}: {leech['lapses']} lapses{flag}  [dim]{escape(where)}[/]")
+        if leeches_shown is not None and len(d["leeches"]) > leeches_shown:
+            lines.append(f"  ... and {len(d['leeches']) - leeches_shown} more: `prep stats --leeches` lists them all")
         console.print("\n".join(lines))  # one print: a thousand leeches print in a blink
 
 
