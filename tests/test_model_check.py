@@ -86,14 +86,45 @@ def test_the_shrink_budget_ends_with_the_smallest_case_so_far(model):
     assert len(runs) <= 200
 
 
-def test_near_the_limit_drawing_stops_and_the_test_passes(model):
+def test_near_the_limit_no_case_drawn_is_a_failure_saying_so(model):
     runs = []
 
     def run(ops):
         runs.append(1)
 
-    model.check(FakeLearner(seconds=2.0), st.lists(st.integers()), run, show, seed=1, max_examples=1000)
+    with pytest.raises(model.TooSlow) as info:
+        model.check(FakeLearner(seconds=2.0), st.lists(st.integers()), run, show, seed=1, max_examples=1000)
     assert runs == []  # 2 s left is under the margin: no case drawn
+    assert "only 0 of 1000 cases checked before the time limit" in str(info.value)
+    assert isinstance(info.value, AssertionError)  # the judge's status for it: failed
+
+
+def slow_run(seconds):
+    def run(ops):
+        time.sleep(seconds)
+
+    return run
+
+
+def test_too_few_cases_before_the_limit_fail_with_the_count(model):
+    # 5 s left: drawing stops after 1.5 s (the 3.5 s margin); at 0.25 s a case, about 6 of 100 run, under 20
+    with pytest.raises(model.TooSlow) as info:
+        model.check(FakeLearner(seconds=5.0), st.lists(st.integers()), slow_run(0.25), show, seed=1)
+    text = str(info.value)
+    ran = int(text.split("only ", 1)[1].split(" of", 1)[0])
+    assert ran < 20 and "of 100 cases checked" in text and "at least 20 must be" in text
+    assert "too slow" in text
+
+
+def test_enough_cases_before_the_limit_pass(model):
+    # 8 s left: drawing stops after 4.5 s, about 18 cases of 100 run, and a floor of 3 is reached
+    model.check(FakeLearner(seconds=8.0), st.lists(st.integers()), slow_run(0.25), show, seed=1, min_examples=3)
+
+
+def test_the_floor_does_not_apply_when_every_case_ran(model):
+    # every case runs long before the margin (even on a loaded machine): the floor is never looked at
+    model.check(FakeLearner(seconds=60.0), st.lists(st.integers(0, 3), max_size=3), slow_run(0.0), show, seed=1,
+                max_examples=50, min_examples=50)
 
 
 def test_a_learner_error_keeps_its_kind_and_gets_the_case(model):

@@ -741,6 +741,190 @@ def test_reset_while_echo_is_pending(learner):
     lst.close()
 
 
+def tcp_state(local, remote) -> str | None:
+    """The state of a TCP socket, as /proc/net/tcp spells it (01 ESTABLISHED, 08 CLOSE_WAIT, ...)."""
+    want = (_hexaddr(local), _hexaddr(remote))
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if (fields[1], fields[2]) == want:
+                return fields[3]
+    return None
+
+
+def small_buffer_listener() -> socket.socket:
+    """A listener whose connections have a send buffer of 32 KiB, fixed (the kernel doubles the 16 KiB asked, and
+    an accepted socket inherits it, with autotuning off): what does not fit waits in the server's own buffer."""
+    lst = make_listener()
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+    return lst
+
+
+def slow_client(address) -> socket.socket:
+    """A client with a receive buffer of a few KiB: its echo backs up in the server almost at once."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: the window stays small
+    sock.settimeout(3)
+    sock.connect(address)
+    return sock
+
+
+def held_by_server(address, local, sent: int) -> int | None:
+    """Bytes the server has read from this client and not yet written back: what waits in its own buffer."""
+    server_side, client_side = tcp_queues(address, local), tcp_queues(local, address)
+    if not server_side or not client_side:
+        return None
+    read = sent - client_side[0] - server_side[1]
+    return read - server_side[0] - client_side[1]
+
+
+def push_until_held(sock: socket.socket, address, stream: bytes, want: int, seconds: float = 5) -> int:
+    """Send `stream` without reading until the server holds `want` bytes of echo in its own buffer; bytes sent."""
+    local = sock.getsockname()
+    sent = held = 0
+    end = time.monotonic() + seconds
+    while held < want and sent < len(stream) and time.monotonic() < end:
+        sock.settimeout(max(0.05, end - time.monotonic()))
+        try:
+            sock.sendall(stream[sent : sent + 65536])
+        except socket.timeout:
+            raise AssertionError(f"the server stopped reading from a client whose echo had {held} bytes waiting in "
+                                 "the server: it may stop only once 1 MiB is waiting to go out") from None
+        sent += 65536
+        time.sleep(0.005)
+        held = held_by_server(address, local, sent) or 0
+    assert held >= want, (
+        f"a client sent {sent} bytes without reading its echo, and the server never held {want // 1024} KiB of it "
+        "in its own buffer while it read on: it blocked in send() instead of keeping what did not fit for EPOLLOUT")
+    return sent
+
+
+def test_reset_after_half_close_with_echo_pending(learner):
+    """The peer half-closes, then resets while its echo waits in the server: send() fails with EPIPE, not ECONNRESET
+    (a reset in CLOSE_WAIT), and recv() too."""
+    lst = small_buffer_listener()
+    address = lst.getsockname()
+    server = learner.start("serve", lst, 2)
+    rude = slow_client(address)
+    local = rude.getsockname()
+    sent = push_until_held(rude, address, random.Random(21).randbytes(8 * 2**20), 64 * 1024)
+    rude.shutdown(socket.SHUT_WR)
+    end = time.monotonic() + 3
+    while tcp_state(address, local) != "08" and time.monotonic() < end:  # the server's side has the FIN: CLOSE_WAIT
+        time.sleep(0.005)
+    assert tcp_state(address, local) == "08", "the server's side of a client that half-closed never got its FIN"
+    held = held_by_server(address, local, sent)
+    rude.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    rude.close()  # a reset, after the FIN: the server's next send() or recv() on it fails with EPIPE
+    quick = socket.create_connection(address, timeout=3)
+    for i in range(5):
+        ping(quick, server, b"after the reset %d\n" % i, 2, "after another client half-closed, then reset its "
+             "connection while its echo was still pending in the server: a reset after the peer's FIN makes "
+             "send() and recv() fail with EPIPE (BrokenPipeError), not ECONNRESET; close that connection only")
+    quick.shutdown(socket.SHUT_WR)
+    try:
+        eof = recv_watching(quick, 3, server, 10)
+    except socket.timeout:
+        eof = None
+    assert eof == b"", "after the second client half-closed, the server must close its side (end of stream)"
+    finish(server, 3, "serve(listener, 2) after a client reset its connection after its own half-close "
+           f"(with {held} bytes of its echo pending)")
+    quick.close()
+    lst.close()
+
+
+def test_a_reset_connection_leaves_nothing_for_the_next_one(learner):
+    """A reset drops the connection's pending echo with it: the descriptor number is reused at once by the next
+    accept, and whatever was kept under that number would go to a stranger."""
+    rng = random.Random(22)
+    n = 20
+    lst = small_buffer_listener()
+    address = lst.getsockname()
+    server = learner.start("serve", lst, n + 2)
+    mid = Peer(address, payload(rng, 200_000), "the client in the middle of its message")
+    mid.sock.sendall(mid.data[:1000])  # the rest after the burst
+    mid.sent = 1000
+    rude = slow_client(address)
+    local = rude.getsockname()
+    push_until_held(rude, address, payload(rng, 8 * 2**20), 64 * 1024)
+    ino = server_inode(address, local)
+    rude.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    rude.close()  # a reset with 64 KiB or more of its echo still in the server
+    target = f"socket:[{ino}]"
+    end = time.monotonic() + 3
+    while target in learner.fds(learner.pid).values():  # until the server has closed that connection
+        if server.done():
+            server.result(timeout=0.1)
+        assert time.monotonic() < end, "the server did not close a connection within 3 s of its client's reset"
+        time.sleep(0.01)
+    # its descriptor number is free now: the next accept gets it. Many clients connect, send and half-close at
+    # once, while the server cannot run
+    with server_stopped(learner, learner.pid):
+        burst = [Peer(address, b"burst client %d\n" % i, f"client {i + 3}") for i in range(n)]
+        for p in burst:
+            p.on_write()
+    peers = [mid] + burst
+    stalled = drive(peers, 6, server=server)
+    check_all(peers, stalled, 6, "A connection that was reset is closed and forgotten, its unsent bytes with it: "
+              "the next connection accepted may get the same descriptor number.")
+    finish(server, 3, f"serve(listener, {n + 2})")
+    for p in peers:
+        p.close()
+    lst.close()
+
+
+def test_backlog_goes_out_before_fresh_data(learner):
+    """A client reads a little of its echo and sends more while the server is stopped: when it runs again its
+    socket is readable and writable at once, and what waits in its buffer must go out before the new bytes."""
+    rng = random.Random(23)
+    lst = small_buffer_listener()
+    address = lst.getsockname()
+    server = learner.start("serve", lst, 1)
+    client = slow_client(address)
+    stream = rng.randbytes(8 * 2**20)
+    sent = push_until_held(client, address, stream, 64 * 1024)
+    got = bytearray()
+    for _ in range(5):
+        with server_stopped(learner, learner.pid):
+            client.setblocking(False)
+            end = time.monotonic() + 1
+            while time.monotonic() < end:  # some of the echo: room in the server's socket buffer when it runs
+                try:
+                    got += client.recv(65536)
+                    break
+                except BlockingIOError:
+                    time.sleep(0.005)
+            client.settimeout(3)
+            fresh = stream[sent : sent + 8192]
+            client.sendall(fresh)  # and new data: readable and writable together
+            sent += len(fresh)
+        time.sleep(0.05)
+    client.shutdown(socket.SHUT_WR)
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    end = time.monotonic() + 6
+    try:
+        while time.monotonic() < end:
+            client.settimeout(max(0.05, end - time.monotonic()))
+            chunk = client.recv(262144)
+            if not chunk:
+                break
+            got += chunk
+        else:
+            raise socket.timeout
+    except socket.timeout:
+        raise AssertionError(f"the client got {len(got)} of {sent} bytes, and no end of stream within 6 s") from None
+    data = stream[:sent]
+    if got != data:
+        at = next((i for i, (x, y) in enumerate(zip(got, data)) if x != y), min(len(got), len(data)))
+        raise AssertionError(
+            f"the client sent {sent} bytes and got {len(got)} back, differing from byte {at} on: bytes "
+            "read after others were kept for EPOLLOUT went out before them. While a connection has unsent bytes, "
+            "new data goes behind them (send what waits first)")
+    finish(server, 3, "serve(listener, 1)")
+    client.close()
+    lst.close()
+
+
 # ---------------------------------------------------------------- the figure and its baseline
 
 # A blocking server with one thread per connection: the baseline, run by the judge in a process of its

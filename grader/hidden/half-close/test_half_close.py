@@ -796,38 +796,9 @@ def test_request_raises_when_the_server_resets_after_half_closing(learner):
 # ---------------------------------------------------------------- (b) serve_forking(): forced races, order, state
 
 
-# Makes fork() return in the parent only once the child has exited (or was reaped meanwhile):
-# the interleaving the statement warns about, forced instead of left to chance.
-FORK_AFTER_EXIT = """
-import os, time
-def install(skip):
-    real = os.fork
-    left = [skip]
-    def fork():
-        pid = real()
-        left[0] -= 1
-        if pid > 0 and left[0] < 0:
-            end = time.monotonic() + 3
-            zombie_since = None
-            while time.monotonic() < end:
-                try:
-                    with open("/proc/%d/stat" % pid) as f:
-                        state = f.read().rsplit(")", 1)[1].split()[0]
-                except OSError:
-                    return pid
-                if state == "Z":
-                    zombie_since = zombie_since or time.monotonic()
-                    if time.monotonic() - zombie_since > 0.05:
-                        return pid
-                time.sleep(0.002)
-        return pid
-    os.fork = fork
-"""
-
-
 @pytest.mark.cards("forking-server-parent-keeps-copy")
 def test_forking_child_that_exits_before_fork_returns(learner):
-    learner.exec(FORK_AFTER_EXIT).call("install", 1)  # every fork() but the first returns after its child exited
+    learner.fork_returns_after_exit(skip=1)  # every fork() but the first returns after its child exited
     lst = listener_socket()
     server = start_in_main_thread(learner, "serve_forking", lst, 4)
     # a first client stays connected: its child is still running when the others exit

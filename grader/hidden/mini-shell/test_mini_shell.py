@@ -383,6 +383,30 @@ def test_exit_statuses_127_126_and_signals(learner):
             assert err.strip(), f"run({line!r}) ({why}) must say why on stderr (fd 2), like bash; it wrote nothing there"
 
 
+def test_a_child_ends_whatever_exec_raised(learner):
+    """Rule 4: a child whose exec fails ends with os._exit(127) (or 126), whatever exec raised. The empty
+    name is one way to get something other than OSError; an argument holding a NUL byte is another:
+    os.execvp raises ValueError ("embedded null byte") before any system call."""
+    shell = Shell(learner)
+    for line, want_out, why in [
+        ("echo 'a\x00b'", None, "an argument with a NUL byte: exec raises ValueError"),
+        ("echo 'a\x00b' || echo fallback", b"fallback\n", "the same, then ||"),
+        ("echo 'a\x00b' | echo second", b"second\n", "the same, as the first stage of a pipeline"),
+    ]:
+        status, out, _ = shell.run(line, shell.setup())
+        if want_out is None:
+            assert status in (126, 127) and out == b"", (
+                f"run({line!r}) ({why}) returned {status} and printed {out!r}: a child whose exec fails, whatever "
+                "exec raised, ends with os._exit(127) (or 126) and never returns into the shell's code")
+        else:
+            assert (status, out) == (0, want_out), (
+                f"run({line!r}) ({why}) returned {status} and printed {out!r}, where bash's rules give 0 and "
+                f"{want_out!r}: the failing child must end with os._exit(127) (or 126), whatever exec raised")
+    status, out, _ = shell.run("echo after", shell.setup())
+    assert (status, out) == (0, b"after\n"), (
+        f"after a child's exec raised ValueError, run('echo after') returned {status} and printed {out!r}")
+
+
 def test_syntax_errors_run_nothing_and_return_2(learner):
     shell = Shell(learner)
     for line in [

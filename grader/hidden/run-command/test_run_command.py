@@ -266,37 +266,10 @@ def test_stderr_goes_where_the_callers_goes(learner):
     )
 
 
-# Makes fork() return in the parent only once the child has exited (a zombie for 50 ms): the
-# command is gone before the parent writes a byte of its stdin, forced instead of left to chance.
-FORK_AFTER_EXIT = """
-import os, time
-
-def install():
-    real = os.fork
-    def fork():
-        pid = real()
-        if pid > 0:
-            end = time.monotonic() + 2
-            zombie_since = None
-            while time.monotonic() < end:
-                try:
-                    with open("/proc/%d/stat" % pid) as f:
-                        state = f.read().rsplit(")", 1)[1].split()[0]
-                except OSError:
-                    return pid
-                if state == "Z":
-                    zombie_since = zombie_since or time.monotonic()
-                    if time.monotonic() - zombie_since > 0.05:
-                        return pid
-                time.sleep(0.002)
-        return pid
-    os.fork = fork
-"""
-
 
 @pytest.mark.cards("run-command-child-side-order")
 def test_stdin_for_a_command_that_exited_first(learner):
-    learner.exec(FORK_AFTER_EXIT).call("install")
+    learner.fork_returns_after_exit(seconds=2)  # the command is gone before the parent writes a byte of its stdin
     data = b"nobody will read this\n" * 2
     try:
         result = learner.call("run", ["sh", "-c", "exit 3"], data)

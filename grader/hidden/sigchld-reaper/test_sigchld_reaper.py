@@ -656,41 +656,11 @@ def test_child_in_its_own_process_group_is_reaped(learner):
 # ================================================================ forced interleavings
 
 
-# Makes fork() return in the parent only once the child has exited and was reaped (or has been a
-# zombie for 50 ms): the child that "exits before spawn() has its pid", forced instead of left to chance.
-# The handler runs inside this wrapper (its time.sleep is interrupted by the SIGCHLD).
-FORK_AFTER_EXIT = """
-import os, time
-def install(skip):
-    real = os.fork
-    left = [skip]
-    def fork():
-        pid = real()
-        left[0] -= 1
-        if pid > 0 and left[0] < 0:
-            end = time.monotonic() + 3
-            zombie_since = None
-            while time.monotonic() < end:
-                try:
-                    with open("/proc/%d/stat" % pid) as f:
-                        state = f.read().rsplit(")", 1)[1].split()[0]
-                except OSError:
-                    return pid
-                if state == "Z":
-                    zombie_since = zombie_since or time.monotonic()
-                    if time.monotonic() - zombie_since > 0.05:
-                        return pid
-                time.sleep(0.002)
-        return pid
-    os.fork = fork
-"""
-
-
 @pytest.mark.cards("sigchld-handler-loop-wnohang")
 def test_child_that_exits_before_fork_returns(learner):
     ns, reaper = start_reaper(learner)
     slow = reaper.call("spawn", ["sleep", "30"])  # still running while the others exit
-    learner.exec(FORK_AFTER_EXIT).call("install", 0)  # from now on fork() returns after its child exited
+    learner.fork_returns_after_exit()  # from now on fork() returns after its child exited
     codes = [3, 0, 7]
     try:
         quick = in_main_thread(learner, ns, "spawn_all", reaper, [["sh", "-c", f"exit {c}"] for c in codes],

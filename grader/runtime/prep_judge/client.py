@@ -24,6 +24,37 @@ DEFAULT_CALL_SECONDS = 10.0
 CLEANUP_SECONDS = 15.0  # the driver's own kill loop gives up after 5 s
 
 
+# Run in the learner's process by Learner.fork_returns_after_exit (the submission can read it).
+_FORK_RETURNS_AFTER_EXIT = """
+import os, time
+
+def install(skip, seconds):
+    real = os.fork
+    left = [skip]
+
+    def fork():
+        pid = real()
+        left[0] -= 1
+        if pid > 0 and left[0] < 0:
+            end = time.monotonic() + seconds
+            zombie_since = None
+            while time.monotonic() < end:
+                try:
+                    with open("/proc/%d/stat" % pid) as f:
+                        state = f.read().rsplit(")", 1)[1].split()[0]
+                except OSError:
+                    return pid  # reaped meanwhile
+                if state == "Z":
+                    zombie_since = zombie_since or time.monotonic()
+                    if time.monotonic() - zombie_since > 0.05:
+                        return pid
+                time.sleep(0.002)
+        return pid
+
+    os.fork = fork
+"""
+
+
 # ---------------------------------------------------------------- errors
 
 
@@ -546,6 +577,15 @@ class Learner:
         The submission can read this code: never put expected values in it."""
         self._ensure_worker()
         return self._decode(self._ask("exec", "running helper code", source=str(source)))
+
+    def fork_returns_after_exit(self, skip: int = 0, seconds: float = 3.0) -> None:
+        """Wrap `os.fork` in the learner's process: after its first `skip` calls, each call returns in the
+        parent only once the child has exited (a zombie for 50 ms, or already reaped), or `seconds` passed.
+
+        Forces the interleaving of a child that exits before the parent has its pid (a SIGCHLD handler that
+        runs before the pid is recorded, a command gone before its stdin is written). A handler the submission
+        installed runs inside the wrapper: its sleep is interrupted by the SIGCHLD."""
+        self.exec(_FORK_RETURNS_AFTER_EXIT).call("install", int(skip), float(seconds))
 
     @property
     def pid(self) -> int:

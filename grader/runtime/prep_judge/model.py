@@ -18,9 +18,12 @@ gets the assertion's message followed by the smallest failing case found, writte
 Same code, same verdict, same message: the seed is fixed (`seed=`, one per test), there is no example
 database (nothing is written in the sandbox), no deadline (a slow call is the test's time limit's
 business, not a flaky failure), the budget is a number of examples and a number of shrinking runs,
-not a time. Time matters only when the test's limit comes close (a machine far busier than usual):
-then drawing stops and the test passes with the cases that ran (a correct submission never times
-out for it), or shrinking stops and the smallest failing case so far is shown.
+not a time. Time matters only when the test's limit comes close (a machine far busier than usual, or a slow
+submission): then drawing stops, and the test passes with the cases that ran if they are at least a
+floor (`min_examples`, by default a fifth of `max_examples`: far below what a correct solution checks on a
+loaded machine, docs/grading.md gives the figures) and fails if fewer could be checked, saying so: a
+submission too slow to be checked is not taken as correct. Or shrinking stops and the smallest failing
+case so far is shown.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ SHRINK_MARGIN = 2.0  # seconds before the test's limit at which shrinking stops 
 # submission (at least this, or this share of the test's time)
 GENERATE_MARGIN = 3.5
 GENERATE_SHARE = 0.4
+# when drawing stopped for time, at least this share of max_examples must have been checked, or the test fails
+MIN_SHARE = 0.2
 STEPS_SHOWN = 40  # lines of the failing case in the message
 STEPS_CHARS = 1300
 WHAT_CHARS = 600
@@ -82,9 +87,17 @@ class _Abort(BaseException):
         self.case = case
 
 
-def check(learner, strategy, run, show, *, seed: int, max_examples: int = 100, shrink_runs: int = SHRINK_RUNS) -> None:
+class TooSlow(AssertionError):
+    """Drawing stopped for time before `min_examples` cases were checked: the verdict is a failure, not a pass."""
+
+
+def check(learner, strategy, run, show, *, seed: int, max_examples: int = 100, shrink_runs: int = SHRINK_RUNS,
+          min_examples: int | None = None) -> None:
     """Run `run(case)` on cases drawn from `strategy` (seeded with `seed`); on a failure, raise it again with
     the smallest failing case, as the lines `show(case)` gives, added to its message.
+
+    Near the test's time limit no new case is drawn; if fewer than `min_examples` cases (default: MIN_SHARE of
+    `max_examples`, at least 1) were checked by then, the test fails with TooSlow.
 
     `run` raises AssertionError (a difference from the model) or lets a LearnerError through (the submission
     raised where it must not): both are failures Hypothesis shrinks. FailNow, a learner process that died, a call
@@ -94,7 +107,8 @@ def check(learner, strategy, run, show, *, seed: int, max_examples: int = 100, s
     if deadline is not None:
         left = deadline - time.monotonic()
         stop_drawing = deadline - max(GENERATE_MARGIN, GENERATE_SHARE * left)
-    state = {"last": None, "best": None, "failed": False, "after": 0}
+    floor = max(1, int(max_examples * MIN_SHARE)) if min_examples is None else min_examples
+    state = {"last": None, "best": None, "failed": False, "after": 0, "ran": 0}
 
     @_settings(settings(max_examples))
     @_seed(seed)
@@ -107,6 +121,8 @@ def check(learner, strategy, run, show, *, seed: int, max_examples: int = 100, s
         elif stop_drawing is not None and time.monotonic() > stop_drawing:
             raise _OutOfTime()
         state["last"] = case
+        if not state["failed"]:
+            state["ran"] += 1
         try:
             run(case)
         except (FailNow, LearnerImportError, LearnerBuildError, LearnerDied, LearnerTimeout, HarnessError) as exc:
@@ -122,6 +138,11 @@ def check(learner, strategy, run, show, *, seed: int, max_examples: int = 100, s
     try:
         one_case()
     except _OutOfTime:
+        if state["ran"] < floor:
+            raise TooSlow(
+                f"only {state['ran']} of {max_examples} cases checked before the time limit (at least {floor} must be): "
+                "the solution is too slow for this test (the reference checks several times that many in the same "
+                "time, even on a heavily loaded machine)") from None
         return
     except _Abort as abort:
         raise _with_case(abort.exc, _lines(show, abort.case)) from None

@@ -49,6 +49,8 @@ def serve(listener: socket.socket, connections: int) -> int:
                 total += n
                 del out[:n]
             if fd in finished:
+                if out:
+                    want(fd, IN_OUT)  # the FIN may come in the call that first left bytes unsent
                 return bool(out)
             if len(out) >= LIMIT:
                 break
