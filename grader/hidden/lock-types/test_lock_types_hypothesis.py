@@ -116,7 +116,7 @@ TIMEOUTS = [0.03, 0, None, -1]
 # what a drawn operation does (Model.apply): 0-3 the spinlock's try_acquire, acquire, release, locked; 4-6 the
 # readers-writer lock's acquire_read, acquire_write, a release; 7-9 the semaphore's acquire, release, available.
 # The readers-writer lock comes most often, then the semaphore.
-KINDS = [4, 5, 7, 6, 8, 4, 9, 5, 0, 2, 6, 1, 3, 7, 4, 8]
+KINDS = [7, 5, 4, 6, 8, 4, 9, 5, 0, 2, 6, 1, 3, 7, 4, 8]
 
 
 def cases():
