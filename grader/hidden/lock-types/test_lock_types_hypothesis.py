@@ -141,6 +141,7 @@ class Model:
         self.blocked = {}  # actor -> id of its blocked call
         self.values = {}  # call id -> what it must return: ("value", v) or ("raised", type)
         self.calls = []  # [(actor, object, method, args, why)]
+        self.expected = []  # per call: the ids of the calls returned once it settled
 
     def busy(self, k):
         return k in self.blocked
@@ -260,43 +261,41 @@ class Model:
         for _ in range(20):
             free = [k for k in range(ACTORS) if not self.busy(k)]
             if self.sem_waiting is not None:
-                self.apply(8, free[0], 0)
+                self.step(8, free[0], 0)
             elif self.writer is not None and not self.busy(self.writer):
-                self.apply(6, self.writer, 0)
+                self.step(6, self.writer, 0)
             elif any(k in free for k in self.readers):
-                self.apply(6, next(k for k in self.readers if k in free), 0)
+                self.step(6, next(k for k in self.readers if k in free), 0)
             elif self.spin_owner is not None:
-                self.apply(2, self.spin_owner, 0)
+                self.step(2, self.spin_owner, 0)
             else:
                 break
         assert not self.blocked and not self.readers and self.writer is None, "the model could not end the case"
         # what is left: the spinlock free, every permit given back free, one more release adds one, which a
         # zero timeout then takes
-        self.apply(3, 0, 0)
-        self.apply(9, 0, 0)
-        self.apply(8, 0, 0)
-        self.apply(9, 0, 0)
-        self.apply(7, 0, 1)
-        self.apply(9, 0, 0)
+        self.step(3, 0, 0)
+        self.step(9, 0, 0)
+        self.step(8, 0, 0)
+        self.step(9, 0, 0)
+        self.step(7, 0, 1)
+        self.step(9, 0, 0)
 
-    def returned_after(self, cid):
-        return [j for j in range(cid + 1) if j in self.values]
+    def step(self, what, k, arg):
+        """apply(), and which calls must have returned once this one settled (in self.expected)."""
+        cid = self.apply(what, k, arg)
+        if cid is not None:
+            self.expected.append([j for j in range(cid + 1) if j in self.values])
+        return cid
 
 
 def plan(case):
     permits, ops = case
     model = Model(permits)
-    expected = []
     for i, (what, k, arg) in enumerate(ops):
-        cid = model.apply(what, (i + k) % ACTORS, arg)  # by default each operation goes to the next thread
-        if cid is not None:
-            expected.append(model.returned_after(cid))
+        model.step(what, (i + k) % ACTORS, arg)  # by default each operation goes to the next thread
     drawn = len(model.calls)
-    before = len(model.calls)
     model.release_everything()
-    for cid in range(before, len(model.calls)):
-        expected.append(model.returned_after(cid))
-    return model, expected, drawn
+    return model, model.expected, drawn
 
 
 def call_text(model, cid):
