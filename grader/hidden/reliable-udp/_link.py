@@ -36,8 +36,9 @@ def _udp() -> socket.socket:
 
 class Link:
     def __init__(self, seed: int, loss: float = 0.0, dup: float = 0.0, delay: tuple[float, float] = (0.0, 0.0),
-                 blackout_on_fin: float = 0.0) -> None:
-        """blackout_on_fin: once a FIN first crosses forward, drop every ACK for this many seconds."""
+                 blackout_on_fin: float = 0.0, hold: tuple[int, float] | None = None) -> None:
+        """blackout_on_fin: once a FIN first crosses forward, drop every ACK for this many seconds.
+        hold=(n, seconds): drop every copy of DATA segment n until this many seconds after the first forward datagram."""
         self.rng = random.Random(seed)
         self.loss, self.dup, self.delay = loss, dup, delay
         self.blackout_on_fin = blackout_on_fin
@@ -55,6 +56,10 @@ class Link:
         self.first_ack_seen = False
         self.acks_delivered: list[tuple[float, int]] = []  # (when, cum) of each ACK delivered to `a`
         self.blackout_until: float | None = None
+        self.hold = hold
+        self.first_forward_at: float | None = None
+        self.sent_log: list[tuple[float, int]] = []  # (when, number) of each DATA or FIN the sending end sent
+        self.acks_log: list[tuple[float, int, frozenset[int]]] = []  # (when, cum, listed) of each well-formed ACK delivered to `a`
         self._lock = threading.Lock()
         self._queue: list[tuple[float, int, socket.socket, bytes]] = []
         self._order = 0
@@ -76,8 +81,15 @@ class Link:
         now = time.monotonic()
         if forward:
             self.forward_datagrams += 1
+            if self.first_forward_at is None:
+                self.first_forward_at = now
             if len(data) >= HEAD.size:
                 kind, seq = HEAD.unpack_from(data)
+                if kind in (DATA, FIN):
+                    with self._lock:
+                        self.sent_log.append((now, seq))
+                if kind == DATA and self.hold and seq == self.hold[0] and now < self.first_forward_at + self.hold[1]:
+                    return
                 if not self.first_ack_seen:
                     self.before_first_ack.add(seq)
                 if kind == FIN and self.blackout_on_fin and self.blackout_until is None:
@@ -105,8 +117,11 @@ class Link:
                         self.crossed.add(seq)
                 elif out is self.ra and len(payload) >= HEAD.size:
                     kind, cum = HEAD.unpack_from(payload)
-                    if kind == ACK:
-                        self.acks_delivered.append((time.monotonic(), cum))
+                    if kind == ACK and (len(payload) - HEAD.size) % 4 == 0:
+                        when = time.monotonic()
+                        self.acks_delivered.append((when, cum))
+                        listed = frozenset(struct.unpack(f"!{(len(payload) - HEAD.size) // 4}I", payload[HEAD.size:]))
+                        self.acks_log.append((when, cum, listed))
             try:
                 out.send(payload)
             except OSError:
@@ -132,6 +147,33 @@ class Link:
         """When an ACK whose cumulative number is above `number` first reached the sending end."""
         with self._lock:
             return next((when for when, cum in self.acks_delivered if cum > number), None)
+
+    def sent_after_acknowledged(self, grace: float) -> dict[int, int]:
+        """For each segment number: how many copies the sending end sent more than `grace` seconds after an ACK
+        acknowledging it (below cum, or listed) had been delivered to it (only numbers with one such copy or more)."""
+        with self._lock:
+            acked_at: dict[int, float] = {}
+            for when, cum, listed in self.acks_log:
+                for n in listed:
+                    acked_at.setdefault(n, when)
+            covered = 0  # acks_log is in time order: cum's first arrival above each number
+            for when, cum, _ in self.acks_log:
+                while covered < cum:
+                    acked_at[covered] = min(acked_at.get(covered, when), when)
+                    covered += 1
+            late: dict[int, int] = {}
+            for when, n in self.sent_log:
+                if n in acked_at and when > acked_at[n] + grace:
+                    late[n] = late.get(n, 0) + 1
+            return late
+
+    def copies_sent(self) -> dict[int, int]:
+        """For each segment number the sending end sent: how many times it sent it."""
+        with self._lock:
+            counts: dict[int, int] = {}
+            for _, n in self.sent_log:
+                counts[n] = counts.get(n, 0) + 1
+            return counts
 
     def close(self) -> None:
         self._stop.set()
