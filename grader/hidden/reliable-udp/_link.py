@@ -36,9 +36,12 @@ def _udp() -> socket.socket:
 
 class Link:
     def __init__(self, seed: int, loss: float = 0.0, dup: float = 0.0, delay: tuple[float, float] = (0.0, 0.0),
-                 blackout_on_fin: float = 0.0, hold: tuple[int, float] | None = None) -> None:
+                 blackout_on_fin: float = 0.0, hold: tuple[int, float] | None = None,
+                 fates: tuple[list[tuple[int, int]], list[tuple[int, int]]] | None = None) -> None:
         """blackout_on_fin: once a FIN first crosses forward, drop every ACK for this many seconds.
-        hold=(n, seconds): drop every copy of DATA segment n until this many seconds after the first forward datagram."""
+        hold=(n, seconds): drop every copy of DATA segment n until this many seconds after the first forward datagram.
+        fates=(forward, backward): the fate of the i-th datagram each way, (copies delivered 0 to 2, delay in ms),
+        instead of the seeded generator; past the end of its list a datagram is delivered at once."""
         self.rng = random.Random(seed)
         self.loss, self.dup, self.delay = loss, dup, delay
         self.blackout_on_fin = blackout_on_fin
@@ -57,6 +60,8 @@ class Link:
         self.acks_delivered: list[tuple[float, int]] = []  # (when, cum) of each ACK delivered to `a`
         self.blackout_until: float | None = None
         self.hold = hold
+        self.fates = fates
+        self._carried = [0, 0]  # datagrams seen forward, backward
         self.first_forward_at: float | None = None
         self.sent_log: list[tuple[float, int]] = []  # (when, number) of each DATA or FIN the sending end sent
         self.acks_log: list[tuple[float, int, frozenset[int]]] = []  # (when, cum, listed) of each well-formed ACK delivered to `a`
@@ -67,9 +72,11 @@ class Link:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _schedule(self, out: socket.socket, payload: bytes) -> None:
+    def _schedule(self, out: socket.socket, payload: bytes, delay: float | None = None) -> None:
         low, high = self.delay
-        when = time.monotonic() + (self.rng.uniform(low, high) if high > 0 else 0.0)
+        if delay is None:
+            delay = self.rng.uniform(low, high) if high > 0 else 0.0
+        when = time.monotonic() + delay
         self._order += 1
         heapq.heappush(self._queue, (when, self._order, out, payload))
 
@@ -98,9 +105,17 @@ class Link:
             self.first_ack_seen = True
             if self.blackout_until is not None and now < self.blackout_until:
                 return
+        out = self.rb if forward else self.ra
+        if self.fates is not None:
+            way = 0 if forward else 1
+            fates, i = self.fates[way], self._carried[way]
+            self._carried[way] += 1
+            copies, delay_ms = fates[i] if i < len(fates) else (1, 0)
+            for copy in range(copies):
+                self._schedule(out, data, (delay_ms + copy) / 1000)
+            return
         if self.rng.random() < self.loss:
             return
-        out = self.rb if forward else self.ra
         self._schedule(out, data)
         if self.rng.random() < self.dup:
             self.duplicated += 1
