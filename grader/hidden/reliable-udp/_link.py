@@ -24,6 +24,8 @@ import time
 
 MTU = 1200
 HEAD = struct.Struct("!BI")
+SO_TIMESTAMPNS = 35  # Linux: the kernel stamps each datagram with the time it arrived (struct timespec)
+TIMESPEC = struct.Struct("@qq")
 DATA, FIN, ACK = 0, 1, 2
 
 
@@ -46,6 +48,7 @@ class Link:
         self.loss, self.dup, self.delay = loss, dup, delay
         self.blackout_on_fin = blackout_on_fin
         self.a, self.b, self.ra, self.rb = _udp(), _udp(), _udp(), _udp()
+        self.ra.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)  # when the sending end sent it, not when we read it
         self.a.connect(self.ra.getsockname())
         self.ra.connect(self.a.getsockname())
         self.b.connect(self.rb.getsockname())
@@ -80,7 +83,8 @@ class Link:
         self._order += 1
         heapq.heappush(self._queue, (when, self._order, out, payload))
 
-    def _carry(self, data: bytes, forward: bool) -> None:
+    def _carry(self, data: bytes, forward: bool, sent_at: float | None = None) -> None:
+        """sent_at: when the sending end sent it (the kernel's stamp, on the monotonic clock), for the logs."""
         if len(data) > MTU:
             self.oversize += 1
             self.oversize_sizes.append(len(data))
@@ -94,7 +98,7 @@ class Link:
                 kind, seq = HEAD.unpack_from(data)
                 if kind in (DATA, FIN):
                     with self._lock:
-                        self.sent_log.append((now, seq))
+                        self.sent_log.append((now if sent_at is None else min(sent_at, now), seq))
                 if kind == DATA and self.hold and seq == self.hold[0] and now < self.first_forward_at + self.hold[1]:
                     return
                 if not self.first_ack_seen:
@@ -148,11 +152,19 @@ class Link:
             wait = self._flush()
             ready, _, _ = select.select([self.ra, self.rb], [], [], 0.005 if wait is None else min(wait, 0.005))
             for s in ready:
+                sent_at = None
                 try:
-                    data = s.recv(65536)
+                    if s is self.ra:
+                        data, ancillary, _, _ = s.recvmsg(65536, 64)
+                        for level, kind, value in ancillary:
+                            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= TIMESPEC.size:
+                                sec, nsec = TIMESPEC.unpack_from(value)
+                                sent_at = time.monotonic() - (time.time() - (sec + nsec / 1e9))
+                    else:
+                        data = s.recv(65536)
                 except OSError:
                     continue
-                self._carry(data, forward=s is self.ra)
+                self._carry(data, forward=s is self.ra, sent_at=sent_at)
 
     def has_crossed(self, seq: int) -> bool:
         with self._lock:
@@ -182,13 +194,13 @@ class Link:
                     late[n] = late.get(n, 0) + 1
             return late
 
-    def copies_sent(self) -> dict[int, int]:
-        """For each segment number the sending end sent: how many times it sent it."""
+    def copies_sent(self) -> dict[int, list[float]]:
+        """For each segment number the sending end sent: when it sent each copy (the kernel's stamps), in order."""
         with self._lock:
-            counts: dict[int, int] = {}
-            for _, n in self.sent_log:
-                counts[n] = counts.get(n, 0) + 1
-            return counts
+            copies: dict[int, list[float]] = {}
+            for when, n in self.sent_log:
+                copies.setdefault(n, []).append(when)
+            return {n: sorted(times) for n, times in copies.items()}
 
     def close(self) -> None:
         self._stop.set()
