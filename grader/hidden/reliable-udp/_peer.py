@@ -35,11 +35,29 @@ def ack(cum: int, listed: list[int]) -> bytes:
     return HEAD.pack(ACK, cum) + b"".join(U32.pack(n) for n in listed)
 
 
-class Receiver:
-    """A receiver run by the judge on socket `sock` (in a thread) until close()."""
+# What a sender must ignore (the statement: shorter than the header, not an ACK, or an ACK whose length is not
+# 5 plus a multiple of 4). Each claims every segment up to a number far above any message: a sender that believes
+# one returns before the judge's receiver has the message; one that parses a short one raises.
+FAR = 1 << 30
+NOT_ACKS = (
+    b"",
+    b"\x02\x00\x00",                                # 3 bytes: shorter than the header
+    HEAD.pack(ACK, FAR) + b"\x00\x00",              # an ACK of 7 bytes: 2 bytes that are no segment number
+    HEAD.pack(ACK, FAR) + U32.pack(1) + b"\x00",     # an ACK of 10 bytes
+    HEAD.pack(FIN, FAR),                             # a FIN, 5 bytes: the receiver never sends one
+    HEAD.pack(DATA, FAR) + b"\x00\x00\x00\x01",    # a DATA, 9 bytes
+    HEAD.pack(7, FAR) + U32.pack(FAR),               # type 7, 9 bytes
+)
 
-    def __init__(self, sock: socket.socket) -> None:
+
+class Receiver:
+    """A receiver run by the judge on socket `sock` (in a thread) until close().
+
+    not_acks: before its ACK of the 1st, 3rd, 10th, 30th... datagram, send the NOT_ACKS datagrams too."""
+
+    def __init__(self, sock: socket.socket, not_acks: bool = False) -> None:
         self.sock = sock
+        self.not_acks = not_acks
         self.segments: dict[int, bytes] = {}
         self.fin: int | None = None
         self.cum = 0
@@ -110,6 +128,9 @@ class Receiver:
             self.complete_at = time.monotonic()
         listed = [seq] if seq > self.cum else []
         try:
+            if self.not_acks and self.datagrams in (1, 3, 10, 30, 60, 100):
+                for junk in NOT_ACKS:
+                    self.sock.send(junk)
             self.sock.send(ack(self.cum, listed))
         except OSError:
             pass
@@ -135,12 +156,23 @@ def cut(data: bytes, rng: random.Random) -> list[bytes]:
     return pieces
 
 
+def not_data(fin: int) -> list[bytes]:
+    """What a receiver must ignore: shorter than the header, or of a type it does not expect (an ACK, type 7).
+    Numbered half-way through the message: a receiver that takes one for a FIN ends the message there."""
+    half = fin // 2
+    return [b"", b"\x01", b"\x00\x00\x00\x00", HEAD.pack(ACK, half), HEAD.pack(7, half) + b"\xff" * 4,
+            HEAD.pack(ACK, half) + U32.pack(half)]
+
+
 class Sender:
     """A selective-repeat sender run by the judge on socket `sock` (in a thread): start(), then wait()."""
 
     def __init__(self, sock: socket.socket, data: bytes, seed: int, link, window: int = 32, rto: float = 0.04,
-                 fin_last: bool = False, stall: float = 3.0) -> None:
-        """stall: give up once no new segment has been acknowledged for this many seconds."""
+                 fin_last: bool = False, stall: float = 3.0, not_data: bool = False) -> None:
+        """stall: give up once no new segment has been acknowledged for this many seconds.
+        not_data: before every 8th segment and after every FIN sent, send the not_data() datagrams too (none
+        changes what a receiver that ignores them returns)."""
+        self.not_data = not_data
         self.sock, self.link = sock, link
         self.pieces = cut(data, random.Random(seed))
         self.total = len(self.pieces) + 1  # the FIN is segment len(pieces)
@@ -181,7 +213,12 @@ class Sender:
                     continue
                 if not self.acked[seq] and now - sent_at.get(seq, -1.0) >= self.rto:
                     try:
+                        junk = not_data(self.total - 1) if self.not_data and (seq % 8 == 0 or seq == self.total - 1) else []
+                        for d in junk if seq < self.total - 1 else []:
+                            self.sock.send(d)
                         self.sock.send(self._packet(seq))
+                        for d in junk if seq == self.total - 1 else []:  # after the FIN: the last word is theirs
+                            self.sock.send(d)
                     except OSError:
                         pass
                     sent_at[seq] = now

@@ -44,11 +44,11 @@ def describe(got: bytes | None, want: bytes) -> str:
     return "the same bytes" if first is None else f"same length ({len(want)} bytes), but the bytes differ from offset {first} on"
 
 
-def learner_sends(learner, link: Link, data: bytes, timeout: float = 8.0):
+def learner_sends(learner, link: Link, data: bytes, timeout: float = 8.0, **receiver_options):
     """The learner's send(data) on the link's sending end, the judge's Receiver on the other.
 
     Returns (receiver, started, returned): monotonic times of the call and of its return."""
-    receiver = Receiver(link.b)
+    receiver = Receiver(link.b, **receiver_options)
     try:
         started = time.monotonic()
         pending = learner.start("send", link.a, data)
@@ -167,6 +167,53 @@ def test_send_returns_only_once_the_fin_is_acknowledged(learner, make_link):
         "FIN): send returns only once every segment, the FIN included, is acknowledged; until then, retransmit")
 
 
+@pytest.mark.cards("reliable-udp-needed-mechanisms")
+def test_send_ignores_datagrams_that_are_not_acks(learner, make_link):
+    data = message(40_000)
+    link = make_link(seed=21)
+    receiver, _, _ = learner_sends(learner, link, data, not_acks=True)
+    check_sent(receiver, data, "when datagrams that are not ACKs come back too (shorter than 5 bytes, of type 0, 1 or 7, "
+               "or ACKs whose length is not 5 plus a multiple of 4, each claiming every segment up to 2**30): "
+               "send() must ignore them")
+
+
+EARLY = 0.015  # seconds: a copy sent sooner after the previous copy of its segment is a retransmission before any RTO
+RESEND_GRACE = 0.01  # seconds between an ACK reaching the sender and a copy of what it acknowledged counting as resent
+
+
+@pytest.mark.cards("reliable-udp-needed-mechanisms")
+def test_send_retransmits_only_after_the_timeout(learner, make_link):
+    data = message(150_000)
+    link = make_link(seed=22, delay=(0.004, 0.004))
+    receiver, _, _ = learner_sends(learner, link, data)
+    check_sent(receiver, data, "on a link that loses nothing, 4 ms each way")
+    copies = link.copies_sent()
+    early = {n: min(b - a for a, b in zip(times, times[1:])) for n, times in copies.items()
+             if any(b - a < EARLY for a, b in zip(times, times[1:]))}
+    count = sum(sum(b - a < EARLY for a, b in zip(times, times[1:])) for times in copies.values())
+    first = min(early, key=early.get) if early else None
+    assert count < 5, (
+        f"on a link that loses nothing and answers within about 10 ms, {count} copies of {len(early)} segment(s) were "
+        f"sent less than {EARLY * 1000:g} ms after the previous copy of the same segment (segment {first}: "
+        f"{early.get(first, 0) * 1000:.1f} ms after; times from the kernel's stamps): a segment is sent again only once "
+        "its retransmission timeout (at least 20 ms) has run out since it was last sent, not at every wake-up")
+
+
+@pytest.mark.cards("selective-repeat-vs-go-back-n")
+def test_send_never_resends_what_an_ack_listed(learner, make_link):
+    data = message(100_000)
+    link = make_link(seed=23, delay=(0.002, 0.002), hold=(0, 0.6))
+    receiver, _, _ = learner_sends(learner, link, data)
+    check_sent(receiver, data, "when every copy of DATA 0 is lost for the first 0.6 s")
+    late = link.sent_after_acknowledged(RESEND_GRACE)
+    again = sorted(n for n, c in late.items() if c >= 3)
+    assert not again, (
+        f"DATA 0 was lost for 0.6 s while the later segments arrived and each ACK listed one of them (cum 0, listed n); "
+        f"segment {again[0]} was still sent {late[again[0]]} more times after an ACK listing it had reached send() "
+        f"({len(again)} segment(s) sent 3 times or more after it): a segment listed in an ACK is acknowledged "
+        "and never sent again; only the missing one is (selective repeat)")
+
+
 def test_goodput_under_loss(learner, make_link):
     data = message(120_000)
     impaired = dict(loss=0.10, delay=(0.005, 0.005))
@@ -212,7 +259,8 @@ def test_receive_duplicating_link(learner, make_link):
 
 def test_receive_reordering_link(learner, make_link):
     data = message(120_000)
-    got = learner_receives(learner, make_link(seed=14, delay=(0.0, 0.02)), data, seed=14)
+    # DATA 0 is held back 50 ms: the later segments overtake it on every run, whatever the machine's load
+    got = learner_receives(learner, make_link(seed=14, delay=(0.0, 0.02), hold=(0, 0.05)), data, seed=14)
     assert got == data, f"with datagrams (the FIN too) overtaking each other: {describe(got, data)}"
 
 
@@ -232,6 +280,15 @@ def test_receive_answers_after_the_last_ack_is_lost(learner, make_link):
     link = make_link(seed=17, blackout_on_fin=0.15)
     got = learner_receives(learner, link, data, seed=17, timeout=6.0, fin_last=True)
     assert got == data, f"when the ACKs of the FIN are lost: {describe(got, data)}"
+
+
+@pytest.mark.cards("reliable-udp-needed-mechanisms")
+def test_receive_ignores_datagrams_that_are_not_data_or_fin(learner, make_link):
+    data = message(40_000)
+    got = learner_receives(learner, make_link(seed=24, loss=0.05), data, seed=24, not_data=True)
+    assert got == data, (
+        "when other datagrams come too (shorter than 5 bytes, or of type 2 or 7, numbered half-way through the "
+        f"message), which receive() must ignore: {describe(got, data)}")
 
 
 def test_receive_acknowledges_only_what_arrived(learner, make_link):

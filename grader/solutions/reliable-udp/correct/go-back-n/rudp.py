@@ -1,4 +1,4 @@
-"""Go-back-N over a connected UDP socket: one timer, cumulative ACKs only, settimeout instead of select."""
+"""Go-back-N over a connected UDP socket: one timer, skipping what ACKs listed, settimeout instead of select."""
 
 from __future__ import annotations
 
@@ -24,16 +24,18 @@ def send(sock: socket.socket, data: bytes) -> None:
         return HEADER.pack(DATA, n) + data[n * PAYLOAD : (n + 1) * PAYLOAD]
 
     base = next_seq = 0
+    listed: set[int] = set()  # held by the receiver above cum: never sent again
     timer = time.monotonic()
     previous = sock.gettimeout()
     try:
         while base <= count:
             while next_seq <= count and next_seq < base + WINDOW:
-                sock.send(segment(next_seq))
+                if next_seq not in listed:
+                    sock.send(segment(next_seq))
                 next_seq += 1
             left = TIMEOUT - (time.monotonic() - timer)
             if left <= 0:
-                next_seq = base  # go back: everything from the oldest unacknowledged segment again
+                next_seq = base  # go back: everything from the oldest unacknowledged segment again, but what was listed
                 timer = time.monotonic()
                 continue
             sock.settimeout(left)
@@ -41,12 +43,16 @@ def send(sock: socket.socket, data: bytes) -> None:
                 reply = sock.recv(2048)
             except (socket.timeout, ConnectionRefusedError):
                 continue
-            if len(reply) >= HEADER.size:
-                kind, cum = HEADER.unpack_from(reply)
-                if kind == ACK and base < cum <= count + 1:
-                    base = cum
-                    next_seq = max(next_seq, base)
-                    timer = time.monotonic()
+            if len(reply) < HEADER.size or (len(reply) - HEADER.size) % 4:
+                continue  # not an ACK
+            kind, cum = HEADER.unpack_from(reply)
+            if kind != ACK:
+                continue
+            listed.update(n for (n,) in struct.iter_unpack("!I", reply[HEADER.size :]))
+            if base < cum <= count + 1:
+                base = cum
+                next_seq = max(next_seq, base)
+                timer = time.monotonic()
     finally:
         sock.settimeout(previous)
 
