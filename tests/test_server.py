@@ -180,6 +180,14 @@ def test_exercises_show_what_a_learner_may_see(taker, world):
     assert status == 200 and "/api/v1/submissions/{submission_id}" in spec["paths"]
 
 
+def test_the_api_page_is_our_own_and_loads_nothing_from_elsewhere(taker):
+    status, headers, page = taker.call("GET", "/api/v1/docs")
+    assert status == 200 and headers["content-type"].startswith("text/html")
+    assert '<a href="/api/v1/openapi.json">' in page and "<code>/api/v1/submissions/{submission_id}</code>" in page
+    assert "<script" not in page and "http://" not in page and "https://" not in page  # no CDN: works offline
+    assert taker.call("GET", "/favicon.ico")[0] == 204  # a browser's question, answered without an error
+
+
 @pytest.mark.parametrize("name", ["x.py", "../envelope.py", "/etc/passwd", "sub/envelope.py", "conftest.py"])
 def test_names_outside_the_whitelist_are_refused_as_locally(taker, world, name):
     status, _, body = submit(taker, world["tokens"]["alice"], {"envelope.py": REFERENCE, name: "x = 1\n"})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import threading
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,22 +19,63 @@ if TYPE_CHECKING:  # imported where used: pydantic and sqlite-utils cost ~100 ms
 
     from .. import cards
 
+class _LazyModule(types.ModuleType):
+    """A module not run yet: its first attribute use runs it, once, whichever threads ask at once.
+
+    importlib.util.LazyLoader is not thread-safe before Python 3.12: it makes the module a plain one
+    before running its code, so a second thread sees it half loaded (an AttributeError). Here the
+    class changes only after the code ran, and the threads that come meanwhile wait on its lock.
+    """
+
+    def __getattribute__(self, attr: str) -> Any:
+        if object.__getattribute__(self, "__class__") is _LazyModule:
+            _load(self)
+        return types.ModuleType.__getattribute__(self, attr)
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        _load(self)
+        types.ModuleType.__setattr__(self, attr, value)
+
+    def __delattr__(self, attr: str) -> None:
+        _load(self)
+        types.ModuleType.__delattr__(self, attr)
+
+
+_lazy_locks: dict[str, threading.RLock] = {}
+_loading: set[str] = set()  # the modules whose code runs now (in the thread that holds their lock)
+
+
+def _load(module: types.ModuleType) -> None:
+    name = types.ModuleType.__getattribute__(module, "__name__")
+    with _lazy_locks[name]:
+        if object.__getattribute__(module, "__class__") is not _LazyModule or name in _loading:
+            return  # loaded meanwhile, or its own code (or an import it makes) asks for its attributes
+        _loading.add(name)
+        try:
+            spec = types.ModuleType.__getattribute__(module, "__spec__")
+            spec.loader.exec_module(module)
+            object.__setattr__(module, "__class__", types.ModuleType)
+        finally:
+            _loading.discard(name)
+
+
 def lazy(name: str) -> Any:
     """The module `name`, loaded at its first attribute use: `--help` then imports only what it shows.
 
     pydantic, yaml, jinja2 and the like cost hundreds of milliseconds; a command group's
-    module names them at the top, and only the command that runs pays for them.
+    module names them at the top, and only the command that runs pays for them. Safe to use
+    from many threads at once (the server's grading threads): the first use loads it, the
+    others wait for it whole.
     """
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.find_spec(name)
     if spec is None or spec.loader is None:
         raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
     module = importlib.util.module_from_spec(spec)
+    _lazy_locks.setdefault(name, threading.RLock())
+    module.__class__ = _LazyModule
     sys.modules[name] = module
-    loader.exec_module(module)
     parent, _, child = name.rpartition(".")
     if parent:
         setattr(sys.modules[parent], child, module)

@@ -100,7 +100,7 @@ def create_app(config: Config, backend_factory=None, engine=None) -> FastAPI:
             queue.stop()
 
     app = FastAPI(title="prep server", version="1", description="Grading for a class: docs/server.md of prep.",
-                  openapi_url=f"{API}/openapi.json", docs_url=f"{API}/docs", redoc_url=None, lifespan=lifespan)
+                  openapi_url=f"{API}/openapi.json", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.engine, app.state.queue, app.state.catalog = engine, queue, catalog
 
     @app.exception_handler(PrepError)
@@ -301,7 +301,40 @@ def create_app(config: Config, backend_factory=None, engine=None) -> FastAPI:
                 f"<table><tr><th>learner</th>{head}</tr>{''.join(body)}</table>")
         return HTMLResponse(page)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        """No icon, said without an error: a browser asks for it on every page, the JSON ones included."""
+        return Response(status_code=204)
+
+    @app.get(f"{API}/docs", response_class=HTMLResponse, include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        """The API in brief, from its own OpenAPI description; nothing loaded from elsewhere."""
+        return HTMLResponse(docs_page(app.openapi()))
+
     return app
+
+
+def docs_page(spec: dict[str, Any]) -> str:
+    """A page of the requests, each with its one-line summary, and a link to the OpenAPI description.
+
+    It stands in for FastAPI's Swagger UI page, which loads its scripts from a CDN: a class's
+    network may be offline, and the tests keep to loopback. Python packages that ship Swagger
+    UI ship a 4.x, which does not read the OpenAPI 3.1 that FastAPI writes.
+    """
+    rows = []
+    for path, methods in spec.get("paths", {}).items():
+        for method, op in methods.items():
+            summary = (op.get("description") or op.get("summary") or "").splitlines()[0] if op else ""
+            rows.append(f"<tr><td><code>{html.escape(method.upper())}</code></td><td><code>{html.escape(path)}"
+                        f"</code></td><td>{html.escape(summary)}</td></tr>")
+    return ("<!doctype html><meta charset=utf-8><title>prep server: HTTP API</title>"
+            "<style>td,th{padding:2px 6px;text-align:left;vertical-align:top}</style>"
+            f"<h1>prep server: HTTP API, version {html.escape(str(spec.get('info', {}).get('version', '')))}</h1>"
+            f'<p>The full description: <a href="{API}/openapi.json">{API}/openapi.json</a> (OpenAPI '
+            f"{html.escape(str(spec.get('openapi', '')))}); what each request answers and refuses: "
+            "docs/server.md of prep. Every request but <code>GET /api/v1/health</code> carries "
+            "<code>Authorization: Bearer TOKEN</code>.</p>"
+            f"<table><tr><th>method</th><th>path</th><th>what</th></tr>{''.join(rows)}</table>")
 
 
 async def read_body(request: Request) -> bytes:

@@ -17,11 +17,6 @@ from . import db
 
 log = logging.getLogger("prep.server")
 
-# The command line puts these in sys.modules as lazy modules, loaded at their first attribute use
-# (prep.cli.app.lazy), and importlib's LazyLoader is not thread-safe on Python 3.11: two grading
-# threads touching one first could see it half loaded. Load them here, in the importing thread.
-_LOADED = (content.root, exercises.Catalog, grading.RESULT_VERSION, sandbox.Job)
-
 
 def internal_error(slug: str, message: str, backend: str, duration_ms: int = 0) -> dict[str, Any]:
     """The result document of a grading the server could not run: not counted as an attempt."""
