@@ -384,6 +384,17 @@ def test_without_the_extra_it_says_which_to_install(monkeypatch):
     assert result.stderr == "Error: prep server needs fastapi: install the server extra, pip install 'prep[server]'\n"
 
 
+def test_init_hides_the_password_and_says_to_name_the_database_again(monkeypatch):
+    from prep.server import db
+
+    monkeypatch.setattr(db, "init", lambda engine: None)
+    result = CliRunner().invoke(app, ["server", "--db", "postgresql://prep:secret@db.invalid/prep", "--init"])
+    assert result.exit_code == 0, result.output
+    assert "secret" not in result.stderr
+    assert "ready: postgresql://prep:***@db.invalid/prep\n" in result.stderr
+    assert "(each with the same --db, or PREP_SERVER_DB set)" in result.stderr
+
+
 def test_the_openapi_description_in_docs_is_the_one_served():
     from prep.server.api import openapi
 

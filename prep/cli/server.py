@@ -93,8 +93,10 @@ def serve(
     url, engine = _engine(ctx)
     if init:
         db.init(engine)
-        err(f"the server's database is ready: {url}")
-        err("Next: prep server class create NAME, prep server learner add NAME LEARNER, then prep server")
+        err(f"the server's database is ready: {db.safe_url(url)}")
+        # the password stays off the screen; a database named by --db must be named again in each command
+        same = "" if url == default_db_url() else " (each with the same --db, or PREP_SERVER_DB set)"
+        err(f"Next: prep server class create NAME, prep server learner add NAME LEARNER, then prep server{same}")
         return
     if sandbox_name not in ("docker", "local"):
         raise typer.BadParameter("use docker or local", param_hint="--sandbox")
