@@ -134,7 +134,9 @@ def class_create(ctx: typer.Context, name: str = typer.Argument(..., help="The c
     from ..server import db
 
     made = db.create_class(_initialised(ctx), name)
-    err(f"class {made['name']} created: `prep server learner add {made['name']} NAME` adds a learner")
+    url = ctx.find_root().meta.get("server_db") or default_db_url()
+    err(f"class {made['name']} created in {db.safe_url(url)}: "
+        f"`prep server learner add {made['name']} NAME` adds a learner")
 
 
 def _add(ctx: typer.Context, class_name: str, name: str, role: str, as_json: bool) -> None:
