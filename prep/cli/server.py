@@ -147,8 +147,9 @@ def _add(ctx: typer.Context, class_name: str, name: str, role: str, as_json: boo
 
     def render(data: dict) -> None:
         out.print(data["token"], markup=False)
-        err(f"the token of {role} {name} of {class_name}, shown this once (the server keeps only its hash); "
-            "it goes in their settings file: [server] token = \"...\"")
+        where = ("they give it at the server's /login page to see the class's results" if role == "instructor"
+                 else "it goes in their settings file: [server] token = \"...\"")
+        err(f"the token of {role} {name} of {class_name}, shown this once (the server keeps only its hash); {where}")
 
     emit({**added, "token": token}, as_json, render)
 
