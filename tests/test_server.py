@@ -274,6 +274,8 @@ def test_the_instructor_pages(taker, world):
     assert status == 200 and "<th>alice</th>" in page and f"<th>{SLUG}</th>" in page
     # a browser: the form keeps the token in a cookie, then /class opens without a header
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    with opener.open(taker.url + "/class", timeout=30) as response:  # not logged in yet: sent to the form
+        assert response.url.endswith("/login") and "Instructor token" in response.read().decode()
     form = urllib.parse.urlencode({"token": world["tokens"]["ian"]}).encode()
     with opener.open(taker.url + "/login", data=form, timeout=30) as response:
         assert response.status == 200 and response.url.endswith("/class")

@@ -273,8 +273,12 @@ def create_app(config: Config, backend_factory=None, engine=None) -> FastAPI:
         return response
 
     @app.get("/class", response_class=HTMLResponse)
-    def class_page(me: dict = Depends(instructor)) -> HTMLResponse:
+    def class_page(request: Request) -> Response:
         """(instructor) The class as a web page: learners by exercises, best score."""
+        if not request.headers.get("authorization") and not request.cookies.get(COOKIE):
+            # a browser opened the page without logging in: the form, not a bare 401 in JSON
+            return RedirectResponse("/login", status_code=303)
+        me = instructor(request)
         learners = [u["name"] for u in db.class_users(engine, me["class_id"]) if u["role"] == "learner"]
         best: dict[tuple[str, str], tuple[float, str]] = {}
         for row in db.submission_rows(engine, class_id=me["class_id"]):
