@@ -11,6 +11,7 @@ import json
 import re
 import shlex
 import sqlite3
+import signal
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -66,7 +67,7 @@ class Learner:
         self.cards = bank_cards(bank, lang)
         self.by_prompt = {c["prompt"].strip(): card_id for card_id, c in self.cards.items()}
         self.child = pexpect.spawn(sys.executable, ["-m", "prep", "quiz", *args], env=env, dimensions=size,
-                                   encoding="utf-8", timeout=20, cwd=str(tmp))
+                                   encoding="utf-8", timeout=20, cwd=str(tmp), preexec_fn=_as_from_a_shell)
         self.transcript: list[str] = []
         self.screen = ""
 
@@ -137,6 +138,11 @@ def assert_schedules_match_fsrs(db: Path) -> None:
         assert (state["state"], state["step"]) == (int(expected.state), expected.step), state["card_id"]
         assert state["due"] == expected.due.isoformat(), state["card_id"]
         assert state["stability"] == pytest.approx(expected.stability)
+
+
+def _as_from_a_shell() -> None:
+    """A quiz started in a terminal has SIGHUP at its default: the test run itself may not (`nohup`)."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @pytest.fixture
