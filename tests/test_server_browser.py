@@ -18,6 +18,8 @@ pytest.importorskip("fastapi")
 pytest.importorskip("sqlalchemy")
 pytest.importorskip("uvicorn")
 
+from prep.server.api import COOKIE  # noqa: E402
+
 from .test_server import REPO, SLUG, Server, cli  # noqa: E402
 from .test_site_browser import Console, browser  # noqa: E402,F401 - `browser` is the shared fixture
 
@@ -108,11 +110,17 @@ def test_the_class_page_shows_each_learners_results_and_its_csv_link_works(grade
     only_loopback(context.requests, server.url)
 
 
-def test_the_class_page_refuses_a_browser_without_the_instructors_cookie(graded, browser):  # noqa: F811
-    ctx = browser.new_context()  # not the `context` fixture: a 401 is a console error there
+def test_the_class_page_sends_a_browser_without_the_instructors_cookie_to_the_form(graded, browser):  # noqa: F811
+    ctx = browser.new_context()  # not the `context` fixture: the 401 below is a console error there
     try:
-        response = ctx.new_page().goto(graded["server"].url + "/class")
-        assert response.status == 401 and "no token" in response.text()
+        page = ctx.new_page()
+        response = page.goto(graded["server"].url + "/class")
+        assert response.status == 200 and page.url.endswith("/login")
+        assert page.locator("input[name=token]").count() == 1 and "alice" not in page.content()
+        # a cookie with a token that is no one's opens nothing
+        ctx.add_cookies([{"name": COOKIE, "value": "not-a-token", "url": graded["server"].url}])
+        response = page.goto(graded["server"].url + "/class")
+        assert response.status == 401 and "alice" not in response.text()
     finally:
         ctx.close()
 
