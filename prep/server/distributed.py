@@ -111,8 +111,10 @@ class Worker:
         self._stopping = threading.Event()
         import sqlalchemy as sa
 
+        # typing=False: Celery checks a retry's arguments against grade's signature read with `self`
+        # (a bound method), so every retry of a submission was refused and its message dropped.
         self.app.task(name=TASK, autoretry_for=(sa.exc.OperationalError, sa.exc.InterfaceError),
-                      retry_backoff=2, retry_backoff_max=30, max_retries=None)(self.grade)
+                      retry_backoff=2, retry_backoff_max=30, max_retries=None, typing=False)(self.grade)
 
     def grade(self, submission_id: int) -> bool:
         """The task: take the row, grade it, store the result once. False when it is not this worker's to grade."""
