@@ -287,6 +287,22 @@ def forget_worker(eng: sa.Engine, worker: str) -> None:
         conn.execute(workers.delete().where(workers.c.name == worker))
 
 
+def requeue_abandoned(eng: sa.Engine, worker: str, holding: set[int]) -> list[int]:
+    """Put back to queued what runs on this live `worker` but is not in `holding`, the gradings it has under way.
+
+    A grading whose database went away under it is retried through the queue, and the retry may
+    reach another worker, which must not take a row running here: the row is given back instead."""
+    with eng.begin() as conn:
+        ids = [r[0] for r in conn.execute(sa.select(submissions.c.id).where(
+            submissions.c.state == "running", submissions.c.worker == worker))
+            if r[0] not in holding]
+        for submission_id in ids:
+            conn.execute(submissions.update().where(
+                submissions.c.id == submission_id, submissions.c.state == "running", submissions.c.worker == worker,
+            ).values(state="queued", worker=None, sent_at=None))
+    return ids
+
+
 def requeue_lost(eng: sa.Engine, dead_after: float) -> list[int]:
     """Put back to queued what runs on a worker not seen for `dead_after` seconds (killed, or its machine gone)."""
     alive = sa.select(workers.c.name).where(workers.c.seen_at >= now(dead_after))

@@ -162,6 +162,10 @@ class Worker:
                     again = db.requeue_lost(self.engine, WORKER_DEAD_SECONDS)
                     if again:
                         log.info("graded again (their worker stopped): %s", ", ".join(map(str, again)))
+                    with self._lock:  # no grading starts while the rows it would hold are looked at
+                        given_back = db.requeue_abandoned(self.engine, self.name, set(self._holding))
+                    if given_back:
+                        log.info("graded again (a retry went elsewhere): %s", ", ".join(map(str, given_back)))
                     send(self.app, db.to_send(self.engine, self.resend_after))
             except Exception as exc:  # the database or the broker is away for a moment
                 log.warning("heartbeat or sweep failed: %s", exc)
