@@ -3,13 +3,16 @@
 All real: a PostgreSQL cluster and a redis-server of the test's own on 127.0.0.1 (tests/services.py),
 the API server in a uvicorn subprocess, two worker processes grading in the Docker sandbox.
 The faults: a worker killed with SIGKILL while it grades, the API server and Redis restarted
-with submissions queued, PostgreSQL stopped for a few seconds.
+with submissions queued, PostgreSQL stopped for a few seconds, and stopped at the moment a
+worker has taken a submission (the workers' pause points, distributed.pause_for_tests, hold
+the gradings where the test needs them: no sleeping and hoping).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -27,6 +30,7 @@ for _module in ("fastapi", "uvicorn", "sqlalchemy", "celery", "redis", "psycopg"
 import sqlalchemy as sa  # noqa: E402
 
 from prep.server import db  # noqa: E402
+from prep.server.distributed import TASK, TEST_PAUSE_ENV, WORKER_DEAD_SECONDS, celery_app  # noqa: E402
 
 from .services import Postgres, Redis, free_port  # noqa: E402
 
@@ -50,11 +54,11 @@ def prep(*args: str) -> str:
 class Process:
     """A `prep server ...` subprocess, its output in a log file."""
 
-    def __init__(self, log: Path, *args: str) -> None:
+    def __init__(self, log: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.log = log
         with open(log, "ab") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", "prep", *args], stdout=out, stderr=subprocess.STDOUT,
-                                         env={**os.environ, "PREP_SERVER_LOG": "info"})
+                                         env={**os.environ, "PREP_SERVER_LOG": "info", **(env or {})})
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -101,10 +105,37 @@ class Api(Process):
 
 
 class Worker(Process):
-    def __init__(self, log: Path, db_url: str, broker: str) -> None:
+    def __init__(self, log: Path, db_url: str, broker: str, pauses: Path) -> None:
         super().__init__(log, "server", "--db", db_url, "worker", "--broker", broker, "--concurrency", "2",
-                         "--resend-after", "5")
+                         "--resend-after", "5", env={TEST_PAUSE_ENV: str(pauses)})
         self.name = f"{socket.gethostname()}:{self.proc.pid}"
+
+
+class Pauses:
+    """The workers' pause points (distributed.pause_for_tests): ask for one, see who waits there, let it go."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir()
+
+    def ask(self, point: str, submission_id: int) -> None:
+        """From now on, every delivery of the task for `submission_id` waits at `point`."""
+        (self.folder / f"{point}-{submission_id}").mkdir()
+
+    def waiting(self, point: str, submission_id: int, seconds: float = 60) -> tuple[Path, str]:
+        """The first delivery waiting there (wait for one): its mark, and the name of its worker."""
+        where = self.folder / f"{point}-{submission_id}"
+        mark = wait_for(lambda: next(iter(sorted(where.iterdir())), None), seconds,
+                        f"a delivery of submission {submission_id}'s task to wait at {point!r}")
+        return mark, mark.name.rsplit(".", 1)[0]
+
+    def end(self, point: str, submission_id: int) -> None:
+        """Let go every delivery waiting there, and ask no more (the marks' folder moves: each mark is gone)."""
+        where = self.folder / f"{point}-{submission_id}"
+        if where.exists():
+            gone = where.with_name(f"ended-{where.name}-{time.monotonic_ns()}")
+            where.rename(gone)
+            shutil.rmtree(gone, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +147,8 @@ def grid(tmp_path_factory):
     folder = tmp_path_factory.mktemp("distributed")
     postgres = Postgres(folder)
     redis = Redis(folder)
-    grid = {"folder": folder, "postgres": postgres, "redis": redis, "procs": [], "tokens": {}}
+    grid = {"folder": folder, "postgres": postgres, "redis": redis, "procs": [], "tokens": {},
+            "pauses": Pauses(folder / "pauses")}
     try:
         url = postgres.url
         prep("server", "--db", url, "--init")
@@ -140,7 +172,8 @@ def grid(tmp_path_factory):
 
 
 def start_worker(grid, n: int) -> Worker:
-    worker = Worker(grid["folder"] / f"worker-{n}.log", grid["postgres"].url, grid["redis"].url)
+    worker = Worker(grid["folder"] / f"worker-{n}.log", grid["postgres"].url, grid["redis"].url,
+                    grid["pauses"].folder)
     grid["procs"].append(worker)
     wait_for(lambda: seen(grid, worker.name), 60, f"worker {n} to say it is alive: {worker.log}")
     return worker
@@ -303,3 +336,77 @@ def test_the_database_away_for_a_moment_is_a_clear_503_and_loses_nothing(grid):
     assert graded(grid, body["id"])["result"]["verdict"] == "passed"
     done = graded(grid, grading)
     assert done["result"]["verdict"] == "passed"
+
+
+@pytest.mark.docker
+def test_a_grading_whose_database_goes_away_after_take_is_retried_elsewhere_and_recorded_once(grid):
+    """PostgreSQL stops after worker W took a submission and before it read or stored anything.
+
+    W's task fails on the database and is retried through Celery (not dropped: the task is declared
+    with typing=False); the retry reaches the other worker, V, which will not take a row running on
+    W, alive; W's sweep gives the row back (db.requeue_abandoned) and it is graded once. Each step is
+    held by a pause point until the test lets it go; the tasks of ids with no submission ("fillers",
+    refused by take() at once) occupy the workers' slots so that the broker has one place to deliver to.
+    """
+    api, pauses, engine = grid["api"], grid["pauses"], grid["engine"]
+    by_name = {w.name: w for w in grid["workers"]}
+    sender = celery_app(grid["redis"].url)
+    fillers: dict[int, str] = {}  # filler id: the worker it waits on
+
+    def fill(how_many: int) -> None:
+        ids = range(900_000 + len(fillers), 900_000 + len(fillers) + how_many)
+        for filler in ids:
+            pauses.ask("delivered", filler)
+            sender.send_task(TASK, args=[filler])
+        for filler in ids:
+            fillers[filler] = pauses.waiting("delivered", filler)[1]
+
+    def free_one_slot_of(worker: str) -> None:
+        """Let one of `worker`'s fillers go, and wait until its task ended (take() refused it)."""
+        filler = next(f for f, w in fillers.items() if w == worker)
+        pauses.end("delivered", filler)
+        del fillers[filler]
+        wait_for(lambda: f"submission {filler}: done, or graded by another worker" in by_name[worker].log.read_text(),
+                 30, f"filler {filler} to end on {worker}")
+
+    submission_id = None
+    try:
+        fill(4)  # two grading threads a worker, prefetch 1: every slot holds a filler, nothing else is taken
+        assert sorted(fillers.values()) == sorted(2 * list(by_name)), fillers
+        status, _, body = api.submit(grid["tokens"]["bob"])
+        assert status == 202, body
+        submission_id = body["id"]
+        pauses.ask("taken", submission_id)
+        first = next(iter(by_name))
+        free_one_slot_of(first)  # that worker, W, takes the submission and waits, running
+        _, holder = pauses.waiting("taken", submission_id)
+        assert holder == first and row(grid, submission_id)["state"] == "running", row(grid, submission_id)
+        other = next(name for name in by_name if name != holder)
+        free_one_slot_of(other)  # V has a free slot, W none: a task sent now goes to V
+        pauses.ask("delivered", submission_id)  # and waits there, before its take()
+        db.heartbeat(engine, holder)  # fresh as the database stops: W still counts as alive when it is back
+        grid["postgres"].stop()
+        stopped = time.monotonic()
+        try:
+            pauses.end("taken", submission_id)  # W goes on: its first query fails, Celery retries the task
+            _, receiver = pauses.waiting("delivered", submission_id)
+            assert receiver == other, f"the retry reached {receiver}, not {other}"
+        finally:
+            grid["postgres"].start()
+        assert time.monotonic() - stopped < WORKER_DEAD_SECONDS, "the database was away too long: W counts as dead"
+        assert row(grid, submission_id)["worker"] == holder
+        pauses.end("delivered", submission_id)  # V reads the row, running on W (alive), and does not take it
+        done = graded(grid, submission_id, 180)
+    finally:
+        for filler in fillers:
+            pauses.end("delivered", filler)
+        if submission_id is not None:
+            pauses.end("taken", submission_id)
+            pauses.end("delivered", submission_id)
+    assert (done["result"]["verdict"], done["attempts"]) == ("passed", 2), done["result"]
+    assert f"graded again (a retry went elsewhere): {submission_id}" in by_name[holder].log.read_text()
+    finished = [line for w in grid["workers"] for line in w.log.read_text().splitlines()
+                if f"submission {submission_id} of {SLUG}:" in line]
+    assert len(finished) == 1 and "already recorded" not in finished[0], finished  # graded and stored once
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(db.submissions.c.id).where(db.submissions.c.state == "running")).all() == []

@@ -16,6 +16,8 @@ import os
 import socket
 import threading
 import time
+import uuid
+from pathlib import Path
 
 from . import db
 from .grading import grade_submission
@@ -30,6 +32,22 @@ WORKER_DEAD_SECONDS = 10.0  # five missed heartbeats: that worker is gone
 VISIBILITY_TIMEOUT = 3600
 SWEEP_SECONDS = 5.0
 RESEND_AFTER = 120.0
+TEST_PAUSE_ENV = "PREP_TEST_PAUSE"
+
+
+def pause_for_tests(point: str, submission_id: int, worker: str) -> None:
+    """Tests only, off unless PREP_TEST_PAUSE names a folder: when it holds a folder `POINT-ID`, this delivery
+    of the task leaves there a file named after the worker and waits until the test deletes it."""
+    folder = os.environ.get(TEST_PAUSE_ENV)
+    if not folder:
+        return
+    mark = Path(folder, f"{point}-{submission_id}", f"{worker}.{uuid.uuid4().hex}")
+    try:
+        mark.touch(exist_ok=False)
+    except OSError:  # no such folder: no pause asked here
+        return
+    while mark.exists():
+        time.sleep(0.1)
 
 
 def celery_app(broker: str):
@@ -118,6 +136,7 @@ class Worker:
 
     def grade(self, submission_id: int) -> bool:
         """The task: take the row, grade it, store the result once. False when it is not this worker's to grade."""
+        pause_for_tests("delivered", submission_id, self.name)
         with self._lock:
             if submission_id in self._holding:  # a duplicate message while this worker grades it
                 return False
@@ -126,6 +145,7 @@ class Worker:
             if not db.take(self.engine, submission_id, self.name):
                 log.info("submission %s: done, or graded by another worker: nothing to do", submission_id)
                 return False
+            pause_for_tests("taken", submission_id, self.name)
             backend = getattr(self._local, "backend", None)
             if backend is None:
                 backend = self._local.backend = self.make_backend()
