@@ -203,6 +203,8 @@ def worker(
 
     It reads the server's database (`--db`, the same URL as the server's) and takes tasks from the broker the server sends to (`prep server --queue celery --broker URL`).
 
+    It needs the Docker socket, not root: run it as a user in the `docker` group (docs/server.md says why there is no --uid).
+
     Example: prep server --db postgresql://prep@db.example.org/prep worker --broker redis://queue.example.org:6379/0 --concurrency 2
     """
     from .. import sandbox, server
