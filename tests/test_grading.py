@@ -383,3 +383,66 @@ def test_api_local():
 @pytest.mark.docker
 def test_api_docker(docker_backend):
     check_api(api_result(docker_backend))
+
+
+# ------------------------------------------------------------------ the learner's interpreter
+
+NESTED_IMPORT_TEST = r'''
+"""A SIGCHLD handled inside the handler's own first os.wait3(), while that call imports `resource`."""
+
+HELPER = r"""
+import os, signal, sys, time
+
+def run(reaper):
+    bootstrap = sys.modules["_frozen_importlib"]
+    fired = []
+
+    def tracer(frame, event, arg):
+        if frame.f_code.co_name != "acquire" or "_bootstrap" not in frame.f_code.co_filename:
+            return None
+
+        def inside(frame, event, arg):
+            # Once this thread is registered as blocking on a module lock: a signal now runs a
+            # nested handler in the middle of the import machinery.
+            if event == "line" and not fired and frame.f_locals.get("tid") in bootstrap._blocking_on:
+                fired.append(True)
+                os.kill(os.getpid(), signal.SIGCHLD)
+            return inside
+        return inside
+
+    pids = [reaper.spawn(["sleep", "0.2"]), reaper.spawn(["sleep", "0.6"])]
+    sys.settrace(tracer)
+    try:
+        end = time.monotonic() + 5
+        while time.monotonic() < end and not all(p in reaper.statuses() for p in pids):
+            time.sleep(0.01)
+        return {"error": None, "reaped": sum(p in reaper.statuses() for p in pids)}
+    except BaseException as exc:
+        return {"error": f"{type(exc).__name__}: {exc}", "reaped": None}
+    finally:
+        sys.settrace(None)
+"""
+
+
+def test_nested_sigchld_during_the_first_wait3(learner):
+    ns = learner.exec(HELPER)
+    reaper = learner.call("Reaper")
+    report = ns.start_main("run", reaper).result(timeout=10)
+    assert report == {"error": None, "reaped": 2}, report
+'''
+
+
+def test_a_signal_nested_in_the_first_wait3_does_not_fail_correct_code(tmp_path):
+    """os.wait3 imports `resource` on its first call. A SIGCHLD handled during that import, in
+    a handler that calls wait3 again, made Python 3.11's import bookkeeping raise KeyError(thread
+    id) out of a correct submission (seen once in a whole run). The learner's interpreter loads
+    `resource` before the submission, so the import never happens in a handler."""
+    catalog = exercises.load_catalog(Path(__file__).parent.parent / "exercises")
+    exercise = catalog.get("sigchld-reaper")
+    solution = Path(__file__).parent.parent / "grader" / "solutions" / "sigchld-reaper" / "correct" / "sleep-steps-wait3"
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "test_nested_import.py").write_text(NESTED_IMPORT_TEST)
+    result = grading.grade(exercise, grading.collect(exercise, solution), sandbox.LocalBackend(), hidden_dir=hidden)
+    statuses = {t["name"]: (t["status"], t["message"]) for t in result["tests"]}
+    assert statuses["test_nested_sigchld_during_the_first_wait3"] == ("passed", None), statuses

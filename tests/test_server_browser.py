@@ -99,6 +99,10 @@ def test_the_class_page_shows_each_learners_results_and_its_csv_link_works(grade
     assert rows["bob"].inner_text() == f"{results['bob']['score']:.2f}"
     assert rows["bob"].get_attribute("class") == results["bob"]["verdict"]
     assert rows["alice"].evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(204, 255, 204)"  # green
+    assert rows["bob"].evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 221, 221)"  # red
+    assert len(headers) == 1 + len(list((REPO / "exercises").glob("*/exercise.yaml"))), headers
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1100, f"every exercise's column fits a 1100-pixel window: the page is {width} pixels wide"
 
     link = page.get_by_role("link", name="every submission as CSV")
     with page.expect_download() as caught:

@@ -289,7 +289,7 @@ def create_app(config: Config, backend_factory=None, engine=None) -> FastAPI:
             if result.get("counts_as_attempt") and (key not in best or result["score"] > best[key][0]):
                 best[key] = (float(result["score"]), result["verdict"])
         slugs = [ex.slug for ex in catalog.exercises]
-        head = "".join(f"<th>{html.escape(s)}</th>" for s in slugs)
+        head = "".join(f'<th class="exercise"><span>{html.escape(s)}</span></th>' for s in slugs)
         body = []
         for name in learners:
             cells = []
@@ -299,7 +299,12 @@ def create_app(config: Config, backend_factory=None, engine=None) -> FastAPI:
                              f'<td class="{html.escape(verdict)}">{score:.2f}</td>')
             body.append(f"<tr><th>{html.escape(name)}</th>{''.join(cells)}</tr>")
         page = (f"<!doctype html><meta charset=utf-8><title>{html.escape(me['class_name'])}</title>"
-                "<style>td,th{padding:2px 6px;border:1px solid #ccc}td.passed{background:#cfc}</style>"
+                # Exercise names written upwards: a column per exercise stays as narrow as its score,
+                # so a class of 18 exercises fits a laptop's screen without scrolling sideways.
+                "<style>td,th{padding:2px 6px;border:1px solid #ccc}td{text-align:right}"
+                "th.exercise{vertical-align:bottom}th.exercise span{writing-mode:vertical-rl;"
+                "transform:rotate(180deg);white-space:nowrap}"
+                "td.passed{background:#cfc}td:not(.passed):not(:empty){background:#fdd}</style>"
                 f"<h1>{html.escape(me['class_name'])}</h1><p>Best score of each learner on each exercise; "
                 f'<a href="{API}/class/submissions.csv">every submission as CSV</a>.</p>'
                 f"<table><tr><th>learner</th>{head}</tr>{''.join(body)}</table>")

@@ -6,7 +6,8 @@ here unless the submission imports it. `main` installs the exercise's rule
 (an audit hook that refuses the modules and calls the statement forbids), then
 imports the entry module, says `ready`, and runs calls: in its main thread for
 `call` (so the submission may install signal handlers), in a new thread for
-`start`. Anything in this process is the submission's to tamper with; the
+`start`. One module is loaded before the submission: `resource`, see
+`main`. Anything in this process is the submission's to tamper with; the
 judge trusts nothing it says beyond plain JSON values, and every error it
 reports is the submission's. The audit hook is advisory: the rule that decides
 is checked on the host, on the stored source.
@@ -49,6 +50,11 @@ def command(config: dict) -> list[str]:
 
 def main(raw: str) -> None:
     config = json.loads(raw)
+    # os.wait3 and os.wait4 import `resource` on their first call. Made from a SIGCHLD handler while
+    # more SIGCHLDs arrive, that import can be entered again by a nested handler, and Python 3.11's
+    # import lock bookkeeping (importlib._bootstrap._blocking_on, one entry per thread) then raises
+    # KeyError(thread id) out of correct code, or deadlocks. Loaded here, it is never imported there.
+    import resource  # noqa: F401
     sys.argv = [os.path.join(config["submission_dir"], config["entry"])]
     sys.dont_write_bytecode = True
     if config.get("forbid"):
