@@ -262,3 +262,152 @@ def render_stats(console: Any, d: dict[str, Any], leeches_shown: int | None = No
         if leeches_shown is not None and len(d["leeches"]) > leeches_shown:
             lines.append(f"  ... and {len(d['leeches']) - leeches_shown} more: `prep stats --leeches` lists them all")
         console.print("\n".join(lines))  # one print: a thousand leeches print in a blink
+
+
+# --- reached without typer -------------------------------------------------------------------------
+
+# option -> (parameter, kind): "str", "flag", or (min, max) for a whole number
+_QUIZ_OPTIONS: dict[str, tuple[str, Any]] = {
+    "--topic": ("topic", "str"), "-t": ("topic", "str"), "--tag": ("tag", "str"), "-g": ("tag", "str"),
+    "--limit": ("limit", (None, None)), "-n": ("limit", (None, None)), "--new": ("new", (None, None)),
+    "--cram": ("cram", "flag"), "--card": ("card", "str"), "--settings": ("show_settings", "flag"), "--lang": ("lang", "str"),
+}
+_STATS_OPTIONS: dict[str, tuple[str, Any]] = {
+    "--topic": ("topic", "str"), "-t": ("topic", "str"), "--months": ("months", (1, 24)),
+    "--leeches": ("all_leeches", "flag"), "--json": ("as_json", "flag"),
+}
+COMMANDS = {"quiz": _QUIZ_OPTIONS, "stats": _STATS_OPTIONS}
+_GLOBAL_OPTIONS = {"--bank": ("bank", "path"), "--db": ("db", "path")}
+_GLOBAL_ENV = {"bank": "PREP_BANK", "db": "PREP_DB"}
+_WHOLE = re.compile(r"0|[1-9][0-9]{0,17}")
+
+
+def _value(kind: Any, text: str) -> Any:
+    """The value typer would give `text`, or ValueError when only typer can say (a check, a message)."""
+    if not text or text.startswith("-"):
+        raise ValueError(text)  # an empty path, or a value that may be an option: typer decides
+    if kind == "str":
+        return text
+    if kind == "path":
+        from pathlib import Path
+
+        if os.path.exists(text) and not os.access(text, os.R_OK):
+            raise ValueError(text)  # typer's "is not readable"
+        return Path(text)
+    low, high = kind
+    if not _WHOLE.fullmatch(text) or (low is not None and int(text) < low) or (high is not None and int(text) > high):
+        raise ValueError(text)
+    return int(text)
+
+
+def _options(words: list[str], known: dict[str, tuple[str, Any]]) -> dict[str, Any] | None:
+    """The options in `words` as the command's parameters, or None for anything not plainly one of them."""
+    found: dict[str, Any] = {}
+    i = 0
+    while i < len(words):
+        name, eq, attached = words[i].partition("=")
+        if name not in known or (eq and not name.startswith("--")):
+            return None
+        parameter, kind = known[name]
+        if parameter in found:
+            return None  # given twice: typer's rule (the last) is left to typer
+        if kind == "flag":
+            if eq:
+                return None
+            found[parameter] = True
+            i += 1
+            continue
+        if eq:
+            text, i = attached, i + 1
+        elif i + 1 < len(words):
+            text, i = words[i + 1], i + 2
+        else:
+            return None  # a missing value: typer's message
+        try:
+            found[parameter] = _value(kind, text)
+        except ValueError:
+            return None
+    return found
+
+
+def parse(args: list[str], environ: Any = os.environ) -> tuple[str, State, dict[str, Any]] | None:
+    """(command, state, parameters) for `prep quiz ...` or `prep stats ...` in plain forms, else None."""
+    given: dict[str, Any] = {}
+    i = 0
+    while i < len(args) and args[i].startswith("-"):  # the global options, before the command
+        name, eq, attached = args[i].partition("=")
+        if name not in _GLOBAL_OPTIONS or _GLOBAL_OPTIONS[name][0] in given:
+            return None
+        parameter, kind = _GLOBAL_OPTIONS[name]
+        if eq:
+            text, i = attached, i + 1
+        elif i + 1 < len(args):
+            text, i = args[i + 1], i + 2
+        else:
+            return None
+        try:
+            given[parameter] = _value(kind, text)
+        except ValueError:
+            return None
+    if i >= len(args) or args[i] not in COMMANDS:
+        return None
+    command = args[i]
+    found = _options(args[i + 1:], COMMANDS[command])
+    if found is None:
+        return None
+    for parameter, variable in _GLOBAL_ENV.items():
+        if parameter not in given and environ.get(variable):  # the option's envvar; an empty one is unset
+            try:
+                given[parameter] = _value("path", environ[variable])
+            except ValueError:
+                return None
+    state = State(bank=given.get("bank"), db_path=given.get("db"), command=command)
+    return command, state, found
+
+
+def main(args: list[str]) -> bool:
+    """Run `prep quiz` or `prep stats` from `args` (the words after `prep`) and exit; False when they are not for here.
+
+    The ways out are those of the typer app: a PrepError is `Error: ...` and its exit code, Ctrl-C
+    exits 130, end of input "Aborted!" (1), a closed pipe quietly 1.
+    """
+    if "_PREP_COMPLETE" in os.environ:
+        return False  # shell completion
+    parsed = parse(args)
+    if parsed is None:
+        return False
+    command, state, found = parsed
+    if os.environ.get("NO_COLOR") == "":
+        os.environ.pop("NO_COLOR")  # as prep.cli.main: only a non-empty value counts
+    from .errors import PrepError
+
+    try:
+        if command == "quiz":
+            quiz(state, **found)
+        else:
+            leeches = None if found.pop("all_leeches", False) else LEECHES_SHOWN
+            stats(state, leeches_shown=leeches, **found)
+    except PrepError as exc:
+        from .cli_base import report
+
+        report(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except EOFError:
+        from typer import _click, rich_utils
+
+        _click.echo(file=sys.stderr)
+        rich_utils.rich_abort_error()
+        sys.exit(1)
+    except OSError as exc:
+        import errno
+
+        if exc.errno != errno.EPIPE:
+            raise
+        from typer._click.utils import PacifyFlushWrapper
+
+        sys.stdout = PacifyFlushWrapper(sys.stdout)  # type: ignore[assignment]
+        sys.stderr = PacifyFlushWrapper(sys.stderr)  # type: ignore[assignment]
+        sys.exit(1)
+    sys.exit(0)
