@@ -276,3 +276,44 @@ def test_an_answer_typed_with_a_chinese_input_method_matches():
     assert cards.normalise_answer("１４７２；") == "1472"
     assert cards.normalise_answer("「连接被对方重置」") == "连接被对方重置"
     assert cards.normalise_answer("『a』 ， b") != cards.normalise_answer("a b"), "a full-width comma is a comma"
+
+
+def test_the_bank_loader_reads_yaml_as_the_safe_loader_does(tmp_path):
+    """compose_yaml resolves most plain scalars as strings without trying patterns: the data stays safe_load's."""
+    import gc
+
+    import yaml
+
+    from prep.cards import compose_yaml
+
+    text = """\
+a: [yes, no, on, off, y, n, true, False, null, ~, Null, '', 0, -1, +2, 0x1f, 0o17, 1_000, 3.5, .5, -.inf, .NaN, 1e3]
+b: [2026-03-01, 2026-03-01 09:00:00, '2026-03-01', "yes", Yes please, nothing, Offer, the end, 12 monkeys, <<not a merge]
+base: &base {x: 1, y: plain}
+c: {<<: *base, y: other, z: =x}
+d: [*base, !!str 5, !!int "7", é, 中文, "quoted: text", 'it''s']
+e: |
+  a block
+  of text
+f: >
+  folded
+  text
+g:
+  - id: x
+    prompt: After fork(), what?
+    2: two
+    null: key
+"""
+    path = tmp_path / "t.yaml"
+    path.write_text(text, encoding="utf-8")
+    expected = yaml.safe_load(text)
+    node, data = compose_yaml(path, "t.yaml", [])
+    assert node is not None and repr(data) == repr(expected)  # repr: types too (True, not 'yes'), and NaN
+    gc.disable()
+    try:
+        cards.load_usable_cards(REPO / "bank")
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
+    cards.load_usable_cards(REPO / "bank")
+    assert gc.isenabled()
