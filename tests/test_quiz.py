@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -797,3 +798,24 @@ def test_a_card_from_the_cache_comes_in_either_language_without_the_card_model(t
     out = subprocess.run([sys.executable, "-c", probe.format(bank=str(tiny_bank))], env=env, check=True,
                          capture_output=True, text=True).stdout
     assert out.split() == ["什么是僵尸进程？", "CardView", "False", "False"]
+
+
+def test_the_editor_s_problems_are_said_in_the_quiz_s_language(tmp_path, monkeypatch):
+    """`e` under --lang zh: why the editor did not run, or how it failed, in Chinese (English by default)."""
+    from prep.labels import labels
+    from prep.quiz_ui import EditorProblem, editor_command, run_editor
+
+    card = tmp_path / "c.yaml"
+    card.write_text("x\n")
+    assert run_editor(["false"], card, 1) == "the editor false exited with status 1."
+    assert run_editor(["false"], card, 1, labels("zh")) == "编辑器 false 退出，状态码 1。"
+    assert run_editor(["sh", "-c", "kill -TERM $$"], card, 1, labels("zh")) == "编辑器 sh -c 'kill -TERM $$' 被信号 15 终止。"
+    with pytest.raises(EditorProblem, match="^无法运行编辑器 /no/such/editor：No such file or directory$"):
+        run_editor(["/no/such/editor"], card, 1, labels("zh"))
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", "vi 'unclosed")
+    said = "$EDITOR=\"vi 'unclosed\""
+    with pytest.raises(EditorProblem, match=f"^{re.escape(said)} 无法按 shell 的规则拆成词（No closing quotation）$"):
+        editor_command(labels("zh"))
+    with pytest.raises(EditorProblem, match=f"^{re.escape(said)} cannot be split into words \\(No closing quotation\\)$"):
+        editor_command()
