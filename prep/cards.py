@@ -6,11 +6,13 @@ The loader reports every problem of a bank in one run, each as
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import gc
 import json
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,6 +27,22 @@ try:  # the C loader is several times faster; fall back when libyaml is absent
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how pyyaml was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+class _BankLoader(_Loader):  # type: ignore[misc, valid-type]
+    """The safe loader, with the common case of its tag resolution first: a plain scalar whose first
+    character no implicit resolver (int, float, bool, null, timestamp...) looks at is a string (most
+    of a bank's text), without trying any pattern. Everything else is resolved as the safe loader does."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        resolvers = self.yaml_implicit_resolvers
+        if (kind is yaml.ScalarNode and implicit[0] and value and value[0] not in resolvers
+                and None not in resolvers and not self.yaml_path_resolvers):
+            return _STR_TAG
+        return super().resolve(kind, value, implicit)
+
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 Slug = Annotated[str, Field(pattern=SLUG)]
@@ -401,7 +419,7 @@ def choice_order(card: Card) -> list[int]:
 def compose_yaml(path: Path, shown: str, problems: list[Problem]) -> tuple[yaml.Node | None, Any]:
     """Parse one YAML file, keeping the node tree for line numbers; (None, None) and a problem when it cannot."""
     try:
-        loader = _Loader(path.read_text(encoding="utf-8"))
+        loader = _BankLoader(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(shown, 1, "-", f"cannot read the file: {exc}"))
         return None, None
@@ -423,6 +441,8 @@ def compose_yaml(path: Path, shown: str, problems: list[Problem]) -> tuple[yaml.
 
 def line_at(node: yaml.Node | None, loc: Iterable[str | int]) -> int:
     """The line of the deepest node reachable along a validation error's location."""
+    if isinstance(node, _NodeOnDemand):
+        node = node.node()
     if node is None:
         return 1
     line = node.start_mark.line + 1
@@ -601,11 +621,130 @@ def _load_skips(bank: Path, problems: list[Problem]) -> list[Skip]:
     return skips
 
 
+class _NodeOnDemand:
+    """A card file's node tree, composed only when a problem needs a line (see _read_card_file)."""
+
+    def __init__(self, path: Path, shown: str) -> None:
+        self.path, self.shown = path, shown
+        self._node: list[yaml.Node | None] = []
+
+    def node(self) -> yaml.Node | None:
+        if not self._node:
+            self._node.append(compose_yaml(self.path, self.shown, [])[0])
+        return self._node[0]
+
+
+_MAP_TAGS = (None, "!", "tag:yaml.org,2002:map")
+_SEQ_TAGS = (None, "!", "tag:yaml.org,2002:seq")
+_SCALAR_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp")}
+
+
+def _read_card_file(path: Path) -> tuple[dict[str, Any], list[int]] | None:
+    """A card file's data straight from the parser's events, and the line of each item of `cards`.
+
+    What compose_yaml's node tree and the safe constructor give, without building the tree
+    (most of the YAML's cost in a 2,000-card bank). Only for plain files: a mapping at the
+    top, no anchors, aliases, merge keys or tags on collections, one `cards` key. Anything
+    else, and every error, is None: the caller composes the file as before, and lines of
+    problems come from the node tree, composed when one is reported.
+    """
+    try:
+        loader = _BankLoader(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    try:
+        return _construct_from_events(loader)
+    except Exception:  # an error of the YAML or of its data: compose_yaml reports it
+        return None
+    finally:
+        loader.dispose()
+
+
+def _construct_from_events(loader: Any) -> tuple[dict[str, Any], list[int]] | None:
+    resolve, constructors, scalar_node = loader.resolve, loader.yaml_constructors, yaml.ScalarNode
+    stack: list[Any] = []  # the open mappings and sequences
+    keys: list[Any] = []  # for each open mapping, its key waiting for a value (a 1-tuple), else None
+    root: Any = None
+    cards: list[Any] | None = None
+    lines: list[int] = []
+    documents = 0
+    while True:
+        event = loader.get_event()
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            if event.anchor is not None:
+                return None
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = resolve(scalar_node, event.value, event.implicit)
+            if tag == _STR_TAG:
+                value = event.value
+            else:
+                if tag not in _SCALAR_TAGS:
+                    return None
+                construct = constructors[tag]
+                value = construct(loader, scalar_node(tag, event.value, event.start_mark, event.end_mark, event.style))
+            opened = False
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            if event.anchor is not None or event.tag not in (_MAP_TAGS if kind is yaml.MappingStartEvent else _SEQ_TAGS):
+                return None
+            value = {} if kind is yaml.MappingStartEvent else []
+            opened = True
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            stack.pop()
+            keys.pop()
+            continue
+        elif kind is yaml.StreamEndEvent:
+            break
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                return None
+            continue
+        elif kind is yaml.AliasEvent:
+            return None
+        else:  # stream start, document end
+            continue
+        if not stack:
+            root = value
+        else:
+            top = stack[-1]
+            if top is cards:
+                lines.append(event.start_mark.line + 1)
+            if type(top) is list:
+                top.append(value)
+            elif keys[-1] is None:
+                if opened or value == "<<" or type(value) not in (str, int, float, bool, type(None)):
+                    return None  # a collection or a merge key as a key: the constructor's business
+                keys[-1] = (value,)
+            else:
+                key = keys[-1][0]
+                if top is root and key == "cards":
+                    if cards is not None or "cards" in root:
+                        return None  # `cards` twice: the node tree says which line is whose
+                    if type(value) is list:
+                        cards = value
+                top[key] = value
+                keys[-1] = None
+        if opened:
+            stack.append(value)
+            keys.append(None)
+    if type(root) is not dict:
+        return None
+    return root, lines
+
+
 def _load_card_file(
     path: Path, shown: str, topics: dict[str, Topic], problems: list[Problem], languages: tuple[str, ...] = (),
     strict: bool = True,
 ) -> list[Card]:
-    node, data = compose_yaml(path, shown, problems)
+    read = _read_card_file(path)
+    if read is None:  # anything out of the ordinary: the node tree, and its errors
+        node, data = compose_yaml(path, shown, problems)
+        item_lines = None
+    else:
+        data, item_lines = read
+        node = _NodeOnDemand(path, shown)
     if node is None and data is None:
         if not any(p.file == shown for p in problems):
             problems.append(Problem(shown, 1, "-", "the file is empty: expected `topic:` and `cards:`"))
@@ -646,7 +785,7 @@ def _load_card_file(
             continue
         card._topic = str(topic or "")
         card._file = shown
-        card._line = line_at(node, card_loc)
+        card._line = item_lines[i] if item_lines is not None else line_at(node, card_loc)
         cards.append(card)
     return cards
 
@@ -730,6 +869,25 @@ def lint_bank(
 
     `strict` None: the shipped bank's rules for the shipped bank, a learner's for any other (see is_strict).
     """
+    with _collector_paused():
+        return _lint_bank(bank, exercise_slugs, strict)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a bank loads: its hundreds of thousands of new objects
+    (YAML nodes, marks, dicts) hold no cycles to free, yet made the collector scan them again and
+    again (a quarter of a 2,000-card load's CPU time). Reference counting still frees everything."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _lint_bank(bank: Path, exercise_slugs: set[str] | None, strict: bool | None) -> tuple[Bank, list[Problem]]:
     problems: list[Problem] = []
     topics, languages = _load_registry(bank, problems)
     if strict is None:

@@ -7,7 +7,8 @@ key holds the words typed, the program's name, prep's own modules and typer's, r
 click's (name, size, mtime: an upgrade or an edit rewrites them), Python's version, whether
 stdout is a terminal and its size, and the environment variables that steer typer and rich
 (colour, width) or prep ($PREP_*). Only a plain request is served: command words followed by
-`--help` or `-h`, nothing else; anything else, and every miss, goes to `prep.cli.main`.
+`--help` or `-h`, nothing else; anything else, and every miss, goes to `prep.cli.main`, except
+`prep quiz` and `prep stats` in plain forms, which `prep.review_cli` runs without typer.
 """
 
 import os
@@ -26,6 +27,7 @@ ENVIRONMENT = (
 )
 ENVIRONMENT_PREFIXES = ("PREP_", "TYPER_", "_TYPER_", "RICH_", "_PREP_COMPLETE")
 LIBRARIES = ("typer", "rich", "click")
+DIRECT = {"quiz", "stats"}  # run by prep.review_cli without building the typer app, when it can
 KEPT = 200  # help texts kept (one a command, terminal size and environment); a miss beyond it drops the oldest half
 
 
@@ -125,6 +127,10 @@ def main():
     """The console entry point: cached help when there is some, else the CLI (keeping the help it prints)."""
     args = sys.argv[1:]
     if not help_request(args):
+        if DIRECT.intersection(args):
+            from .review_cli import main as direct
+
+            direct(args)  # exits, unless the words are not plainly for it
         return _run_cli()
     try:
         key = help_key(args)

@@ -213,8 +213,10 @@ def _warm_up(ended: threading.Event) -> None:
 EDITOR_VARIABLES = ("VISUAL", "EDITOR")  # git's order: $VISUAL first
 
 
-def editor_command() -> tuple[list[str], str] | None:
-    """The learner's editor, split as a shell would ("code --wait" is two words), and the variable it came from."""
+def editor_command(t: dict[str, Any] = EN) -> tuple[list[str], str] | None:
+    """The learner's editor, split as a shell would ("code --wait" is two words), and the variable it came from.
+
+    EditorProblem, in the words of `t` (labels), when the variable cannot be split."""
     import shlex  # here, not at the top: the first card must not wait for what only `e` needs
 
     for name in EDITOR_VARIABLES:
@@ -223,7 +225,7 @@ def editor_command() -> tuple[list[str], str] | None:
             try:
                 words = shlex.split(value)
             except ValueError as exc:
-                raise EditorProblem(f"${name}={value!r} cannot be split into words ({exc})") from None
+                raise EditorProblem(t["editor_unsplittable"].format(name=name, value=repr(value), error=exc)) from None
             if words:
                 return words, name
     return None
@@ -233,10 +235,10 @@ class EditorProblem(Exception):
     """The editor cannot be run."""
 
 
-def run_editor(command: list[str], path: Path, line: int) -> str | None:
+def run_editor(command: list[str], path: Path, line: int, t: dict[str, Any] = EN) -> str | None:
     """Open the file at the line (`EDITOR +LINE FILE`, as vi, nano, emacs and micro take it) and wait.
 
-    Returns how the editor failed (its exit status), or None. Ctrl-C while the
+    Returns how the editor failed (its exit status, a sentence in the words of `t`), or None. Ctrl-C while the
     editor runs belongs to the editor, as under git: the quiz ignores it until
     the editor exits.
     """
@@ -246,7 +248,7 @@ def run_editor(command: list[str], path: Path, line: int) -> str | None:
     try:
         child = subprocess.Popen([*command, f"+{line}", str(path)])
     except OSError as exc:
-        raise EditorProblem(f"cannot run the editor {shlex.join(command)}: {exc.strerror or exc}") from None
+        raise EditorProblem(t["editor_cannot_run"].format(command=shlex.join(command), error=exc.strerror or exc)) from None
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # set after the spawn: the editor keeps Ctrl-C
     try:
         status = child.wait()
@@ -254,8 +256,9 @@ def run_editor(command: list[str], path: Path, line: int) -> str | None:
         signal.signal(signal.SIGINT, previous)
     if not status:
         return None
-    how = f"was stopped by signal {-status}" if status < 0 else f"exited with status {status}"
-    return f"the editor {shlex.join(command)} {how}"
+    if status < 0:
+        return t["editor_signal"].format(command=shlex.join(command), signal=-status)
+    return t["editor_status"].format(command=shlex.join(command), status=status)
 
 
 # --- typed numbers --------------------------------------------------------------------
@@ -588,7 +591,7 @@ class QuizUI:
         path, line = self.location(card)
         where = content.card_location(path.parent, path.name, line)  # says so when it is the installed copy
         try:
-            editor = editor_command()
+            editor = editor_command(self.t)
         except EditorProblem as exc:
             self.say(f"[dim]{self.t['edit_where']}[/] {escape(where)}")
             self.say(f"[yellow]{escape(str(exc))}[/]")
@@ -603,13 +606,13 @@ class QuizUI:
         self.console.file.flush()
         try:
             with self.keys.cooked():
-                failed = run_editor(editor[0], path, line)
+                failed = run_editor(editor[0], path, line, self.t)
         except EditorProblem as exc:
             self.say(f"[dim]{self.t['edit_where']}[/] {escape(where)}")
             self.say(f"[yellow]{escape(str(exc))} (${editor[1]})[/]")
             return
         fresh, message = self.reload(card)  # even after a failure: the file may have been saved first
-        self.notice = (self.notice or "") + (f"[yellow]{escape(failed)}.[/]\n" if failed else "") + message
+        self.notice = (self.notice or "") + (f"[yellow]{escape(failed)}[/]\n" if failed else "") + message
         raise Edited(fresh)
 
     def reload(self, card: "Card") -> tuple["Card", str]:

@@ -161,6 +161,21 @@ class CardState:
         return replace(self, **changes)
 
 
+# FSRS-6's forgetting curve with its default parameters (the scheduler passes none): py-fsrs's
+# Scheduler.get_card_retrievability is this arithmetic, copied so that `prep stats` (the recall of
+# every card) does not import fsrs; tests/test_scheduling.py compares the two on many cards.
+FSRS_DECAY = -0.1542  # -fsrs.scheduler.DEFAULT_PARAMETERS[20]
+FSRS_FACTOR = 0.9 ** (1 / FSRS_DECAY) - 1
+
+
+def retrievability(state: CardState | None, at: datetime) -> float:
+    """The probability FSRS gives of recalling the card at `at` (0 for a card never reviewed)."""
+    if state is None or state.is_new or state.stability is None or state.last_review is None:
+        return 0.0
+    elapsed_days = max(0, (utc(at) - state.last_review).days)  # whole days, as py-fsrs counts them
+    return float((1 + FSRS_FACTOR * elapsed_days / state.stability) ** FSRS_DECAY)
+
+
 # --- the scheduler ------------------------------------------------------------------
 
 
@@ -266,9 +281,7 @@ class Scheduler:
         return spans
 
     def retrievability(self, state: CardState | None, at: datetime) -> float:
-        if state is None or state.is_new or state.stability is None or state.last_review is None:
-            return 0.0
-        return float(self.fsrs.get_card_retrievability(self._to_fsrs(state, at), current_datetime=utc(at)))
+        return retrievability(state, at)
 
     def replay(self, card_id: str, reviews: Iterable[tuple[int, datetime]]) -> CardState | None:
         """Rebuild a card's state from its log: (rating, moment) pairs of the scheduling reviews."""

@@ -23,10 +23,10 @@ from .scheduling import (
     REVIEW,
     STATE_NAMES,
     CardState,
-    Scheduler,
     day_start,
     local_day,
     next_day_start,
+    retrievability,
 )
 from .settings import QuizSettings
 
@@ -174,7 +174,6 @@ def compute(
     topic: str | None = None,
 ) -> dict[str, Any]:
     """Every figure of `prep stats`."""
-    scheduler = Scheduler(settings)
     states = load_states(db)
     selected = index.select(topic)
     hour = settings.day_starts_at
@@ -228,7 +227,7 @@ def compute(
                 row["learning"] += 1
             elif st.state == REVIEW:
                 row["mature" if st.mature else "young"] += 1
-            recall += scheduler.retrievability(st, now)
+            recall += retrievability(st, now)
         if ids:
             row["recall"] = round(recall / len(ids), 4)
         topics.append(row)
@@ -362,7 +361,6 @@ def card_info(db: sqlite_utils.Database, index: CardIndex, settings: QuizSetting
 
         raise unknown_card(card_id, index.ids, index.root)
     st = CardState.from_row(row) if row else None
-    scheduler = Scheduler(settings)
     in_bank = card_id in index
     return {
         "id": card_id,
@@ -378,7 +376,7 @@ def card_info(db: sqlite_utils.Database, index: CardIndex, settings: QuizSetting
         "interval_days": round(st.interval_days, 2) if st and st.interval_days is not None else None,
         "stability": round(st.stability, 2) if st and st.stability is not None else None,
         "difficulty": round(st.difficulty, 2) if st and st.difficulty is not None else None,
-        "recall_now": round(scheduler.retrievability(st, now), 4) if st and not st.is_new else None,
+        "recall_now": round(retrievability(st, now), 4) if st and not st.is_new else None,
         "reviews": sum(1 for r in log if r["kind"] != store.CRAM),
         "lapses": store.lapses_of(db, card_id),
         "first_review": log[0]["reviewed_at"] if log else None,

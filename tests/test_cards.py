@@ -276,3 +276,84 @@ def test_an_answer_typed_with_a_chinese_input_method_matches():
     assert cards.normalise_answer("１４７２；") == "1472"
     assert cards.normalise_answer("「连接被对方重置」") == "连接被对方重置"
     assert cards.normalise_answer("『a』 ， b") != cards.normalise_answer("a b"), "a full-width comma is a comma"
+
+
+def test_the_bank_loader_reads_yaml_as_the_safe_loader_does(tmp_path):
+    """compose_yaml resolves most plain scalars as strings without trying patterns: the data stays safe_load's."""
+    import gc
+
+    import yaml
+
+    from prep.cards import compose_yaml
+
+    text = """\
+a: [yes, no, on, off, y, n, true, False, null, ~, Null, '', 0, -1, +2, 0x1f, 0o17, 1_000, 3.5, .5, -.inf, .NaN, 1e3]
+b: [2026-03-01, 2026-03-01 09:00:00, '2026-03-01', "yes", Yes please, nothing, Offer, the end, 12 monkeys, <<not a merge]
+base: &base {x: 1, y: plain}
+c: {<<: *base, y: other, z: =x}
+d: [*base, !!str 5, !!int "7", é, 中文, "quoted: text", 'it''s']
+e: |
+  a block
+  of text
+f: >
+  folded
+  text
+g:
+  - id: x
+    prompt: After fork(), what?
+    2: two
+    null: key
+"""
+    path = tmp_path / "t.yaml"
+    path.write_text(text, encoding="utf-8")
+    expected = yaml.safe_load(text)
+    node, data = compose_yaml(path, "t.yaml", [])
+    assert node is not None and repr(data) == repr(expected)  # repr: types too (True, not 'yes'), and NaN
+    gc.disable()
+    try:
+        cards.load_usable_cards(REPO / "bank")
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
+    cards.load_usable_cards(REPO / "bank")
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize("text", [
+    "topic: t\ncards:\n  - id: a\n    prompt: p\n  -   id: b\n      tags: [x, 'y']\n  - plain\n  - [1, 2]\n",
+    "cards: []\ntopic: t\nextra: {a: 1, b: [yes, ~, 2026-03-01, 1.5, !!str 3, '']}\n",
+    "topic: t\ncards:\n  - &one {id: a}\n  - *one\n",  # anchors and aliases: the node tree
+    "base: &b {x: 1}\ntopic: t\ncards:\n  - {<<: *b, id: a}\n",
+    "topic: t\ncards: [a]\ncards: [b]\n",  # `cards` twice
+    "topic: t\ncards: !!seq [a]\nx: !!set {a}\ny: !!binary aGk=\n",
+    "- a\n- b\n", "~\n", "", "topic: t\n---\ntopic: u\n", "topic: [unclosed\n", "{[a]: 1}\n", "a: !!map b\n",
+    "topic: t\ncards:\n- id: 中文\n  prompt: |\n    block\n  answer: >-\n    folded\n",
+])
+def test_card_files_read_from_events_are_what_the_node_tree_gives(tmp_path, text):
+    """A plain card file skips the node tree (_read_card_file); its data and card lines are compose_yaml's."""
+    from prep.cards import _read_card_file, compose_yaml, line_at
+
+    path = tmp_path / "f.yaml"
+    path.write_text(text, encoding="utf-8")
+    read = _read_card_file(path)
+    problems: list = []
+    node, data = compose_yaml(path, "f.yaml", problems)
+    if read is None:
+        return  # read the old way
+    assert not problems and repr(read[0]) == repr(data)
+    assert read[1] == [line_at(node, ("cards", i)) for i in range(len(data.get("cards") or []))]
+
+
+def test_which_card_files_are_read_from_events(tmp_path):
+    from prep.cards import _read_card_file
+
+    def read(text):
+        path = tmp_path / "f.yaml"
+        path.write_text(text, encoding="utf-8")
+        return _read_card_file(path)
+
+    assert read("topic: t\ncards:\n  - id: a\n\n  - id: b\n") == ({"topic": "t", "cards": [{"id": "a"}, {"id": "b"}]}, [3, 5])
+    for text in ("topic: t\ncards:\n  - &one {id: a}\n  - *one\n", "topic: t\ncards: [a]\ncards: [b]\n", "- a\n", "~\n", "",
+                 "topic: [unclosed\n", "a: !!map b\n", "topic: t\n---\ntopic: u\n", "x: !!set {a}\n"):
+        assert read(text) is None, text
+    assert len(list(cards.card_files(REPO / "bank"))) and all(read(p.read_text(encoding="utf-8")) for p in cards.card_files(REPO / "bank"))

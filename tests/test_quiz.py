@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -720,6 +721,52 @@ def test_prep_quiz_imports_only_its_own_command_module():
     assert "prep.cli.bank" in other  # only when prep itself is the program
 
 
+def test_the_direct_path_takes_only_plain_quiz_and_stats_words(tmp_path):
+    """prep.review_cli runs quiz and stats without typer only for words whose meaning is certain."""
+    from prep.review_cli import parse
+
+    command, state, found = parse(["--db", "x.db", "stats", "--months=3", "-t", "tcp", "--json"], environ={})
+    assert (command, str(state.db_path), state.bank, state.command) == ("stats", "x.db", None, "stats")
+    assert found == {"months": 3, "topic": "tcp", "as_json": True}
+    command, state, found = parse(["quiz", "--limit", "5", "--cram", "--lang", "zh"], environ={"PREP_BANK": "b", "PREP_DB": ""})
+    assert (command, str(state.bank), state.db_path, found) == ("quiz", "b", None, {"limit": 5, "cram": True, "lang": "zh"})
+    unreadable = tmp_path / "locked.db"
+    unreadable.write_text("")
+    unreadable.chmod(0)
+    for words in (["stats", "--months", "30"], ["stats", "--months", "007"], ["stats", "--months", "x"], ["stats", "--topic"],
+                  ["stats", "--topic", "-t"], ["stats", "--bogus"], ["stats", "extra"], ["stats", "--json", "--json"],
+                  ["stats", "--json=1"], ["stats", "-tx"], ["stats", "--help"], ["quiz", "--limit", "-1"], ["quiz", "--", "x"],
+                  ["--version", "quiz"], ["--db", "", "quiz"], ["due"], ["bank", "list"], [], ["quiz", "--json"]):
+        assert parse(words, environ={}) is None, words
+    if not os.access(unreadable, os.R_OK):  # root reads it anyway
+        assert parse(["--db", str(unreadable), "stats"], environ={}) is None
+
+
+def test_stats_and_quiz_reached_directly_say_what_the_typer_app_says(tiny_bank, db_path):
+    """Same output, errors and exit codes without typer; a bad option still goes to typer's one-line error."""
+    env = {**os.environ, **cli_env(tiny_bank, db_path), "COLUMNS": "100", "NO_COLOR": "1"}
+    db = store.open_db(db_path)
+    put_state(db, "zombie-definition", REVIEW, T0 - timedelta(days=1))
+    db.conn.close()
+    probe = ("import atexit, sys; atexit.register(lambda: print('typer' in sys.modules, file=sys.stderr)); "
+             "sys.argv = ['prep', *sys.argv[1:]]; from prep.{module} import main; main()")
+
+    def run(module, *words):
+        result = subprocess.run([sys.executable, "-c", probe.format(module=module), *words], env=env,
+                                capture_output=True, text=True, timeout=60)
+        *lines, typer_loaded = result.stderr.splitlines()
+        return result.returncode, result.stdout, lines, typer_loaded
+
+    for words in (["stats"], ["stats", "--leeches", "--months", "2"], ["stats", "--topic", "no-such-topic"],
+                  ["quiz", "--lang", "fr"], ["quiz", "--settings"], ["--db", str(db_path), "stats", "-t", "tcp"]):
+        code, stdout, stderr, typer_loaded = run("helpcache", *words)
+        assert typer_loaded == "False", words
+        assert (code, stdout, stderr) == run("cli", *words)[:3], words
+    code, _, stderr, typer_loaded = run("helpcache", "stats", "--months", "30")
+    assert (code, typer_loaded) == (2, "True")
+    assert stderr == ["prep stats: --months: input should be less than or equal to 24, not '30'; see prep stats --help"]
+
+
 def test_due_lists_one_line_a_card_in_an_80_column_terminal(tiny_bank, db_path):
     env = {**os.environ, **cli_env(tiny_bank, db_path), "COLUMNS": "80", "NO_COLOR": "1"}
     result = subprocess.run([sys.executable, "-m", "prep", "due"], env=env, capture_output=True, text=True, timeout=60)
@@ -751,3 +798,24 @@ def test_a_card_from_the_cache_comes_in_either_language_without_the_card_model(t
     out = subprocess.run([sys.executable, "-c", probe.format(bank=str(tiny_bank))], env=env, check=True,
                          capture_output=True, text=True).stdout
     assert out.split() == ["什么是僵尸进程？", "CardView", "False", "False"]
+
+
+def test_the_editor_s_problems_are_said_in_the_quiz_s_language(tmp_path, monkeypatch):
+    """`e` under --lang zh: why the editor did not run, or how it failed, in Chinese (English by default)."""
+    from prep.labels import labels
+    from prep.quiz_ui import EditorProblem, editor_command, run_editor
+
+    card = tmp_path / "c.yaml"
+    card.write_text("x\n")
+    assert run_editor(["false"], card, 1) == "the editor false exited with status 1."
+    assert run_editor(["false"], card, 1, labels("zh")) == "编辑器 false 退出，状态码 1。"
+    assert run_editor(["sh", "-c", "kill -TERM $$"], card, 1, labels("zh")) == "编辑器 sh -c 'kill -TERM $$' 被信号 15 终止。"
+    with pytest.raises(EditorProblem, match="^无法运行编辑器 /no/such/editor：No such file or directory$"):
+        run_editor(["/no/such/editor"], card, 1, labels("zh"))
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", "vi 'unclosed")
+    said = "$EDITOR=\"vi 'unclosed\""
+    with pytest.raises(EditorProblem, match=f"^{re.escape(said)} 无法按 shell 的规则拆成词（No closing quotation）$"):
+        editor_command(labels("zh"))
+    with pytest.raises(EditorProblem, match=f"^{re.escape(said)} cannot be split into words \\(No closing quotation\\)$"):
+        editor_command()

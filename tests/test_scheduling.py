@@ -221,3 +221,26 @@ def test_durations():
     assert parse_duration(" 1.5h ") == timedelta(hours=1.5)
     with pytest.raises(ValueError):
         parse_duration("10 minutes")
+
+
+def test_retrievability_is_py_fsrs_s_own_value_without_importing_it():
+    """`prep stats` computes the recall of every card with scheduling.retrievability, not fsrs: the same numbers."""
+    from prep.scheduling import retrievability
+
+    rng = random.Random(11)
+    ours, theirs = Scheduler(QuizSettings()), fsrs.Scheduler(enable_fuzzing=False)
+    now = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+    for _ in range(3000):
+        state = ours.review(None, "c", rng.choice([1, 2, 3, 4]), now - timedelta(days=rng.uniform(0, 900)))
+        for _ in range(rng.randint(0, 6)):
+            later = state.due + timedelta(days=rng.uniform(-5, 40), hours=rng.uniform(-12, 12))
+            state = ours.review(state, "c", rng.choice([1, 2, 3, 3, 4]), max(later, state.last_review + timedelta(minutes=1)))
+        at = state.last_review + timedelta(days=rng.uniform(-2, 400), seconds=rng.uniform(0, 86400))
+        if rng.random() < 0.2:
+            at = at.astimezone(timezone(timedelta(hours=rng.choice([-7, 5.5, 9]))))
+        card = fsrs.Card(card_id=0, state=fsrs.State(state.state), step=state.step, stability=state.stability,
+                         difficulty=state.difficulty, due=state.due, last_review=state.last_review)
+        expected = theirs.get_card_retrievability(card, current_datetime=at.astimezone(timezone.utc))
+        assert retrievability(state, at) == expected
+        assert ours.retrievability(state, at) == expected
+    assert retrievability(None, now) == 0.0 and retrievability(CardState.new("c", now), now) == 0.0

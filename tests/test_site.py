@@ -754,6 +754,9 @@ def test_a_site_built_in_chinese_opens_in_chinese_with_chinese_labels(runner, tm
     flashcards = read(out, "flashcards.html")
     for zh in ("重来", "困难", "良好", "简单", "显示答案", "下一张", "开始学习", "撤销", "搁置", "暂停"):
         assert f'<span class="l-zh" lang="zh">{zh}</span>' in flashcards, zh
+    failed = flashcards.split('<template id="fc-failed">', 1)[1].split("</template>", 1)[0]  # shown when the data did not load
+    assert '<span class="l-zh" lang="zh">闪卡数据、调度器或答案检查器没有载入；请用 `prep site build` 重新生成网站。</span>' in failed
+    assert '<span class="l-en" lang="en">The flashcard data, the scheduler or the answer checker did not load;' in failed
     text = read(out, "data/cards.js")
     data = json.loads(text[len("window.PREP_SITE = "):].rstrip().rstrip(";"))
     assert data["labels"]["zh"]["js_right"] == "✓ 正确。" and data["labels"]["zh"]["ratings"]["1"] == "重来"

@@ -312,6 +312,26 @@ def test_served_pagefind_answers_and_the_cards_data_only_when_it_fails(served, b
         ctx.close()
 
 
+def test_flashcards_without_their_data_say_so_in_the_page_s_languages(served, browser, tmp_path):
+    """The failure line comes from the page (prep/labels.py), both languages, since the data with the labels is what failed."""
+    broken = tmp_path / "no-data"
+    shutil.copytree(served.out, broken)
+    (broken / "data" / "cards.js").unlink()
+    other = Served(broken)
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        page.goto(other.base + "flashcards.html")
+        summary = page.locator("#fc-summary")
+        assert summary.locator("span.l-en").text_content() == (
+            "The flashcard data, the scheduler or the answer checker did not load; rebuild the site with `prep site build`.")
+        assert summary.locator("span.l-zh").text_content() == "闪卡数据、调度器或答案检查器没有载入；请用 `prep site build` 重新生成网站。"
+        assert page.is_disabled("#fc-start")
+    finally:
+        other.close()
+        ctx.close()
+
+
 # --- a card page -------------------------------------------------------------------------
 
 

@@ -17,9 +17,7 @@ import typer
 from typer.core import TyperGroup, TyperOption
 
 from ..errors import PrepError
-from .app import State, err
-
-PROBLEMS_SHOWN = 10
+from .app import State, err, report
 
 _display_type_rich = TyperOption.display_type_rich
 
@@ -191,15 +189,6 @@ def usage_line(exc: Any, fallback: str) -> str:
     else:
         text = message[0].lower() + message[1:].rstrip(".") if message else "bad usage"
     return f"{where}: {' '.join(text.split())}; see {where} --help"
-
-
-def report(exc: PrepError) -> None:
-    err(f"Error: {exc}")
-    problems = getattr(exc, "problems", [])
-    for problem in problems[:PROBLEMS_SHOWN]:
-        err(f"  {problem}")
-    if len(problems) > PROBLEMS_SHOWN:
-        err(f"  ... and {len(problems) - PROBLEMS_SHOWN} more: run `prep bank lint` to see them all")
 
 
 app = typer.Typer(

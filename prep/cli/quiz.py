@@ -10,10 +10,21 @@ from typing import Any, Optional
 
 import typer
 
+from ..review_cli import (  # noqa: F401 - the commands' bodies, without typer; named here as before
+    HEAT_CHARS,
+    HEAT_STYLES,
+    LEECHES_SHOWN,
+    SHOWN_PROBLEMS,
+    _reload_index,
+    heatmap_lines,
+    new_database,
+    render_stats,
+    review_context,
+    warn_left_out,
+)
 from ..settings import SETTINGS_ENV, QuizSettings
-from .app import State, emit, err, out
+from .app import State, emit, out
 
-LEECHES_SHOWN = 10  # `prep stats` names these, most lapses first; --leeches lists them all
 TOPIC = typer.Option(None, "--topic", "-t", help="Only this topic (see `prep bank topics`).")
 TAG = typer.Option(None, "--tag", "-g", help="Only cards with this tag.")
 LANG = typer.Option(None, "--lang", metavar="en|zh", help="Show the cards in English or Chinese (default: `lang` of the \\[quiz] settings, else en).")
@@ -27,62 +38,6 @@ def _settings_help() -> str:
     for name, value in QuizSettings().to_dict().items():
         paragraphs.append(f"{name} = {json.dumps(value)}: {QuizSettings.DOC[name]}".replace("[", "\\["))
     return "\n\n".join(paragraphs)
-
-
-def review_context(state: State, lang: str | None = None) -> tuple[Any, Any, Any]:
-    """Settings, the clock ($PREP_NOW pins it, for tests and demos) and the bank's card index.
-
-    The index gives cards in `lang` (--lang), else in the `lang` of the settings.
-    """
-    from .. import content
-    from ..bank_cache import load_index
-    from ..scheduling import clock_from_env
-    from ..settings import chosen_lang, quiz_settings
-
-    settings = quiz_settings()
-    chosen = chosen_lang(lang) if lang is not None else settings.lang
-    clock = clock_from_env()
-    index = load_index(state.bank_dir(), content.exercise_slugs(), keep_going=True)
-    index.lang = chosen
-    warn_left_out(index.problems, state.bank_dir())
-    return settings, clock, index
-
-
-def _reload_index(state: State) -> Any:
-    """The bank read again after `e` edited a card; its problems are on the index for the quiz to show."""
-    from .. import content
-    from ..bank_cache import load_index
-
-    return load_index(state.bank_dir(), content.exercise_slugs(), keep_going=True)
-
-
-SHOWN_PROBLEMS = 5
-
-
-def warn_left_out(problems: list[Any], bank_dir: Any) -> None:
-    """Say which cards a broken bank keeps out of today's review, and how to see the rest.
-
-    A missing translation keeps no card out (the other language is shown): it is `prep bank lint`'s business.
-    """
-    problems = [p for p in problems if not getattr(p, "language", False)]
-    if not problems:
-        return
-    noun = "problem" if len(problems) == 1 else "problems"
-    err(f"Warning: {len(problems)} {noun} in the bank ({bank_dir}); the cards they touch are left out until fixed:")
-    for problem in problems[:SHOWN_PROBLEMS]:
-        err(f"  {problem}")
-    if len(problems) > SHOWN_PROBLEMS:
-        err(f"  ... and {len(problems) - SHOWN_PROBLEMS} more: `prep bank lint` lists them all")
-
-
-def new_database(state: State) -> Any:
-    """The path of the progress database when there is none yet (the learner's first session), else None."""
-    from pathlib import Path
-
-    from .. import store
-
-    path = Path(state.db_path) if state.db_path else store.default_path()
-    return None if path.exists() else path
 
 
 def quiz(
@@ -111,58 +66,10 @@ def quiz(
 
     Example: prep quiz --topic tcp --limit 20
     """
-    from rich.console import Console
+    from .. import review_cli
 
-    from ..errors import PrepError
-    from ..quiz import Options, Session
-    from rich.markup import escape
-
-    from ..labels import labels
-    from ..quiz_ui import QuizUI, nothing_due, render_summary
-    from ..settings import settings_path
-
-    state: State = ctx.obj
-    if show_settings:
-        from ..settings import quiz_settings
-
-        emit({"file": str(settings_path()), "quiz": quiz_settings().to_dict()}, True, lambda _: None)
-        return
-    settings, clock, index = review_context(state, lang)
-    words = index.lang  # the quiz's own words stay in this language when `l` shows a card in the other
-    options = Options(topic=topic, tag=tag, limit=limit, new=new, cram=cram, card=card)
-    first = new_database(state)
-    session = Session(state.db(), index, settings, options, clock)
-
-    def where_kept() -> None:
-        """The first session ever (no database before it): where its progress is, last (the quiz clears the screen)."""
-        if first is not None:
-            err(labels(words)["progress_kept"].format(path=first))
-
-    console = Console(highlight=False)
-    if not session.has_work():
-        nothing_due(console, session, clock(), lang=words)
-        where_kept()
-        return
-    session.ensure_session()  # an unwritable database fails here, before the first answer, not after it
-    ui = QuizUI(session, console, reload_bank=lambda: _reload_index(state))
-    if first is not None:  # and first, above the first card: a session ended by closing the terminal shows no summary
-        ui.notice = f"[dim]{escape(labels(words)['progress_kept'].format(path=first))}[/]"
-    try:
-        summary = ui.run()
-    except KeyboardInterrupt:
-        console.print()
-        render_summary(console, session.close(), clock(), interrupted=True, day_starts_at=settings.day_starts_at, lang=words)
-        where_kept()
-        raise typer.Exit(130) from None
-    except PrepError:
-        console.print()
-        render_summary(console, session.summary(), clock(), interrupted=True, day_starts_at=settings.day_starts_at, lang=words)
-        where_kept()
-        raise
-    console.print()
-    render_summary(console, summary, clock(), day_starts_at=settings.day_starts_at, lang=words)
-    where_kept()
-
+    review_cli.quiz(ctx.obj, topic=topic, tag=tag, limit=limit, new=new, cram=cram, card=card,
+                    show_settings=show_settings, lang=lang)
 
 def due(
     ctx: typer.Context,
@@ -232,127 +139,10 @@ def stats(
 
     Example: prep stats --json | jq .retention
     """
-    from .. import stats as stats_lib
+    from .. import review_cli
 
-    state: State = ctx.obj
-    settings, clock, index = review_context(state)
-    data = stats_lib.compute(state.db(), index, settings, clock(), months=months, topic=topic)
-
-    def render(d: dict[str, Any]) -> None:
-        render_stats(out, d, leeches_shown=None if all_leeches else LEECHES_SHOWN)
-
-    emit(data, as_json, render)
-
-
-HEAT_CHARS = "·░▒▓█"
-HEAT_STYLES = ["grey39", "green4", "green3", "green1", "bold bright_green"]
-
-
-def heatmap_lines(days: dict[str, int], first: str, last: str, width: int | None = None) -> list[str]:
-    """A GitHub-style calendar: a column a week, a row a weekday, darker for more reviews.
-
-    Within `width` columns, month names included: the oldest weeks give way when it is narrower."""
-    from datetime import date, timedelta
-
-    start, end = date.fromisoformat(first), date.fromisoformat(last)
-    start -= timedelta(days=start.weekday())
-    most = max(days.values(), default=0)
-
-    def level(n: int) -> int:  # 1-4 in quarters of the busiest day
-        return 0 if not n else max(1, -(-4 * n // most))
-
-    weeks = (end - start).days // 7 + 1
-    if width is not None:
-        fit = max(1, (width - 4 - 1) // 2)  # 4 for the weekday names; a month name may run one column past its week
-        if weeks > fit:
-            start += timedelta(weeks=weeks - fit)
-            weeks = fit
-    months = [" "] * (weeks * 2 + 1)
-    for w in range(weeks):
-        monday = start + timedelta(weeks=w)
-        if monday.day <= 7:
-            label = f"{monday:%b}"
-            if w * 2 + len(label) <= len(months):  # never a name cut short at the right edge
-                months[w * 2 : w * 2 + len(label)] = list(label)
-    lines = ["    " + "".join(months).rstrip()]
-    for weekday, name in enumerate(["Mon", "", "Wed", "", "Fri", "", "Sun"]):
-        cells = []
-        for w in range(weeks):
-            day = start + timedelta(weeks=w, days=weekday)
-            if day > end:
-                cells.append("  ")
-                continue
-            lv = level(days.get(day.isoformat(), 0))
-            cells.append(f"[{HEAT_STYLES[lv]}]{HEAT_CHARS[lv]}[/] ")
-        lines.append(f"{name:<4}" + "".join(cells).rstrip())
-    return lines
-
-
-def render_stats(console: Any, d: dict[str, Any], leeches_shown: int | None = None) -> None:
-    """The stats for people; `leeches_shown` leeches at most (most lapses first; None: all), then how many more."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    due = d["due"]
-    now = due["queue"]
-    console.print(
-        f"[bold]Due[/] today {due['today']} · tomorrow {due['tomorrow']} · next 7 days {due['next_7_days']}"
-        f"   [dim](today's queue: {now['learning']} learning, {now['review']} review, {now['new']} new)[/]"
-    )
-    week = "  ".join(f"{r['date'][5:]} {r['due']}" for r in due["by_day"])
-    console.print(f"[dim]{week}[/]")
-    t = d["today"]
-    minutes = t["seconds"] / 60
-    console.print(f"[bold]Today[/] {t['reviews']} reviews of {t['cards_reviewed']} cards ({t['new']} new), {minutes:.0f} min")
-    s = d["streak"]
-    console.print(f"[bold]Streak[/] {s['current']} day{'s' if s['current'] != 1 else ''} (longest {s['longest']})"
-                  f"   [bold]Reviews[/] {d['reviews_total']} in all")
-    r = d["retention"]
-
-    def rate(x: dict[str, Any]) -> str:
-        if x["rate"] is None:
-            return "n/a (no mature reviews yet)"
-        return f"{x['rate']:.1%} ({x['passed']}/{x['passed'] + x['failed']})"
-
-    console.print(f"[bold]True retention[/] (mature cards, first review of the day): last 30 days {rate(r['last_30_days'])}, "
-                  f"all time {rate(r['all_time'])}")
-    console.print()
-    h = d["heatmap"]
-    lines = heatmap_lines(h["days"], h["from"], h["to"], width=console.width)
-    shown = h["from"]  # the first day shown, later when the oldest weeks gave way to fit the screen
-    weeks = sum(lines[1].count(c) for c in HEAT_CHARS) if len(lines) > 1 else 0  # the Mon row: a cell a week
-    if weeks:
-        from datetime import date, timedelta
-
-        last = date.fromisoformat(h["to"])
-        shown = max(h["from"], (last - timedelta(days=last.weekday(), weeks=weeks - 1)).isoformat())
-    console.print(f"[bold]Reviews per day[/] [dim]{shown} to {h['to']}; · none, ░▒▓█ more[/]")
-    for line in lines:
-        console.print(line)
-    console.print()
-    table = Table(title="Mastery by topic", title_justify="left", box=None, pad_edge=False)
-    for column in ("topic", "cards", "new", "learning", "young", "mature", "suspended", "recall"):
-        table.add_column(column, justify="left" if column == "topic" else "right")
-    for row in d["topics"]:
-        if not row["cards"]:
-            continue
-        recall = "-" if row["recall"] is None else f"{row['recall']:.0%}"
-        table.add_row(escape(row["id"]), *(str(row[k]) for k in ("cards", "new", "learning", "young", "mature", "suspended")), recall)
-    console.print(table)
-    if d["leeches"]:
-        suspended = sum(leech["suspended"] for leech in d["leeches"])
-        console.print()
-        console.print(f"[bold yellow]Leeches[/] ({len(d['leeches'])}, {suspended} suspended): rewrite them; "
-                      "`prep card unsuspend ID` brings a suspended one back")
-        lines = []
-        for leech in d["leeches"][:leeches_shown]:
-            where = leech["location"] or "no longer in the bank"
-            flag = ", suspended" if leech["suspended"] else ""
-            lines.append(f"  {escape(leech['id'])}: {leech['lapses']} lapses{flag}  [dim]{escape(where)}[/]")
-        if leeches_shown is not None and len(d["leeches"]) > leeches_shown:
-            lines.append(f"  ... and {len(d['leeches']) - leeches_shown} more: `prep stats --leeches` lists them all")
-        console.print("\n".join(lines))  # one print: a thousand leeches print in a blink
-
+    review_cli.stats(ctx.obj, topic=topic, months=months, leeches_shown=None if all_leeches else LEECHES_SHOWN,
+                     as_json=as_json)
 
 def register(app: typer.Typer) -> None:
     app.command("quiz", epilog=_settings_help())(quiz)

@@ -60,7 +60,10 @@
   }
 
   if (!site || !F || !answers) {
-    $("fc-summary").textContent = "The flashcard data, the scheduler or the answer checker did not load; rebuild the site with `prep site build`.";
+    // in the page's languages (prep/labels.py: site_flashcards_failed), as the page was built
+    const failed = $("fc-failed");
+    if (failed) $("fc-summary").replaceChildren(failed.content.cloneNode(true));
+    else $("fc-summary").textContent = "The flashcard data, the scheduler or the answer checker did not load; rebuild the site with `prep site build`.";
     $("fc-start").disabled = true;
     return;
   }
