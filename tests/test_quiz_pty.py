@@ -141,8 +141,11 @@ def assert_schedules_match_fsrs(db: Path) -> None:
 
 
 def _as_from_a_shell() -> None:
-    """A quiz started in a terminal has SIGHUP at its default: the test run itself may not (`nohup`)."""
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    """A quiz started in a terminal has SIGHUP, SIGINT and SIGQUIT at their defaults. The test run
+    itself may not: `nohup` ignores SIGHUP, and a shell without job control starts a command run
+    with `&` with SIGINT and SIGQUIT ignored, which the quiz would inherit (and never see Ctrl-C)."""
+    for signum in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 @pytest.fixture
