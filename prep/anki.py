@@ -146,8 +146,9 @@ def back(card: "Card", lang: str = "en") -> str:
     if card.type == "order" and card.items:
         parts.append("<ol>" + "".join(f"<li>{to_html(i)}</li>" for i in card.items) + "</ol>")
     parts.append(_block(f"<b>{to_html(card.answer)}</b>"))
-    if card.type == "short" and card.accept:
-        parts.append("<p class=\"why\">Also accepted: " + ", ".join(to_html(a) for a in card.accept) + "</p>")
+    others = card.other_accepted() if card.type == "short" else []
+    if others:
+        parts.append("<p class=\"why\">Also accepted: " + ", ".join(to_html(a) for a in others) + "</p>")
     if card.explanation:
         parts.append(_block(to_html(card.explanation)))
     if card.corrects:

@@ -176,7 +176,7 @@ class _View:
 
 
 class CardView(_View):
-    """A card read from the bank cache: the attributes of `cards.Card`, `accepts` and `in_lang`."""
+    """A card read from the bank cache: the attributes of `cards.Card`, `accepts`, `other_accepted` and `in_lang`."""
 
     __slots__ = ("_where", "_answers")
 
@@ -209,6 +209,12 @@ class CardView(_View):
         from .cards import Card
 
         return Card.accepts(self, typed)  # type: ignore[arg-type]
+
+    def other_accepted(self) -> list[str]:
+        """As `cards.Card.other_accepted`: the accepted spellings worth showing beside the answer."""
+        from .cards import Card
+
+        return Card.other_accepted(self)  # type: ignore[arg-type]
 
 
 FIELDS = ("id", "topic", "tags", "draft", "type", "file", "line")

@@ -174,6 +174,18 @@ class Card(_Strict):
         wanted = {normalise_answer(a) for a in answers}
         return normalise_answer(typed) in wanted
 
+    def other_accepted(self) -> list[str]:
+        """The accepted answers worth showing beside the answer: one of each spelling the matching
+        rule tells apart (`int (*fp)(void*);` is `int (*fp)(void *)`), none the same as the answer."""
+        seen = {normalise_answer(a) for a in text_sides(self.answer).values()}
+        shown = []
+        for answer in self.accept:
+            key = normalise_answer(answer)
+            if key not in seen:
+                seen.add(key)
+                shown.append(answer)
+        return shown
+
     def in_lang(self, lang: str) -> "Card":
         """A copy whose text fields are plain strings in `lang` (the other side where `lang` is missing).
 

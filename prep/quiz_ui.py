@@ -895,8 +895,9 @@ class QuizUI:
             self.say(f"[dim]{t['the_order']}[/] " + " → ".join(inline(i) for i in card.items))
         self.say()
         self.say(f"[bold]{t['answer']}[/] {inline(card.answer)}")
-        if card.type == "short" and card.accept:
-            self.say(f"[dim]{t['also_accepted']}[/] " + accepted_list(card.accept, t=t))
+        others = card.other_accepted() if card.type == "short" else []
+        if others:
+            self.say(f"[dim]{t['also_accepted']}[/] " + accepted_list(others, t=t))
         if card.explanation:
             self.say(inline(card.explanation))
         if card.corrects:

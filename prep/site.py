@@ -555,6 +555,7 @@ class _Views:
             "shuffled": [self.inline_both(i) for i in shuffled],
             # the answer in either language, then the aliases (as Card.accepts)
             "accept": list(dict.fromkeys([*text_sides(card.answer).values(), *card.accept])) if card.type == "short" else [],
+            "also_accepted": card.other_accepted() if card.type == "short" else [],
             "refs": [{"title": r.title, "url": r.url} for r in card.ref_list],
             "section": card.source.section if card.source else None,
             "note_lines": note_lines,
@@ -587,6 +588,7 @@ class _Views:
             "items": [str(i) for i in view["order"]],
             "items_text": view["items_text"],
             "accept": view["accept"],
+            "also_accepted": view["also_accepted"],
             "url": view["url"],
         }
 

@@ -256,6 +256,22 @@ def test_accepts_a_short_answer_in_either_language(tiny_bank):
     assert card.in_lang("zh").answer == "写半关闭" and card.in_lang("en").answer == "SHUT_WR"
 
 
+def test_also_accepted_lists_each_spelling_the_checker_tells_apart_once(tmp_path):
+    """Shown after a short answer, on the site and in the Anki deck: not the answer again in
+    another spacing, case or with a `;`, and each other spelling once."""
+    from prep import anki
+
+    card = cards.Card.model_validate({
+        "id": "fp-decl", "type": "short", "prompt": {"en": "Declare fp.", "zh": "声明 fp。"},
+        "answer": {"en": "int (*fp)(void *);", "zh": "int (*fp)(void *);"},
+        "accept": ["int (*fp)(void*)", "INT (*FP)(VOID *)", "int (* fp)(void *p)", "int (*fp)(void *p);", "auto fp = &func"],
+        "explanation": "x", "tags": ["t"], "refs": ["C11 6.7.6.3"], "zh": ["函数指针"],
+    })
+    assert card.other_accepted() == ["int (* fp)(void *p)", "auto fp = &func"]
+    assert card.in_lang("zh").other_accepted() == ["int (* fp)(void *p)", "auto fp = &func"]
+    assert "Also accepted: int (* fp)(void *p), auto fp = &amp;func</p>" in anki.back(card)
+
+
 def test_the_cache_gives_cards_in_either_language(tiny_bank):
     from prep import bank_cache
 

@@ -589,8 +589,8 @@
     showChoices(card);
     showItems(card);
     let answer = card.answer;
-    if (card.accept && card.accept.length > 1) {
-      answer += "<p class=\"meta\">Also accepted: " + card.accept.slice(1).map(function (a) {
+    if (card.also_accepted && card.also_accepted.length) {
+      answer += "<p class=\"meta\">Also accepted: " + card.also_accepted.map(function (a) {
         const code = document.createElement("code"); code.textContent = a; return code.outerHTML;
       }).join(", ") + "</p>";
     }
