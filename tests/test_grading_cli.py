@@ -373,6 +373,29 @@ def test_show_wraps_code_instead_of_cropping_it():
     assert signature in " ".join(statement.split()), "the signature was cut at 80 columns"
 
 
+def test_a_failing_tests_message_wraps_at_words_under_its_name(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from prep.cli import exercises as exercise_cli
+
+    screen = io.StringIO()
+    monkeypatch.setattr(exercise_cli, "out", Console(file=screen, width=80, highlight=False, soft_wrap=True, no_color=True))
+    message = ("split('0.03', 2, seed) over 60 seeds gave the first person ['0.01', '0.02', '0.03']: each position "
+               "expects 1.5 fen, so both 0.01 and 0.02 must come up. With the double-average method the first draw "
+               "is uniform in [1, min(2r // k, r - (k - 1))] fen")
+    exercise_cli.render_result({
+        "tests": [{"name": "test_first_draw", "status": "failed", "duration_ms": 145, "message": message,
+                   "output": "printed by the learner"}],
+        "verdict": "failed", "score": 0.0, "duration_ms": 3200, "backend": "docker",
+    })
+    lines = screen.getvalue().splitlines()
+    under = lines[1:lines.index(next(line for line in lines if line.startswith("Verdict")))]
+    assert len(under) > 3 and all(len(line) <= 80 and line.startswith("     ") for line in under), lines
+    assert " ".join(" ".join(under).split()) == " ".join(f"{message} output: printed by the learner".split())
+
+
 RUN_COMMAND_CARDS = ["run-command-child-side-order", "exec-failure-exit-127", "wait-status-killed-by-sigkill"]
 
 

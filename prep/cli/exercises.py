@@ -333,9 +333,9 @@ def render_result(result: dict[str, Any]) -> None:
         line.append(f"  {t['duration_ms']} ms", style="dim")
         out.print(line)
         if t["status"] != "passed" and t.get("message"):
-            out.print(Text("     " + t["message"].replace("\n", "\n     ")))
+            print_under_test(t["message"])
         if t["status"] != "passed" and t.get("output"):
-            out.print(Text("     output: " + t["output"].rstrip().replace("\n", "\n             "), style="dim"))
+            print_under_test("output: " + t["output"].rstrip(), style="dim")
     verdict = result["verdict"]
     mark, colour = STATUS_STYLE.get(verdict, ("?", "white"))
     line = Text()
@@ -362,6 +362,14 @@ def render_result(result: dict[str, Any]) -> None:
             out.print(Text(f"  rated {recorded['rating']}: {card} ({why})", style="dim"))
         for card, why in (recorded.get("not_rated") or {}).items():
             out.print(Text(f"  not rated: {card} ({why})", style="dim"))
+
+
+def print_under_test(text: str, style: str = "") -> None:
+    """A test's message or output under its name: indented, and wrapped at words to the width
+    (the terminal's, or $COLUMNS), where the terminal alone would cut words at its edge."""
+    from rich.padding import Padding
+
+    out.print(Padding(Text(text, style=style), (0, 0, 0, 5), expand=False), soft_wrap=False)
 
 
 def render_build(result: dict[str, Any]) -> None:
