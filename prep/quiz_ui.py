@@ -421,11 +421,12 @@ class QuizUI:
     # -- plumbing
 
     def say(self, text: str = "", **kwargs: Any) -> None:
-        if not text or kwargs or not has_wide(text):
+        indented_and_long = text.startswith(" ") and len(text) > self.console.width
+        if not text or kwargs or not (has_wide(text) or indented_and_long):
             self.console.print(text, **kwargs)
             return
         # rich breaks lines only at spaces: Chinese text is broken where Chinese allows (prep.linebreak),
-        # and a numbered line (a choice) keeps its continuation lines under its text
+        # and a numbered or indented line (a choice, code) keeps its continuation lines under its text
         rendered = Text.from_markup(text)
         plain = rendered.plain
         lead = _HANGING.match(plain)

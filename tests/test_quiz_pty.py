@@ -842,6 +842,27 @@ def test_at_80x24_the_question_stays_on_screen_after_a_choice_card_is_checked(le
     me.finish()
 
 
+def test_a_choice_too_long_for_the_line_goes_on_under_its_own_text(learner, db_path, tiny_bank):
+    tcp = tiny_bank / "tcp.yaml"
+    long = ("tcp_fin_timeout seconds, the sysctl that also bounds how long an orphaned socket may stay in "
+            "FIN_WAIT2 before the kernel frees it")
+    tcp.write_text(tcp.read_text().replace("      - text: tcp_fin_timeout seconds\n", f"      - text: {long}\n"))
+    me = learner("--card", "time-wait-duration", size=(24, 80))
+    assert me.next_card() == "time-wait-duration"
+    screen = visible("".join(me.transcript), 24, 80)
+    first = next(i for i, line in enumerate(screen) if "tcp_fin_timeout seconds, the sysctl" in line)
+    number = re.match(r"  (\d)\. ", screen[first])
+    assert number, screen[first]
+    rest = []
+    for line in screen[first + 1:]:
+        if not line.startswith("     ") or re.match(r"  \d\. ", line):
+            break
+        rest.append(line.strip())
+    assert rest and " ".join([screen[first][5:].strip(), *rest]) == long, "\n".join(screen)
+    me.send("q")
+    me.finish()
+
+
 def test_the_rating_buttons_say_the_span_fuzz_picks_the_interval_from(learner, db_path):
     db = store.open_db(db_path)
     put_state(db, "zombie-definition", REVIEW, T0 - timedelta(hours=1), T0 - timedelta(days=4), stability=4.0)
