@@ -762,6 +762,11 @@ def test_a_site_built_in_chinese_opens_in_chinese_with_chinese_labels(runner, tm
     assert data["labels"]["zh"]["js_right"] == "✓ 正确。" and data["labels"]["zh"]["ratings"]["1"] == "重来"
     card = read(out, "cards/zombie-definition.html")
     assert '<span class="l-zh" lang="zh">答案</span>' in card and '<span class="l-zh" lang="zh">显示答案</span>' in card
+    assert data["labels"]["zh"]["js_also_accepted"] == "也接受："  # the flashcards' line under a short answer
+    short = next(c for c in data["cards"] if c["id"] == "shutdown-write-constant")
+    assert short["also_accepted"] == ["shutdown(fd, SHUT_WR)", "1"]
+    page = read(out, "cards/shutdown-write-constant.html")
+    assert '<span class="l-zh" lang="zh">也接受：</span>' in page and "<code>shutdown(fd, SHUT_WR)</code>, <code>1</code>" in page
 
 
 def test_a_site_built_in_english_opens_in_english(built):

@@ -532,6 +532,7 @@ def test_flashcards_check_choice_short_and_order_answers_as_the_terminal(served,
     page.fill("#fc-typed-input", " `shut_wr`. ")  # answered at once: Easy
     page.press("#fc-typed-input", "Enter")
     assert page.inner_text("#fc-verdict") == "✓ Right."
+    assert "Also accepted: shutdown(fd, SHUT_WR), 1" in page.inner_text("#fc-answer-text")
     assert page.get_attribute("#fc-rate .chosen", "data-rating") == "4"
     page.keyboard.press("Enter")
 

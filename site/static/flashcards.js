@@ -590,9 +590,15 @@
     showItems(card);
     let answer = card.answer;
     if (card.also_accepted && card.also_accepted.length) {
-      answer += "<p class=\"meta\">Also accepted: " + card.also_accepted.map(function (a) {
-        const code = document.createElement("code"); code.textContent = a; return code.outerHTML;
-      }).join(", ") + "</p>";
+      const also = document.createElement("p");
+      also.className = "meta";
+      also.append(words("js_also_accepted"), " ");
+      card.also_accepted.forEach(function (a, i) {
+        const code = document.createElement("code");
+        code.textContent = a;
+        also.append(i ? ", " : "", code);
+      });
+      answer += also.outerHTML;
     }
     fill($("fc-answer-text"), answer);
     fill($("fc-explanation"), card.explanation);
