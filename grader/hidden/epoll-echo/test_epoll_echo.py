@@ -639,6 +639,46 @@ def test_every_ready_client_is_served_after_one_wakeup(learner):
     lst.close()
 
 
+def test_a_new_connection_and_a_clients_data_in_one_wakeup(learner):
+    lst = make_listener()
+    address = lst.getsockname()
+    server = learner.start("serve", lst, 2)
+    first = socket.create_connection(address, timeout=3)
+    ping(first, server, b"before\n", 3, "to the first client")  # accepted, registered, and the server idle again
+    # while the server cannot run: a second client connects (the listener is ready first), then the first
+    # client sends. One poll returns both, the listener's event first; the first client's edge comes once.
+    with server_stopped(learner, learner.pid):
+        second = socket.create_connection(address, timeout=3)
+        first.sendall(b"after\n")
+    ping(second, server, b"second\n", 3, "to a client that connected while the server could not run")
+    got = b""
+    try:
+        while len(got) < len(b"after\n"):
+            chunk = recv_watching(first, 3, server)
+            if not chunk:
+                break
+            got += chunk
+    except socket.timeout:
+        pass
+    assert got == b"after\n", (
+        f"the first client sent b'after\\n' while a new connection arrived, and got {got!r} back within 3 s. "
+        "One poll returned both events, the listener's first: handle every event it returned. Leaving the loop "
+        "after accepting (break where continue was meant) drops the other events of that wakeup, and an "
+        "edge-triggered event is never reported again."
+    )
+    for sock in (first, second):
+        sock.shutdown(socket.SHUT_WR)
+        try:
+            end = recv_watching(sock, 3, server, 10)
+        except socket.timeout:
+            end = None
+        assert end == b"", "after a client half-closed, the server must close its side (end of stream)"
+    finish(server, 3, "serve(listener, 2)")
+    first.close()
+    second.close()
+    lst.close()
+
+
 def test_half_close_while_echo_is_still_pending(learner):
     lst = make_listener()
     address = lst.getsockname()
