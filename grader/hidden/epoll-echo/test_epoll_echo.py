@@ -164,6 +164,16 @@ def recv_watching(sock: socket.socket, seconds: float, server, size: int = 4096)
                 raise
 
 
+def half_close_sees_end(sock: socket.socket, server, who: str) -> None:
+    """`who` half-closes; the server must then close its side: the end of stream within 3 s."""
+    sock.shutdown(socket.SHUT_WR)
+    try:
+        end = recv_watching(sock, 3, server, 10)
+    except socket.timeout:
+        end = None
+    assert end == b"", f"after {who} half-closed, the server must close its side (end of stream)"
+
+
 def finish(pending, seconds: float, what: str):
     try:
         return pending.result(timeout=seconds)
@@ -328,12 +338,7 @@ def test_slow_reader_blocks_nobody_and_loses_nothing(learner):
                 "echo: a send() that would block must not stop the server (non-blocking sockets; keep what did not "
                 "fit and send it on EPOLLOUT)") from None
         assert got == msg, f"the quick client expected the echo {msg!r}, got {got!r}"
-    quick.sock.shutdown(socket.SHUT_WR)
-    try:
-        end = recv_watching(quick.sock, 3, server, 10)
-    except socket.timeout:
-        end = None
-    assert end == b"", "after the quick client half-closed, the server must close its side (end of stream)"
+    half_close_sees_end(quick.sock, server, "the quick client")
     slow.data = stream_of(pushed)  # what it sent; now it reads everything back
     slow.sent = pushed
     stalled = drive([slow], 6, server=server)
@@ -666,13 +671,8 @@ def test_a_new_connection_and_a_clients_data_in_one_wakeup(learner):
         "after accepting (break where continue was meant) drops the other events of that wakeup, and an "
         "edge-triggered event is never reported again."
     )
-    for sock in (first, second):
-        sock.shutdown(socket.SHUT_WR)
-        try:
-            end = recv_watching(sock, 3, server, 10)
-        except socket.timeout:
-            end = None
-        assert end == b"", "after a client half-closed, the server must close its side (end of stream)"
+    half_close_sees_end(first, server, "the first client")
+    half_close_sees_end(second, server, "the second client")
     finish(server, 3, "serve(listener, 2)")
     first.close()
     second.close()
@@ -770,12 +770,7 @@ def test_reset_while_echo_is_pending(learner):
     for i in range(5):
         ping(quick, server, b"after the reset %d\n" % i, 2, "after another client reset its connection while its "
              "echo was pending: ECONNRESET or EPIPE from send, EPOLLERR, EPOLLHUP close that connection only")
-    quick.shutdown(socket.SHUT_WR)
-    try:
-        end = recv_watching(quick, 3, server, 10)
-    except socket.timeout:
-        end = None
-    assert end == b"", "after the second client half-closed, the server must close its side (end of stream)"
+    half_close_sees_end(quick, server, "the second client")
     finish(server, 3, "serve(listener, 2) after one client reset its connection with its echo pending")
     quick.close()
     lst.close()
@@ -861,12 +856,7 @@ def test_reset_after_half_close_with_echo_pending(learner):
         ping(quick, server, b"after the reset %d\n" % i, 2, "after another client half-closed, then reset its "
              "connection while its echo was still pending in the server: a reset after the peer's FIN makes "
              "send() and recv() fail with EPIPE (BrokenPipeError), not ECONNRESET; close that connection only")
-    quick.shutdown(socket.SHUT_WR)
-    try:
-        eof = recv_watching(quick, 3, server, 10)
-    except socket.timeout:
-        eof = None
-    assert eof == b"", "after the second client half-closed, the server must close its side (end of stream)"
+    half_close_sees_end(quick, server, "the second client")
     finish(server, 3, "serve(listener, 2) after a client reset its connection after its own half-close "
            f"(with {held} bytes of its echo pending)")
     quick.close()
