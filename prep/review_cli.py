@@ -15,7 +15,7 @@ import re
 import sys
 from typing import Any
 
-from .cli_base import State, emit, err, out
+from .cli_base import State, emit, err, errors, out
 
 LEECHES_SHOWN = 10  # `prep stats` names these, most lapses first; --leeches lists them all
 
@@ -112,7 +112,8 @@ def quiz(
     def where_kept() -> None:
         """The first session ever (no database before it): where its progress is, last (the quiz clears the screen)."""
         if first is not None:
-            err(labels(words)["progress_kept"].format(path=first))
+            # a sentence for the eye, after the summary: wrapped at words on a terminal, one line in a log
+            errors.print(labels(words)["progress_kept"].format(path=first), markup=False, soft_wrap=not errors.is_terminal)
 
     console = Console(highlight=False)
     if not session.has_work():

@@ -950,6 +950,17 @@ def test_the_first_quiz_says_where_progress_is_kept(learner, db_path):
     assert "progress is kept" not in "".join(me.transcript)
 
 
+def test_where_progress_is_kept_wraps_at_words_in_a_narrow_terminal(learner, db_path):
+    me = learner("--card", "zombie-definition", size=(24, 80))
+    me.expect(r"q\s+quit")  # the keys line wraps at 80 columns
+    me.send("q")
+    out = plain(me.finish())
+    tail = out.split("(`prep quiz` goes on where you stopped).\n", 1)[1]
+    said = f"Your progress is kept in {db_path} (a new database; `prep progress export` makes a backup)."
+    assert len(said) > 80 and " ".join(tail.split()) == said, tail
+    assert all(len(line) <= 80 for line in tail.splitlines()), tail
+
+
 def test_the_first_quiz_says_where_progress_is_kept_before_the_first_card(learner, db_path):
     """A first session ended by closing the terminal (SIGHUP) shows no summary: the place is said at the start."""
     import signal
