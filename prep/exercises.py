@@ -308,6 +308,14 @@ def _lint_folder(ex: Exercise, grader, card_ids, card_links, topic_ids, problems
     for path in hidden_files:
         for line in _asserts_without_message(path):
             add(f"grader/hidden/{slug}/{path.name}", "this assert has no message: the learner would see only 'failed'", line)
+        for card, line in _marked_cards(path):
+            if card not in ex.cards:
+                add(
+                    f"grader/hidden/{slug}/{path.name}",
+                    f"`cards` marks {card!r}, which the exercise does not link: a failure here would rate"
+                    f" nothing (link it in exercise.yaml's `cards`, or mark one that is)",
+                    line,
+                )
         for name, line in _nose_fixtures(path):
             add(
                 f"grader/hidden/{slug}/{path.name}",
@@ -418,6 +426,21 @@ def _asserts_without_message(path: Path) -> list[int]:
     except (OSError, SyntaxError) as exc:
         return [getattr(exc, "lineno", 1) or 1]
     return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert) and node.msg is None]
+
+
+def _marked_cards(path: Path) -> list[tuple[str, int]]:
+    """The card ids given to `pytest.mark.cards(...)` in a hidden test file, with their lines."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return []  # _asserts_without_message reports it
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "cards"
+                and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "mark"):
+            found += [(arg.value, node.lineno) for arg in node.args
+                      if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
+    return found
 
 
 NOSE_FIXTURE_NAMES = ("setup", "teardown")

@@ -234,6 +234,22 @@ def lint_texts(root: Path, grader: Path) -> list[str]:
     return [str(p) for p in exercises.lint_exercises(root, grader)[1]]
 
 
+def test_lint_reports_a_card_mark_the_exercise_does_not_link(tmp_path):
+    """A failing test rates only the cards the exercise links: a mark of any other would rate nothing."""
+    root, grader = broken_copy(tmp_path)
+    hidden = grader / "hidden" / "run-command" / "test_run_command.py"
+    text = hidden.read_text()
+    assert "import pytest\n" in text
+    hidden.write_text(text + '\n\n@pytest.mark.cards("exec-failure-exit-127", "zombie-definition")\n'
+                      'def test_marked(learner):\n    assert learner.call("run", ["true"]), "ran"\n')
+    line = len(text.splitlines()) + 3
+    assert lint_texts(root, grader) == [
+        f"grader/hidden/run-command/test_run_command.py:{line}: run-command: `cards` marks 'zombie-definition', which "
+        "the exercise does not link: a failure here would rate nothing (link it in exercise.yaml's `cards`, or mark "
+        "one that is)"
+    ]
+
+
 def test_lint_reports_a_patch_that_does_not_apply_with_its_hunk_and_git_s_reason(tmp_path):
     root, grader = broken_copy(tmp_path)
     wrong = grader / "solutions" / "run-command" / "wrong"
