@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from prep_judge import LearnerTimeout, report_performance
 
 EPOLLET = 1 << 31
@@ -253,6 +255,7 @@ def test_many_concurrent_clients_in_one_thread(learner):
     lst.close()
 
 
+@pytest.mark.cards("epoll-et-listener-accept-loop")
 def test_connections_queued_before_the_first_edge_are_all_accepted(learner):
     n = 120
     lst = make_listener()
@@ -270,6 +273,7 @@ def test_connections_queued_before_the_first_edge_are_all_accepted(learner):
     lst.close()
 
 
+@pytest.mark.cards("epoll-et-drain-to-eagain", "epoll-et-partial-read-stalls")
 def test_data_queued_before_the_first_edge_is_all_read(learner):
     rng = random.Random(4)
     n = 40
@@ -461,6 +465,7 @@ def scan():
 """
 
 
+@pytest.mark.cards("epoll-et-drain-to-eagain")
 def test_edge_triggered_epoll_and_non_blocking_sockets(learner):
     n = 5
     lst = make_listener()
@@ -578,6 +583,7 @@ def ping(sock: socket.socket, server, msg: bytes, seconds: float, why: str) -> N
     assert got == msg, f"a second client expected the echo {msg!r}, got {got!r} ({why})"
 
 
+@pytest.mark.cards("epoll-et-listener-accept-loop")
 def test_a_burst_of_connections_while_serving(learner):
     n = 150
     lst = make_listener()
@@ -602,6 +608,7 @@ def test_a_burst_of_connections_while_serving(learner):
     lst.close()
 
 
+@pytest.mark.cards("epoll-et-drain-to-eagain", "epoll-et-partial-read-stalls")
 def test_every_ready_client_is_served_after_one_wakeup(learner):
     rng = random.Random(11)
     n = 30
@@ -644,6 +651,7 @@ def test_every_ready_client_is_served_after_one_wakeup(learner):
     lst.close()
 
 
+@pytest.mark.cards("epoll-et-partial-read-stalls")
 def test_a_new_connection_and_a_clients_data_in_one_wakeup(learner):
     lst = make_listener()
     address = lst.getsockname()

@@ -21,6 +21,8 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
 from prep_judge import LearnerError, LearnerTimeout
 from prep_judge.threads import settle, source, wait_asleep, wait_count, wait_done
 
@@ -751,6 +753,7 @@ def assert_waiting(learner, base, calls, what):
 # ================================================================ 1. spinlock
 
 
+@pytest.mark.cards("test-and-set-spinlock")
 def test_spinlock_mutual_exclusion_under_contention(learner):
     threads, rounds = 4, 150
     report = helpers(learner).call("spin_contention", threads, rounds)
@@ -774,6 +777,7 @@ def test_spinlock_mutual_exclusion_under_contention(learner):
     )
 
 
+@pytest.mark.cards("test-and-set-spinlock")
 def test_spinlock_release_resets_the_flag(learner):
     report = helpers(learner).call("spin_release_resets")
     assert report["first_done"], "acquire() then release() then try_acquire() on a free spinlock did not return within 2 s"
@@ -790,6 +794,7 @@ def test_spinlock_release_resets_the_flag(learner):
     )
 
 
+@pytest.mark.cards("test-and-set-spinlock")
 def test_spinlock_try_acquire_and_handoff(learner):
     report = helpers(learner).call("spin_try_and_handoff")
     assert report["first_error"] is None, f"try_acquire() on a free spinlock raised {report['first_error']}"
@@ -810,6 +815,7 @@ def test_spinlock_try_acquire_and_handoff(learner):
     )
 
 
+@pytest.mark.cards("test-and-set-spinlock")
 def test_spinlock_one_waiter_per_release(learner):
     lock = helpers(learner).call("new_spinlock")
     lock.call("acquire")
@@ -831,6 +837,7 @@ def test_spinlock_one_waiter_per_release(learner):
     lock.call("release")
 
 
+@pytest.mark.cards("test-and-set-spinlock")
 def test_spinlock_try_acquire_race(learner):
     ns = helpers(learner)
     lock = ns.call("new_spinlock")
@@ -851,6 +858,7 @@ def test_spinlock_try_acquire_race(learner):
 # ================================================================ 2. readers-writer lock
 
 
+@pytest.mark.cards("writer-preferring-rwlock-reader-wait")
 def test_rwlock_readers_hold_it_together(learner):
     report = helpers(learner).call("rw_readers_share", 4)
     assert not report["errors"], (
@@ -860,6 +868,7 @@ def test_rwlock_readers_hold_it_together(learner):
     assert report["hung"] == 0, f"{report['hung']} of 4 readers did not finish within 5 s"
 
 
+@pytest.mark.cards("writer-preferring-rwlock-reader-wait")
 def test_rwlock_never_a_reader_beside_a_writer(learner):
     report = helpers(learner).call("rw_random_load", 7, 4, 2, 60)
     assert report["violations"] == 0, (
@@ -874,6 +883,7 @@ def test_rwlock_never_a_reader_beside_a_writer(learner):
     assert not report["errors"], f"a thread using the lock raised: {report['errors'][0]}"
 
 
+@pytest.mark.cards("writer-preferring-rwlock-reader-wait")
 def test_rwlock_waiting_writer_keeps_new_readers_out(learner):
     lock = learner.call("RWLock")
     base = settle(learner)
@@ -905,6 +915,7 @@ def test_rwlock_waiting_writer_keeps_new_readers_out(learner):
     reader.result(0.5)
 
 
+@pytest.mark.cards("writer-preferring-rwlock-reader-wait")
 def test_rwlock_writer_not_starved_by_stream_of_readers(learner):
     lock = learner.call("RWLock")
     lock.call("acquire_read")
@@ -933,6 +944,7 @@ def test_rwlock_writer_not_starved_by_stream_of_readers(learner):
     )
 
 
+@pytest.mark.cards("writer-preferring-rwlock-reader-wait")
 def test_rwlock_writer_release_admits_every_waiting_reader(learner):
     lock = learner.call("RWLock")
     base = settle(learner)
@@ -951,6 +963,7 @@ def test_rwlock_writer_release_admits_every_waiting_reader(learner):
         r.result(0.5)
 
 
+@pytest.mark.cards("writer-preferring-rwlock-reader-wait")
 def test_rwlock_two_waiting_writers_go_before_readers(learner):
     lock = learner.call("RWLock")
     base = settle(learner)
@@ -991,6 +1004,7 @@ def test_rwlock_two_waiting_writers_go_before_readers(learner):
     )
 
 
+@pytest.mark.cards("writer-preferring-rwlock-reader-wait")
 def test_rwlock_survives_spurious_wakeups(learner):
     ns = helpers(learner)
     lock = learner.call("RWLock")
@@ -1015,6 +1029,7 @@ def test_rwlock_survives_spurious_wakeups(learner):
     writer.result(0.5)
 
 
+@pytest.mark.cards("writer-preferring-rwlock-reader-wait")
 def test_rwlock_release_without_holding_raises(learner):
     report = helpers(learner).call("rw_release_errors")
     assert report["release_read"] == "RuntimeError", (
@@ -1028,6 +1043,7 @@ def test_rwlock_release_without_holding_raises(learner):
 # ================================================================ 3. semaphore
 
 
+@pytest.mark.cards("counting-semaphore-from-condition-variable")
 def test_semaphore_never_more_holders_than_permits(learner):
     report = helpers(learner).call("sem_holders", 3, 3, 8, 60)
     assert report["phase1_hung"] == 0 and not report["phase1_errors"], (
@@ -1047,6 +1063,7 @@ def test_semaphore_never_more_holders_than_permits(learner):
     )
 
 
+@pytest.mark.cards("counting-semaphore-from-condition-variable")
 def test_semaphore_survives_spurious_wakeups(learner):
     ns = helpers(learner)
     sem = learner.call("Semaphore", 1)
@@ -1074,6 +1091,7 @@ def test_semaphore_survives_spurious_wakeups(learner):
     assert available == 0, f"the permit released went to the waiter, so available() must be 0, got {available!r}"
 
 
+@pytest.mark.cards("counting-semaphore-from-condition-variable")
 def test_semaphore_one_waiter_per_release(learner):
     sem = learner.call("Semaphore", 2)
     base = settle(learner)
@@ -1095,6 +1113,7 @@ def test_semaphore_one_waiter_per_release(learner):
     assert available == 0, f"both released permits went to waiters, so available() must be 0, got {available!r}"
 
 
+@pytest.mark.cards("counting-semaphore-from-condition-variable")
 def test_semaphore_back_to_back_releases_wake_every_waiter(learner):
     ns = helpers(learner)
     sem = learner.call("Semaphore", 0)
@@ -1115,6 +1134,7 @@ def test_semaphore_back_to_back_releases_wake_every_waiter(learner):
     assert available == 0, f"3 permits released to 3 waiters leave available() at 0, got {available!r}"
 
 
+@pytest.mark.cards("counting-semaphore-from-condition-variable")
 def test_semaphore_acquire_timeout(learner):
     report = helpers(learner).call("sem_timeout", 0.3, 1.5)
     assert report["returned"], "acquire(timeout=0.3) with no permit never returned"
@@ -1133,6 +1153,7 @@ def test_semaphore_acquire_timeout(learner):
     assert report["negative"] == "ValueError", f"Semaphore(-1) must raise ValueError, got {report['negative']}"
 
 
+@pytest.mark.cards("counting-semaphore-from-condition-variable")
 def test_semaphore_zero_or_negative_timeout_never_waits(learner):
     report = helpers(learner).call("sem_short_timeouts")
     assert "hung" not in report, (
@@ -1145,6 +1166,7 @@ def test_semaphore_zero_or_negative_timeout_never_waits(learner):
         assert seconds < 0.5, f"{what} took {seconds} s: a timeout of 0 or less must not wait"
 
 
+@pytest.mark.cards("counting-semaphore-from-condition-variable")
 def test_semaphore_release_beyond_initial_count(learner):
     report = helpers(learner).call("sem_extra_release")
     assert report["released"] == 2, (
@@ -1160,6 +1182,7 @@ def test_semaphore_release_beyond_initial_count(learner):
 # ================================================================ 4. optimistic update
 
 
+@pytest.mark.cards("optimistic-lock-version-column-update")
 def test_optimistic_update_writes_and_bumps_version(learner):
     report = helpers(learner).call("occ_basic", db_path(learner, "basic.db"))
     assert report["read"] == {"value": [10, 4]}, f"read_row() of a row (value 10, version 4) must give (10, 4); it {said(report['read'])}"
@@ -1175,6 +1198,7 @@ def test_optimistic_update_writes_and_bumps_version(learner):
         assert "KeyError" in got.get("mro", []), f"{call}() of a missing row must raise KeyError; it {said(got)}"
 
 
+@pytest.mark.cards("optimistic-lock-version-column-update")
 def test_optimistic_update_retries_on_conflict(learner):
     report = helpers(learner).call("occ_conflict", db_path(learner, "conflict.db"))
     assert "raised" not in report, (
@@ -1199,6 +1223,7 @@ def test_optimistic_update_retries_on_conflict(learner):
     )
 
 
+@pytest.mark.cards("optimistic-lock-version-column-update")
 def test_optimistic_update_gives_up_after_max_attempts(learner):
     report = helpers(learner).call("occ_gives_up", db_path(learner, "giveup.db"), 4)
     assert report.get("raised") == "ConflictError", (
@@ -1211,6 +1236,7 @@ def test_optimistic_update_gives_up_after_max_attempts(learner):
     )
 
 
+@pytest.mark.cards("optimistic-lock-version-column-update")
 def test_optimistic_update_fn_error_writes_nothing(learner):
     report = helpers(learner).call("occ_fn_raises", db_path(learner, "raises.db"))
     assert report.get("raised") == "ValueError", (
@@ -1219,6 +1245,7 @@ def test_optimistic_update_fn_error_writes_nothing(learner):
     assert report["row"] == [7, 3], f"when fn raises nothing may be written: the row must stay [7, 3], it is {report['row']}"
 
 
+@pytest.mark.cards("optimistic-lock-version-column-update")
 def test_optimistic_update_rejects_max_attempts_below_one(learner):
     report = helpers(learner).call("occ_bad_attempts", db_path(learner, "attempts.db"))
     for n in ("0", "-1"):
@@ -1230,6 +1257,7 @@ def test_optimistic_update_rejects_max_attempts_below_one(learner):
     assert report["row"] == [8, 2], f"with max_attempts below 1 nothing may be written: the row must stay [8, 2], it is {report['row']}"
 
 
+@pytest.mark.cards("optimistic-lock-version-column-update")
 def test_optimistic_update_no_lost_update_across_processes(learner):
     procs, each = 4, 25
     report = helpers(learner).start("occ_processes", db_path(learner, "procs.db"), procs, each).result(timeout=9.5)
@@ -1246,6 +1274,7 @@ def test_optimistic_update_no_lost_update_across_processes(learner):
     )
 
 
+@pytest.mark.cards("optimistic-lock-version-column-update")
 def test_optimistic_update_attempt_budget_is_exact(learner):
     """max_attempts=1 is one attempt (valid); the default is 100 attempts, the hundredth may win."""
     h = helpers(learner)

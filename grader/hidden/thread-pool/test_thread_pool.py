@@ -15,6 +15,8 @@ the helper code holds no expected value.
 
 from __future__ import annotations
 
+import pytest
+
 from prep_judge import LearnerError, LearnerTimeout
 from prep_judge.threads import cpu_seconds_over, live_threads, settle, source, wait_asleep, wait_done, wait_threads
 
@@ -515,6 +517,7 @@ def test_exactly_workers_threads_run_the_tasks(learner):
     check_shutdown(report)
 
 
+@pytest.mark.cards("thread-pool-bounded-queue")
 def test_bounded_queue_blocks_the_producer(learner):
     ns = helpers(learner)
     pool, _before, _started = make_pool(learner, 2, 3)
@@ -556,6 +559,7 @@ def test_bounded_queue_blocks_the_producer(learner):
     stop = shutdown(pool, 3.0)
     assert stop.done(), "shutdown() did not return within 3 s: wake every idle worker (notify_all) when the pool shuts down"
 
+@pytest.mark.cards("thread-pool-future-exception")
 def test_task_exception_reaches_the_caller(learner):
     workers = 2
     report = helpers(learner).call("exceptions", workers)
@@ -578,6 +582,7 @@ def test_task_exception_reaches_the_caller(learner):
     check_shutdown(report)
 
 
+@pytest.mark.cards("thread-pool-future-exception")
 def test_task_base_exception_reaches_the_caller(learner):
     report = helpers(learner).call("base_exception")
     result = report["result"]
@@ -600,6 +605,7 @@ def test_task_base_exception_reaches_the_caller(learner):
     check_shutdown(report)
 
 
+@pytest.mark.cards("thread-pool-future-exception")
 def test_result_timeout_while_task_runs(learner):
     report = helpers(learner).call("result_timeout")
     early = report["early"]
@@ -617,6 +623,7 @@ def test_result_timeout_while_task_runs(learner):
     check_shutdown(report)
 
 
+@pytest.mark.cards("thread-pool-one-sentinel-per-worker")
 def test_shutdown_finishes_queued_work_and_joins_workers(learner):
     ns = helpers(learner)
     workers, queued = 2, 6
@@ -664,6 +671,7 @@ def test_shutdown_finishes_queued_work_and_joins_workers(learner):
     else:
         raise AssertionError("submit() after shutdown must raise RuntimeError; it returned a Future")
 
+@pytest.mark.cards("thread-pool-one-sentinel-per-worker")
 def test_shutdown_wakes_idle_workers(learner):
     ns = helpers(learner)
     workers = 4
@@ -688,6 +696,7 @@ def test_shutdown_wakes_idle_workers(learner):
     assert again.done(), "a second shutdown(wait=True) once the workers have exited must return at once; it blocked for 2 s"
     again.result(0.5)
 
+@pytest.mark.cards("thread-pool-one-sentinel-per-worker")
 def test_cancel_pending_cancels_queued_tasks(learner):
     ns = helpers(learner)
     before = live_threads(learner)
@@ -719,6 +728,7 @@ def test_cancel_pending_cancels_queued_tasks(learner):
                         "2 s after the running task ended")
 
 
+@pytest.mark.cards("thread-pool-one-sentinel-per-worker")
 def test_shutdown_called_again_applies_its_own_arguments(learner):
     ns = helpers(learner)
     before = live_threads(learner)
@@ -753,6 +763,7 @@ def test_shutdown_called_again_applies_its_own_arguments(learner):
                         "after the later shutdown(wait=True) returned")
 
 
+@pytest.mark.cards("thread-pool-one-sentinel-per-worker")
 def test_shutdown_from_inside_a_task(learner):
     ns = helpers(learner)
     before = live_threads(learner)
@@ -773,6 +784,7 @@ def test_shutdown_from_inside_a_task(learner):
                         "2 s after a task shut the pool down: the calling worker must exit once its task returns")
 
 
+@pytest.mark.cards("thread-pool-bounded-queue")
 def test_producer_blocked_on_full_queue_is_released_by_shutdown(learner):
     ns = helpers(learner)
     pool, before, _started = make_pool(learner, 1, 1)
@@ -811,6 +823,7 @@ def test_producer_blocked_on_full_queue_is_released_by_shutdown(learner):
     assert started == ["first", "second"], f"only the accepted tasks may run, in order: {started}"
     assert_workers_gone(learner, before, 1, "2 s after the accepted tasks were done: the worker must exit then")
 
+@pytest.mark.cards("condition-wait-in-while-loop")
 def test_no_busy_waiting(learner):
     ns = helpers(learner)
     workers = 4
@@ -892,6 +905,7 @@ def test_worker_threads_seen_from_outside(learner):
     assert_workers_gone(learner, before, workers, "after shutdown(wait=True) returned: join every worker")
 
 
+@pytest.mark.cards("condition-wait-in-while-loop")
 def test_back_to_back_submits_wake_every_idle_worker(learner):
     ns = helpers(learner)
     workers = 3
@@ -913,6 +927,7 @@ def test_back_to_back_submits_wake_every_idle_worker(learner):
     assert stop.done(), "shutdown() did not return within 3 s"
 
 
+@pytest.mark.cards("condition-wait-in-while-loop")
 def test_spurious_wakeup_keeps_a_producer_waiting(learner):
     ns = helpers(learner)
     pool, _before, _started = make_pool(learner, 1, 1)
@@ -948,6 +963,7 @@ def test_spurious_wakeup_keeps_a_producer_waiting(learner):
     assert stop.done(), "shutdown() did not return within 3 s"
 
 
+@pytest.mark.cards("condition-wait-in-while-loop")
 def test_spurious_wakeup_keeps_idle_workers(learner):
     ns = helpers(learner)
     workers = 2
@@ -975,6 +991,7 @@ def test_spurious_wakeup_keeps_idle_workers(learner):
     assert stop.done(), "shutdown() did not return within 3 s"
 
 
+@pytest.mark.cards("thread-pool-bounded-queue")
 def test_a_full_queue_of_300_refuses_a_non_blocking_submit(learner):
     report = helpers(learner).call("big_queue")
     assert "QueueFull" in report["full"].get("mro", []), (
@@ -987,6 +1004,7 @@ def test_a_full_queue_of_300_refuses_a_non_blocking_submit(learner):
     check_shutdown(report)
 
 
+@pytest.mark.cards("thread-pool-one-sentinel-per-worker")
 def test_shutdown_waits_by_default(learner):
     report = helpers(learner).call("default_shutdown_waits")
     assert report["done"] is True, (
