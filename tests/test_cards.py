@@ -344,6 +344,9 @@ g:
     "topic: t\ncards: !!seq [a]\nx: !!set {a}\ny: !!binary aGk=\n",
     "- a\n- b\n", "~\n", "", "topic: t\n---\ntopic: u\n", "topic: [unclosed\n", "{[a]: 1}\n", "a: !!map b\n",
     "topic: t\ncards:\n- id: 中文\n  prompt: |\n    block\n  answer: >-\n    folded\n",
+    # the same text again, plain, quoted and tagged: each resolved and made as it is written, not as last time
+    "topic: t\ncards:\n  - {id: a, n: 3, m: '3', t: true, u: 'true', d: 2026-03-01, x: 1.5, y: ~}\n"
+    "  - {id: b, n: 3, m: \"3\", t: true, u: true, d: '2026-03-01', x: !!str 1.5, y: null, z: !!int '3', w: !!str true}\n",
 ])
 def test_card_files_read_from_events_are_what_the_node_tree_gives(tmp_path, text):
     """A plain card file skips the node tree (_read_card_file); its data and card lines are compose_yaml's."""
