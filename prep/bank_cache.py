@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,8 @@ class CardIndex:
         self._cards: dict[str, Card] = dict(cards or {})
         self._localized: dict[tuple[str, str], Card] = {}
         self.problems: list[Problem] = []  # why cards were left out (see load_index's keep_going)
+        self._unsaved: Callable[[], None] | None = None  # the cache write load_index(write_later=True) left to save()
+        self._saving = threading.Lock()
         self.lang = "en"  # the language `card` gives a card in
 
     @classmethod
@@ -65,6 +68,13 @@ class CardIndex:
         topics = {t.id: t.model_dump(mode="json", include={"title", "description"}) for t in bank.topics.values()}
         records = [_record(card) for card in bank.cards]
         return cls(bank.root, topics, records, cards={card.id: card for card in bank.cards})
+
+    def save(self) -> None:
+        """Write the bank cache that load_index(write_later=True) held back, once; from any thread."""
+        with self._saving:
+            write, self._unsaved = self._unsaved, None
+            if write is not None:
+                write()
 
     @property
     def ids(self) -> list[str]:
@@ -263,7 +273,9 @@ def _line_loader(data_file: Path, size: int) -> Callable[[dict[str, Any]], dict[
     return load
 
 
-def load_index(bank_dir: Path, exercise_slugs: set[str] | None = None, keep_going: bool = False) -> CardIndex:
+def load_index(
+    bank_dir: Path, exercise_slugs: set[str] | None = None, keep_going: bool = False, write_later: bool = False
+) -> CardIndex:
     """The bank's card index: from the cache when every file is unchanged, else loaded and cached.
 
     The cache is two files: a small index (one row a card, with the offset of its
@@ -273,6 +285,9 @@ def load_index(bank_dir: Path, exercise_slugs: set[str] | None = None, keep_goin
     With keep_going, cards that have a problem are left out instead of failing the
     load, and `problems` on the index lists why (a bank with problems is not cached,
     so they are reported on every run until fixed).
+
+    With write_later, a cache to write is left to the index's `save`: the quiz shows the
+    first card first and writes it while the learner reads (or at the end).
     """
     try:
         key = _fingerprint(bank_dir, exercise_slugs)
@@ -296,7 +311,9 @@ def load_index(bank_dir: Path, exercise_slugs: set[str] | None = None, keep_goin
     index = CardIndex.from_bank(bank)
     index.problems = problems
     if key is not None and not problems:
-        _write(index_file, data_file, key, index, bank)
+        index._unsaved = lambda: _write(index_file, data_file, key, index, bank)
+        if not write_later:
+            index.save()
     return index
 
 
@@ -328,11 +345,18 @@ def _write(index_file: Path, data_file: Path, key: str, index: CardIndex, bank: 
             lines.append(line)
             offset += len(line)
         blob = b"".join(lines)
-        tmp = data_file.with_name(f".{data_file.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(blob)
-        os.replace(tmp, data_file)
-        tmp = index_file.with_name(f".{index_file.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"key": key, "size": len(blob), "topics": index.topics, "cards": rows}, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, index_file)
+        _replace(data_file, blob)
+        head = {"key": key, "size": len(blob), "topics": index.topics, "cards": rows}
+        _replace(index_file, json.dumps(head, ensure_ascii=False, separators=(",", ":")).encode())
     except OSError:
         pass
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """`path` holds `data` at once or not at all; no temporary file is left behind, even by Ctrl-C."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -187,8 +187,9 @@ class Keys:
 WARM_UP_AFTER = 0.3  # seconds on the first card before the warm-up starts
 
 
-def _warm_up(ended: threading.Event) -> None:
-    """While the learner reads the first card, import what answering it needs (fsrs, the card model).
+def _warm_up(ended: threading.Event, index: Any = None) -> None:
+    """While the learner reads the first card, write the bank cache the load left for later
+    (`index.save`) and import what answering needs (fsrs, the card model).
 
     Not a daemon thread: the interpreter waits for it at exit rather than stopping it mid-import.
     It starts WARM_UP_AFTER the first card is drawn, unless the session `ended` by then: a
@@ -200,7 +201,10 @@ def _warm_up(ended: threading.Event) -> None:
     try:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         if ended.wait(WARM_UP_AFTER):
-            return
+            return  # the caller saves the index at the end
+        save = getattr(index, "save", None)
+        if save is not None:
+            save()
         import fsrs  # noqa: F401
 
         from . import cards  # noqa: F401
@@ -478,7 +482,7 @@ class QuizUI:
         self.draw_question(card, queue)
         if not self._warmed:
             self._warmed = True
-            threading.Thread(target=_warm_up, args=(self._ended,), name="prep-warm-up").start()
+            threading.Thread(target=_warm_up, args=(self._ended, self.session.index), name="prep-warm-up").start()
         started = time.monotonic()
         if card.type == "recall":
             if self.wait_reveal(card):

@@ -20,10 +20,11 @@ from .cli_base import State, emit, err, errors, out
 LEECHES_SHOWN = 10  # `prep stats` names these, most lapses first; --leeches lists them all
 
 
-def review_context(state: State, lang: str | None = None) -> tuple[Any, Any, Any]:
+def review_context(state: State, lang: str | None = None, write_later: bool = False) -> tuple[Any, Any, Any]:
     """Settings, the clock ($PREP_NOW pins it, for tests and demos) and the bank's card index.
 
-    The index gives cards in `lang` (--lang), else in the `lang` of the settings.
+    The index gives cards in `lang` (--lang), else in the `lang` of the settings. With
+    write_later, the caller saves the bank cache (`index.save()`, see bank_cache.load_index).
     """
     from . import content
     from .bank_cache import load_index
@@ -33,7 +34,7 @@ def review_context(state: State, lang: str | None = None) -> tuple[Any, Any, Any
     settings = quiz_settings()
     chosen = chosen_lang(lang) if lang is not None else settings.lang
     clock = clock_from_env()
-    index = load_index(state.bank_dir(), content.exercise_slugs(), keep_going=True)
+    index = load_index(state.bank_dir(), content.exercise_slugs(), keep_going=True, write_later=write_later)
     index.lang = chosen
     warn_left_out(index.problems, state.bank_dir())
     return settings, clock, index
@@ -88,22 +89,30 @@ def quiz(
     lang: str | None = None,
 ) -> None:
     """`prep quiz` (see its help in prep.cli.quiz)."""
-    from rich.console import Console
-
-    from .errors import PrepError
-    from .quiz import Options, Session
-    from rich.markup import escape
-
-    from .labels import labels
-    from .quiz_ui import QuizUI, nothing_due, render_summary
-    from .settings import settings_path
-
     if show_settings:
-        from .settings import quiz_settings
+        from .settings import quiz_settings, settings_path
 
         emit({"file": str(settings_path()), "quiz": quiz_settings().to_dict()}, True, lambda _: None)
         return
-    settings, clock, index = review_context(state, lang)
+    # the first card shows before a changed bank's cache is written: the quiz's warm-up writes it while
+    # the learner reads, and this, at the latest, at the end
+    settings, clock, index = review_context(state, lang, write_later=True)
+    try:
+        _quiz(state, settings, clock, index, topic, tag, limit, new, cram, card)
+    finally:
+        index.save()
+
+
+def _quiz(state: State, settings: Any, clock: Any, index: Any, topic: str | None, tag: str | None, limit: int | None,
+          new: int | None, cram: bool, card: str | None) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    from .errors import PrepError
+    from .labels import labels
+    from .quiz import Options, Session
+    from .quiz_ui import QuizUI, nothing_due, render_summary
+
     words = index.lang  # the quiz's own words stay in this language when `l` shows a card in the other
     options = Options(topic=topic, tag=tag, limit=limit, new=new, cram=cram, card=card)
     first = new_database(state)

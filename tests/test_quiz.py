@@ -421,6 +421,43 @@ def test_the_bank_cache_is_used_until_a_file_changes(tiny_bank, monkeypatch):
     assert changed.card("time-wait-duration").prompt.startswith("For how long")
 
 
+def test_a_cache_left_for_later_is_written_by_save_once_and_then_used(tiny_bank, tmp_path, monkeypatch):
+    from prep import cards
+
+    index = bank_cache.load_index(tiny_bank, write_later=True)
+    cache = tmp_path / "cache"
+    assert not list(cache.glob("bank-*")), "written before save()"
+    index.save()
+    written = {f.name: f.stat().st_mtime_ns for f in cache.glob("bank-*")}
+    assert len(written) == 2 and not list(cache.glob(".*.tmp"))
+    index.save()
+    assert {f.name: f.stat().st_mtime_ns for f in cache.glob("bank-*")} == written, "saved twice"
+    monkeypatch.setattr(cards, "load_bank", lambda *a, **k: pytest.fail("the bank was read again"))
+    monkeypatch.setattr(cards, "load_usable_cards", lambda *a, **k: pytest.fail("the bank was read again"))
+    assert bank_cache.load_index(tiny_bank, keep_going=True).ids == index.ids
+
+
+def test_a_cache_write_cut_short_leaves_no_file_behind(tiny_bank, tmp_path, monkeypatch):
+    """Ctrl-C while the quiz writes the cache (it does so while the learner reads): no half file, no temporary one."""
+    real = os.replace
+
+    def interrupted(src, dst):
+        if str(dst).endswith(".index.json"):
+            raise KeyboardInterrupt
+        real(src, dst)
+
+    monkeypatch.setattr(bank_cache.os, "replace", interrupted)
+    index = bank_cache.load_index(tiny_bank, write_later=True)
+    with pytest.raises(KeyboardInterrupt):
+        index.save()
+    cache = tmp_path / "cache"
+    left = [f.name for f in cache.iterdir()]
+    assert len(left) == 1 and left[0].endswith(".cards.jsonl"), left  # the data went first; the index never came
+    monkeypatch.setattr(bank_cache.os, "replace", real)
+    assert bank_cache.load_index(tiny_bank).ids == index.ids  # no index file: loaded from the bank, and cached now
+    assert len(list(cache.glob("bank-*"))) == 2
+
+
 def test_a_broken_file_leaves_out_its_cards_with_a_warning_on_every_run(tiny_bank, runner, db_path):
     (tiny_bank / "tcp.yaml").write_text("topic: tcp\ncards: [\n")
     for _ in range(2):  # a bank with problems is never cached: the second run warns too

@@ -1003,3 +1003,37 @@ def test_chinese_text_breaks_where_chinese_may_and_keeps_identifiers_whole(learn
         assert cell_len(line) <= 50, f"wider than the terminal: {line!r}"
     me.send("4")
     me.finish()
+
+
+def test_a_changed_bank_is_cached_while_the_first_card_is_read_or_when_the_learner_quits(learner, tmp_path):
+    """The first card does not wait for the bank cache: it is written while the learner reads, or at the end."""
+    import time
+
+    cache = tmp_path / "cache"
+
+    def cached() -> list[str]:
+        return sorted(f.name for f in cache.glob("*") if f.name.startswith("bank-"))
+
+    me = learner()
+    me.next_card()
+    deadline = time.monotonic() + 15
+    while len(cached()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(cached()) == 2, "not written while the first card waited for its answer"
+    assert me.child.isalive()
+    me.send("q")
+    me.finish()
+
+    for f in cache.glob("bank-*"):
+        f.unlink()
+    me = learner()
+    me.next_card()
+    me.send("q")  # at once: before the quiz's warm-up would write it
+    me.finish()
+    assert len(cached()) == 2 and not list(cache.glob(".*.tmp")), list(cache.iterdir())
+    written = {f.name: f.stat().st_mtime_ns for f in cache.glob("bank-*")}
+    me = learner()
+    me.next_card()
+    me.send("q")
+    me.finish()
+    assert {f.name: f.stat().st_mtime_ns for f in cache.glob("bank-*")} == written, "the cache was not used"
