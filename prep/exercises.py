@@ -25,7 +25,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -295,30 +295,37 @@ def _lint_folder(ex: Exercise, grader, card_ids, card_links, topic_ids, problems
         if topic_ids is not None and topic not in topic_ids:
             add(shown, f"unknown topic {topic!r}: declare it in bank/topics.yaml", lines.get("topics", 1))
     _check_files(ex, ex.starter, f"{SHOWN_ROOT}/{slug}/starter", add)
-    visible = _count_tests(sorted(ex.visible_tests.glob("test_*.py")))
+    visible = _count_tests(_python_tree(path) for path in sorted(ex.visible_tests.glob("test_*.py")))
     if visible > MAX_VISIBLE_TESTS:
         add(f"{SHOWN_ROOT}/{slug}/tests", f"{visible} visible tests: at most {MAX_VISIBLE_TESTS} (the rest belong in the hidden tests)")
     if grader is None:
         return
     hidden_dir = grader / "hidden" / slug
-    hidden_files = sorted(hidden_dir.glob("test_*.py"))
-    hidden = _count_tests(hidden_files)
+    hidden_trees = {path: _python_tree(path) for path in sorted(hidden_dir.glob("test_*.py"))}
+    hidden = _count_tests(hidden_trees.values())
     if hidden < MIN_HIDDEN_TESTS:
         add(f"grader/hidden/{slug}", f"{hidden} hidden tests: write at least {MIN_HIDDEN_TESTS}")
-    for path in hidden_files:
-        for line in _asserts_without_message(path):
-            add(f"grader/hidden/{slug}/{path.name}", "this assert has no message: the learner would see only 'failed'", line)
-        for card, line in _marked_cards(path):
+    for path, tree in hidden_trees.items():
+        shown_file = f"grader/hidden/{slug}/{path.name}"
+        if isinstance(tree, SyntaxError):
+            add(shown_file, f"not valid Python: {tree.msg}", tree.lineno or 1)
+            continue
+        if isinstance(tree, OSError):
+            add(shown_file, f"cannot be read: {tree.strerror or tree}")
+            continue
+        for line in _asserts_without_message(tree):
+            add(shown_file, "this assert has no message: the learner would see only 'failed'", line)
+        for card, line in _marked_cards(tree):
             if card not in ex.cards:
                 add(
-                    f"grader/hidden/{slug}/{path.name}",
+                    shown_file,
                     f"`cards` marks {card!r}, which the exercise does not link: a failure here would rate"
                     f" nothing (link it in exercise.yaml's `cards`, or mark one that is)",
                     line,
                 )
-        for name, line in _nose_fixtures(path):
+        for name, line in _nose_fixtures(tree):
             add(
-                f"grader/hidden/{slug}/{path.name}",
+                shown_file,
                 f"a module-level `{name}`: pytest 7 takes it for a nose module fixture, and the judge"
                 f" (-p no:nose) never calls it: rename it, or write a pytest fixture",
                 line,
@@ -407,33 +414,27 @@ def _field_lines(path: Path) -> dict[str, int]:
     return lines
 
 
-def _count_tests(paths: list[Path]) -> int:
-    count = 0
-    for path in paths:
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (OSError, SyntaxError):
-            continue
-        count += sum(
-            1 for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")
-        )
-    return count
-
-
-def _asserts_without_message(path: Path) -> list[int]:
+def _python_tree(path: Path) -> ast.Module | SyntaxError | OSError:
+    """A Python file's syntax tree, parsed once for every check of it; else why there is none."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError) as exc:
-        return [getattr(exc, "lineno", 1) or 1]
+        return ast.parse(path.read_text(encoding="utf-8"))
+    except (SyntaxError, OSError) as exc:
+        return exc
+
+
+def _count_tests(trees: Iterable[ast.Module | SyntaxError | OSError]) -> int:
+    return sum(
+        1 for tree in trees if isinstance(tree, ast.Module) for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")
+    )
+
+
+def _asserts_without_message(tree: ast.Module) -> list[int]:
     return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert) and node.msg is None]
 
 
-def _marked_cards(path: Path) -> list[tuple[str, int]]:
+def _marked_cards(tree: ast.Module) -> list[tuple[str, int]]:
     """The card ids given to `pytest.mark.cards(...)` in a hidden test file, with their lines."""
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError):
-        return []  # _asserts_without_message reports it
     found = []
     for node in ast.walk(tree):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "cards"
@@ -446,12 +447,8 @@ def _marked_cards(path: Path) -> list[tuple[str, int]]:
 NOSE_FIXTURE_NAMES = ("setup", "teardown")
 
 
-def _nose_fixtures(path: Path) -> list[tuple[str, int]]:
+def _nose_fixtures(tree: ast.Module) -> list[tuple[str, int]]:
     """Module-level names `setup`/`teardown`: pytest 7's nose plugin takes them for module fixtures."""
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError):
-        return []  # _asserts_without_message reports it
     found = []
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -552,9 +549,8 @@ def hidden_test_names(hidden_dir: Path) -> set[str]:
     """The names of the test functions in an exercise's hidden test files."""
     names: set[str] = set()
     for path in sorted(hidden_dir.glob("test_*.py")):
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (OSError, SyntaxError):
+        tree = _python_tree(path)
+        if not isinstance(tree, ast.Module):
             continue
         names |= {node.name for node in ast.walk(tree)
                   if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")}

@@ -250,6 +250,18 @@ def test_lint_reports_a_card_mark_the_exercise_does_not_link(tmp_path):
     ]
 
 
+def test_lint_reports_a_hidden_test_file_that_is_not_python_at_its_line(tmp_path):
+    """Not as an assert without a message (what a file that would not parse used to be reported as)."""
+    root, grader = broken_copy(tmp_path)
+    hidden = grader / "hidden" / "run-command" / "test_run_command.py"
+    text = hidden.read_text()
+    hidden.write_text(text + "\n\ndef test_broken(learner):\n    assert learner.call('run', ['true']), 'ran'\n    x = (\n")
+    texts = lint_texts(root, grader)
+    where = f"grader/hidden/run-command/test_run_command.py:{len(text.splitlines()) + 5}: run-command: not valid Python: "
+    assert any(t.startswith(where) for t in texts), texts
+    assert not any("assert has no message" in t for t in texts), texts
+
+
 def test_lint_reports_a_patch_that_does_not_apply_with_its_hunk_and_git_s_reason(tmp_path):
     root, grader = broken_copy(tmp_path)
     wrong = grader / "solutions" / "run-command" / "wrong"
