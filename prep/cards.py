@@ -674,6 +674,10 @@ def _read_card_file(path: Path) -> tuple[dict[str, Any], list[int]] | None:
         loader.dispose()
 
 
+_NO_KEY = object()  # an open mapping waits for its next key, not for a value
+_KEY_TYPES = (str, int, float, bool, type(None))
+
+
 def _construct_from_events(loader: Any) -> tuple[dict[str, Any], list[int]] | None:
     resolve, constructors, scalar_node = loader.resolve, loader.yaml_constructors, yaml.ScalarNode
     # _BankLoader.resolve's fast case, inlined: this loop runs once for each of a bank's
@@ -682,8 +686,11 @@ def _construct_from_events(loader: Any) -> tuple[dict[str, Any], list[int]] | No
     inline = None not in first_chars and not loader.yaml_path_resolvers
     resolved: dict[str, str] = {}  # a plain scalar's tag by its text ("true", "3", "medium" come back often)
     constructed: dict[tuple[str, str], Any] = {}
-    stack: list[Any] = []  # the open mappings and sequences
-    keys: list[Any] = []  # for each open mapping, its key waiting for a value (a 1-tuple), else None
+    # the open mapping or sequence, the key its next value goes to, and those of the ones around it
+    top: Any = None
+    key: Any = _NO_KEY
+    in_list = False
+    outer: list[tuple[Any, Any]] = []
     root: Any = None
     cards: list[Any] | None = None
     lines: list[int] = []
@@ -723,8 +730,8 @@ def _construct_from_events(loader: Any) -> tuple[dict[str, Any], list[int]] | No
             value = {} if kind is mapping_start else []
             opened = True
         elif kind is mapping_end or kind is sequence_end:
-            stack.pop()
-            keys.pop()
+            top, key = outer.pop()
+            in_list = type(top) is list
             continue
         elif kind is yaml.StreamEndEvent:
             break
@@ -737,30 +744,28 @@ def _construct_from_events(loader: Any) -> tuple[dict[str, Any], list[int]] | No
             return None
         else:  # stream start, document end
             continue
-        if not stack:
-            root = value
-        else:
-            top = stack[-1]
+        if in_list:
             if top is cards:
                 lines.append(event.start_mark.line + 1)
-            if type(top) is list:
-                top.append(value)
-            elif keys[-1] is None:
-                if opened or value == "<<" or type(value) not in (str, int, float, bool, type(None)):
-                    return None  # a collection or a merge key as a key: the constructor's business
-                keys[-1] = (value,)
-            else:
-                key = keys[-1][0]
-                if top is root and key == "cards":
-                    if cards is not None or "cards" in root:
-                        return None  # `cards` twice: the node tree says which line is whose
-                    if type(value) is list:
-                        cards = value
-                top[key] = value
-                keys[-1] = None
+            top.append(value)
+        elif top is None:
+            root = value
+        elif key is _NO_KEY:
+            if opened or value == "<<" or type(value) not in _KEY_TYPES:
+                return None  # a collection or a merge key as a key: the constructor's business
+            key = value
+            continue
+        else:
+            if top is root and key == "cards":
+                if cards is not None or "cards" in root:
+                    return None  # `cards` twice: the node tree says which line is whose
+                if type(value) is list:
+                    cards = value
+            top[key] = value
+            key = _NO_KEY
         if opened:
-            stack.append(value)
-            keys.append(None)
+            outer.append((top, key))
+            top, key, in_list = value, _NO_KEY, kind is sequence_start
     if type(root) is not dict:
         return None
     return root, lines
