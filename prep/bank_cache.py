@@ -209,6 +209,9 @@ class CardView(_View):
         record = {"topic": self._where[0], "file": self._where[1], "line": self._where[2]}
         return CardView(data, record, tuple(dict.fromkeys((*text_sides(self._data.get("answer")).values(), *self._answers))))
 
+    def _other_sides(self) -> tuple[str, ...]:  # as Card's: for Card.accepts
+        return self._answers  # type: ignore[no-any-return]
+
     topic = property(lambda self: self._where[0])
     file = property(lambda self: self._where[1])
     line = property(lambda self: self._where[2])

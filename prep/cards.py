@@ -118,6 +118,9 @@ class Source(_Strict):
     lines: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, description="1-based line numbers in the notes.")
 
 
+_NOWHERE = ("", "", 0)  # the topic, file and line of a card that no loader placed
+
+
 class Card(_Strict):
     """One question. `id` is the key of the learner's progress: never change it."""
 
@@ -139,10 +142,10 @@ class Card(_Strict):
     exercise: Slug | None = Field(None, description="Slug of the exercise practising the same mechanism.")
     draft: bool = Field(False, description="An unfinished card: kept out of the quiz and the site.")
 
-    _topic: str = PrivateAttr("")
-    _file: str = PrivateAttr("")
-    _line: int = PrivateAttr(0)
-    _answers: tuple[str, ...] = PrivateAttr(())  # on a localized copy: every side of the answer
+    # Set after validation, without defaults: pydantic fills the defaults of private attributes
+    # one by one for every card it validates, a tenth of a cold 2,000-card load.
+    _where: tuple[str, str, int] = PrivateAttr()  # topic, file and line, from the loader
+    _answers: tuple[str, ...] = PrivateAttr()  # on a localized copy: every side of the answer
 
     @model_validator(mode="before")
     @classmethod
@@ -153,18 +156,21 @@ class Card(_Strict):
         return data
 
     # Read from pydantic's store of private attributes directly: its __getattr__ for them
-    # costs a failed attribute lookup a call, a tenth of a cold 2,000-card load.
+    # costs a failed attribute lookup a call, another tenth of that load.
     @property
     def topic(self) -> str:
-        return self.__pydantic_private__["_topic"]  # type: ignore[index]
+        return self.__pydantic_private__.get("_where", _NOWHERE)[0]  # type: ignore[union-attr]
 
     @property
     def file(self) -> str:
-        return self.__pydantic_private__["_file"]  # type: ignore[index]
+        return self.__pydantic_private__.get("_where", _NOWHERE)[1]  # type: ignore[union-attr]
 
     @property
     def line(self) -> int:
-        return self.__pydantic_private__["_line"]  # type: ignore[index]
+        return self.__pydantic_private__.get("_where", _NOWHERE)[2]  # type: ignore[union-attr]
+
+    def _other_sides(self) -> tuple[str, ...]:
+        return self.__pydantic_private__.get("_answers", ())  # type: ignore[union-attr]
 
     @property
     def ref_list(self) -> list[Ref]:
@@ -172,7 +178,7 @@ class Card(_Strict):
 
     def accepts(self, typed: str) -> bool:
         """Whether a typed short answer matches the answer (either language) or one of its aliases."""
-        answers = [*text_sides(self.answer).values(), *self._answers, *self.accept]
+        answers = [*text_sides(self.answer).values(), *self._other_sides(), *self.accept]
         wanted = {normalise_answer(a) for a in answers}
         return normalise_answer(typed) in wanted
 
@@ -201,7 +207,7 @@ class Card(_Strict):
         if self.items is not None:
             update["items"] = [text_in(i, lang) for i in self.items]
         copy = self.model_copy(update=update)
-        copy._answers = tuple(dict.fromkeys((*text_sides(self.answer).values(), *self._answers)))
+        copy._answers = tuple(dict.fromkeys((*text_sides(self.answer).values(), *self._other_sides())))
         return copy
 
     def languages(self) -> set[str]:
@@ -820,9 +826,7 @@ def _load_card_file(
                                     warning=kind in ("warning", "language-warning")))
         if card is None:
             continue
-        card._topic = str(topic or "")
-        card._file = shown
-        card._line = item_lines[i] if item_lines is not None else line_at(node, card_loc)
+        card._where = (str(topic or ""), shown, item_lines[i] if item_lines is not None else line_at(node, card_loc))
         cards.append(card)
     return cards
 
