@@ -165,12 +165,13 @@ def explain(case, i: int, want: str, got: str, lines: list[str]) -> str:
     said = f"main printed {got[:70]!r}"
     if case[0] == "strlcpy":
         _, src, size = case
+        high = " (a byte above 127 is a character like any other, not the end of the string)" if max(src, default=0) > 127 else ""
         if i == 0:
-            return f"{what} must return strlen(src) = {len(src)} whatever size is (that is how the caller sees a cut); {said}"
+            return (f"{what} must return strlen(src) = {len(src)} whatever size is (that is how the caller sees a cut)"
+                    f"{high}; {said}")
         if got.startswith("dst unterminated"):
             return (f"{what} left no '\\0' among the {size} bytes of dst ({said}): when src does not fit, copy "
                     "size - 1 bytes and put the '\\0' in the last one")
-        high = " (a byte above 127 is a character like any other, not the end of the string)" if max(src, default=0) > 127 else ""
         return f"{what}: dst must hold {want[4:][:70]}{high}; {said}"
     if case[0] == "split":
         _, text, delim, max_fields = case
