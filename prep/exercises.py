@@ -295,14 +295,15 @@ def _lint_folder(ex: Exercise, grader, card_ids, card_links, topic_ids, problems
         if topic_ids is not None and topic not in topic_ids:
             add(shown, f"unknown topic {topic!r}: declare it in bank/topics.yaml", lines.get("topics", 1))
     _check_files(ex, ex.starter, f"{SHOWN_ROOT}/{slug}/starter", add)
-    visible = _count_tests(_python_tree(path) for path in sorted(ex.visible_tests.glob("test_*.py")))
+    visible = len(_test_names(_python_tree(path) for path in sorted(ex.visible_tests.glob("test_*.py"))))
     if visible > MAX_VISIBLE_TESTS:
         add(f"{SHOWN_ROOT}/{slug}/tests", f"{visible} visible tests: at most {MAX_VISIBLE_TESTS} (the rest belong in the hidden tests)")
     if grader is None:
         return
     hidden_dir = grader / "hidden" / slug
     hidden_trees = {path: _python_tree(path) for path in sorted(hidden_dir.glob("test_*.py"))}
-    hidden = _count_tests(hidden_trees.values())
+    hidden_names = _test_names(hidden_trees.values())
+    hidden = len(hidden_names)
     if hidden < MIN_HIDDEN_TESTS:
         add(f"grader/hidden/{slug}", f"{hidden} hidden tests: write at least {MIN_HIDDEN_TESTS}")
     for path, tree in hidden_trees.items():
@@ -349,7 +350,7 @@ def _lint_folder(ex: Exercise, grader, card_ids, card_links, topic_ids, problems
         _check_files(ex, folder, where, add, also=(HOW_FILE,))
     promises = solutions / PROMISES_FILE
     if promises.is_file():
-        known = hidden_test_names(hidden_dir) | ({"test_rule_no_forbidden_modules"} if ex.rules else set())
+        known = set(hidden_names) | ({"test_rule_no_forbidden_modules"} if ex.rules else set())
         for line, promise, tests in promise_table(promises):
             where = f"grader/solutions/{slug}/{PROMISES_FILE}"
             if not tests and tests is not UNTESTED:
@@ -422,11 +423,10 @@ def _python_tree(path: Path) -> ast.Module | SyntaxError | OSError:
         return exc
 
 
-def _count_tests(trees: Iterable[ast.Module | SyntaxError | OSError]) -> int:
-    return sum(
-        1 for tree in trees if isinstance(tree, ast.Module) for node in ast.walk(tree)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")
-    )
+def _test_names(trees: Iterable[ast.Module | SyntaxError | OSError]) -> list[str]:
+    """The test functions of these files, one name each (a file that does not parse has none)."""
+    return [node.name for tree in trees if isinstance(tree, ast.Module) for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")]
 
 
 def _asserts_without_message(tree: ast.Module) -> list[int]:
@@ -543,18 +543,6 @@ def correct_solutions(grader: Path, slug: str) -> list[str]:
     that check the reference instead of the statement."""
     folder = grader / "solutions" / slug / CORRECT_DIR
     return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
-
-
-def hidden_test_names(hidden_dir: Path) -> set[str]:
-    """The names of the test functions in an exercise's hidden test files."""
-    names: set[str] = set()
-    for path in sorted(hidden_dir.glob("test_*.py")):
-        tree = _python_tree(path)
-        if not isinstance(tree, ast.Module):
-            continue
-        names |= {node.name for node in ast.walk(tree)
-                  if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")}
-    return names
 
 
 def promise_table(path: Path) -> list[tuple[int, str, list[str]]]:
