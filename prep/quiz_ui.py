@@ -187,7 +187,7 @@ class Keys:
 WARM_UP_AFTER = 0.3  # seconds on the first card before the warm-up starts
 
 
-def _warm_up(ended: threading.Event, index: Any = None) -> None:
+def _warm_up(ended: threading.Event, index: "CardIndex | None" = None) -> None:
     """While the learner reads the first card, write the bank cache the load left for later
     (`index.save`) and import what answering needs (fsrs, the card model).
 
@@ -202,9 +202,8 @@ def _warm_up(ended: threading.Event, index: Any = None) -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         if ended.wait(WARM_UP_AFTER):
             return  # the caller saves the index at the end
-        save = getattr(index, "save", None)
-        if save is not None:
-            save()
+        if index is not None:
+            index.save()
         import fsrs  # noqa: F401
 
         from . import cards  # noqa: F401
