@@ -349,12 +349,13 @@ g:
     "  - {id: b, n: 3, m: \"3\", t: true, u: true, d: '2026-03-01', x: !!str 1.5, y: null, z: !!int '3', w: !!str true}\n",
 ])
 def test_card_files_read_from_events_are_what_the_node_tree_gives(tmp_path, text):
-    """A plain card file skips the node tree (_read_card_file); its data and card lines are compose_yaml's."""
-    from prep.cards import _read_card_file, compose_yaml, line_at
+    """A plain card file skips the node tree (read_card_file); its data and card lines are compose_yaml's."""
+    from prep.bank_yaml import read_card_file
+    from prep.cards import compose_yaml, line_at
 
     path = tmp_path / "f.yaml"
     path.write_text(text, encoding="utf-8")
-    read = _read_card_file(path)
+    read = read_card_file(path)
     problems: list = []
     node, data = compose_yaml(path, "f.yaml", problems)
     if read is None:
@@ -364,12 +365,12 @@ def test_card_files_read_from_events_are_what_the_node_tree_gives(tmp_path, text
 
 
 def test_which_card_files_are_read_from_events(tmp_path):
-    from prep.cards import _read_card_file
+    from prep.bank_yaml import read_card_file
 
     def read(text):
         path = tmp_path / "f.yaml"
         path.write_text(text, encoding="utf-8")
-        return _read_card_file(path)
+        return read_card_file(path)
 
     assert read("topic: t\ncards:\n  - id: a\n\n  - id: b\n") == ({"topic": "t", "cards": [{"id": "a"}, {"id": "b"}]}, [3, 5])
     for text in ("topic: t\ncards:\n  - &one {id: a}\n  - *one\n", "topic: t\ncards: [a]\ncards: [b]\n", "- a\n", "~\n", "",
