@@ -3,9 +3,11 @@
 Parsing and validating 2,000 cards of YAML takes about half a second; the quiz
 shows its first card in well under that by reading a JSON cache of the validated
 bank, keyed on the name, size and mtime of every bank file (and the exercise
-slugs and the card model's version). Any change to a file, or a cache that cannot
-be read, means a full `cards.load_bank`, which validates and reports problems as
-usual. A card is built as a `cards.Card` only when it is shown.
+slugs and the card model's version): its usable cards and the problems that keep
+the others out, reported again from the cache on every run until they are fixed.
+Any change to a file, or a cache that cannot be read, means a full load, which
+validates and reports problems as usual; for the quiz, after its first card (see
+`load_index`). A card is built as a `cards.Card` only when it is shown.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 
 if TYPE_CHECKING:
-    from .cards import Bank, Card, Problem
+    from .cards import Bank, Card
+    from .errors import Problem
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
+SHOWN_PROBLEMS = 5  # of a bank's problems, the quiz names these before it goes on without their cards
 CACHE_ENV = "PREP_CACHE_DIR"
 
 
@@ -59,6 +63,8 @@ class CardIndex:
         self._localized: dict[tuple[str, str], Card] = {}
         self.problems: list[Problem] = []  # why cards were left out (see load_index's keep_going)
         self._unsaved: Callable[[], None] | None = None  # the cache write load_index(write_later=True) left to save()
+        self._unchecked: Callable[[], CardIndex] | None = None  # the full load a cold start left for later (see settle)
+        self._checked: CardIndex | Exception | None = None
         self._saving = threading.Lock()
         self.lang = "en"  # the language `card` gives a card in
 
@@ -70,11 +76,53 @@ class CardIndex:
         return cls(bank.root, topics, records, cards={card.id: card for card in bank.cards})
 
     def save(self) -> None:
-        """Write the bank cache that load_index(write_later=True) held back, once; from any thread."""
+        """Write the bank cache that load_index(write_later=True) held back, once; from any thread.
+
+        A bank read unchecked is checked first (see `settle`): only a bank without problems is cached.
+        """
         with self._saving:
+            self._check()
             write, self._unsaved = self._unsaved, None
             if write is not None:
                 write()
+
+    def _check(self) -> None:
+        """The deferred full load, once (the caller holds the lock); its result waits for `settle`."""
+        if self._unchecked is None or self._checked is not None:
+            return
+        try:
+            checked = self._checked = self._unchecked()
+        except Exception as exc:  # BankError, or anything else: raised by `settle`, on the main thread
+            self._checked = exc
+            return
+        self._unsaved, checked._unsaved = checked._unsaved, None
+
+    @property
+    def checked(self) -> bool:
+        """Whether the cards and problems are the validated bank's (not a cold start's unchecked reading)."""
+        return self._unchecked is None
+
+    def settle(self) -> "list[Problem] | None":
+        """Go on with the validated bank in place of the unchecked reading of a cold start (on the thread
+        that reads the index): its cards, without those that have a problem, and the problems.
+
+        None when there was nothing to settle (the index came checked, or is settled already). The
+        check runs here unless `save` ran it already (the quiz's warm-up does, while the first card is read).
+        Raises what the full load raises (BankError when no card is usable).
+        """
+        if self._unchecked is None:
+            return None
+        with self._saving:
+            self._check()
+        checked, self._unchecked = self._checked, None
+        if isinstance(checked, Exception):
+            raise checked
+        assert checked is not None
+        self.topics, self.records, self._by_id = checked.topics, checked.records, checked._by_id
+        self._cards, self._load = checked._cards, None
+        self._localized.clear()
+        self.problems = checked.problems
+        return self.problems
 
     @property
     def ids(self) -> list[str]:
@@ -277,7 +325,8 @@ def _line_loader(data_file: Path, size: int) -> Callable[[dict[str, Any]], dict[
 
 
 def load_index(
-    bank_dir: Path, exercise_slugs: set[str] | None = None, keep_going: bool = False, write_later: bool = False
+    bank_dir: Path, exercise_slugs: set[str] | None = None, keep_going: bool = False, write_later: bool = False,
+    check_later: bool = False,
 ) -> CardIndex:
     """The bank's card index: from the cache when every file is unchanged, else loaded and cached.
 
@@ -286,11 +335,17 @@ def load_index(
     at a time as cards are shown.
 
     With keep_going, cards that have a problem are left out instead of failing the
-    load, and `problems` on the index lists why (a bank with problems is not cached,
-    so they are reported on every run until fixed).
+    load, and `problems` on the index lists why (from the cache too: they are reported
+    on every run until fixed). Without it, a bank with problems is loaded in full, for
+    cards.load_bank to raise BankError.
 
     With write_later, a cache to write is left to the index's `save`: the quiz shows the
     first card first and writes it while the learner reads (or at the end).
+
+    With check_later too (and keep_going), a bank that is not cached is read without the card
+    model when every file is plainly shaped (see `_read_unchecked`): the quiz's first card does not
+    wait for pydantic (~150 ms) or for validating the whole bank. The index must then be settled
+    (`settle`) before a card is graded: the cards with a problem leave it then.
     """
     try:
         key = _fingerprint(bank_dir, exercise_slugs)
@@ -300,20 +355,41 @@ def load_index(
     if key is not None:
         try:
             data = json.loads(index_file.read_text(encoding="utf-8"))
-            if data.get("key") == key and data_file.stat().st_size == data["size"]:
+            if data.get("key") == key and data_file.stat().st_size == data["size"] and (keep_going or not data["problems"]):
                 records = [dict(zip((*FIELDS, "offset", "length"), row)) for row in data["cards"]]
-                return CardIndex(bank_dir, data["topics"], records, _robust(_line_loader(data_file, data["size"]), bank_dir, exercise_slugs))
+                index = CardIndex(bank_dir, data["topics"], records, _robust(_line_loader(data_file, data["size"]), bank_dir, exercise_slugs))
+                if data["problems"]:
+                    from .errors import Problem
+
+                    index.problems = [Problem(*row) for row in data["problems"]]
+                return index
         except (OSError, ValueError, KeyError, TypeError):
             pass
+    if check_later and keep_going and write_later:
+        unchecked = _read_unchecked(bank_dir)
+        if unchecked is not None:
+            topics, records, raw, already_read = unchecked
+            index = CardIndex(bank_dir, topics, records, lambda record: _as_dumped(raw[record["id"]]))
+            index._unchecked = lambda: _full_load(bank_dir, exercise_slugs, key, already_read)
+            return index
+    return _full_load(bank_dir, exercise_slugs, key, keep_going=keep_going, write_later=write_later)
+
+
+def _full_load(
+    bank_dir: Path, exercise_slugs: set[str] | None, key: str | None, already_read: Any = None,
+    keep_going: bool = True, write_later: bool = True,
+) -> CardIndex:
+    """The bank validated (`cards.load_usable_cards` with keep_going, else `cards.load_bank`), and its cache write."""
     from .cards import load_bank, load_usable_cards
 
     if keep_going:
-        bank, problems = load_usable_cards(bank_dir, exercise_slugs)
+        bank, problems = load_usable_cards(bank_dir, exercise_slugs, already_read)
     else:
         bank, problems = load_bank(bank_dir, exercise_slugs), []
     index = CardIndex.from_bank(bank)
     index.problems = problems
-    if key is not None and not problems:
+    if key is not None:
+        index_file, data_file = _cache_files(bank_dir)
         index._unsaved = lambda: _write(index_file, data_file, key, index, bank)
         if not write_later:
             index.save()
@@ -329,9 +405,9 @@ def _robust(load: Callable[[dict[str, Any]], dict[str, Any]], bank_dir: Path, ex
             return load(record)
         except (OSError, ValueError):
             if "bank" not in fallback:
-                from .cards import load_bank
+                from .cards import load_usable_cards
 
-                fallback["bank"] = load_bank(bank_dir, exercise_slugs)
+                fallback["bank"] = load_usable_cards(bank_dir, exercise_slugs)[0]
             return fallback["bank"].card(record["id"]).model_dump(mode="json")
 
     return safe
@@ -349,7 +425,8 @@ def _write(index_file: Path, data_file: Path, key: str, index: CardIndex, bank: 
             offset += len(line)
         blob = b"".join(lines)
         _replace(data_file, blob)
-        head = {"key": key, "size": len(blob), "topics": index.topics, "cards": rows}
+        problems = [[p.file, p.line, p.card_id, p.message, p.language, p.warning] for p in index.problems]
+        head = {"key": key, "size": len(blob), "topics": index.topics, "cards": rows, "problems": problems}
         _replace(index_file, json.dumps(head, ensure_ascii=False, separators=(",", ":")).encode())
     except OSError:
         pass
@@ -363,3 +440,107 @@ def _replace(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# --- a cold start without the card model ------------------------------------------------
+
+_CARD_TYPES = ("recall", "single", "multi", "short", "order")
+# what a card that leaves a field out holds there (cards.Card's defaults; a test holds them equal)
+CARD_DEFAULTS: dict[str, Any] = {
+    "answer": "", "explanation": "", "tags": [], "difficulty": "medium", "refs": [], "source": None, "zh": [],
+    "choices": None, "accept": [], "items": None, "corrects": None, "exercise": None, "draft": False,
+}
+
+
+def _read_unchecked(bank_dir: Path) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, Any]], dict[Path, Any]] | None:
+    """The bank's topics, card records and raw cards by id, straight from the files; and the files as read.
+
+    None, for a full load, unless every file is plainly shaped: read_card_file reads it, its topic
+    is declared, its top level is `topic` and `cards`, each card is `_showable`, no id is used twice.
+    Anything finer (a wrong type inside a field, a rule of the bank) is the full load's to find.
+    """
+    from .bank_yaml import TOPICS_FILE, card_files, infer_type, read_card_file
+
+    read = read_card_file(bank_dir / TOPICS_FILE)
+    entries = read[0].get("topics") if read is not None else None
+    if type(entries) is not list or not all(type(e) is dict and type(e.get("id")) is str for e in entries):
+        return None
+    topics = {e["id"]: {"title": _text(e.get("title")), "description": _text(e.get("description"))} for e in entries}
+    records: list[dict[str, Any]] = []
+    raw_by_id: dict[str, dict[str, Any]] = {}
+    already_read: dict[Path, Any] = {}
+    for path in card_files(bank_dir):
+        read = already_read[path] = read_card_file(path)
+        if read is None:
+            return None
+        (data, lines), topic = read, read[0].get("topic")
+        if topic not in topics or set(data) != {"topic", "cards"} or type(data["cards"]) is not list:
+            return None
+        for raw, line in zip(data["cards"], lines):
+            if not _showable(raw) or raw["id"] in raw_by_id:
+                return None
+            raw_by_id[raw["id"]] = raw
+            records.append({
+                "id": raw["id"], "topic": topic, "tags": list(raw.get("tags", ())), "draft": raw.get("draft", False),
+                "type": raw.get("type") or infer_type(raw), "file": path.name, "line": line,
+            })
+    return (topics, records, raw_by_id, already_read) if records else None
+
+
+def _is_text(value: Any) -> bool:
+    if type(value) is str:
+        return True
+    return type(value) is dict and bool(value) and set(value) <= {"en", "zh"} and all(
+        type(v) is str for v in value.values())
+
+
+def _is_list_of(value: Any, test: Callable[[Any], bool]) -> bool:
+    return type(value) is list and all(test(v) for v in value)
+
+
+def _showable(raw: Any) -> bool:
+    """Whether a raw card is shaped well enough to be shown, answered and graded before it is validated:
+    every field the quiz reads is there with the kind of value it reads (the model checks the rest)."""
+    if type(raw) is not dict or type(raw.get("id")) is not str or not _is_text(raw.get("prompt")):
+        return False
+    if raw.get("type", "recall") not in _CARD_TYPES or type(raw.get("draft", False)) is not bool:
+        return False
+    if not all(raw.get(name) is None or _is_text(raw[name]) for name in ("answer", "explanation", "corrects")):
+        return False
+    if not all(_is_list_of(raw.get(name, []), lambda v: type(v) is str) for name in ("tags", "zh", "accept")):
+        return False
+    if not _is_list_of(raw.get("refs", []), lambda r: type(r) is str or (type(r) is dict and type(r.get("title")) is str)):
+        return False
+    choices, items, source = raw.get("choices"), raw.get("items"), raw.get("source")
+    if choices is not None and not _is_list_of(choices, lambda c: type(c) is dict and _is_text(c.get("text"))
+                                               and (c.get("why") is None or _is_text(c["why"]))):
+        return False
+    if items is not None and not _is_list_of(items, _is_text):
+        return False
+    return source is None or type(source) is dict
+
+
+def _text(value: Any) -> Any:
+    """A text as the card model gives it back: a string, or both sides ({en, zh}, a missing one None)."""
+    return {"en": value.get("en"), "zh": value.get("zh")} if type(value) is dict else value
+
+
+def _as_dumped(raw: dict[str, Any]) -> dict[str, Any]:
+    """A `_showable` card as `cards.Card.model_validate(raw).model_dump(mode="json")` gives it, were it valid."""
+    from .bank_yaml import infer_type
+    from .texts import TEXT_FIELDS
+
+    data = {**CARD_DEFAULTS, **raw, "type": raw.get("type") or infer_type(raw)}
+    for name in TEXT_FIELDS:
+        data[name] = _text(data[name])
+    for name in ("tags", "zh", "accept"):
+        data[name] = list(data[name])
+    data["refs"] = [{"title": r, "url": None} if type(r) is str else {"title": r["title"], "url": r.get("url")} for r in data["refs"]]
+    if data["choices"] is not None:
+        data["choices"] = [{"text": _text(c["text"]), "correct": c.get("correct", False), "why": _text(c.get("why"))}
+                           for c in data["choices"]]
+    if data["items"] is not None:
+        data["items"] = [_text(item) for item in data["items"]]
+    if data["source"] is not None:
+        data["source"] = dict(data["source"])
+    return data

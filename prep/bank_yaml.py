@@ -19,6 +19,14 @@ except ImportError:  # pragma: no cover - depends on how pyyaml was built
     from yaml import SafeLoader as Loader  # type: ignore[assignment]
 
 STR_TAG = "tag:yaml.org,2002:str"
+TOPICS_FILE = "topics.yaml"
+SKIPS_FILE = "skips.yaml"
+RESERVED_FILES = {TOPICS_FILE, SKIPS_FILE}
+
+
+def card_files(bank: Path) -> list[Path]:
+    """The bank's card files, in the order their cards are listed."""
+    return sorted(p for p in bank.glob("*.yaml") if p.name not in RESERVED_FILES)
 
 
 class BankLoader(Loader):  # type: ignore[misc, valid-type]

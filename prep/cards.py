@@ -20,8 +20,17 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, WithJsonSchema, model_validator
 
-from .bank_yaml import BankLoader, Loader, infer_type, read_card_file
-from .errors import BankError, NotFoundError, UnknownOptionValue
+from .bank_yaml import (  # noqa: F401 - RESERVED_FILES: also cards.RESERVED_FILES
+    RESERVED_FILES,
+    SKIPS_FILE,
+    TOPICS_FILE,
+    BankLoader,
+    Loader,
+    card_files,
+    infer_type,
+    read_card_file,
+)
+from .errors import BankError, NotFoundError, Problem, UnknownOptionValue
 from .texts import LANG_NAMES, LANGS, TEXT_FIELDS, text_in, text_sides  # noqa: F401 - also used as cards.text_in
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -29,10 +38,7 @@ Slug = Annotated[str, Field(pattern=SLUG)]
 CardType = Literal["recall", "single", "multi", "short", "order"]
 Difficulty = Literal["easy", "medium", "hard"]
 CHOICE_TYPES = ("single", "multi")
-TOPICS_FILE = "topics.yaml"
-SKIPS_FILE = "skips.yaml"
 SCHEMA_FILE = "cards.schema.json"
-RESERVED_FILES = {TOPICS_FILE, SKIPS_FILE}
 # Required in the shipped bank besides id, type, prompt; a learner's own bank needs only the answer.
 STRICT_FIELDS = ("answer", "explanation", "tags", "refs", "zh")
 LENGTH_GIVEAWAY = 1.5  # a single card's right choice longer than this times every wrong one (English) is warned of
@@ -316,19 +322,6 @@ def normalise_answer(text: str) -> str:
         text = text.strip().strip(OUTER_QUOTES).rstrip(TRAILING_STOPS)
     text = _SPACE_AROUND_PUNCTUATION.sub(r"\1", text)
     return re.sub(r"\s+", " ", text).casefold()
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int
-    card_id: str
-    message: str
-    language: bool = False  # only a missing translation: the card is still usable (the other side is shown)
-    warning: bool = False  # worth fixing, but lint passes and the card is used
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.card_id}: {'warning: ' if self.warning else ''}{self.message}"
 
 
 @dataclass
@@ -636,9 +629,10 @@ class _NodeOnDemand:
 
 def _load_card_file(
     path: Path, shown: str, topics: dict[str, Topic], problems: list[Problem], languages: tuple[str, ...] = (),
-    strict: bool = True,
+    strict: bool = True, read: tuple[dict[str, Any], list[int]] | None = None,
 ) -> list[Card]:
-    read = read_card_file(path)
+    """The file's valid cards; its problems go to `problems`. `read`: what read_card_file gave, when already read."""
+    read = read or read_card_file(path)
     if read is None:  # anything out of the ordinary: the node tree, and its errors
         node, data = compose_yaml(path, shown, problems)
         item_lines = None
@@ -733,10 +727,6 @@ def check_card(
     return card, found
 
 
-def card_files(bank: Path) -> list[Path]:
-    return sorted(p for p in bank.glob("*.yaml") if p.name not in RESERVED_FILES)
-
-
 def is_strict(bank: Path, languages: tuple[str, ...]) -> bool:
     """Whether the bank is held to the shipped bank's rules: it is the shipped bank and declares its languages.
 
@@ -750,15 +740,19 @@ def is_strict(bank: Path, languages: tuple[str, ...]) -> bool:
     return is_shipped_bank(bank)
 
 
+AlreadyRead = dict[Path, tuple[dict[str, Any], list[int]]]  # card files read_card_file has read, by path
+
+
 def lint_bank(
-    bank: Path, exercise_slugs: set[str] | None = None, strict: bool | None = None
+    bank: Path, exercise_slugs: set[str] | None = None, strict: bool | None = None, already_read: AlreadyRead | None = None
 ) -> tuple[Bank, list[Problem]]:
     """Load every file of a bank and return it with every problem found (warnings too).
 
     `strict` None: the shipped bank's rules for the shipped bank, a learner's for any other (see is_strict).
+    `already_read`: card files read before (bank_cache's cold start), not read again.
     """
     with _collector_paused():
-        return _lint_bank(bank, exercise_slugs, strict)
+        return _lint_bank(bank, exercise_slugs, strict, already_read or {})
 
 
 @contextlib.contextmanager
@@ -775,7 +769,9 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _lint_bank(bank: Path, exercise_slugs: set[str] | None, strict: bool | None) -> tuple[Bank, list[Problem]]:
+def _lint_bank(
+    bank: Path, exercise_slugs: set[str] | None, strict: bool | None, already_read: AlreadyRead
+) -> tuple[Bank, list[Problem]]:
     problems: list[Problem] = []
     topics, languages = _load_registry(bank, problems)
     if strict is None:
@@ -784,7 +780,7 @@ def _lint_bank(bank: Path, exercise_slugs: set[str] | None, strict: bool | None)
     cards: list[Card] = []
     seen: dict[str, Card] = {}
     for path in card_files(bank):
-        for card in _load_card_file(path, path.name, topics, problems, languages, strict):
+        for card in _load_card_file(path, path.name, topics, problems, languages, strict, already_read.get(path)):
             first = seen.get(card.id)
             if first is not None:
                 problems.append(
@@ -815,14 +811,16 @@ def load_bank(bank: Path, exercise_slugs: set[str] | None = None, strict: bool |
     return loaded
 
 
-def load_usable_cards(bank: Path, exercise_slugs: set[str] | None = None) -> tuple[Bank, list[Problem]]:
+def load_usable_cards(
+    bank: Path, exercise_slugs: set[str] | None = None, already_read: AlreadyRead | None = None
+) -> tuple[Bank, list[Problem]]:
     """The bank without the cards that have a problem, and the problems; BankError when no card is left.
 
     For the daily review: a typo in one card must not cost the learner the rest of
     the bank. A problem of a whole file (bad YAML, unknown topic) leaves out every
     card of that file; a problem of one card leaves out that card.
     """
-    loaded, problems = lint_bank(bank, exercise_slugs)
+    loaded, problems = lint_bank(bank, exercise_slugs, already_read=already_read)
     problems = [p for p in problems if p.language or not p.warning]  # a warning is lint's business, not the quiz's
     broken_files = {p.file for p in problems if p.card_id == "-"}
     broken_cards = {(p.file, p.card_id) for p in problems if not p.language}  # a missing side shows the other one

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class PrepError(Exception):
     """Base class: a foreseeable problem the user can act on."""
@@ -15,10 +17,25 @@ class InputError(PrepError):
     exit_code = 1
 
 
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong at one line of a bank file (cards.lint_bank finds them)."""
+
+    file: str
+    line: int
+    card_id: str
+    message: str
+    language: bool = False  # only a missing translation: the card is still usable (the other side is shown)
+    warning: bool = False  # worth fixing, but lint passes and the card is used
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.card_id}: {'warning: ' if self.warning else ''}{self.message}"
+
+
 class BankError(InputError):
     """The bank has problems; `problems` lists every one of them."""
 
-    def __init__(self, problems: list["Problem"]) -> None:  # noqa: F821 - defined in cards
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         noun = "problem" if len(problems) == 1 else "problems"
         super().__init__(f"the bank has {len(problems)} {noun}")

@@ -54,6 +54,7 @@ from .scheduling import AGAIN, EASY, GOOD, format_interval, format_span, local_d
 if TYPE_CHECKING:
     from .bank_cache import CardIndex
     from .cards import Card
+    from .errors import Problem
 
 RATING_STYLES = {1: "red", 2: "yellow", 3: "green", 4: "cyan"}
 LANG_KEY = "l"
@@ -459,11 +460,55 @@ class QuizUI:
                     if item is None:
                         break
                     self.show(item.card_id, item.queue)
+                    self.settle()  # not before the first card: a cold start shows it before checking the bank
             except Quit:
                 pass
             finally:
                 self._ended.set()
         return self.session.close()
+
+    # -- a bank checked after its first card
+
+    def settle(self) -> list["Problem"]:
+        """Go on with the checked bank when a cold start showed cards before checking it (bank_cache's
+        `settle`): the cards with a problem leave the session, and the next card's notice says which."""
+        index = self.session.index
+        problems = index.settle()
+        if problems is None:
+            return []
+        self.session.use_index(index)
+        from .bank_cache import SHOWN_PROBLEMS
+
+        left_out = [p for p in problems if not p.language]  # a missing side shows the other one
+        if left_out:
+            many = "left_out_bank_one" if len(left_out) == 1 else "left_out_bank_many"
+            lines = [f"[yellow]{self.t[many].format(n=len(left_out))}[/]"]
+            lines += [f"  {escape(str(p))}" for p in left_out[:SHOWN_PROBLEMS]]
+            if len(left_out) > SHOWN_PROBLEMS:
+                lines.append(self.t["left_out_more"].format(n=len(left_out) - SHOWN_PROBLEMS))
+            self.notice = "\n".join(filter(None, [self.notice, *lines]))
+        return problems
+
+    def left_out(self, card: "Card") -> bool:
+        """Whether the card on screen, answered, turned out to have a problem when the bank was checked:
+        then it is said, nothing is rated, and Enter goes on (e edits the card, as everywhere)."""
+        notice = self.notice
+        problems = self.settle()
+        if card.id in self.session.index:
+            return False
+        mine = [p for p in problems if p.file == card.file and p.card_id in (card.id, "-")]
+        if all(p in mine or p.language for p in problems):
+            self.notice = notice  # said here: the next card need not say it again
+        self.say(self.notice_text("left_out_card", "bold yellow", id=escape(card.id)))
+        for problem in mine:
+            self.say(f"  {escape(str(problem))}")
+        self.hint(f"{self.t['left_out_footer']} · {self.t['key_quit']}")
+        while True:
+            key = self.keys.key()
+            if key in ("enter", "space"):
+                return True
+            if key in ("e", "q"):
+                self.command(key, card)
 
     # -- one card
 
@@ -932,6 +977,8 @@ class QuizUI:
         self.keys_line(first + (" · " + self.t["fuzz_note"].format(span=fuzzed) if fuzzed else ""), card)
 
     def after_answer(self, card: "Card", queue: str, outcome: Outcome | None, started: float) -> None:
+        if self.left_out(card):
+            return
         session = self.session
         self.explain(card, outcome)
         if outcome is None:  # free recall: the learner rates

@@ -20,11 +20,13 @@ from .cli_base import State, emit, err, errors, out
 LEECHES_SHOWN = 10  # `prep stats` names these, most lapses first; --leeches lists them all
 
 
-def review_context(state: State, lang: str | None = None, write_later: bool = False) -> tuple[Any, Any, Any]:
+def review_context(state: State, lang: str | None = None, later: bool = False) -> tuple[Any, Any, Any]:
     """Settings, the clock ($PREP_NOW pins it, for tests and demos) and the bank's card index.
 
-    The index gives cards in `lang` (--lang), else in the `lang` of the settings. With
-    write_later, the caller saves the bank cache (`index.save()`, see bank_cache.load_index).
+    The index gives cards in `lang` (--lang), else in the `lang` of the settings. With `later`,
+    a bank changed since its cache may come unchecked: the caller settles the index before it
+    grades a card, warns of what `settle` left out, and saves the bank cache (`index.save()`,
+    see bank_cache.load_index's write_later and check_later).
     """
     from . import content
     from .bank_cache import load_index
@@ -34,7 +36,7 @@ def review_context(state: State, lang: str | None = None, write_later: bool = Fa
     settings = quiz_settings()
     chosen = chosen_lang(lang) if lang is not None else settings.lang
     clock = clock_from_env()
-    index = load_index(state.bank_dir(), content.exercise_slugs(), keep_going=True, write_later=write_later)
+    index = load_index(state.bank_dir(), content.exercise_slugs(), keep_going=True, write_later=later, check_later=later)
     index.lang = chosen
     warn_left_out(index.problems, state.bank_dir())
     return settings, clock, index
@@ -48,14 +50,13 @@ def _reload_index(state: State) -> Any:
     return load_index(state.bank_dir(), content.exercise_slugs(), keep_going=True)
 
 
-SHOWN_PROBLEMS = 5
-
-
 def warn_left_out(problems: list[Any], bank_dir: Any) -> None:
     """Say which cards a broken bank keeps out of today's review, and how to see the rest.
 
     A missing translation keeps no card out (the other language is shown): it is `prep bank lint`'s business.
     """
+    from .bank_cache import SHOWN_PROBLEMS
+
     problems = [p for p in problems if not getattr(p, "language", False)]
     if not problems:
         return
@@ -94,13 +95,16 @@ def quiz(
 
         emit({"file": str(settings_path()), "quiz": quiz_settings().to_dict()}, True, lambda _: None)
         return
-    # the first card shows before a changed bank's cache is written: the quiz's warm-up writes it while
-    # the learner reads, and this, at the latest, at the end
-    settings, clock, index = review_context(state, lang, write_later=True)
+    # the first card shows before a changed bank is checked and its cache written: the quiz's warm-up
+    # does both while the learner reads, and this, at the latest, at the end
+    settings, clock, index = review_context(state, lang, later=True)
     try:
         _quiz(state, settings, clock, index, topic, tag, limit, new, cram, card)
     finally:
         index.save()
+        problems = index.settle()  # found only now: the session ended before the quiz settled the index
+        if problems:
+            warn_left_out(problems, state.bank_dir())
 
 
 def _quiz(state: State, settings: Any, clock: Any, index: Any, topic: str | None, tag: str | None, limit: int | None,

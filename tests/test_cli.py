@@ -217,8 +217,21 @@ def test_quiz_with_a_broken_card_warns_and_reviews_the_rest(tiny_bank, tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     env.update(PREP_BANK=str(tiny_bank), PREP_DB=str(tmp_path / "p.db"), PREP_NOW="2026-03-01T09:00:00+00:00",
                NO_COLOR="1", TERM="dumb")
-    child = pexpect.spawn(sys.executable, ["-m", "prep", "quiz", "--topic", "processes"], env=env,
-                          encoding="utf-8", timeout=20, dimensions=(40, 160))
+    env.update(PREP_CACHE_DIR=str(tmp_path / "cache"))
+
+    def quiz() -> pexpect.spawn:
+        return pexpect.spawn(sys.executable, ["-m", "prep", "quiz", "--topic", "processes"], env=env,
+                             encoding="utf-8", timeout=20, dimensions=(40, 160))
+
+    child = quiz()  # a cold start: the first card comes before the check, the warning by the end at the latest
+    child.expect(r"fork's return value")
+    child.send("q")
+    child.expect(r"Warning: 1 problem in the bank")
+    child.expect(r"processes.yaml:31: zombie-definition: `difficulty`")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    child = quiz()  # the cache keeps the problem: the warning comes first
     child.expect(r"Warning: 1 problem in the bank")
     child.expect(r"processes.yaml:31: zombie-definition: `difficulty`")
     child.expect(r"fork's return value")  # the other card of the topic is shown

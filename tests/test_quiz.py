@@ -837,6 +837,121 @@ def test_a_card_from_the_cache_comes_in_either_language_without_the_card_model(t
     assert out.split() == ["什么是僵尸进程？", "CardView", "False", "False"]
 
 
+def test_a_cold_start_shows_a_card_before_the_card_model_is_imported(tiny_bank, tmp_path):
+    """With no bank cache, the quiz's load reads the files without pydantic and leaves the check for later."""
+    env = {**os.environ, "PREP_CACHE_DIR": str(tmp_path / "cache")}
+    probe = ("import sys; from pathlib import Path; from prep import bank_cache; "
+             "i = bank_cache.load_index(Path({bank!r}), keep_going=True, write_later=True, check_later=True); "
+             "c = i.card('zombie-definition', 'zh'); "
+             "print(c.prompt, type(c).__name__, i.checked, 'prep.cards' in sys.modules, 'pydantic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe.format(bank=str(tiny_bank))], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    assert out.split() == ["什么是僵尸进程？", "CardView", "False", "False", "False"]
+
+
+EVERY_FORM = """\
+topic: tcp
+cards:
+  - id: plain
+    prompt: Only a prompt and an answer?
+    answer: Yes.
+  - id: sides
+    type: single
+    prompt: {zh: 只有中文}
+    answer: {en: English only}
+    explanation: {en: both, zh: 两边}
+    corrects: {zh: 笔记说错了}
+    refs: ["close(2)", {title: RFC 9293}, {title: tcp.h, url: "https://example.org/tcp.h"}]
+    source: {section: "3/19", lines: [5, 6]}
+    choices:
+      - text: {en: right, zh: 对}
+        correct: true
+      - text: wrong
+        why: {zh: 因为}
+      - {text: also wrong, correct: false, why: not that}
+    tags: [a, b]
+    zh: [术语]
+    draft: false
+    difficulty: hard
+  - id: inferred-order
+    prompt: In order?
+    answer: one, two, three
+    items: [one, {en: two, zh: 二}, three]
+  - id: inferred-multi
+    prompt: Which?
+    answer: x and y
+    choices: [{text: x, correct: true}, {text: y, correct: true}, {text: z, why: not z}]
+  - id: unfinished
+    type: short
+    draft: true
+    prompt: Draft?
+    accept: ["yes", "y"]
+"""
+
+
+@pytest.mark.parametrize("which", ["shipped", "test", "every form"])
+def test_a_cold_start_s_cards_are_the_checked_bank_s(which, tiny_bank, tmp_path, monkeypatch):
+    """What a cold start shows before the check (records, topics, each card's data) is what the checked bank holds."""
+    from prep.cards import Card
+
+    from .conftest import REPO
+
+    monkeypatch.setenv("PREP_CACHE_DIR", str(tmp_path / "cache"))
+    bank = {"shipped": REPO / "bank", "test": tiny_bank}.get(which)
+    if bank is None:
+        bank = tiny_bank
+        (bank / "tcp.yaml").write_text(EVERY_FORM)
+    index = bank_cache.load_index(bank, keep_going=True, write_later=True, check_later=True)
+    assert not index.checked
+    records, topics = [dict(r) for r in index.records], dict(index.topics)
+    shown = {card_id: index.stored_card(card_id)._data for card_id in index.ids}
+    assert index.settle() == [] and index.checked and index.settle() is None
+    assert (index.records, index.topics) == (records, topics)
+    assert shown == {card_id: index.stored_card(card_id).model_dump(mode="json") for card_id in index.ids}
+    defaults = {name: f.get_default(call_default_factory=True) for name, f in Card.model_fields.items() if not f.is_required()}
+    assert bank_cache.CARD_DEFAULTS == defaults
+
+
+@pytest.mark.parametrize("change", [
+    ("tcp.yaml", "    type: recall", "    type: essay"),  # not a card type
+    ("tcp.yaml", "topic: tcp", "topic: udp"),  # an undeclared topic
+    ("tcp.yaml", "  - id: close-shared-socket", "  - id: time-wait-duration"),  # an id twice
+    ("tcp.yaml", "    tags: [close, fork]", "    tags: close"),  # not a list
+    ("tcp.yaml", "cards:", "extra: 1\ncards:"),  # an unknown top-level field
+    ("processes.yaml", "      - text: The child sees 0", "      - text: [The child sees 0]"),  # a choice that is no text
+    ("processes.yaml", "topic: processes", "topic: processes\n  bad: [indent"),  # bad YAML
+])
+def test_a_cold_start_checks_first_a_bank_it_cannot_show_as_written(change, tiny_bank, tmp_path, monkeypatch):
+    """A file the quiz could not show before the check is checked first, its problems known before the first card."""
+    name, old, new = change
+    path = tiny_bank / name
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    monkeypatch.setenv("PREP_CACHE_DIR", str(tmp_path / "cache"))
+    index = bank_cache.load_index(tiny_bank, keep_going=True, write_later=True, check_later=True)
+    assert index.checked and index.problems and index.settle() is None
+
+
+def test_a_problem_found_after_a_cold_start_leaves_its_card_out_and_is_cached(tiny_bank, tmp_path, monkeypatch):
+    """A card shaped well but wrong (a bad difficulty) is shown unchecked, leaves at `settle`, and the cache remembers why."""
+    path = tiny_bank / "processes.yaml"
+    path.write_text(path.read_text().replace("difficulty: easy", "difficulty: impossible", 1))
+    monkeypatch.setenv("PREP_CACHE_DIR", str(tmp_path / "cache"))
+    index = bank_cache.load_index(tiny_bank, keep_going=True, write_later=True, check_later=True)
+    assert not index.checked and "fork-return-values" in index and index.problems == []
+    problems = index.settle()
+    assert [str(p) for p in problems] == [
+        "processes.yaml:10: fork-return-values: `difficulty` must be 'easy', 'medium' or 'hard', not 'impossible'"]
+    assert "fork-return-values" not in index and "fork-return-values" not in index.select()
+    index.save()
+    again = bank_cache.load_index(tiny_bank, keep_going=True, write_later=True, check_later=True)
+    assert again.checked and again.problems == problems and "fork-return-values" not in again
+    assert type(again.stored_card("zombie-definition")).__name__ == "CardView"  # from the cache
+    with pytest.raises(Exception) as raised:  # a caller that wants the whole bank gets the full load's error
+        bank_cache.load_index(tiny_bank)
+    assert "the bank has 1 problem" in str(raised.value)
+
+
 def test_the_editor_s_problems_are_said_in_the_quiz_s_language(tmp_path, monkeypatch):
     """`e` under --lang zh: why the editor did not run, or how it failed, in Chinese (English by default)."""
     from prep.labels import labels

@@ -1005,6 +1005,68 @@ def test_chinese_text_breaks_where_chinese_may_and_keeps_identifiers_whole(learn
     me.finish()
 
 
+def break_difficulty(bank: Path, card_id: str) -> None:
+    """Give the card a difficulty the model refuses: shaped like a card, so a cold start shows it before the check."""
+    for path in bank.glob("*.yaml"):
+        text = path.read_text()
+        if f"  - id: {card_id}\n" in text:
+            head, tail = text.split(f"  - id: {card_id}\n")
+            path.write_text(head + f"  - id: {card_id}\n" + re.sub(r"difficulty: \w+", "difficulty: impossible", tail, count=1))
+            return
+    raise AssertionError(card_id)
+
+
+def test_a_first_card_found_wrong_after_a_cold_start_is_not_rated_and_then_left_out(learner, tiny_bank, db_path):
+    """A cold start shows the first card before the bank is checked; when the check finds that card wrong, the
+    answer is not rated, the learner reads why and goes on, and the next run leaves the card out before it starts."""
+    break_difficulty(tiny_bank, "fork-return-values")
+    me = learner()
+    assert me.next_card() == "fork-return-values"
+    assert "problem" not in me.screen
+    me.choose("fork-return-values", right=True)
+    me.expect(r"Not rated: fork-return-values has a problem, and is left out until it is fixed:")
+    me.expect(r"processes\.yaml:10: fork-return-values: `difficulty` must be 'easy', 'medium' or 'hard', not 'impossible'")
+    me.expect(r"Enter next · e edit · q quit")
+    me.send("\r")
+    assert me.next_card() == "zombie-definition"
+    assert "problem" not in me.screen  # said once, above
+    me.send("q")
+    me.finish()
+    assert ratings(db_path) == [] and rows(db_path, "SELECT * FROM card_state") == []
+
+    me = learner()  # the cache keeps the problem: said before the first card, the card left out
+    assert me.next_card() == "zombie-definition"
+    assert "Warning: 1 problem in the bank" in me.screen and "processes.yaml:10: fork-return-values:" in me.screen
+    me.send("q")
+    me.finish()
+
+
+def test_a_later_card_found_wrong_after_a_cold_start_is_never_shown(learner, tiny_bank, db_path, tmp_path):
+    """The check that a cold start leaves for later keeps a wrong card out of the rest of the session, and a session
+    that ends on its first card still says what the check found."""
+    break_difficulty(tiny_bank, "zombie-definition")
+    me = learner()
+    assert me.next_card() == "fork-return-values"
+    me.choose("fork-return-values", right=True)
+    me.expect(r"Enter next")
+    me.send("\r")
+    second = me.next_card()
+    assert second != "zombie-definition"
+    assert "1 problem in the bank" in me.screen and "processes.yaml:" in me.screen
+    me.send("\x1b" if me.cards[second]["type"] in ("short", "order") else "")
+    me.send("q")
+    me.finish()
+    assert ratings(db_path) == [("fork-return-values", 4)]
+
+    for f in (tmp_path / "cache").glob("bank-*"):
+        f.unlink()  # cold again
+    me = learner()
+    me.next_card()
+    me.send("q")  # at once: the check runs at the end
+    out = me.finish()
+    assert "Warning: 1 problem in the bank" in out and "zombie-definition: `difficulty` must be" in out
+
+
 def test_a_changed_bank_is_cached_while_the_first_card_is_read_or_when_the_learner_quits(learner, tmp_path):
     """The first card does not wait for the bank cache: it is written while the learner reads, or at the end."""
     import time

@@ -14,7 +14,6 @@ from ..review_cli import (  # noqa: F401 - the commands' bodies, without typer; 
     HEAT_CHARS,
     HEAT_STYLES,
     LEECHES_SHOWN,
-    SHOWN_PROBLEMS,
     _reload_index,
     heatmap_lines,
     new_database,
