@@ -57,6 +57,22 @@ def test_a_failure_is_shrunk_and_shown_the_same_every_time(model):
     assert sum(int(line[4:-1]) for line in lines) >= 100 and len(lines) <= 4
 
 
+def test_examples_run_first_and_a_failing_one_is_shown_as_given(model):
+    seen = []
+
+    def run(ops):
+        seen.append(list(ops))
+        sums_under_100(ops)
+
+    exc = failure(model, run, examples=([70, 40],))
+    assert seen == [[70, 40]]  # first, and not shrunk
+    text = str(exc)
+    assert text.startswith("the sum reached 110") and "The failing case (one the test runs before any it draws), 2 lines" in text
+    seen.clear()
+    model.check(FakeLearner(), st.lists(st.integers(0, 3), max_size=5), run, show, seed=1, examples=([1, 2], [3]))
+    assert seen[:2] == [[1, 2], [3]] and len(seen) > 2  # then the drawn cases
+
+
 def test_a_passing_run_returns(model):
     model.check(FakeLearner(), st.lists(st.integers(0, 3), max_size=5), sums_under_100, show, seed=1)
 

@@ -33,6 +33,18 @@ def cases():
     return st.tuples(st.sampled_from(MSLS), st.lists(move, min_size=MIN_MOVES, max_size=MAX_MOVES))
 
 
+# Run first, before any drawn conversation: A's TIME_WAIT ends early (abort), A listens again, and time passes beyond
+# the old 2 MSL. A TIME_WAIT timer left armed closes the new LISTEN; drawn conversations reach that only after many
+# cases, which a submission slow on purpose might never get to (the test passes on a fifth of its cases).
+TIME_WAIT_ENDED_EARLY = (1, [
+    (ADVANCE, "B", 0), (ADVANCE, "A", 0),  # b.listen(), a.connect()
+    (0, "A", 0), (0, "B", 0), (0, "A", 0),  # SYN, SYN+ACK, ACK delivered
+    (ADVANCE, "A", 0), (0, "A", 0), (0, "B", 0),  # a.close(); FIN and its ACK delivered
+    (ADVANCE, "B", 0), (0, "B", 0), (0, "A", 0),  # b.close(); FIN delivered (A in TIME_WAIT), its ACK delivered
+    (RARE, "A", 4), (ADVANCE, "A", 0), (NETWORK, "A", 2),  # a.abort(), a.listen(), a.advance(2)
+] + [(0, "A", 0)] * (MIN_MOVES - 14))  # nothing in flight: no move
+
+
 def pick_call(state, role, pick):
     """Mostly what moves the conversation on: `role` in CLOSED and LISTEN, close() in ESTABLISHED and CLOSE_WAIT,
     and elsewhere, where the application waits for the peer or the timer, "wait" (time passes); the other legal
@@ -181,4 +193,4 @@ def test_hypothesis_conversations_against_the_model(learner):
         rows = made(result, msl)
         compare(rows, script, expected, msl)
 
-    check(learner, cases(), run, show, seed=0x7C9, max_examples=200, shrink_runs=400)
+    check(learner, cases(), run, show, seed=0x7C9, max_examples=200, shrink_runs=400, examples=(TIME_WAIT_ENDED_EARLY,))

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 
-from hypothesis import HealthCheck, Phase, given, seed as _seed, settings as _settings
+from hypothesis import HealthCheck, Phase, example as _example, given, seed as _seed, settings as _settings
 
 from .client import HarnessError, LearnerBuildError, LearnerDied, LearnerError, LearnerImportError, LearnerTimeout
 
@@ -92,9 +92,12 @@ class TooSlow(AssertionError):
 
 
 def check(learner, strategy, run, show, *, seed: int, max_examples: int = 100, shrink_runs: int = SHRINK_RUNS,
-          min_examples: int | None = None) -> None:
+          min_examples: int | None = None, examples: tuple = ()) -> None:
     """Run `run(case)` on cases drawn from `strategy` (seeded with `seed`); on a failure, raise it again with
     the smallest failing case, as the lines `show(case)` gives, added to its message.
+
+    `examples`: cases run first, before any is drawn (and not shrunk): a mistake that drawn cases reach only
+    after many is caught however slow the submission is (the floor below lets a slow one stop early).
 
     Near the test's time limit no new case is drawn; if fewer than `min_examples` cases (default: MIN_SHARE of
     `max_examples`, at least 1) were checked by then, the test fails with TooSlow.
@@ -110,9 +113,6 @@ def check(learner, strategy, run, show, *, seed: int, max_examples: int = 100, s
     floor = max(1, int(max_examples * MIN_SHARE)) if min_examples is None else min_examples
     state = {"last": None, "best": None, "failed": False, "after": 0, "ran": 0}
 
-    @_settings(settings(max_examples))
-    @_seed(seed)
-    @given(strategy)
     def one_case(case):
         if state["failed"]:
             state["after"] += 1
@@ -135,6 +135,12 @@ def check(learner, strategy, run, show, *, seed: int, max_examples: int = 100, s
             state["failed"] = True
             raise
 
+    def _given(case) -> bool:
+        return any(case == example for example in examples)
+
+    for case in reversed(examples):  # decorators apply inside out: the first example runs first
+        one_case = _example(case)(one_case)
+    one_case = _settings(settings(max_examples))(_seed(seed)(given(strategy)(one_case)))
     try:
         one_case()
     except _OutOfTime:
@@ -145,12 +151,12 @@ def check(learner, strategy, run, show, *, seed: int, max_examples: int = 100, s
                 "time, even on a heavily loaded machine)") from None
         return
     except _Abort as abort:
-        raise _with_case(abort.exc, _lines(show, abort.case)) from None
+        raise _with_case(abort.exc, _lines(show, abort.case), GIVEN if _given(abort.case) else SHRUNK) from None
     except _StopShrinking:
         _, case, exc = state["best"]
         raise _with_case(exc, _lines(show, case)) from None
-    except (AssertionError, LearnerError) as exc:  # Hypothesis ran the shrunk case last and raised its failure
-        raise _with_case(exc, _lines(show, state["last"])) from None
+    except (AssertionError, LearnerError) as exc:  # Hypothesis ran the shrunk case (or the example) last and raised it
+        raise _with_case(exc, _lines(show, state["last"]), GIVEN if _given(state["last"]) else SHRUNK) from None
     except Exception:
         if state["best"] is None:  # Hypothesis itself complained (a bug of the hidden test)
             raise
@@ -165,7 +171,7 @@ def _lines(show, case) -> list[str]:
         return [f"{case!r} (could not be shown: {type(exc).__name__}: {exc})"]
 
 
-def _steps(lines: list[str]) -> str:
+def _steps(lines: list[str], heading: str) -> str:
     shown, size = [], 0
     for line in lines[:STEPS_SHOWN]:
         if size + len(line) > STEPS_CHARS:
@@ -174,8 +180,7 @@ def _steps(lines: list[str]) -> str:
         size += len(line) + 3
     more = len(lines) - len(shown)
     tail = f"\n  ... ({more} more)" if more else ""
-    return ("\nThe smallest failing case Hypothesis found (fixed seed, shrunk), "
-            f"{len(lines)} line{'s' if len(lines) != 1 else ''}:\n  " + "\n  ".join(shown) + tail)
+    return f"\n{heading}, {len(lines)} line{'s' if len(lines) != 1 else ''}:\n  " + "\n  ".join(shown) + tail
 
 
 def _what(text: str) -> str:
@@ -183,11 +188,16 @@ def _what(text: str) -> str:
     return text if len(text) <= WHAT_CHARS else text[:WHAT_CHARS] + "..."
 
 
-def _with_case(exc: BaseException, lines: list[str]) -> BaseException:
+SHRUNK = "The smallest failing case Hypothesis found (fixed seed, shrunk)"
+NOT_SHRUNK = "The smallest failing case Hypothesis found (fixed seed, not shrunk: each run is slow)"
+GIVEN = "The failing case (one the test runs before any it draws)"
+
+
+def _with_case(exc: BaseException, lines: list[str], heading: str = SHRUNK) -> BaseException:
     """The same failure, with the case in its message (the status the judge gives it does not change)."""
-    steps = _steps(lines)
+    steps = _steps(lines, heading)
     if isinstance(exc, FailNow):
-        return AssertionError(_what(str(exc)) + steps.replace("(fixed seed, shrunk)", "(fixed seed, not shrunk: each run is slow)"))
+        return AssertionError(_what(str(exc)) + steps.replace(SHRUNK, NOT_SHRUNK))
     if isinstance(exc, AssertionError):
         return AssertionError(_what(str(exc) or "a check of the hidden test failed") + steps)
     if isinstance(exc, (LearnerImportError, LearnerBuildError)):
