@@ -168,3 +168,20 @@ def test_starter_fails_clearly(slug, graded):
     assert result["verdict"] != "passed" and result["score"] < 0.5, f"{slug}'s starter scores {result['score']}"
     messages = " ".join((t.get("message") or "") for t in result["tests"])
     assert re.search(r"not ?implemented", messages, re.I), f"{slug}'s starter does not fail with 'not implemented': {messages[:300]}"
+
+
+@pytest.mark.docker
+def test_a_model_test_draws_the_same_cases_locally_and_in_docker(catalog, docker_backend, tmp_path):
+    """`--sandbox local` runs the image's Hypothesis, so a seed draws the same cases in both: the same verdict and
+    messages. tcp-state-machine's `fin-ack-in-fin-wait-1-to-closing` is found by the model test only at its 198th
+    case of 200; with another Hypothesis locally, it passed that test there and failed it in Docker."""
+    from prep import sandbox
+
+    folder = tmp_path / "fin-ack"
+    exercises.materialise_wrong(GRADER, "tcp-state-machine", "fin-ack-in-fin-wait-1-to-closing", folder)
+    local, docker = (grade(catalog, "tcp-state-machine", folder, backend) for backend in (sandbox.LocalBackend(), docker_backend))
+    assert (local["backend"], docker["backend"]) == ("local", "docker")
+    statuses = {t["name"]: t["status"] for t in docker["tests"]}
+    assert statuses["test_hypothesis_conversations_against_the_model"] == "failed"
+    assert [(t["name"], t["status"], t["message"]) for t in local["tests"]] == [
+        (t["name"], t["status"], t["message"]) for t in docker["tests"]]
