@@ -165,6 +165,20 @@ def read_to_eof(sock: socket.socket, what: str) -> bytes:
         data += chunk
 
 
+def expect_eof(sock: socket.socket, seconds: float, who: str, when: str, still_open) -> None:
+    """The next thing `who` reads on `sock` is the end of stream (a FIN), within `seconds`. Else a failure that
+    says `still_open` (a string, or a function giving it: it may look at the learner's processes), that the
+    connection was reset `when` (e.g. "at its deadline"), or what came instead."""
+    try:
+        got = recv_watching(sock, seconds, 100)
+    except socket.timeout:
+        raise AssertionError(still_open() if callable(still_open) else still_open) from None
+    except ConnectionResetError:
+        raise AssertionError(f"{who}'s connection was reset (RST) {when} instead of ending with a FIN "
+                             "(recv returns b'')") from None
+    assert got == b"", f"{when}, {who} expected the end of stream, got {got[:80]!r}"
+
+
 def no_eof_yet(sock: socket.socket) -> bool:
     """True when nothing, not even an end of stream, is waiting on `sock`."""
     timeout = sock.gettimeout()
@@ -610,18 +624,11 @@ def test_deadline_ends_a_stuck_connection_for_everyone(learner):
     assert t_eof - t_reply < 0.6, (
         f"the quick client got its reply, but its end of stream came {t_eof - t_reply:.1f} s later: when a child "
         "exits, reap it and close the parent's copy at once, not at the deadline")
-    try:
-        got = recv_watching(stuck, seconds + WAIT, 100)
-    except socket.timeout:
-        raise AssertionError(
-            f"{seconds + WAIT:g} s after connecting, the stuck client's connection ({seconds:g} s deadline) was still "
-            "open: close() in the parent drops only its reference while the child holds another, so nothing is "
-            "sent; shutdown() acts on the connection itself") from None
-    except ConnectionResetError:
-        raise AssertionError("at the deadline the stuck client's connection was reset (RST): it must end with a "
-                             "FIN (recv returns b'')") from None
+    expect_eof(stuck, seconds + WAIT, "the stuck client", "at its deadline",
+               f"{seconds + WAIT:g} s after connecting, the stuck client's connection ({seconds:g} s deadline) was "
+               "still open: close() in the parent drops only its reference while the child holds another, so nothing "
+               "is sent; shutdown() acts on the connection itself")
     elapsed = time.monotonic() - t0
-    assert got == b"", f"the stuck client expected the end of stream, got {got[:80]!r}"
     assert elapsed >= seconds - 0.2, f"the connection ended {elapsed:.2f} s after it began, before its {seconds} s deadline"
     statuses = result_of(server, WAIT, "serve_with_deadline(listener, 2, 1.5)")
     assert statuses[1:] == [0], f"the quick client's child sent its reply: its status must be 0, got {statuses!r}"
@@ -648,13 +655,8 @@ def test_deadline_for_several_stuck_clients(learner):
         c.sendall(b"stuck %d" % i)
         clients.append((c, time.monotonic()))
     for i, (c, t0) in enumerate(clients):
-        try:
-            got = recv_watching(c, seconds + WAIT, 100)
-        except socket.timeout:
-            raise AssertionError(f"stuck client {i + 1} was still connected long after its {seconds} s deadline") from None
-        except ConnectionResetError:
-            raise AssertionError(f"stuck client {i + 1} was reset (RST) at its deadline instead of getting a FIN") from None
-        assert got == b"", f"stuck client {i + 1} expected the end of stream, got {got[:80]!r}"
+        expect_eof(c, seconds + WAIT, f"stuck client {i + 1}", "at its deadline",
+                   f"stuck client {i + 1} was still connected long after its {seconds} s deadline")
         assert time.monotonic() - t0 >= seconds - 0.2, f"stuck client {i + 1} was cut before its deadline"
         c.close()
     statuses = result_of(server, WAIT, "serve_with_deadline(listener, 3, 0.8)")
@@ -704,23 +706,18 @@ def test_deadline_client_sees_eof_while_a_later_client_is_connected(learner):
             break
         reply += chunk
     assert reply == expected, f"the first client expected the reply {expected!r}, got {reply[:80]!r}"
-    try:
-        end = recv_watching(first, 1.0, 100)
-    except socket.timeout:
+    def still_open() -> str:
         holders = [n for n, child in zip(("second", "third"), later_children)
                    if first_inode in held_sockets(learner, child.pid)]
-        raise AssertionError(
-            "the first client got its whole reply, but no end of stream came within 1 s while two later clients "
-            "were still connected"
-            + (f": the {' and the '.join(holders)} client's child still holds the first connection. fork() copied "
-               "every descriptor of the parent, its copies of the earlier connections too; each child must close "
-               "the copies of all the other connections it inherited, or an earlier client sees its end only when "
-               "a later child exits"
-               if holders else " (reap the child and close the parent's copy at once)")) from None
-    except ConnectionResetError:
-        raise AssertionError("the first client's connection was reset (RST) after its reply instead of ending "
-                             "with a FIN") from None
-    assert end == b"", f"after its reply the first client expected the end of stream, got {end[:80]!r}"
+        return ("the first client got its whole reply, but no end of stream came within 1 s while two later clients "
+                "were still connected"
+                + (f": the {' and the '.join(holders)} client's child still holds the first connection. fork() copied "
+                   "every descriptor of the parent, its copies of the earlier connections too; each child must close "
+                   "the copies of all the other connections it inherited, or an earlier client sees its end only when "
+                   "a later child exits"
+                   if holders else " (reap the child and close the parent's copy at once)"))
+
+    expect_eof(first, 1.0, "the first client", "after its reply", still_open)
     for n, client in zip(("second", "third"), later):
         client.shutdown(socket.SHUT_WR)
         reply = read_to_eof(client, f"the {n} client, which sent an empty request")
