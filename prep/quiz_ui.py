@@ -552,7 +552,8 @@ class QuizUI:
         if self.console.is_terminal:
             self.console.clear()
         if self.notice:
-            self.say(self.notice)
+            for line in self.notice.split("\n"):  # line by line: an indented one (a problem) wraps under its text
+                self.say(line)
             self.notice = ""
         self.header(card, queue)
         if self.session.is_suspended(card.id):
