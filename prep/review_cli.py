@@ -60,8 +60,10 @@ def warn_left_out(problems: list[Any], bank_dir: Any) -> None:
     problems = [p for p in problems if not getattr(p, "language", False)]
     if not problems:
         return
-    noun = "problem" if len(problems) == 1 else "problems"
-    err(f"Warning: {len(problems)} {noun} in the bank ({bank_dir}); the cards they touch are left out until fixed:")
+    if len(problems) == 1:
+        err(f"Warning: 1 problem in the bank ({bank_dir}); the cards it touches are left out until it is fixed:")
+    else:
+        err(f"Warning: {len(problems)} problems in the bank ({bank_dir}); the cards they touch are left out until fixed:")
     for problem in problems[:SHOWN_PROBLEMS]:
         err(f"  {problem}")
     if len(problems) > SHOWN_PROBLEMS:

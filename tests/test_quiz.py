@@ -464,6 +464,7 @@ def test_a_broken_file_leaves_out_its_cards_with_a_warning_on_every_run(tiny_ban
         result = run_cli(runner, "due", "--json", env=cli_env(tiny_bank, db_path))
         assert result.exit_code == 0, result.stderr
         assert "Warning: 1 problem in the bank" in result.stderr and "tcp.yaml:3: -: bad YAML" in result.stderr
+        assert "the cards it touches are left out until it is fixed:" in result.stderr
         assert sorted(c["id"] for c in json.loads(result.stdout)["cards"]) == ["fork-return-values", "zombie-definition"]
 
 
