@@ -78,7 +78,7 @@ class CardIndex:
     def save(self) -> None:
         """Write the bank cache that load_index(write_later=True) held back, once; from any thread.
 
-        A bank read unchecked is checked first (see `settle`): only a bank without problems is cached.
+        A bank read unchecked is checked first (see `settle`): the cache holds the checked bank, with its problems.
         """
         with self._saving:
             self._check()
