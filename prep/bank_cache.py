@@ -365,14 +365,15 @@ def load_index(
                 return index
         except (OSError, ValueError, KeyError, TypeError):
             pass
+    already_read: dict[Path, Any] = {}  # the card files the unchecked reading read: not read again
     if check_later and keep_going and write_later:
-        unchecked = _read_unchecked(bank_dir)
+        unchecked = _read_unchecked(bank_dir, already_read)
         if unchecked is not None:
-            topics, records, raw, already_read = unchecked
+            topics, records, raw = unchecked
             index = CardIndex(bank_dir, topics, records, lambda record: _as_dumped(raw[record["id"]]))
             index._unchecked = lambda: _full_load(bank_dir, exercise_slugs, key, already_read)
             return index
-    return _full_load(bank_dir, exercise_slugs, key, keep_going=keep_going, write_later=write_later)
+    return _full_load(bank_dir, exercise_slugs, key, already_read, keep_going=keep_going, write_later=write_later)
 
 
 def _full_load(
@@ -452,8 +453,11 @@ CARD_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _read_unchecked(bank_dir: Path) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, Any]], dict[Path, Any]] | None:
-    """The bank's topics, card records and raw cards by id, straight from the files; and the files as read.
+def _read_unchecked(
+    bank_dir: Path, already_read: dict[Path, Any]
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]], dict[str, dict[str, Any]]] | None:
+    """The bank's topics, card records and raw cards by id, straight from the files; each file as read
+    goes in `already_read` (for the full load, which needs it either way).
 
     None, for a full load, unless every file is plainly shaped: read_card_file reads it, its topic
     is declared, its top level is `topic` and `cards`, each card is `_showable`, no id is used twice.
@@ -468,7 +472,6 @@ def _read_unchecked(bank_dir: Path) -> tuple[dict[str, dict[str, Any]], list[dic
     topics = {e["id"]: {"title": _text(e.get("title")), "description": _text(e.get("description"))} for e in entries}
     records: list[dict[str, Any]] = []
     raw_by_id: dict[str, dict[str, Any]] = {}
-    already_read: dict[Path, Any] = {}
     for path in card_files(bank_dir):
         read = already_read[path] = read_card_file(path)
         if read is None:
@@ -484,7 +487,7 @@ def _read_unchecked(bank_dir: Path) -> tuple[dict[str, dict[str, Any]], list[dic
                 "id": raw["id"], "topic": topic, "tags": list(raw.get("tags", ())), "draft": raw.get("draft", False),
                 "type": raw.get("type") or infer_type(raw), "file": path.name, "line": line,
             })
-    return (topics, records, raw_by_id, already_read) if records else None
+    return (topics, records, raw_by_id) if records else None
 
 
 def _is_text(value: Any) -> bool:

@@ -165,7 +165,6 @@ def _construct_from_events(loader: Any) -> tuple[dict[str, Any], list[int]] | No
     return root, lines
 
 
-
 def infer_type(raw: dict[str, Any]) -> str:
     """The type of a card of a learner's bank that does not say: from its choices or items, else recall."""
     if isinstance(raw.get("choices"), list):

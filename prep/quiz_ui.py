@@ -185,6 +185,11 @@ class Keys:
         return bool(ready)
 
 
+def problems_of(card: "Card", problems: "list[Problem]") -> "list[Problem]":
+    """The problems that keep `card` out of the bank: its own, and those of its whole file."""
+    return [p for p in problems if str(p.file) == str(card.file) and p.card_id in (card.id, "-")]
+
+
 WARM_UP_AFTER = 0.3  # seconds on the first card before the warm-up starts
 
 
@@ -496,7 +501,7 @@ class QuizUI:
         problems = self.settle()
         if card.id in self.session.index:
             return False
-        mine = [p for p in problems if p.file == card.file and p.card_id in (card.id, "-")]
+        mine = problems_of(card, problems)
         if all(p in mine or p.language for p in problems):
             self.notice = notice  # said here: the next card need not say it again
         self.say(self.notice_text("left_out_card", "bold yellow", id=escape(card.id)))
@@ -674,7 +679,7 @@ class QuizUI:
         except PrepError as exc:
             return card, self.not_reloaded(card, [str(p) for p in getattr(exc, "problems", [])] or [str(exc)])
         if card.id not in index:
-            problems = [str(p) for p in index.problems if str(p.file) == str(card.file) and p.card_id in (card.id, "-")]
+            problems = [str(p) for p in problems_of(card, index.problems)]
             return card, self.not_reloaded(card, problems or [self.t["no_card_any_more"].format(file=card.file, id=card.id)])
         index.lang = self.lang
         self.session.use_index(index)
